@@ -1,0 +1,88 @@
+# Generated from labs_solutions/numpy_mlp.py by `backprop-labs generate`: edit that file, not this one.
+"""Exercise 2.2: backpropagation for a multi-layer perceptron in NumPy.
+
+The network has layers ``n = 0 .. N-1``. Layer ``n`` has a weight ``W`` of shape
+``(out, in)`` and a bias ``b`` of shape ``(1, out)``, computes ``z = a @ W.T + b`` from
+its input ``a`` (the batch for layer 0, the previous activation afterwards) and then
+applies its activation: sigmoid, tanh or relu for hidden layers, softmax for the last.
+The loss is the MEAN cross-entropy over the batch, and so are all gradients.
+"""
+import numpy as np
+
+from backprop_labs.activations import HIDDEN_ACTIVATIONS, check_activation_functions
+from backprop_labs.utils import Model, glorot_weight_init, index2onehot, logsumexp
+
+
+class NumpyMLP(Model):
+    """Feed-forward network trained by SGD with hand-written backpropagation.
+
+    ``geometry = [in, h1, ..., K]`` gives the layer sizes and ``activation_functions``
+    one name per layer, e.g. ``['sigmoid', 'softmax']``. ``self.parameters`` is the list
+    ``[[W, b], ...]`` in layer order.
+    """
+
+    def __init__(self, geometry, activation_functions, learning_rate, seed=0):
+        self.geometry, self.activation_functions = check_activation_functions(
+            geometry, activation_functions
+        )
+        self.learning_rate = learning_rate
+        rng = np.random.default_rng(seed)
+        self.parameters = [
+            [glorot_weight_init((size_out, size_in), activation, rng), np.zeros((1, size_out))]
+            for size_in, size_out, activation in zip(geometry[:-1], geometry[1:], activation_functions)
+        ]
+
+    @property
+    def num_layers(self):
+        return len(self.parameters)
+
+    def forward_keeping_activations(self, input):
+        """Forward pass that keeps what backpropagation needs.
+
+        Returns ``(log_probabilities, layer_inputs)``: log-probabilities of shape
+        ``(B, K)`` and, for each layer ``n``, the input it received, ``(B, geometry[n])``
+        (``layer_inputs[0]`` is ``input`` itself, later ones are hidden activations).
+        """
+        layer_inputs = []
+        activation = input
+        for n, (weight, bias) in enumerate(self.parameters):
+            layer_inputs.append(activation)
+            z = activation @ weight.T + bias
+            if n < self.num_layers - 1:
+                activation = HIDDEN_ACTIVATIONS[self.activation_functions[n]](z)
+        # Softmax in the log domain, stable for any scale of z.
+        log_probabilities = z - logsumexp(z, axis=1, keepdims=True)
+        return log_probabilities, layer_inputs
+
+    def log_forward(self, input):
+        """Log-probabilities ``(B, K)`` of a batch ``input`` of shape ``(B, I)``."""
+        return self.forward_keeping_activations(input)[0]
+
+    def cross_entropy_loss(self, input, output):
+        """Mean over the batch of ``-log p(output | input)``; ``output`` holds class indices ``(B,)``."""
+        log_probabilities = self.log_forward(input)
+        return -np.mean(log_probabilities[np.arange(len(output)), output])
+
+    def backpropagation(self, input, output):
+        """Gradients of the mean cross-entropy with respect to every parameter.
+
+        ``input`` is ``(B, I)`` and ``output`` holds ``B`` class indices. Returns
+        ``[[dW, db], ...]`` in layer order, each with its parameter's shape:
+        ``dW`` is ``(out, in)`` and ``db`` is ``(1, out)``.
+
+        The recursion, from the last layer back to the first:
+        1. the error at the softmax input is ``(p - onehot(y)) / B``;
+        2. a layer's gradients are ``error.T @ layer_input`` and the error summed over the batch;
+        3. the error reaches the previous layer's pre-activation through ``W`` (not ``W.T``:
+           rows are examples here) and the derivative of that layer's activation.
+        """
+        raise NotImplementedError('Exercise 2.2: implement backpropagation')
+
+    def update(self, input, output):
+        """One SGD step with the gradients from :meth:`backpropagation`."""
+        gradients = self.backpropagation(input, output)
+        for parameter_pair, gradient_pair in zip(self.parameters, gradients):
+            for parameter, gradient in zip(parameter_pair, gradient_pair):
+                # In place, so that code holding self.parameters sees the new values.
+                parameter -= self.learning_rate * gradient
+
