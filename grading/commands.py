@@ -1,0 +1,8 @@
+"""Sub-commands of ``backprop-labs`` that live in the grading package.
+
+Each line registers one command; its module provides ``add_arguments(parser)`` and
+``run(args)``.
+"""
+from backprop_labs.cli import register_command
+
+# register_command("check", "grading.check_command", "check gradients of labs/ (or --solutions)")
