@@ -18,7 +18,8 @@ def get_mlp_parameter_handlers(layer_index, is_bias, row, column=0):
     which = 1 if is_bias else 0
 
     def get_parameter(parameters):
-        return float(parameters[layer_index][which][position])
+        value = parameters[layer_index][which][position]
+        return float(value.detach() if hasattr(value, "detach") else value)
 
     def set_parameter(parameters, value):
         target = parameters[layer_index][which]

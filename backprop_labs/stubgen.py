@@ -97,15 +97,26 @@ def generate_student_package(solutions_dir, student_dir, check=False):
         relative = source.relative_to(solutions_dir).as_posix()
         expected[relative] = student_module(source.read_text(encoding="utf-8"), relative)
 
+    return sync_generated_files(expected, student_dir, "*.py", check)
+
+
+def sync_generated_files(expected, target_dir, pattern, check=False):
+    """Make ``target_dir`` hold exactly ``expected`` (relative path -> text) among files matching ``pattern``.
+
+    Returns the relative paths that differ (missing, different or stale); with ``check=True``
+    nothing is written, so CI can fail on the list.
+    """
+    target_dir = Path(target_dir)
     existing = {
-        path.relative_to(student_dir).as_posix()
-        for path in student_dir.rglob("*.py")
-        if "__pycache__" not in path.parts
-    } if student_dir.exists() else set()
+        path.relative_to(target_dir).as_posix()
+        for path in target_dir.rglob(pattern)
+        # caches and editor folders (__pycache__, .ipynb_checkpoints) are not generated files
+        if not any(part == "__pycache__" or part.startswith(".") for part in path.relative_to(target_dir).parts)
+    } if target_dir.exists() else set()
 
     changed = []
     for relative, text in expected.items():
-        target = student_dir / relative
+        target = target_dir / relative
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             changed.append(relative)
             if not check:
@@ -114,5 +125,5 @@ def generate_student_package(solutions_dir, student_dir, check=False):
     for stale in sorted(existing - set(expected)):
         changed.append(stale)
         if not check:
-            (student_dir / stale).unlink()
+            (target_dir / stale).unlink()
     return changed

@@ -41,10 +41,13 @@ class NumpyMLP(Model):
 
         Returns ``(log_probabilities, layer_inputs)``: log-probabilities of shape
         ``(B, K)`` and, for each layer ``n``, the input it received, ``(B, geometry[n])``
-        (``layer_inputs[0]`` is ``input`` itself, later ones are hidden activations).
+        (``layer_inputs[0]`` is ``input`` in the parameters' dtype, later ones are hidden
+        activations).
         """
         layer_inputs = []
-        activation = input
+        # Convert the batch once: a float32 batch times float64 weights would otherwise be
+        # converted again in every product that uses it, here and in backpropagation.
+        activation = np.asarray(input, dtype=self.parameters[0][0].dtype)
         for n, (weight, bias) in enumerate(self.parameters):
             layer_inputs.append(activation)
             z = activation @ weight.T + bias

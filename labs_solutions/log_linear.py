@@ -42,6 +42,8 @@ class NumpyLogLinear(Model):
 
     def backpropagation(self, input, output):
         """Gradient of the mean cross-entropy: ``[[dW (K, I), db (1, K)]]``."""
+        # The batch is used in two products: convert it to the weights' dtype once, not twice.
+        input = np.asarray(input, dtype=self.weight.dtype)
         probabilities = np.exp(self.log_forward(input))
         batch_size, num_classes = probabilities.shape
         # Error at the softmax input: p - onehot(y), averaged over the batch.

@@ -8,7 +8,7 @@ file are the training set and the last 200 the test set (1600 / 400). Within eac
 the two classes are interleaved by a permutation drawn from ``order_seed``: read in file
 order, every early batch would hold one class only and SGD would not learn.
 """
-from collections import Counter
+from array import array
 
 import numpy as np
 import scipy.sparse
@@ -24,19 +24,66 @@ HOW_TO_GET = (
 )
 
 
-def _read_reviews(path):
-    reviews = []
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            pairs = line.split()
-            if not pairs:
-                continue
-            review = {}
-            for pair in pairs[:-1]:  # the last pair is the #label#
-                name, _, count = pair.rpartition(":")
-                review[name] = int(count)
-            reviews.append(review)
-    return reviews
+class _Entries:
+    """One entry ``(review, feature, count)`` per ``feature:count`` pair, kept in flat arrays.
+
+    Features are numbered by first appearance (``names[feature]``); no Python object per
+    pair outlives its line, which keeps the reader fast and its memory small.
+    """
+
+    def __init__(self):
+        self.feature_of_name = {}
+        self.features, self.counts = array("q"), array("q")
+        self.pairs_per_review = array("q")
+        self.reviews_per_file = []
+
+    def read(self, path):
+        feature_of_name = self.feature_of_name
+        num_reviews = 0
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                pairs = line.split()
+                if not pairs:
+                    continue
+                pairs.pop()  # the last pair is the #label#
+                split_pairs = [pair.rpartition(":") for pair in pairs]
+                self.features.extend([feature_of_name.setdefault(name, len(feature_of_name))
+                                      for name, _, _ in split_pairs])
+                self.counts.extend([int(count) for _, _, count in split_pairs])
+                self.pairs_per_review.append(len(pairs))
+                num_reviews += 1
+        self.reviews_per_file.append(num_reviews)
+
+    def arrays(self):
+        """``(review, feature, count, names)``; a name written twice in one review keeps
+        its last count, as a ``{name: count}`` dict of the review would."""
+        names = list(self.feature_of_name)
+        self.feature_of_name = None
+        feature = np.frombuffer(self.features, dtype=np.int64)
+        count = np.frombuffer(self.counts, dtype=np.int64)
+        review = np.repeat(np.arange(len(self.pairs_per_review)), self.pairs_per_review)
+        keep = _last_of_each_key(review * len(names) + feature)
+        return review[keep], feature[keep], count[keep], names
+
+
+def _last_of_each_key(keys):
+    """Positions, in order, of the last occurrence of every distinct key (a slice if none repeats)."""
+    if not (np.diff(np.sort(keys)) == 0).any():
+        return slice(None)
+    _, first_from_end = np.unique(keys[::-1], return_index=True)
+    return np.sort(keys.size - 1 - first_from_end)
+
+
+def books_files(data_dir=None):
+    """Paths of the review files, one per class in ``CLASSES`` order.
+
+    ``data_dir`` overrides the data directory setting (see ``backprop_labs.paths``);
+    a missing file raises ``MissingDataError`` naming the path tried.
+    """
+    return [
+        require_data_file(f"sentiment/books/{label_name}.review", "Amazon books corpus", HOW_TO_GET, data_dir)
+        for label_name in CLASSES
+    ]
 
 
 def load_amazon_books(data_dir=None, min_count=5, order_seed=0):
@@ -45,35 +92,32 @@ def load_amazon_books(data_dir=None, min_count=5, order_seed=0):
     ``data_dir`` overrides the data directory setting (see ``backprop_labs.paths``);
     a missing file raises ``MissingDataError`` naming the path tried.
     """
-    reviews_by_class = []
-    for label_name in CLASSES:
-        path = require_data_file(
-            f"sentiment/books/{label_name}.review", "Amazon books corpus", HOW_TO_GET, data_dir
-        )
-        reviews_by_class.append(_read_reviews(path))
+    corpus = _Entries()
+    for path in books_files(data_dir):
+        corpus.read(path)
+    review, feature, count, names = corpus.arrays()
 
-    totals = Counter()
-    for reviews in reviews_by_class:
-        for review in reviews:
-            totals.update(review)
-    feature_names = sorted(name for name, total in totals.items() if total >= min_count)
-    column_of = {name: column for column, name in enumerate(feature_names)}
+    # Keep the features seen min_count times in the corpus; columns follow sorted names.
+    totals = np.bincount(feature, weights=count, minlength=len(names))
+    kept = sorted(np.flatnonzero(totals >= min_count).tolist(), key=names.__getitem__)
+    feature_names = [names[i] for i in kept]
+    column_of_feature = np.full(len(names), -1, dtype=np.int64)
+    column_of_feature[kept] = np.arange(len(kept))
+    column = column_of_feature[feature]
 
+    label_of_review = np.repeat(np.arange(len(CLASSES)), corpus.reviews_per_file)
+    first_review_of_file = np.cumsum([0] + corpus.reviews_per_file[:-1])
+    position_in_file = np.arange(label_of_review.size) - first_review_of_file[label_of_review]
     splits = {}
     for split in ("train", "test"):
-        rows, columns, values, labels = [], [], [], []
-        for label, reviews in enumerate(reviews_by_class):
-            chosen = reviews[:TRAIN_PER_CLASS] if split == "train" else reviews[TRAIN_PER_CLASS:]
-            for review in chosen:
-                kept = [(column_of[name], count) for name, count in review.items() if name in column_of]
-                rows.extend([len(labels)] * len(kept))
-                columns.extend(column for column, _ in kept)
-                values.extend(count for _, count in kept)
-                labels.append(label)
+        in_split = (position_in_file < TRAIN_PER_CLASS) == (split == "train")
+        row_of_review = np.cumsum(in_split) - 1  # rows in file order, negative file first
+        chosen = in_split[review] & (column >= 0)
+        labels = label_of_review[in_split]
         matrix = scipy.sparse.csr_matrix(
-            (np.asarray(values, dtype=np.float32), (rows, columns)),
-            shape=(len(labels), len(feature_names)),
+            (count[chosen].astype(np.float32), (row_of_review[review[chosen]], column[chosen])),
+            shape=(labels.size, len(feature_names)),
         )
-        order = np.random.default_rng(order_seed).permutation(len(labels))
-        splits[split] = (matrix[order], np.asarray(labels, dtype=np.int64)[order])
+        order = np.random.default_rng(order_seed).permutation(labels.size)
+        splits[split] = (matrix[order], labels.astype(np.int64)[order])
     return LabData(splits, num_classes=len(CLASSES), feature_names=feature_names, name="amazon-books")

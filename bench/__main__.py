@@ -1,0 +1,49 @@
+"""``python -m bench``: run the benchmarks, print the table and write it to BENCHMARKS.md."""
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from .runner import failed, make_document, run_benchmarks
+from .settings import REPOSITORY_ROOT, Settings
+from .timing import limited_threads
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--suite", action="store_true",
+                        help="also run the whole test suite (minutes) and record its wall time")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny settings on a small made-up corpus: checks the bench runs, figures mean nothing")
+    parser.add_argument("--repeats", type=int, default=None, help="repetitions per figure (default 7)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="limit BLAS and PyTorch to this many threads (default: their own choice)")
+    parser.add_argument("--data-dir", default=None, help="data directory (default: $BACKPROP_LABS_DATA or ./data)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="markdown file to write (default BENCHMARKS.md; with --quick none unless given)")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.quick:
+            from .tiny_corpus import write_tiny_corpus
+
+            settings = Settings.quick_settings(args.data_dir or write_tiny_corpus(Path(scratch)))
+        else:
+            settings = Settings(data_dir=args.data_dir)
+        settings.run_suite = args.suite
+        settings.command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
+        if args.repeats:
+            settings.repeats = args.repeats
+        with limited_threads(args.threads):
+            rows = run_benchmarks(settings, report=lambda line: print(line, file=sys.stderr))
+            document = make_document(rows, settings)
+    print(document)
+    output = args.output or (None if args.quick else REPOSITORY_ROOT / "BENCHMARKS.md")
+    if output is not None:
+        output.write_text(document, encoding="utf-8")
+        print(f"written to {output}", file=sys.stderr)
+    return 1 if failed(rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

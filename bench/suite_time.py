@@ -1,0 +1,51 @@
+"""Row 6: wall time of the full test suite, ``pytest -n 2`` as ``make test`` runs it.
+
+Running the suite takes minutes, so it runs only with ``--suite``, which also records the
+figure in ``bench/suite_time.json``; otherwise the row shows the last recorded figure and
+its date, labelled as such.
+"""
+import datetime
+import json
+import subprocess
+import sys
+import time
+
+from .settings import REPOSITORY_ROOT
+from .table import Row, Target, seconds
+
+BUDGET_SECONDS = 15 * 60  # the suite's budget on 2 cores
+COMMAND = ["-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider"]
+
+
+def measure(settings):
+    what = "full test suite, `pytest -n 2`"
+    if settings.run_suite:
+        record = run_suite(settings.suite_record)
+        when = f"run now, {record['summary']}"
+    else:
+        try:
+            record = json.loads(settings.suite_record.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return [Row("6", what, status="not measured yet: run `python -m bench --suite`",
+                        target=Target("<", BUDGET_SECONDS, "s"))]
+        when = f"last recorded {record['date']} ({record['summary']}), not re-run: use --suite"
+    return [Row("6", what, measured=seconds(record["seconds"]),
+                baseline=f"budget {seconds(BUDGET_SECONDS)}", ratio=record["seconds"] / BUDGET_SECONDS,
+                ratio_unit="of budget", target=Target("<", BUDGET_SECONDS, "s"), checked=record["seconds"],
+                note=when)]
+
+
+def run_suite(record_path):
+    """Run the suite once, record ``{seconds, date, summary, exit_code}`` and return it."""
+    start = time.perf_counter()
+    finished = subprocess.run([sys.executable, *COMMAND], cwd=REPOSITORY_ROOT, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    lines = [line for line in finished.stdout.splitlines() if line.strip()]
+    record = {
+        "seconds": round(elapsed, 1),
+        "date": datetime.date.today().isoformat(),
+        "summary": lines[-1].strip("= ") if lines else f"no output, exit code {finished.returncode}",
+        "exit_code": finished.returncode,
+    }
+    record_path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return record

@@ -1,0 +1,92 @@
+"""The course's ``nbgrader_config.py``: settings in plain sight, preprocessor chains in code.
+
+The written file sets what an instructor may want to change (timeout, injected parameters,
+which modules students edit) and calls :func:`apply_course_chains`, which swaps this course's
+preprocessors into nbgrader's default chains:
+
+* generate_assignment: ``NamedClearSolutions`` instead of ``ClearSolutions`` (same stubs as the
+  committed student notebooks);
+* autograde: ``InjectParameters`` before ``Execute`` and ``StderrAsStdout`` after it;
+* generate_feedback: ``ClearHiddenTestsAndOutputs`` after ``GetGrades``.
+"""
+from pathlib import Path
+
+COURSE_ID = "backprop-labs"
+CONFIG_NAME = "nbgrader_config.py"
+DEFAULT_TIMEOUT = 120           # seconds per cell before nbgrader interrupts it (scored 0)
+DEFAULT_PARAMETERS = {"num_epochs": 1}
+
+CONFIG_TEMPLATE = '''\
+# nbgrader configuration written by `backprop-labs course build`: run nbgrader from this folder.
+# The preprocessor chains that fix nbgrader's traps are set by apply_course_chains
+# (grading/course/config.py); the values below are yours to change.
+from grading.course.config import apply_course_chains
+
+c = get_config()
+c.CourseDirectory.course_id = {course_id!r}
+
+# Students edit these shipped modules: autograde must grade their copy, not the source's.
+c.Autograde.exclude_overwriting = {exclude_overwriting!r}
+
+# A deleted test cell is put back (after the previous answer or test cell) and graded.
+c.OverwriteCells.add_missing_cells = True
+
+# Seconds a cell may run before it is interrupted and scores 0 (e.g. an infinite loop).
+c.Execute.timeout = {timeout!r}
+
+# Assigned after each notebook's cell tagged "parameters" in graded runs: shorter training.
+c.InjectParameters.parameters = {parameters!r}
+
+apply_course_chains(c)
+'''
+
+
+def write_config(course_dir, assignments, timeout=DEFAULT_TIMEOUT, parameters=None):
+    """Step 1: write ``course_dir/nbgrader_config.py`` for ``assignments``; return its path."""
+    course_dir = Path(course_dir)
+    course_dir.mkdir(parents=True, exist_ok=True)
+    text = CONFIG_TEMPLATE.format(
+        course_id=COURSE_ID,
+        exclude_overwriting={a.name: a.edited_modules() for a in assignments if a.edited_modules()},
+        timeout=timeout,
+        parameters=DEFAULT_PARAMETERS if parameters is None else dict(parameters),
+    )
+    path = course_dir / CONFIG_NAME
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _replace(chain, old, new):
+    if old not in chain:
+        raise RuntimeError(f"nbgrader's chain {[p.__name__ for p in chain]} has no {old.__name__}: "
+                           "this course is written for nbgrader 0.9.6")
+    return [new if item is old else item for item in chain]
+
+
+def _insert(chain, anchor, new, after):
+    if anchor not in chain:
+        raise RuntimeError(f"nbgrader's chain {[p.__name__ for p in chain]} has no {anchor.__name__}: "
+                           "this course is written for nbgrader 0.9.6")
+    index = chain.index(anchor) + (1 if after else 0)
+    return chain[:index] + [new] + chain[index:]
+
+
+def apply_course_chains(c):
+    """Set the generate_assignment, autograde and feedback chains on traitlets config ``c``."""
+    from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
+    from nbgrader.preprocessors import ClearSolutions, Execute, GetGrades
+
+    from backprop_labs.student_notebooks import NamedClearSolutions
+    from .preprocessors import ClearHiddenTestsAndOutputs, InjectParameters, StderrAsStdout
+
+    def default(converter, name):
+        return list(converter.class_traits()[name].make_dynamic_default())
+
+    c.GenerateAssignment.preprocessors = _replace(
+        default(GenerateAssignment, "preprocessors"), ClearSolutions, NamedClearSolutions)
+    chain = default(Autograde, "autograde_preprocessors")
+    chain = _insert(chain, Execute, InjectParameters, after=False)
+    c.Autograde.autograde_preprocessors = _insert(chain, Execute, StderrAsStdout, after=True)
+    c.GenerateFeedback.preprocessors = _insert(
+        default(GenerateFeedback, "preprocessors"), GetGrades, ClearHiddenTestsAndOutputs, after=True)
+    return c

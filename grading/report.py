@@ -1,0 +1,96 @@
+"""The grader's answer: one row per parameter, the checks, the diagnosis, and how to reproduce it.
+
+``str(report)`` is a plain-text table (what ``backprop-labs check`` and ``demo`` print);
+in a notebook ``_repr_html_`` renders the same content as an HTML table.
+"""
+import html
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class ParameterRow:
+    """Comparison of one gradient array with the reference (errors are None when unusable)."""
+
+    layer: Optional[int]
+    role: str
+    expected_shape: tuple
+    found: str
+    max_abs_error: Optional[float]
+    max_rel_error: Optional[float]
+    passed: bool
+    note: str = ""
+
+
+@dataclass
+class GradientReport:
+    """Result of :func:`grading.check_backpropagation`.
+
+    ``passed``: every gradient within tolerance and every check passed. ``rows``: one
+    :class:`ParameterRow` per parameter. ``diagnosis``: plain sentences naming the likely
+    cause (empty when passed); ``causes`` the matching short names. ``checks``: the
+    reference-free checks and the finite-difference cross-check. ``reproducibility``: seed,
+    shapes, dtypes, library versions. ``cost``: calls, forward passes and seconds.
+    """
+
+    exercise: str
+    title: str
+    passed: bool
+    rows: list
+    diagnosis: list
+    causes: list
+    checks: list
+    tolerance: str
+    reproducibility: dict
+    cost: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    HEADER = ("layer", "parameter", "expected", "found", "max abs err", "max rel err", "result")
+
+    def _cells(self):
+        def number(value):
+            return "-" if value is None else f"{value:.1e}"
+        return [("-" if row.layer is None else str(row.layer), row.role, str(row.expected_shape), row.found,
+                 number(row.max_abs_error), number(row.max_rel_error), "ok" if row.passed else "FAIL")
+                for row in self.rows]
+
+    @staticmethod
+    def _check_mark(check):
+        return {True: "ok", False: "FAIL", None: "n/a"}[check.passed]
+
+    def __str__(self):
+        cells = [self.HEADER] + self._cells()
+        widths = [max(len(row[i]) for row in cells) for i in range(len(self.HEADER))]
+        lines = [f"{self.title} [{self.exercise}]: {'PASSED' if self.passed else 'FAILED'}"]
+        lines += ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in cells]
+        lines += ["  note: " + note for note in [row.note for row in self.rows if row.note] + self.notes]
+        lines.append("Checks:")
+        lines += [f"  [{self._check_mark(check)}] {check.name}: {check.detail}" for check in self.checks]
+        lines.append(f"Tolerance: {self.tolerance}")
+        if self.diagnosis:
+            lines.append("Diagnosis:")
+            lines += [f"  - {sentence}" for sentence in self.diagnosis]
+        lines.append("Reproducibility: " + "; ".join(f"{key} {value}" for key, value in self.reproducibility.items()))
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        escape = html.escape
+        colour = "#1a7f37" if self.passed else "#cf222e"
+        parts = [f"<div><b>{escape(self.title)}</b> [{escape(self.exercise)}]: "
+                 f"<b style='color:{colour}'>{'PASSED' if self.passed else 'FAILED'}</b>",
+                 "<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in self.HEADER) + "</tr>"]
+        for row, cells in zip(self.rows, self._cells()):
+            style = "" if row.passed else " style='background:#ffebe9'"
+            parts.append(f"<tr{style}>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+        parts.append("</table><ul>")
+        parts += [f"<li>[{self._check_mark(c)}] <b>{escape(c.name)}</b>: {escape(c.detail)}</li>" for c in self.checks]
+        parts.append("</ul>")
+        if self.diagnosis:
+            parts.append("<p><b>Diagnosis</b></p><ul>" + "".join(f"<li>{escape(s)}</li>" for s in self.diagnosis)
+                         + "</ul>")
+        notes = [row.note for row in self.rows if row.note] + self.notes
+        if notes:
+            parts.append("<p>" + "<br>".join(escape(n) for n in notes) + "</p>")
+        parts.append(f"<p><small>Tolerance: {escape(self.tolerance)}<br>Reproducibility: "
+                     + escape("; ".join(f"{k} {v}" for k, v in self.reproducibility.items())) + "</small></p></div>")
+        return "".join(parts)

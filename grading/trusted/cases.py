@@ -1,0 +1,76 @@
+"""The inputs a trusted check feeds to the student's code: parameters and a batch per case.
+
+Drawn at grading time in the trusted process from seeds that live only here (the folder
+is hidden from the sandbox), so a submission cannot know them in advance. Biases are
+non-zero so that a wrong bias gradient cannot hide behind zeros.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from backprop_labs.activations import check_activation_functions
+from backprop_labs.utils import glorot_weight_init, logsumexp
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of the student's code: an MLP configuration and a batch size."""
+
+    key: str
+    geometry: tuple
+    activations: tuple
+    batch_size: int
+    seed: int
+
+    def spec(self):
+        """What the sandbox needs to know besides the arrays (JSON-able)."""
+        return {"key": self.key, "geometry": list(self.geometry), "activations": list(self.activations)}
+
+    def parameters(self):
+        """``[[W (out, in), b (1, out)], ...]`` float64."""
+        check_activation_functions(self.geometry, self.activations)
+        rng = np.random.default_rng(self.seed)
+        return [[glorot_weight_init((size_out, size_in), activation, rng), rng.normal(0, 0.5, (1, size_out))]
+                for size_in, size_out, activation in zip(self.geometry[:-1], self.geometry[1:], self.activations)]
+
+    def batch(self):
+        """``{'input': (B, I) float64, 'output': (B,) int64}``; every class appears if B allows."""
+        rng = np.random.default_rng(self.seed + 1)
+        num_classes = self.geometry[-1]
+        output = rng.permutation(np.arange(self.batch_size) % num_classes).astype(np.int64)
+        return {"input": rng.normal(0, 1, (self.batch_size, self.geometry[0])), "output": output}
+
+    def arrays(self):
+        """The inputs as flat named arrays, ``'<key>.W0'``, ``'<key>.input'``, ... for the npz."""
+        named = {}
+        for n, (weight, bias) in enumerate(self.parameters()):
+            named[f"{self.key}.W{n}"], named[f"{self.key}.b{n}"] = weight, bias
+        batch = self.batch()
+        named[f"{self.key}.input"], named[f"{self.key}.output"] = batch["input"], batch["output"]
+        return named
+
+
+@dataclass(frozen=True)
+class BiasGradientCase:
+    """Exercise 2.1: softmax probabilities ``(B, K)`` and gold classes ``(B,)``."""
+
+    key: str
+    batch_size: int
+    num_classes: int
+    seed: int
+    function: str = "log_linear_bias_gradient"
+
+    def spec(self):
+        return {"key": self.key, "function": self.function, "arguments": ["probabilities", "output"],
+                "shape": [1, self.num_classes]}
+
+    def inputs(self):
+        rng = np.random.default_rng(self.seed)
+        logits = rng.normal(0, 2, (self.batch_size, self.num_classes))
+        probabilities = np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
+        output = rng.permutation(np.arange(self.batch_size) % self.num_classes).astype(np.int64)
+        return probabilities, output
+
+    def arrays(self):
+        probabilities, output = self.inputs()
+        return {f"{self.key}.probabilities": probabilities, f"{self.key}.output": output}

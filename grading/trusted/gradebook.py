@@ -1,0 +1,92 @@
+"""Trusted scores into nbgrader's gradebook and feedback, and one submission's rows from a
+private gradebook into the course's.
+
+nbgrader computes a test cell's ``score`` from ``manual_score`` when an instructor set one,
+else from ``auto_score``; the trusted score is written as ``auto_score`` (it *is* the
+automatic score, now computed outside the student's kernel), so ``nbgrader export``,
+formgrader and ``generate_feedback`` show it and an instructor can still override it.
+"""
+import warnings
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
+
+TRUSTED_OUTPUT_MARK = "backprop_labs_trusted"
+
+
+def gradebook_url(course_dir):
+    from pathlib import Path
+
+    return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
+
+
+def write_trusted_scores(url, assignment, student, notebook, results, cells_by_check):
+    """Set ``auto_score`` of each mapped test cell; returns ``{cell: (score, max_score)}``."""
+    written = {}
+    with Gradebook(url) as gradebook:
+        for check, cells in cells_by_check.items():
+            result = results[check]
+            for cell in cells:
+                grade = gradebook.find_grade(cell, notebook, assignment, student)
+                grade.auto_score = round(grade.max_score * result.fraction, 6)
+                grade.needs_manual_grade = False
+                written[cell] = (grade.auto_score, grade.max_score)
+        gradebook.db.commit()
+    return written
+
+
+def annotate_notebook(path, results, cells_by_check, scores):
+    """Add the trusted verdict as an output of each mapped test cell of the graded notebook,
+    so the feedback page shows it next to the in-kernel test's own output."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        for check, cell_ids in cells_by_check.items():
+            if grade_id in cell_ids:
+                score, max_score = scores[grade_id]
+                text = results[check].feedback() + f"\nThis cell's score: {score:g}/{max_score:g} (from the trusted check).\n"
+                cell.setdefault("outputs", [])
+                cell["outputs"] = [o for o in cell["outputs"] if not o.get("metadata", {}).get(TRUSTED_OUTPUT_MARK)]
+                cell["outputs"].append(nbformat.v4.new_output(
+                    "stream", name="stdout", text=text))
+                cell["outputs"][-1]["metadata"] = {TRUSTED_OUTPUT_MARK: True}
+    nbformat.write(notebook, path)
+
+
+def copy_submission(source_url, target_url, assignment, student):
+    """Copy one student's autograded rows (automatic fields only) from a private gradebook.
+
+    Like ``nbgrader autograde`` itself, this updates the submission's timestamp, the
+    automatic scores and comments and the late penalty, and leaves what an instructor
+    entered by hand (manual scores and comments, extra credit) as it was.
+    """
+    with Gradebook(source_url) as source, Gradebook(target_url) as target, warnings.catch_warnings():
+        # update_or_create_submission triggers nbgrader 0.9.6's own harmless SQLAlchemy warnings.
+        warnings.simplefilter("ignore", SAWarning)
+        submitted = source.find_submission(assignment, student)
+        person = submitted.student
+        target.update_or_create_student(student, first_name=person.first_name, last_name=person.last_name,
+                                        email=person.email, lms_user_id=person.lms_user_id)
+        copy = target.update_or_create_submission(assignment, student, timestamp=submitted.timestamp)
+        copy.extension = submitted.extension
+        for notebook in submitted.notebooks:
+            notebook_copy = target.find_submission_notebook(notebook.name, assignment, student)
+            notebook_copy.late_submission_penalty = notebook.late_submission_penalty
+            for grade in notebook.grades:
+                grade_copy = target.find_grade(grade.name, notebook.name, assignment, student)
+                grade_copy.auto_score = grade.auto_score
+                grade_copy.needs_manual_grade = grade.needs_manual_grade
+            for comment in notebook.comments:
+                comment_copy = target.find_comment(comment.name, notebook.name, assignment, student)
+                comment_copy.auto_comment = comment.auto_comment
+        target.db.commit()
+
+
+def has_submission(url, assignment, student):
+    with Gradebook(url) as gradebook:
+        try:
+            gradebook.find_submission(assignment, student)
+            return True
+        except MissingEntry:
+            return False

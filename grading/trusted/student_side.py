@@ -1,0 +1,182 @@
+"""The only grader code that runs inside the sandbox, beside the student's code.
+
+Run as ``python -I .grader/student_side.py`` from the copied submission, it reads the
+run token (nonce) from stdin, the task from ``.grader/task.json`` and the inputs from
+``.grader/inputs.npz``, executes the student's answer cells (if any), calls the student's
+code once per case through a *probe* (a table entry saying how to call one exercise),
+and writes plain data: ``out/result.npz`` (float arrays, no pickle) and
+``out/status.json`` (the token, and per case "ok" or the error message).
+
+Nothing here is trusted: the student's code shares this process and may change any of
+it. The grading process validates the files and compares the arrays with its own
+reference; this side exists to produce helpful messages for honest mistakes.
+"""
+import json
+import os
+import sys
+import traceback
+
+import numpy as np
+
+MAX_MESSAGE = 600
+
+
+class ProbeError(Exception):
+    """The student's code returned something of the wrong type or shape."""
+
+
+def as_float_array(value, what, shape):
+    """``value`` as a float64 array of ``shape``, or a ``ProbeError`` saying what is wrong."""
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    if type(value) is not np.ndarray:  # not isinstance: a subclass may redefine comparisons
+        raise ProbeError(f"{what} is a {type(value).__name__}, expected a NumPy array of shape {shape}")
+    if value.dtype.kind not in "fiu":
+        raise ProbeError(f"{what} has dtype {value.dtype}, expected floating point numbers")
+    if tuple(value.shape) != tuple(shape):
+        raise ProbeError(f"{what} has shape {tuple(value.shape)}, expected {tuple(shape)}")
+    return np.array(value, dtype=np.float64)
+
+
+def _parameters(inputs, key, num_layers):
+    return [[inputs[f"{key}.W{n}"].copy(), inputs[f"{key}.b{n}"].copy()] for n in range(num_layers)]
+
+
+def _gradient_arrays(gradients, parameters, method):
+    """``{'dW0': ..., 'db0': ...}`` from ``[[dW, db], ...]``, checking the structure."""
+    if not isinstance(gradients, (list, tuple)) or len(gradients) != len(parameters):
+        raise ProbeError(f"{method} must return a list of {len(parameters)} [dW, db] pairs, "
+                         f"got {type(gradients).__name__}")
+    arrays = {}
+    for n, (pair, (weight, bias)) in enumerate(zip(gradients, parameters)):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ProbeError(f"{method}: entry {n} must be a pair [dW, db]")
+        arrays[f"dW{n}"] = as_float_array(pair[0], f"layer {n} dW", weight.shape)
+        arrays[f"db{n}"] = as_float_array(pair[1], f"layer {n} db", bias.shape)
+    return arrays
+
+
+def probe_numpy_mlp_backpropagation(model_class, case, inputs):
+    """Exercise 2.2: ``NumpyMLP.backpropagation`` on given parameters and batch."""
+    key, num_layers = case["key"], len(case["geometry"]) - 1
+    model = model_class(case["geometry"], case["activations"], learning_rate=0.0, seed=0)
+    parameters = _parameters(inputs, key, num_layers)
+    model.parameters = parameters
+    gradients = model.backpropagation(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy())
+    return _gradient_arrays(gradients, _parameters(inputs, key, num_layers), "backpropagation")
+
+
+def probe_pytorch_mlp_log_forward(model_class, case, inputs):
+    """Exercise 2.4: ``PytorchMLP._log_forward`` in float64, and autograd through it."""
+    import torch
+
+    key, num_layers = case["key"], len(case["geometry"]) - 1
+    model = model_class(case["geometry"], case["activations"], learning_rate=0.0, seed=0,
+                        dtype=torch.float64)
+    model.parameters = [[torch.tensor(array, requires_grad=True) for array in pair]
+                        for pair in _parameters(inputs, key, num_layers)]
+    flat = [parameter for pair in model.parameters for parameter in pair]
+    batch, gold = inputs[f"{key}.input"], inputs[f"{key}.output"]
+    log_probabilities = model._log_forward(batch.copy())
+    arrays = {"log_probabilities": as_float_array(
+        log_probabilities, "_log_forward output", (len(batch), case["geometry"][-1]))}
+    if not isinstance(log_probabilities, torch.Tensor) or not log_probabilities.requires_grad:
+        raise ProbeError("_log_forward must return a tensor computed from self.parameters "
+                         "(autograd cannot reach the parameters from what it returned)")
+    loss = torch.nn.functional.nll_loss(log_probabilities, torch.as_tensor(gold, dtype=torch.long))
+    gradients = torch.autograd.grad(loss, flat, allow_unused=True)
+    for n in range(num_layers):
+        for name, gradient, parameter in (("dW", gradients[2 * n], flat[2 * n]),
+                                          ("db", gradients[2 * n + 1], flat[2 * n + 1])):
+            if gradient is None:
+                raise ProbeError(f"layer {n} {name[1]} does not influence _log_forward's output")
+            arrays[f"{name}{n}"] = as_float_array(gradient, f"layer {n} {name} from autograd",
+                                                  tuple(parameter.shape))
+    return arrays
+
+
+def probe_cell_function(function, case, inputs):
+    """A function defined in an answer cell, called on named input arrays; one array back."""
+    key = case["key"]
+    value = function(*(inputs[f"{key}.{name}"].copy() for name in case["arguments"]))
+    return {"value": as_float_array(value, f"{case['function']}(...)", case["shape"])}
+
+
+PROBES = {
+    "cell_function": probe_cell_function,
+    "numpy_mlp_backpropagation": probe_numpy_mlp_backpropagation,
+    "pytorch_mlp_log_forward": probe_pytorch_mlp_log_forward,
+}
+
+
+def describe(error):
+    """One line naming an exception: type, message, and the student's line it came from."""
+    if isinstance(error, ProbeError):
+        return str(error)[:MAX_MESSAGE]
+    frames = traceback.extract_tb(error.__traceback__)
+    where = ""
+    for frame in reversed(frames):
+        if not frame.filename.endswith("student_side.py"):
+            where = f" (at {os.path.basename(frame.filename)}, line {frame.lineno})"
+            break
+    return f"{type(error).__name__}: {error}{where}"[:MAX_MESSAGE]
+
+
+def run_cells(cells, namespace):
+    """Execute answer cells in order; an error in one is reported and the next still runs.
+
+    IPython syntax (``%magic``, ``!command``) is turned into Python by IPython's own
+    transformer; ``get_ipython`` is not defined here, so such lines raise ``NameError``.
+    """
+    errors = []
+    if cells:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        to_python = TransformerManager().transform_cell
+    for cell in cells:
+        try:
+            exec(compile(to_python(cell["source"]), f"<cell {cell['name']}>", "exec"), namespace)
+        except BaseException as error:  # SystemExit included: it must not end the run
+            errors.append({"cell": cell["name"], "error": describe(error)})
+    return errors
+
+
+def main():
+    nonce = sys.stdin.readline().strip()
+    sys.stdin.close()
+    sys.path.insert(0, os.getcwd())
+    with open(".grader/task.json") as handle:
+        task = json.load(handle)
+    with np.load(".grader/inputs.npz", allow_pickle=False) as archive:
+        inputs = dict(archive)
+    status = {"nonce": nonce, "cases": {}, "cells": []}
+    results = {}
+    namespace = {"__name__": "__main__", "np": np}  # answer cells may use np, as in the notebook
+    try:
+        import importlib
+
+        module = importlib.import_module(task["module"]) if task["module"] else None
+        status["cells"] = run_cells(task.get("cells", []), namespace)
+        model_class = namespace.get(task["class"]) or getattr(module, task["class"], None)
+        if model_class is None:
+            raise NameError(f"{task['class']} is not defined by the answer cells or the module")
+    except BaseException as error:
+        status["import_error"] = describe(error)
+        model_class = None
+    if model_class is not None:
+        for case in task["cases"]:
+            try:
+                arrays = PROBES[task["probe"]](model_class, case, inputs)
+                results.update({f"{case['key']}.{name}": array for name, array in arrays.items()})
+                status["cases"][case["key"]] = {"ok": True}
+            except BaseException as error:
+                status["cases"][case["key"]] = {"ok": False, "error": describe(error)}
+                if isinstance(error, MemoryError):
+                    break  # the next cases would only exhaust the memory (and CPU) limits again
+    np.savez("out/result.npz", **results)
+    with open("out/status.json", "w") as handle:
+        json.dump(status, handle)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+# Never return.
+def _spin(self, input, output):
+    while True:
+        pass
+
+
+NumpyMLP.backpropagation = _spin

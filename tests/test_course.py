@@ -1,0 +1,158 @@
+"""Course tooling pieces, without running nbgrader: config, preprocessors, assignments, leaks, collection."""
+import os
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+from nbgrader.utils import determine_grade
+from traitlets.config import Config, PyFileConfigLoader
+
+from backprop_labs.cli import main
+from grading.course.assignments import (SHIPPED_MODULES, Assignment, AssignmentError, all_assignments,
+                                        get_assignment)
+from grading.course.config import apply_course_chains, write_config
+from grading.course.leaks import find_leaks, secret_lines
+from grading.course.pipeline import CourseError, collect_submissions
+from grading.course.preprocessors import (HIDDEN_FAILED, HIDDEN_PASSED, ClearHiddenTestsAndOutputs,
+                                          InjectParameters, StderrAsStdout, inject_parameters)
+
+BACKPROP = get_assignment("backprop_mlp")
+
+
+def _test_cell(source, outputs=(), points=2):
+    cell = new_code_cell(source, outputs=list(outputs))
+    cell.metadata.nbgrader = {"grade": True, "solution": False, "locked": True, "points": points,
+                              "grade_id": "test_cell", "schema_version": 3, "task": False}
+    return cell
+
+
+def test_course_chains_put_each_fix_in_its_place():
+    from nbgrader.preprocessors import ClearSolutions, Execute, GetGrades, SaveAutoGrades
+
+    from backprop_labs.student_notebooks import NamedClearSolutions
+
+    c = apply_course_chains(Config())
+    assert NamedClearSolutions in c.GenerateAssignment.preprocessors
+    assert ClearSolutions not in c.GenerateAssignment.preprocessors
+    chain = c.Autograde.autograde_preprocessors
+    execute = chain.index(Execute)
+    assert chain[execute - 1] is InjectParameters and chain[execute + 1] is StderrAsStdout
+    assert chain.index(StderrAsStdout) < chain.index(SaveAutoGrades)  # before the score is read
+    feedback = c.GenerateFeedback.preprocessors
+    assert feedback.index(ClearHiddenTestsAndOutputs) == feedback.index(GetGrades) + 1
+
+
+def test_written_config_excludes_the_edited_modules_from_overwriting(tmp_path):
+    path = write_config(tmp_path, [BACKPROP], timeout=7, parameters={"num_epochs": 2})
+    config = PyFileConfigLoader(path.name, path=str(tmp_path)).load_config()
+    assert config.Autograde.exclude_overwriting == {"backprop_mlp": ["labs/numpy_mlp.py", "labs/pytorch_mlp.py"]}
+    assert config.OverwriteCells.add_missing_cells is True
+    assert config.Execute.timeout == 7
+    assert config.InjectParameters.parameters == {"num_epochs": 2}
+    assert StderrAsStdout in config.Autograde.autograde_preprocessors
+
+
+def test_stderr_in_a_test_cell_no_longer_costs_the_points():
+    warning = new_output("stream", name="stderr", text="UserWarning: a library complains\n")
+    cell = _test_cell("check()", [warning])
+    assert determine_grade(cell) == (0, 2)  # nbgrader's rule, the trap
+    StderrAsStdout().preprocess_cell(cell, {}, 0)
+    assert determine_grade(cell) == (2, 2)
+    assert cell.outputs[0].text == warning.text  # the text is kept, as stdout
+    failing = _test_cell("check()", [new_output("error", ename="AssertionError", evalue="", traceback=[])])
+    StderrAsStdout().preprocess_cell(failing, {}, 0)
+    assert determine_grade(failing) == (0, 2)  # an error still scores 0
+
+
+def test_feedback_keeps_hidden_tests_and_their_traceback_out():
+    source = "# Test (hidden)\n### BEGIN HIDDEN TESTS\nassert secret_value == 42\n### END HIDDEN TESTS\n"
+    error = new_output("error", ename="AssertionError", evalue="secret_value is 41",
+                       traceback=["----> 3 assert secret_value == 42", "AssertionError: secret_value is 41"])
+    printed = new_output("stream", name="stdout", text="secret_value = 41\n")
+    failed = _test_cell(source, [printed, error])
+    ClearHiddenTestsAndOutputs().preprocess_cell(failed, {}, 0)
+    assert "secret_value" not in failed.source
+    assert [output.text for output in failed.outputs] == [HIDDEN_FAILED.format(ename="AssertionError") + "\n"]
+    passed = _test_cell(source, [printed])
+    ClearHiddenTestsAndOutputs().preprocess_cell(passed, {}, 0)
+    assert [output.text for output in passed.outputs] == [HIDDEN_PASSED + "\n"]
+    visible = _test_cell("assert 1 == 1", [printed])
+    ClearHiddenTestsAndOutputs().preprocess_cell(visible, {}, 0)
+    assert visible.outputs == [printed]  # visible tests keep their outputs
+
+
+def test_parameters_are_injected_after_the_tagged_cell_only():
+    notebook = new_notebook(cells=[new_code_cell("import numpy"), new_code_cell("num_epochs = 10"),
+                                   new_code_cell("train(num_epochs)")])
+    notebook.cells[1].metadata.tags = ["parameters"]
+    assert inject_parameters(notebook, {"num_epochs": 1}) is True
+    assert [cell.source for cell in notebook.cells][1:3] == [
+        "num_epochs = 10", "# Set by the grader for a shorter run; the checks do not depend on it.\nnum_epochs = 1"]
+    untagged = new_notebook(cells=[new_code_cell("num_epochs = 10")])
+    InjectParameters(parameters={"num_epochs": 1}).preprocess(untagged, {})
+    assert len(untagged.cells) == 1
+
+
+def test_an_assignment_ships_student_or_solution_modules(tmp_path):
+    BACKPROP.write_files(tmp_path / "student")
+    BACKPROP.write_files(tmp_path / "solution", solutions=True)
+    student = (tmp_path / "student" / "labs" / "numpy_mlp.py").read_text(encoding="utf-8")
+    solution = (tmp_path / "solution" / "labs" / "numpy_mlp.py").read_text(encoding="utf-8")
+    assert "raise NotImplementedError('Exercise 2.2: implement backpropagation')" in student
+    assert "BEGIN SOLUTION" not in student and "edit that file" not in student  # no maintainer header
+    assert "### BEGIN SOLUTION" in solution
+    assert sorted(p.name for p in (tmp_path / "student" / "labs").iterdir()) == [
+        "__init__.py", "log_linear.py", "numpy_mlp.py", "pytorch_mlp.py"]
+    assert (tmp_path / "student" / "backprop_mlp.ipynb").read_bytes() == BACKPROP.notebook.read_bytes()
+    assert BACKPROP.edited_modules() == ["labs/numpy_mlp.py", "labs/pytorch_mlp.py"]
+
+
+def test_bad_assignment_names_and_table_entries_are_explained(tmp_path):
+    with pytest.raises(AssignmentError, match="no assignment 'nope': choose from .*backprop_mlp"):
+        get_assignment("nope")
+    with pytest.raises(AssignmentError, match="names 'missing.py'"):
+        Assignment("broken", BACKPROP.notebook, ("missing.py",)).shipped_files()
+    assert {assignment.name for assignment in all_assignments()} >= set(SHIPPED_MODULES)
+
+
+def test_leak_scan_finds_a_solution_line_in_highlighted_html_and_not_in_student_files(tmp_path):
+    secrets = secret_lines(BACKPROP)
+    line = next(secret for secret in secrets if "derivative_from_output" in secret)
+    words = line.split(" ")
+    highlighted = "".join(f'<span class="n">{word}</span> ' for word in words).replace("=", "&#61;")
+    (tmp_path / "feedback.html").write_text(f"<html><pre>{highlighted}</pre></html>", encoding="utf-8")
+    assert [leak for _, leak in find_leaks(tmp_path, secrets)] == [line]
+    BACKPROP.write_files(tmp_path / "released")
+    assert find_leaks(tmp_path / "released" / "labs", secrets) == []
+
+
+def test_collection_copies_each_student_and_skips_links(tmp_path):
+    submissions = tmp_path / "submissions"
+    (submissions / "ada" / "labs").mkdir(parents=True)
+    (submissions / "ada" / "backprop_mlp.ipynb").write_text("{}", encoding="utf-8")
+    (submissions / "ada" / "labs" / "numpy_mlp.py").write_text("x = 1\n", encoding="utf-8")
+    os.symlink(BACKPROP.notebook, submissions / "ada" / "labs" / "peek.ipynb")
+    (submissions / "bob" / "backprop_mlp").mkdir(parents=True)  # nested form, as exported by some tools
+    (submissions / "bob" / "backprop_mlp" / "backprop_mlp.ipynb").write_text("{}", encoding="utf-8")
+    course = tmp_path / "course"
+    assert collect_submissions(course, BACKPROP, submissions) == ["ada", "bob"]
+    ada = course / "submitted" / "ada" / "backprop_mlp"
+    assert (ada / "labs" / "numpy_mlp.py").read_text(encoding="utf-8") == "x = 1\n"
+    assert not (ada / "labs" / "peek.ipynb").exists()
+    assert (ada / "timestamp.txt").exists()
+    assert (course / "submitted" / "bob" / "backprop_mlp" / "backprop_mlp.ipynb").exists()
+    (submissions / "bad name").mkdir()
+    with pytest.raises(CourseError, match="bad name: a student id may hold"):
+        collect_submissions(course, BACKPROP, submissions)
+
+
+def test_course_command_reports_an_unknown_assignment(tmp_path, capsys):
+    assert main(["course", "build", str(tmp_path), "--assignment", "nope"]) == 2
+    assert "no assignment 'nope'" in capsys.readouterr().out
+    assert not (tmp_path / "nbgrader_config.py").exists()
+
+
+def test_notebook_json_round_trip_is_untouched_by_reading():
+    # The source notebook is committed in nbformat's own layout, so tools rewrite it identically.
+    text = BACKPROP.notebook.read_text(encoding="utf-8")
+    assert nbformat.writes(nbformat.reads(text, as_version=4)) + "\n" == text

@@ -1,0 +1,156 @@
+"""The course notebooks: student versions generated and in sync, outputs stripped, nbgrader
+conventions kept, and every instructor notebook running top to bottom with the solutions."""
+import shutil
+import sys
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from backprop_labs.generate import SOURCE_NOTEBOOKS_DIR, STUDENT_NOTEBOOKS_DIR
+from backprop_labs.stubgen import FenceError, solution_regions
+from backprop_labs.student_notebooks import generate_student_notebooks, read_notebook, student_notebook
+from grading.course.assignments import all_assignments
+from grading.course.execute import execute_notebook, run_with_solutions
+from grading.course.leaks import find_leaks, secret_lines
+
+ASSIGNMENTS = all_assignments()
+NOTEBOOKS = sorted(SOURCE_NOTEBOOKS_DIR.glob("*.ipynb")) + sorted(STUDENT_NOTEBOOKS_DIR.glob("*.ipynb"))
+FIGURES = {"backprop_mlp": {"ex2_2_tangent": 2, "comparison": 1}}  # lab figures each notebook must draw
+
+
+def _nbgrader(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def test_the_backprop_lab_has_a_notebook():
+    assert "backprop_mlp" in [assignment.name for assignment in ASSIGNMENTS]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_notebooks_are_committed_without_outputs(path):
+    notebook = read_notebook(path)
+    dirty = [cell.id for cell in notebook.cells
+             if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)]
+    assert dirty == [], f"{path}: clear the outputs of cells {dirty}"
+
+
+def test_student_notebooks_are_generated_from_the_sources():
+    stale = generate_student_notebooks(SOURCE_NOTEBOOKS_DIR, STUDENT_NOTEBOOKS_DIR, check=True)
+    assert stale == [], f"out of date: {stale}; run `backprop-labs generate`"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.name)
+def test_student_notebook_has_named_stubs_and_no_secret(assignment, tmp_path):
+    student_path = STUDENT_NOTEBOOKS_DIR / assignment.notebook.name
+    shutil.copy(student_path, tmp_path)
+    assert find_leaks(tmp_path, secret_lines(assignment)) == []
+    student_sources = "\n".join(cell.source for cell in read_notebook(student_path).cells)
+    for cell in read_notebook(assignment.notebook).cells:
+        for _, _, name, _ in solution_regions(cell.source):
+            assert f"raise NotImplementedError({name!r})" in student_sources
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.name)
+def test_source_notebook_keeps_the_course_conventions(assignment):
+    notebook = read_notebook(assignment.notebook)
+    assert notebook.metadata.kernelspec.name == "python3"
+    assert all(cell.get("id") for cell in notebook.cells)
+    marked = [cell for cell in notebook.cells if _nbgrader(cell)]
+    grade_ids = [_nbgrader(cell)["grade_id"] for cell in marked]
+    assert len(grade_ids) == len(set(grade_ids)), f"duplicate grade ids: {grade_ids}"
+    # only answer and test cells: nbgrader puts a deleted test cell back after one of those
+    assert [cell.id for cell in marked if not (_nbgrader(cell).get("solution") or _nbgrader(cell).get("grade"))] == []
+    tests = [cell for cell in marked if _nbgrader(cell).get("grade")]
+    assert tests, "an assignment needs at least one test cell"
+    for cell in tests:
+        assert cell.cell_type == "code" and _nbgrader(cell)["points"] > 0 and _nbgrader(cell)["locked"], cell.id
+        if "BEGIN HIDDEN TESTS" in cell.source:  # hidden tests alone in their cell, after comments
+            before = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+            assert all(line.startswith("#") for line in before.splitlines() if line.strip()), cell.id
+    parameters = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
+    assert len(parameters) <= 1
+
+
+def _answer_cell(source):
+    cell = new_code_cell(source)
+    cell.metadata.nbgrader = {"grade": False, "solution": True, "locked": False, "grade_id": "answer",
+                              "schema_version": 3, "task": False}
+    return cell
+
+
+def _test_cell(source):
+    cell = new_code_cell(source, outputs=[new_output("stream", name="stdout", text="ok\n")], execution_count=3)
+    cell.metadata.nbgrader = {"grade": True, "solution": False, "locked": True, "points": 1,
+                              "grade_id": "test", "schema_version": 3, "task": False}
+    return cell
+
+
+def test_student_version_stubs_named_regions_and_drops_hidden_tests_and_outputs():
+    source = new_notebook(cells=[
+        new_markdown_cell("# Lab"),
+        _answer_cell("x = 1\n### BEGIN SOLUTION (Exercise 9.1: compute y)\ny = 2 * x\n### END SOLUTION\nprint(y)"),
+        _test_cell("# Test\nassert y == 2\n### BEGIN HIDDEN TESTS\nassert y + 1 == 3\n### END HIDDEN TESTS"),
+    ])
+    student = student_notebook(source, "lab.ipynb")
+    assert student.cells[1].source == "x = 1\nraise NotImplementedError('Exercise 9.1: compute y')\nprint(y)"
+    assert student.cells[2].source == "# Test\nassert y == 2"
+    assert student.cells[2].outputs == [] and student.cells[2].execution_count is None
+    assert student.cells[2].metadata.editable is False  # test cells are locked
+    assert source.cells[1].source.count("y = 2 * x") == 1  # the source is left as it was
+
+
+@pytest.mark.parametrize("cells, message", [
+    ([_answer_cell("### BEGIN SOLUTION\ny = 2\n### END SOLUTION")], "name the exercise"),
+    ([new_code_cell("### BEGIN SOLUTION (Exercise 9.1: y)\ny = 2\n### END SOLUTION")], "non-solution cell"),
+    ([_answer_cell("### BEGIN SOLUTION (Exercise 9.1: y)\ny = 2")], "never closed"),
+])
+def test_malformed_solution_regions_are_refused_with_a_reason(cells, message):
+    with pytest.raises(FenceError, match=message):
+        student_notebook(new_notebook(cells=cells), "lab.ipynb")
+
+
+def test_generate_check_lists_missing_edited_and_stale_notebooks(tmp_path):
+    source_dir, student_dir = tmp_path / "source", tmp_path / "student"
+    source_dir.mkdir()
+    nbformat.write(new_notebook(cells=[_answer_cell("### BEGIN SOLUTION (Exercise 9.1: y)\ny = 2\n### END SOLUTION")]),
+                   str(source_dir / "lab.ipynb"))
+    assert generate_student_notebooks(source_dir, student_dir, check=True) == ["lab.ipynb"]
+    assert not student_dir.exists()  # --check writes nothing
+    assert generate_student_notebooks(source_dir, student_dir) == ["lab.ipynb"]
+    assert generate_student_notebooks(source_dir, student_dir, check=True) == []
+    (student_dir / "lab.ipynb").write_text((student_dir / "lab.ipynb").read_text().replace("9.1", "9.2"))
+    (student_dir / "old.ipynb").write_text("{}")
+    (student_dir / ".ipynb_checkpoints").mkdir()
+    (student_dir / ".ipynb_checkpoints" / "lab-checkpoint.ipynb").write_text("{}")
+    assert generate_student_notebooks(source_dir, student_dir, check=True) == ["lab.ipynb", "old.ipynb"]
+    generate_student_notebooks(source_dir, student_dir)
+    assert sorted(path.name for path in student_dir.glob("*.ipynb")) == ["lab.ipynb"]
+
+
+def test_a_malformed_notebook_file_is_named(tmp_path):
+    (tmp_path / "broken.ipynb").write_text('{"cells": [', encoding="utf-8")
+    with pytest.raises(ValueError, match="broken.ipynb: not a valid notebook"):
+        read_notebook(tmp_path / "broken.ipynb")
+
+
+def test_the_kernel_is_this_python(tmp_path):
+    path = tmp_path / "where.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("import sys; print(sys.prefix)")],
+                                metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                         "display_name": "Python 3"}}), str(path))
+    executed = execute_notebook(path, tmp_path, timeout=120)
+    assert executed.cells[0].outputs[0].text.strip() == sys.prefix
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.name)
+def test_instructor_notebook_runs_top_to_bottom_with_the_solutions(assignment, tmp_path, books):
+    executed = run_with_solutions(assignment, tmp_path)  # a failing cell raises with its traceback
+    if any("parameters" in cell.metadata.get("tags", []) for cell in executed.cells):
+        assert "injected-parameters" in [cell.get("id") for cell in executed.cells]
+    for cell_id, expected in FIGURES.get(assignment.name, {}).items():
+        [cell] = [cell for cell in executed.cells if cell.get("id") == cell_id]
+        figures = [output for output in cell.outputs if "image/png" in output.get("data", {})]
+        assert len(figures) == expected, f"{cell_id}: {len(figures)} figure(s), expected {expected}"

@@ -1,0 +1,174 @@
+"""The sandbox: who the student's code runs as, what it can see, reach and change, and how
+its results are read back."""
+import io
+import json
+import os
+import pwd
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grading.sandbox import GIB, ISOLATED, Limits, SandboxUnavailable, run_sandboxed
+from grading.sandbox.files import read_back
+from grading.trusted.results import ResultRejected, read_arrays, read_status
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's isolation needs root (CI runs as root)")
+
+PROBE = r'''
+import json, os, socket, sys
+seen = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "cwd_files": sorted(os.listdir("."))}
+def attempt(name, action):
+    try:
+        seen[name] = ["ok", action()]
+    except Exception as error:
+        seen[name] = ["refused", type(error).__name__]
+attempt("read_course", lambda: open(sys.argv[1]).read())
+attempt("list_course_parent", lambda: os.listdir(sys.argv[2]))
+attempt("import_solutions", lambda: __import__("labs_solutions.numpy_mlp").__name__)
+attempt("read_repository_tests", lambda: os.listdir(sys.argv[3]))
+attempt("write_numpy", lambda: open(sys.argv[4], "a").close())
+attempt("connect_loopback", lambda: socket.create_connection(("127.0.0.1", int(sys.argv[5])), timeout=2).close())
+attempt("import_numpy", lambda: __import__("numpy").__version__)
+with open("out/seen.json", "w") as handle:
+    json.dump(seen, handle)
+'''
+
+
+@pytest.fixture(scope="module")
+def observed(tmp_path_factory, loopback_listener):
+    """One sandboxed run that tries everything a student should not be able to do."""
+    root = tmp_path_factory.mktemp("sandbox")
+    course = root / "course"
+    course.mkdir()
+    (course / "gradebook.db").write_text("grades")
+    os.chmod(course, 0o700)
+    submission = root / "submission"
+    submission.mkdir()
+    (submission / "answer.py").write_text("x = 1\n")
+    os.symlink(course / "gradebook.db", submission / "link_to_gradebook")
+    tests_dir = Path(__file__).parent
+    run = run_sandboxed(
+        ["python", "-I", "-c", PROBE, str(course / "gradebook.db"), str(root), str(tests_dir),
+         np.__file__, str(loopback_listener.port)],
+        submission=submission, hidden=[course], collect=["seen.json"])
+    return run, json.loads(run.outputs["seen.json"]), loopback_listener.was_reached()
+
+
+@needs_root
+def test_runs_as_an_unprivileged_user_in_a_folder_holding_only_the_submission(observed):
+    run, seen, _ = observed
+    assert run.returncode == 0, run.stderr
+    assert run.isolation == ISOLATED
+    assert seen["uid"] != 0 and seen["gid"] != 0 and seen["groups"] == []
+    assert pwd.getpwuid(seen["uid"]).pw_name.startswith("backprop-sbx")
+    assert seen["cwd_files"] == [".grader", "answer.py", "out", "tmp"]  # the symlink was not copied
+    assert run.skipped_files == ["link_to_gradebook"]
+
+
+@needs_root
+def test_cannot_see_the_course_the_solutions_or_the_repository(observed):
+    _, seen, _ = observed
+    for attempt in ("read_course", "list_course_parent", "import_solutions", "read_repository_tests"):
+        assert seen[attempt][0] == "refused", (attempt, seen[attempt])
+    assert seen["import_numpy"][0] == "ok"
+
+
+@needs_root
+def test_cannot_change_installed_packages_or_reach_the_network(observed):
+    _, seen, reached = observed
+    assert seen["write_numpy"][0] == "refused" and seen["write_numpy"][1] in ("PermissionError", "OSError")
+    assert seen["connect_loopback"][0] == "refused"
+    assert not reached
+
+
+@needs_root
+def test_wall_clock_limit_ends_the_whole_process_group_and_every_leftover_process():
+    script = ("import os, time\n"
+              "if os.fork() == 0:\n"
+              "    os.setsid(); time.sleep(60)\n"
+              "time.sleep(60)\n")
+    run = run_sandboxed(["python", "-I", "-c", script], limits=Limits(wall_seconds=1.5, cpu_seconds=5))
+    assert run.timed_out and run.wall_seconds < 10
+    assert _live_processes_of(run.uid) == []
+
+
+def _live_processes_of(uid):
+    """Processes of ``uid`` that are not zombies (a killed orphan waits a moment for init to reap it)."""
+    live = []
+    for proc_dir in Path("/proc").iterdir():
+        try:
+            if proc_dir.name.isdigit() and proc_dir.stat().st_uid == uid:
+                state = next(line for line in (proc_dir / "status").read_text().splitlines()
+                             if line.startswith("State:"))
+                if "zombie" not in state:
+                    live.append(proc_dir.name)
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
+            continue
+    return live
+
+
+@needs_root
+def test_memory_limit_raises_memory_error_inside():
+    script = "x = bytearray(2 * 1024**3)\n"
+    run = run_sandboxed(["python", "-I", "-c", script], limits=Limits(memory_bytes=GIB))
+    assert run.returncode == 1 and "MemoryError" in run.stderr
+
+
+def test_without_root_isolation_is_refused_unless_asked_for(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(SandboxUnavailable, match="isolation needs root"):
+        run_sandboxed(["python", "-c", "pass"])
+
+
+def test_a_result_planted_as_a_symlink_is_not_followed(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "secret").write_text("gradebook")
+    os.symlink(tmp_path / "secret", tmp_path / "out" / "status.json")
+    with pytest.raises(ValueError, match="not a plain file"):
+        read_back(tmp_path / "out", "status.json", 1000)
+
+
+def _npz(**arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def test_status_must_carry_this_runs_token():
+    good = json.dumps({"nonce": "a" * 32, "cases": {"c": {"ok": True}}, "cells": []}).encode()
+    assert read_status(good, "a" * 32, ["c"])["cases"]["c"]["ok"] is True
+    with pytest.raises(ResultRejected, match="token"):
+        read_status(good, "b" * 32, ["c"])
+    with pytest.raises(ResultRejected, match="not valid JSON"):
+        read_status(b"All tests passed!", "a" * 32, ["c"])
+
+
+def test_arrays_are_checked_for_pickles_dtype_shape_and_finiteness():
+    raw = _npz(good=np.ones((2, 3)), nan=np.full((2, 3), np.nan), shape=np.ones((3, 2)),
+               text=np.array(["a", "b"]), objects=np.array([object(), object()], dtype=object))
+    expected = {"good": (2, 3), "nan": (2, 3), "shape": (2, 3), "text": (2,), "objects": (2,), "absent": (1,)}
+    arrays, problems = read_arrays(raw, expected)
+    assert list(arrays) == ["good"] and np.array_equal(arrays["good"], np.ones((2, 3)))
+    assert "NaN" in problems["nan"] and "shape (3, 2)" in problems["shape"]
+    assert "dtype <U1" in problems["text"]
+    assert "not a plain numeric array" in problems["objects"]  # allow_pickle=False refused it
+    assert "absent" not in problems
+    with pytest.raises(ResultRejected, match="not an .npz"):
+        read_arrays(b"PK-not-really", expected)
+
+
+@needs_root
+def test_a_sandbox_that_cannot_be_set_up_never_runs_the_command(monkeypatch):
+    from grading.sandbox import runner
+
+    real_plan = runner.mount_plan
+
+    def plan_with_a_missing_path(*args):
+        hidden, kept, writable = real_plan(*args)
+        return hidden, [*kept, "/tmp/backprop-labs-no-such-folder"], writable
+
+    monkeypatch.setattr(runner, "mount_plan", plan_with_a_missing_path)
+    run = run_sandboxed(["python", "-I", "-c", "open('out/ran', 'w').close()"], collect=["ran"])
+    assert run.setup_failed and "FileNotFoundError" in run.setup_error
+    assert run.outputs["ran"] is None

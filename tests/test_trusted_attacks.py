@@ -1,0 +1,132 @@
+"""Hostile submissions (tests/attacks/) graded in one batch beside an honest one and a stub.
+
+For every attack: the trusted score does not rise above the stub's, a feedback line names
+what happened, and nothing outside the sandbox changed. The honest submission in the same
+batch gets every case right.
+"""
+import hashlib
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backprop_labs.generate import SOLUTIONS_DIR, STUDENT_DIR
+from grading.sandbox import GIB, Limits
+from grading.trusted import CHECKS
+from grading.trusted.grade import run_check
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's isolation needs root (CI runs as root)")
+
+ATTACKS_DIR = Path(__file__).with_name("attacks")
+ATTACKS = sorted(path.stem for path in ATTACKS_DIR.glob("*.py"))
+CHECK = CHECKS["numpy_mlp_backpropagation"]
+LIMITS = Limits(wall_seconds=10, cpu_seconds=3, memory_bytes=int(1.5 * GIB), processes=32)
+
+# What the feedback must say for each attack (one of the alternatives).
+EXPECTED_FEEDBACK = {
+    "always_equal": ["is a AlwaysEqual, expected a NumPy array"],
+    "cell_exception_handler": ["answer cell cell_exception_handler raised NameError"],
+    "cell_input_transformer": ["answer cell cell_input_transformer raised NameError"],
+    "fake_result": ["does not carry this run's token"],
+    "fork_bomb": ["process limit 32"],
+    "infinite_loop": ["CPU time", "time limit"],
+    "memory_bomb": ["memory limit 1.5 GiB"],
+    "monkeypatch_grader": ["differs from the reference"],
+    "monkeypatch_numpy": ["differs from the reference"],
+    "monkeypatch_torch": ["differs from the reference"],
+    "network": ["Network is unreachable"],
+    "os_exit": ["ended (exit status 0) before reporting a result"],
+    "read_source": ["RuntimeError: could read: []"],
+    "sys_exit": ["SystemExit: 0", "do not call sys.exit()"],
+    "write_gradebook": ["PermissionError", "FileNotFoundError"],
+    "write_packages": ["Read-only file system", "PermissionError"],
+}
+
+
+def _digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _make_course(root):
+    """A course folder as nbgrader lays it out, root-only like a real one."""
+    course = root / "course"
+    (course / "source" / "lab").mkdir(parents=True)
+    (course / "source" / "lab" / "lab.ipynb").write_text('{"solution": "secret"}')
+    (course / "submitted" / "other" / "lab" / "labs").mkdir(parents=True)
+    (course / "submitted" / "other" / "lab" / "labs" / "numpy_mlp.py").write_text("# other student\n")
+    with sqlite3.connect(course / "gradebook.db") as connection:
+        connection.execute("create table grade (score real)")
+    os.chmod(course, 0o700)
+    return course
+
+
+def _submission(root, name, appended="", from_dir=STUDENT_DIR):
+    folder = root / "submissions" / name
+    shutil.copytree(from_dir, folder / "labs", ignore=shutil.ignore_patterns("__pycache__"))
+    if appended:
+        with open(folder / "labs" / "numpy_mlp.py", "a") as handle:
+            handle.write("\n\n" + appended)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, loopback_listener):
+    """Grade every attack, the stub and the honest solution; record what must not change."""
+    root = tmp_path_factory.mktemp("attacks")
+    course = _make_course(root)
+    numpy_init = Path(np.__file__)
+    protected = [course / "gradebook.db", course / "source" / "lab" / "lab.ipynb",
+                 course / "submitted" / "other" / "lab" / "labs" / "numpy_mlp.py", numpy_init]
+    before = {path: _digest(path) for path in protected}
+    replacements = {"__COURSE__": str(course), "__GRADEBOOK__": str(course / "gradebook.db"),
+                    "__NUMPY_INIT__": str(numpy_init), "__PORT__": str(loopback_listener.port)}
+    results = {}
+    for name in ["honest", "stub", *ATTACKS]:
+        code = (ATTACKS_DIR / f"{name}.py").read_text() if name in ATTACKS else ""
+        for token, value in replacements.items():
+            code = code.replace(token, value)
+        if name == "honest":
+            folder = _submission(root, name, from_dir=SOLUTIONS_DIR)
+        else:
+            folder = _submission(root, name, "" if name.startswith("cell_") else code)
+        cells = [{"name": name, "source": code}] if name.startswith("cell_") else []
+        results[name] = run_check(CHECK, folder, hidden=[course], cells=cells, limits=LIMITS)
+    connected = loopback_listener.was_reached()
+    changed = [str(path) for path in protected if _digest(path) != before[path]]
+    return {"results": results, "changed": changed, "connected": connected}
+
+
+def test_honest_submission_in_the_same_batch_gets_every_case(batch):
+    honest = batch["results"]["honest"]
+    assert (honest.passed, honest.total) == (4, 4), honest.feedback()
+    assert honest.lines == []
+
+
+def test_stub_scores_zero_with_a_clear_line(batch):
+    stub = batch["results"]["stub"]
+    assert stub.passed == 0
+    assert "NotImplementedError: Exercise 2.2" in stub.feedback()
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_attack_does_not_raise_the_score_and_is_explained(batch, attack):
+    result = batch["results"][attack]
+    assert result.passed <= batch["results"]["stub"].passed, result.feedback()
+    feedback = result.feedback()
+    expected = EXPECTED_FEEDBACK[attack]
+    if attack == "sys_exit":  # both parts must be there
+        assert all(part in feedback for part in expected), feedback
+    else:
+        assert any(part in feedback for part in expected), feedback
+
+
+def test_every_attack_has_an_expected_feedback_line():
+    assert sorted(EXPECTED_FEEDBACK) == ATTACKS
+
+
+def test_no_attack_changed_the_course_the_packages_or_reached_the_network(batch):
+    assert batch["changed"] == []
+    assert not batch["connected"]

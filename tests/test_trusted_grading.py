@@ -1,0 +1,127 @@
+"""A whole class through nbgrader and the trusted checks: scores in the gradebook, export and
+feedback; identical grades for 1 worker, 2 workers and Dask; nothing lost when a run is
+interrupted."""
+import csv
+import os
+import shutil
+
+import pytest
+
+from grading.course.assignments import get_assignment
+from grading.course.pipeline import cell_scores, export_grades, generate_feedback
+from grading.trusted import parallel
+from grading.trusted.autograde import is_done
+from grading.trusted.demo_class import build_demo_class
+
+pytestmark = [
+    pytest.mark.slow, pytest.mark.corpus,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's isolation needs root (CI runs as root)"),
+]
+ASSIGNMENT = "backprop_mlp"
+KINDS = ["honest", "stub", "cheat"]
+FULL_MARKS = {"test_2_1_bias_gradient": 1.0, "test_2_2_output_layer": 2.0, "test_2_2_all_layers": 2.0,
+              "test_2_2_hidden": 2.0, "test_2_4_log_forward": 2.0, "test_2_4_hidden": 1.0}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, books):
+    """The class built once; each test grades its own copy of the course folder."""
+    return build_demo_class(tmp_path_factory.mktemp("class"), KINDS)
+
+
+def _copy(built, tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(built, course, symlinks=True)
+    return course
+
+
+def _scores(course):
+    return {student: {cell: score for cell, (score, _) in cells.items()}
+            for student, cells in cell_scores(course, get_assignment(ASSIGNMENT)).items()}
+
+
+@pytest.fixture(scope="module")
+def serial(built, tmp_path_factory):
+    """One worker, interrupted after the first student, then run again to finish."""
+    course = _copy(built, tmp_path_factory.mktemp("serial"))
+    merged = []
+    real_merge = parallel.merge_student
+
+    def merge_then_interrupt(*args):
+        real_merge(*args)
+        merged.append(args[2]["student"])
+        raise KeyboardInterrupt  # as if the run were killed right after recording one student
+
+    parallel.merge_student = merge_then_interrupt
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            parallel.grade_class(course, ASSIGNMENT, workers=1, progress=False)
+    finally:
+        parallel.merge_student = real_merge
+    after_interrupt = _scores(course)
+    rerun = parallel.grade_class(course, ASSIGNMENT, workers=1, progress=False)
+    return {"course": course, "first": merged[0], "after_interrupt": after_interrupt, "rerun": rerun,
+            "scores": _scores(course)}
+
+
+def test_trusted_scores_replace_in_kernel_ones(serial):
+    scores = serial["scores"]
+    assert scores["s00_honest"] == FULL_MARKS
+    assert set(scores["s01_stub"].values()) == {0.0}
+    # The cheat's input transformer made every in-kernel test "pass"; the trusted checks say 0.
+    assert scores["s02_cheat"] == {cell: 0.0 for cell in FULL_MARKS}
+
+
+def test_an_interrupted_run_keeps_what_it_recorded_and_a_rerun_finishes(serial):
+    first = serial["first"]
+    assert list(serial["after_interrupt"]) == [first]
+    assert serial["after_interrupt"][first] == serial["scores"][first]
+    assert serial["rerun"].skipped == [first]
+    assert sorted(serial["rerun"].graded) == sorted(set(serial["scores"]) - {first})
+    assert all(is_done(serial["course"], ASSIGNMENT, student) for student in serial["scores"])
+
+
+def test_two_workers_give_the_same_grades_as_one(serial, built, tmp_path):
+    course = _copy(built, tmp_path)
+    run = parallel.grade_class(course, ASSIGNMENT, workers=2, progress=False)
+    assert run.failed == {} and sorted(run.graded) == sorted(serial["scores"])
+    assert _scores(course) == serial["scores"]
+
+
+def test_dask_local_cluster_gives_the_same_grades(serial, built, tmp_path):
+    from distributed import Client, LocalCluster
+
+    course = _copy(built, tmp_path)
+    students = ["s00_honest", "s02_cheat"]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        run = parallel.grade_class(course, ASSIGNMENT, scheduler=client, students=students, progress=False)
+    assert run.failed == {}
+    assert _scores(course) == {student: serial["scores"][student] for student in students}
+
+
+def test_export_and_feedback_show_the_trusted_scores(serial, tmp_path):
+    course, assignment = serial["course"], get_assignment(ASSIGNMENT)
+    grades_csv, _ = export_grades(course, assignment, tmp_path / "grades.csv")
+    with open(grades_csv, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["student_id"]: float(row["raw_score"]) for row in rows} == {
+        "s00_honest": 10.0, "s01_stub": 0.0, "s02_cheat": 0.0}
+    assert {float(row["max_score"]) for row in rows} == {10.0}  # the cheat's "99 points" edit is ignored
+    feedback = generate_feedback(course, assignment)
+    page = (feedback / "s02_cheat" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "Exercise 2.2: NumpyMLP.backpropagation (trusted check): 0/4 cases match the reference" in page
+    assert "answer cell ex2_1_answer raised NameError" in page
+
+
+def test_the_notebook_kernel_ran_unprivileged_and_could_write_nothing(serial):
+    import nbformat
+
+    from grading.trusted.autograde import graded_folder
+
+    notebook = nbformat.read(graded_folder(serial["course"], ASSIGNMENT, "s02_cheat") / f"{ASSIGNMENT}.ipynb",
+                             as_version=4)
+    printed = "".join(output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", []))
+    uid_lines = [line for line in printed.splitlines() if line.startswith("CHEAT kernel uid")]
+    assert uid_lines and int(uid_lines[0].split()[-1]) != 0
+    assert "CHEAT could write" not in printed
