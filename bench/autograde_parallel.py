@@ -4,7 +4,8 @@ A class of 20 made-up submissions (honest, stub and cheating ones) is built once
 repetition grades a fresh copy of the course:
 
 * ``nbgrader serial``: ``nbgrader autograde ASSIGNMENT`` (one process, one student after the
-  other, in-kernel scores only: no sandbox, no trusted checks);
+  other, in-kernel scores only: no sandbox, no trusted checks), as configured and again with
+  one thread per numeric library, as the sandboxed kernels run;
 * ``trusted N=1`` and ``trusted N=2``: this project's trusted autograde with 1 and 2 worker
   processes (nbgrader per student in a private gradebook, then the sandboxed checks).
 
@@ -31,12 +32,26 @@ def _fresh_copy(course, scratch, label, repetition):
     return target
 
 
-def _nbgrader_serial(course):
-    from grading.course.pipeline import run_nbgrader
+def _nbgrader_serial(one_thread):
+    """Plain ``nbgrader autograde``; ``one_thread`` gives its kernels the sandbox's thread
+    settings (one thread per numeric library), to separate that effect from parallelism."""
+    def grade(course):
+        import os
 
-    result = run_nbgrader(course, "autograde", ASSIGNMENT, "--force", "--create")
-    if result.returncode != 0:
-        raise RuntimeError("nbgrader autograde failed:\n" + (result.stdout + result.stderr)[-3000:])
+        from grading.course.pipeline import run_nbgrader
+        from grading.sandbox.runner import SINGLE_THREADED
+
+        saved = dict(os.environ)
+        if one_thread:
+            os.environ.update(SINGLE_THREADED)
+        try:
+            result = run_nbgrader(course, "autograde", ASSIGNMENT, "--force", "--create")
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        if result.returncode != 0:
+            raise RuntimeError("nbgrader autograde failed:\n" + (result.stdout + result.stderr)[-3000:])
+    return grade
 
 
 def _trusted(workers):
@@ -54,7 +69,8 @@ def measure(students=20, repetitions=1):
     trusted N=1 / N=2 ratio."""
     from grading.trusted.demo_class import build_demo_class
 
-    methods = {"nbgrader serial": _nbgrader_serial, "trusted N=1": _trusted(1), "trusted N=2": _trusted(2)}
+    methods = {"nbgrader serial": _nbgrader_serial(False), "nbgrader serial, 1 thread": _nbgrader_serial(True),
+               "trusted N=1": _trusted(1), "trusted N=2": _trusted(2)}
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as scratch:
         kinds = [KINDS[i % len(KINDS)] for i in range(students)]
         course = build_demo_class(Path(scratch) / "class", kinds)
@@ -69,6 +85,7 @@ def measure(students=20, repetitions=1):
                 times[label].append(time.perf_counter() - started)
     figures = {label: statistics.median(values) for label, values in times.items()}
     figures["speedup"] = figures["nbgrader serial"] / figures["trusted N=2"]
+    figures["speedup_same_threads"] = figures["nbgrader serial, 1 thread"] / figures["trusted N=2"]
     figures["workers_ratio"] = figures["trusted N=1"] / figures["trusted N=2"]
     figures["students"], figures["repetitions"] = students, repetitions
     return figures
@@ -81,11 +98,12 @@ def main():
     args = parser.parse_args()
     figures = measure(args.students, args.repetitions)
     print(f"{figures['students']} submissions, median of {figures['repetitions']} repetition(s)")
-    print(f"{'method':<18}{'seconds':>10}{'s/student':>12}")
-    for label in ("nbgrader serial", "trusted N=1", "trusted N=2"):
-        print(f"{label:<18}{figures[label]:>10.1f}{figures[label] / figures['students']:>12.2f}")
+    print(f"{'method':<28}{'seconds':>10}{'s/student':>12}")
+    for label in ("nbgrader serial", "nbgrader serial, 1 thread", "trusted N=1", "trusted N=2"):
+        print(f"{label:<28}{figures[label]:>10.1f}{figures[label] / figures['students']:>12.2f}")
     print(f"speedup nbgrader serial / trusted N=2: {figures['speedup']:.2f}x (target 1.7x)")
-    print(f"trusted N=1 / trusted N=2: {figures['workers_ratio']:.2f}x")
+    print(f"speedup nbgrader serial with 1 thread / trusted N=2: {figures['speedup_same_threads']:.2f}x")
+    print(f"trusted N=1 / trusted N=2 (parallelism alone): {figures['workers_ratio']:.2f}x")
 
 
 if __name__ == "__main__":

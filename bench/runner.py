@@ -33,7 +33,9 @@ def run_benchmarks(settings, report=print):
         except Exception as error:  # noqa: BLE001 - reported in the table, and the exit code
             if report is not None:
                 report(traceback.format_exc())
-            rows.append(Row(key, what, status=f"error: {type(error).__name__}: {error}"))
+            message = " ".join(str(error).split())
+            message = message if len(message) <= 200 else message[:200] + " ..."
+            rows.append(Row(key, what, status=f"error: {type(error).__name__}: {message}"))
     settings.load_after = _load_average()
     return rows
 

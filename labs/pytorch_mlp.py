@@ -46,7 +46,7 @@ class PytorchMLP(Model):
         ``TORCH_HIDDEN_ACTIVATIONS[name]``; the last layer is a log-softmax over classes.
         """
         input = torch.as_tensor(np.asarray(input), dtype=self.dtype)
-        raise NotImplementedError('Exercise 2.4: implement PytorchMLP.log_forward')
+        raise NotImplementedError('Exercise 2.4: implement PytorchMLP._log_forward')
 
     def log_forward(self, input):
         """Log-probabilities ``(B, K)`` as a NumPy array."""

@@ -45,7 +45,7 @@ class PytorchMLP(Model):
         ``TORCH_HIDDEN_ACTIVATIONS[name]``; the last layer is a log-softmax over classes.
         """
         input = torch.as_tensor(np.asarray(input), dtype=self.dtype)
-        ### BEGIN SOLUTION (Exercise 2.4: implement PytorchMLP.log_forward)
+        ### BEGIN SOLUTION (Exercise 2.4: implement PytorchMLP._log_forward)
         activation = input
         last = len(self.parameters) - 1
         for n, (weight, bias) in enumerate(self.parameters):

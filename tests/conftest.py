@@ -6,18 +6,31 @@ import pytest
 from backprop_labs.paths import MissingDataError
 
 
-@pytest.fixture(scope="session")
-def books():
-    """The Amazon books corpus. Missing data skips locally but fails under CI,
+def load_shared_data(loader, what):
+    """Call a data loader; missing data skips locally but fails under CI,
     where BACKPROP_LABS_DATA must point at the shared data."""
-    from backprop_labs.datasets import load_amazon_books
-
     try:
-        return load_amazon_books()
+        return loader()
     except MissingDataError as error:
         if os.environ.get("CI"):
-            pytest.fail(f"CI must run with the books corpus: {error}")
+            pytest.fail(f"CI must run with the {what}: {error}")
         pytest.skip(str(error))
+
+
+@pytest.fixture(scope="session")
+def books():
+    """The Amazon books corpus (real data, from the data directory)."""
+    from backprop_labs.datasets import load_amazon_books
+
+    return load_shared_data(load_amazon_books, "books corpus")
+
+
+@pytest.fixture(scope="session")
+def advertising():
+    """The Advertising data (real data, from the data directory)."""
+    from backprop_labs.datasets import load_advertising
+
+    return load_shared_data(load_advertising, "Advertising data")
 
 
 @pytest.fixture(scope="session")

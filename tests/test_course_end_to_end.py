@@ -27,7 +27,7 @@ ASSIGNMENT = "backprop_mlp"
 TIMEOUT = 10  # seconds per cell; legitimate cells took at most 3 s on a loaded machine
 
 BACKPROP_STUB = "        raise NotImplementedError('Exercise 2.2: implement backpropagation')\n"
-FORWARD_STUB = "        raise NotImplementedError('Exercise 2.4: implement PytorchMLP.log_forward')\n"
+FORWARD_STUB = "        raise NotImplementedError('Exercise 2.4: implement PytorchMLP._log_forward')\n"
 ANSWER_STUB = "    raise NotImplementedError('Exercise 2.1: write the bias gradient of the log-linear model')"
 
 # A student's own correct code: written differently from labs_solutions, as a real student would.

@@ -15,6 +15,7 @@ network cannot reach the grader's TCP ports.
 """
 import json
 import os
+import shutil
 import signal
 import sys
 import uuid
@@ -45,6 +46,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         SOCKETS_ROOT.mkdir(mode=0o711, exist_ok=True)
         folder.mkdir(mode=0o700)
         return str(folder / "kernel")
+
+    def cleanup_ipc_files(self):
+        """Remove the sockets and the kernel's socket folder."""
+        super().cleanup_ipc_files()
+        shutil.rmtree(Path(self.ip).parent, ignore_errors=True)
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)

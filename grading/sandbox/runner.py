@@ -100,15 +100,18 @@ def mount_plan(workdir, hidden, extra_kept=()):
     return [str(p) for p in hidden], [str(p) for p in kept], writable
 
 
+# One thread per library: threads count against the process limit, each malloc arena
+# reserves address space, and parallel runs share the cores anyway.
+SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                   "MALLOC_ARENA_MAX": "2"}
+
+
 def student_environment(workdir, user):
     environment = {
         "PATH": "/usr/bin:/bin", "HOME": str(workdir), "USER": user, "LOGNAME": user,
         "LANG": "C.UTF-8", "TMPDIR": str(Path(workdir) / "tmp"), "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": str(Path(workdir) / "tmp"), "PYTHONDONTWRITEBYTECODE": "1",
-        # One thread per library: threads count against the process limit, and each
-        # malloc arena reserves address space.
-        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-        "MALLOC_ARENA_MAX": "2",
+        **SINGLE_THREADED,
     }
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # needed by OpenBLAS on some CPUs
         if name in os.environ:

@@ -119,7 +119,8 @@ def describe(error):
         if not frame.filename.endswith("student_side.py"):
             where = f" (at {os.path.basename(frame.filename)}, line {frame.lineno})"
             break
-    return f"{type(error).__name__}: {error}{where}"[:MAX_MESSAGE]
+    message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return f"{message}{where}"[:MAX_MESSAGE]
 
 
 def run_cells(cells, namespace):
