@@ -7,7 +7,8 @@ repetition grades a fresh copy of the course:
   other, in-kernel scores only: no sandbox, no trusted checks), as configured and again with
   one thread per numeric library, as the sandboxed kernels run;
 * ``trusted N=1`` and ``trusted N=2``: this project's trusted autograde with 1 and 2 worker
-  processes (nbgrader per student in a private gradebook, then the sandboxed checks).
+  processes (nbgrader per student in a private gradebook, its kernel in the sandbox, then
+  every trusted check of the student in one sandboxed process).
 
 Figures are medians over the repetitions, measured side by side in one run; the speedup is
 ``nbgrader serial / trusted N=2``. Needs root (the sandbox) and the books corpus

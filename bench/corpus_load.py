@@ -7,11 +7,10 @@ its own run, since tracing slows the load) and the rise of the peak resident set
 """
 import json
 import os
-import subprocess
 import sys
 import time
 
-from .settings import REPOSITORY_ROOT
+from .child import run_child
 from .table import Row, Target, seconds
 from .timing import median
 
@@ -42,13 +41,7 @@ def measure(settings):
 
 
 def _child(mode, data_dir, load_first=True):
-    command = [sys.executable, "-m", "bench.corpus_load", mode, "1" if load_first else "0"]
-    if data_dir is not None:
-        command.append(str(data_dir))
-    finished = subprocess.run(command, cwd=REPOSITORY_ROOT, capture_output=True, text=True, timeout=300)
-    if finished.returncode != 0:
-        raise RuntimeError(f"corpus load child failed: {finished.stderr.strip().splitlines()[-1:]}")
-    return json.loads(finished.stdout.strip().splitlines()[-1])
+    return run_child("bench.corpus_load", mode, int(load_first), *([] if data_dir is None else [data_dir]))
 
 
 def _resident_bytes(field):

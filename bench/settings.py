@@ -19,6 +19,7 @@ class Settings:
     naive_sample: int = 200           # parameters timed by naive central differences
     calls_per_round: int = 20         # single-batch calls timed together (rows 1 and 3)
     load_runs: int = 5                # fresh processes for the corpus load (row 4)
+    epoch_processes: int = 3          # processes per contender for the training epoch (row 2)
     autograde_submissions: int = 20
     autograde_repetitions: int = 1    # each grades the class three ways: minutes
     run_suite: bool = False           # row 6 runs the test suite only when asked
@@ -32,7 +33,7 @@ class Settings:
     @classmethod
     def quick_settings(cls, data_dir, **overrides):
         values = dict(repeats=2, data_dir=str(data_dir), naive_sample=10, calls_per_round=2,
-                      load_runs=1, autograde_submissions=2, quick=True)
+                      load_runs=1, epoch_processes=1, autograde_submissions=2, quick=True)
         values.update(overrides)
         return cls(**values)
 

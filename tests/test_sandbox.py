@@ -11,7 +11,7 @@ import pytest
 
 from grading.sandbox import GIB, ISOLATED, Limits, SandboxUnavailable, run_sandboxed
 from grading.sandbox.files import read_back
-from grading.trusted.results import ResultRejected, read_arrays, read_status
+from grading.trusted.results import ResultRejected, read_arrays, read_check_statuses, read_status
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's isolation needs root (CI runs as root)")
 
@@ -142,6 +142,19 @@ def test_status_must_carry_this_runs_token():
         read_status(good, "b" * 32, ["c"])
     with pytest.raises(ResultRejected, match="not valid JSON"):
         read_status(b"All tests passed!", "a" * 32, ["c"])
+
+
+def test_a_run_of_several_checks_reports_only_the_checks_it_finished():
+    status = {"nonce": "a" * 32, "checks": {"first": {"cases": {"c1": {"ok": True}}, "cells": []},
+                                            "unasked": {"cases": {}, "cells": []}}}
+    raw = json.dumps(status).encode()
+    read = read_check_statuses(raw, "a" * 32, {"first": ["c1"], "second": ["c2"]})
+    assert list(read) == ["first"] and read["first"]["cases"]["c1"]["ok"] is True
+    with pytest.raises(ResultRejected, match="token"):
+        read_check_statuses(raw, "b" * 32, {"first": ["c1"]})
+    flat = json.dumps({"nonce": "a" * 32, "cases": {"c1": {"ok": True}}}).encode()  # one-check layout
+    with pytest.raises(ResultRejected, match="no per-check results"):
+        read_check_statuses(flat, "a" * 32, {"first": ["c1"]})
 
 
 def test_arrays_are_checked_for_pickles_dtype_shape_and_finiteness():

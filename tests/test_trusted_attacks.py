@@ -130,3 +130,28 @@ def test_every_attack_has_an_expected_feedback_line():
 def test_no_attack_changed_the_course_the_packages_or_reached_the_network(batch):
     assert batch["changed"] == []
     assert not batch["connected"]
+
+
+BIAS_CELL = ("def log_linear_bias_gradient(probabilities, output):\n"
+             "    onehot = np.eye(probabilities.shape[1])[output]\n"
+             "    return (probabilities - onehot).mean(axis=0, keepdims=True)\n")
+
+
+def test_one_process_per_submission_keeps_finished_checks_and_names_where_it_stopped(tmp_path):
+    """All checks of a submission share one sandboxed process: a check that ended the
+    process zeroes itself and the checks after it, with a line saying so; the checks that
+    finished before keep their scores."""
+    from grading.trusted.grade import run_checks
+
+    course = _make_course(tmp_path)
+    folder = _submission(tmp_path, "exits_in_2_2", (ATTACKS_DIR / "os_exit.py").read_text(), from_dir=SOLUTIONS_DIR)
+    names = ["pytorch_mlp_log_forward", "numpy_mlp_backpropagation", "log_linear_bias_gradient"]
+    results = run_checks({name: CHECKS[name] for name in names}, folder, hidden=[course],
+                         cells_by_check={"log_linear_bias_gradient": [{"name": "ex2_1_answer", "source": BIAS_CELL}]},
+                         limits=LIMITS)
+    finished, stopped, not_run = (results[name] for name in names)
+    assert (finished.passed, finished.total, finished.lines) == (4, 4, [])
+    assert stopped.passed == 0 and "ended (exit status 0) before reporting a result" in stopped.feedback()
+    assert "while checking" not in stopped.feedback()
+    assert not_run.passed == 0 and not_run.kind == "exited"
+    assert "while checking Exercise 2.2: NumpyMLP.backpropagation" in not_run.feedback()

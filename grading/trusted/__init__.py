@@ -7,6 +7,7 @@ one submission; :mod:`grading.trusted.gradebook` writes the scores into nbgrader
 gradebook and :mod:`grading.trusted.parallel` runs a whole class.
 """
 from .checks import CHECKS, TrustedCheck
-from .grade import CheckResult, SandboxSetupError, grade_submission, run_check
+from .grade import CheckResult, SandboxSetupError, grade_submission, run_check, run_checks
 
-__all__ = ["CHECKS", "CheckResult", "SandboxSetupError", "TrustedCheck", "grade_submission", "run_check"]
+__all__ = ["CHECKS", "CheckResult", "SandboxSetupError", "TrustedCheck", "grade_submission", "run_check",
+           "run_checks"]

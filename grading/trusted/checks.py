@@ -75,6 +75,8 @@ class TrustedCheck:
     reference loss is used. ``module`` (may be ``None``) is imported from the submission,
     then the notebook's ``answer_cells`` (nbgrader grade ids) are executed, then
     ``class_name`` (a class or a function) is looked up in the cells' namespace first.
+    ``limits``: what the check may use; the checks of one submission run in one process,
+    whose time limits are the sums of theirs (see :func:`grading.trusted.grade.combined_limits`).
     """
 
     name: str

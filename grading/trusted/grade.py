@@ -1,6 +1,7 @@
 """Grade one submission with the trusted checks: sandboxed run, validation, comparison.
 
-``grade_submission(folder)`` returns one :class:`CheckResult` per check, each with the
+``grade_submission(folder)`` runs every check in one sandboxed process (:func:`run_checks`)
+and returns one :class:`CheckResult` per check, each with the
 fraction of cases that match the reference and the feedback lines that explain it. No
 outcome of the student's code raises here: only a sandbox that cannot start does
 (:class:`SandboxSetupError`), since that is the grader's problem, not the student's.
@@ -12,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from grading.sandbox import run_sandboxed
+from grading.sandbox import Limits, run_sandboxed
 
 from .checks import CHECKS
-from .results import ResultRejected, new_nonce, read_arrays, read_status
+from .results import ResultRejected, new_nonce, read_arrays, read_check_statuses
 from .verdicts import ending_without_result, explain_case_error
 
 STUDENT_SIDE = Path(__file__).with_name("student_side.py")
@@ -52,37 +53,94 @@ class CheckResult:
                 "kind": self.kind, "lines": self.lines}
 
 
-def build_task(check, cells=()):
-    """The files the sandbox gets under ``.grader/`` (JSON and npz only)."""
-    task = {"module": check.module, "class": check.class_name, "probe": check.probe,
-            "cases": [case.spec() for case in check.cases], "cells": list(cells)}
+def combined_limits(checks):
+    """The limits of one process running every check: time limits add up, the rest is the
+    largest any check allows."""
+    limits = [check.limits for check in checks]
+    return Limits(wall_seconds=sum(each.wall_seconds for each in limits),
+                  cpu_seconds=sum(each.cpu_seconds for each in limits),
+                  memory_bytes=max(each.memory_bytes for each in limits),
+                  processes=max(each.processes for each in limits),
+                  file_size_bytes=max(each.file_size_bytes for each in limits),
+                  open_files=max(each.open_files for each in limits))
+
+
+def build_task(checks, cells_by_check):
+    """The files the sandbox gets under ``.grader/`` (JSON and npz only), for ``checks``
+    (``{name: TrustedCheck}``, run in this order) with their answer cells."""
+    task = {"checks": [{"name": name, "module": check.module, "class": check.class_name, "probe": check.probe,
+                        "cases": [case.spec() for case in check.cases], "cells": list(cells_by_check.get(name, ()))}
+                       for name, check in checks.items()]}
     inputs = {}
-    for case in check.cases:
-        inputs.update(case.arrays())
+    for check in checks.values():
+        for case in check.cases:
+            arrays = case.arrays()
+            if inputs.keys() & arrays.keys():
+                raise ValueError(f"case key {case.key!r} is used by two checks run together")
+            inputs.update(arrays)
     buffer = io.BytesIO()
     np.savez(buffer, **inputs)
     return {"task.json": json.dumps(task).encode(), "inputs.npz": buffer.getvalue(),
             "student_side.py": STUDENT_SIDE.read_bytes()}
 
 
-def run_check(check, submission, hidden=(), cells=(), limits=None):
-    """Run ``check`` on the submission folder; returns a :class:`CheckResult`."""
-    limits = limits or check.limits
+def result_file(name):
+    return f"result-{name}.npz"
+
+
+def run_checks(checks, submission, hidden=(), cells_by_check=None, limits=None):
+    """Run every check of ``checks`` (``{name: TrustedCheck}``) on the submission folder in ONE
+    sandboxed process; returns ``{name: CheckResult}``.
+
+    One process per submission keeps the isolation between students and from the grader
+    (own uid, no network, hidden course, limits, token, plain-data results) but not between
+    the checks of one submission: its code in one check may change what a later check sees,
+    and a crash, time-out or memory bomb ends the checks not finished yet (their feedback
+    names the limit and the check during which it happened). Checks that finished before
+    keep their results. ``limits`` default to :func:`combined_limits`.
+    """
+    limits = limits or combined_limits(checks.values())
     nonce = new_nonce()
     run = run_sandboxed(["python", "-I", ".grader/student_side.py"], submission=submission,
-                        grader_files=build_task(check, cells), limits=limits, hidden=hidden,
-                        collect=["status.json", "result.npz"], stdin_data=(nonce + "\n").encode())
+                        grader_files=build_task(checks, cells_by_check or {}), limits=limits, hidden=hidden,
+                        collect=["status.json", *map(result_file, checks)], stdin_data=(nonce + "\n").encode())
     if run.setup_failed:
         raise SandboxSetupError(run.setup_error)
-    total = len(check.cases)
-    if run.timed_out or run.signal_name or run.outputs.get("status.json") is None:
-        kind, line = ending_without_result(run, limits)
-        return CheckResult(check.name, check.title, 0, total, kind, [line])
     try:
-        status = read_status(run.outputs["status.json"], nonce, [case.key for case in check.cases])
+        statuses = {} if run.outputs.get("status.json") is None else read_check_statuses(
+            run.outputs["status.json"], nonce, {name: [case.key for case in check.cases]
+                                                for name, check in checks.items()})
+    except ResultRejected as rejected:
+        return {name: CheckResult(check.name, check.title, 0, len(check.cases), "rejected",
+                                  [f"the result of your code was refused: {rejected}"])
+                for name, check in checks.items()}
+    results, stopped_in = {}, None
+    for name, check in checks.items():
+        if name in statuses:
+            results[name] = _graded(check, statuses[name], run.outputs.get(result_file(name)), run, limits)
+            continue
+        kind, line = ending_without_result(run, limits)
+        if stopped_in is None:
+            stopped_in = check
+        else:
+            line += (f" (it happened while checking {stopped_in.title}: the checks of one submission "
+                     f"run in one process, so this one did not run)")
+        results[name] = CheckResult(check.name, check.title, 0, len(check.cases), kind, [line])
+    return results
+
+
+def run_check(check, submission, hidden=(), cells=(), limits=None):
+    """Run ``check`` alone on the submission folder; returns a :class:`CheckResult`."""
+    return run_checks({check.name: check}, submission, hidden, {check.name: cells}, limits or check.limits)[check.name]
+
+
+def _graded(check, status, raw_arrays, run, limits):
+    """The :class:`CheckResult` of a check that finished: its status section and arrays."""
+    total = len(check.cases)
+    try:
         expected = {f"{case.key}.{name}": shape for case in check.cases
                     for name, shape in check.expected_shapes(case).items()}
-        arrays, problems = read_arrays(run.outputs.get("result.npz"), expected)
+        arrays, problems = read_arrays(raw_arrays, expected)
     except ResultRejected as rejected:
         return CheckResult(check.name, check.title, 0, total, "rejected",
                            [f"the result of your code was refused: {rejected}"])
@@ -121,34 +179,38 @@ def _case_problem(check, case, status, arrays, problems, limits):
     return check.compare(case, {name: arrays[f"{case.key}.{name}"] for name in names})
 
 
-def answer_cells(notebook_path, grade_ids):
-    """``([{'name', 'source'}], missing ids)``: the student's answer cells, found by nbgrader
-    grade id (the instructor's ids, so edited metadata makes a cell missing, not different)."""
-    import nbformat
-
+def answer_cells(notebook, grade_ids):
+    """``([{'name', 'source'}], missing ids)``: the student's answer cells in ``notebook`` (a
+    parsed notebook or ``None``), found by nbgrader grade id (the instructor's ids, so edited
+    metadata makes a cell missing, not different)."""
     wanted = set(grade_ids)
     found = {}
-    if notebook_path is not None and Path(notebook_path).is_file():
-        for cell in nbformat.read(notebook_path, as_version=4).cells:
-            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            if grade_id in wanted and cell.get("cell_type") == "code" and grade_id not in found:
-                found[grade_id] = cell.source
+    for cell in notebook.cells if notebook is not None else ():
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in wanted and cell.get("cell_type") == "code" and grade_id not in found:
+            found[grade_id] = cell.source
     return ([{"name": grade_id, "source": found[grade_id]} for grade_id in grade_ids if grade_id in found],
             [grade_id for grade_id in grade_ids if grade_id not in found])
 
 
 def grade_submission(submission, checks=None, hidden=(), notebook=None, limits=None):
-    """All trusted checks on one submission folder: ``{check name: CheckResult}``.
+    """All trusted checks on one submission folder, in one sandboxed process (see
+    :func:`run_checks`): ``{check name: CheckResult}``.
 
     ``notebook``: the graded notebook, where checks with ``answer_cells`` find them.
     """
-    results = {}
+    import nbformat
+
+    parsed = nbformat.read(notebook, as_version=4) if notebook is not None and Path(notebook).is_file() else None
+    results, to_run, cells_by_check = {}, {}, {}
     for name, check in (checks or CHECKS).items():
-        cells, missing = answer_cells(notebook, check.answer_cells)
+        cells, missing = answer_cells(parsed, check.answer_cells)
         if missing:
             results[name] = CheckResult(check.name, check.title, 0, len(check.cases), "missing", [
                 f"answer cell {grade_id} is missing from the notebook (deleted, or its nbgrader "
                 f"metadata was changed)" for grade_id in missing])
-            continue
-        results[name] = run_check(check, submission, hidden, cells, limits)
-    return results
+        else:
+            to_run[name], cells_by_check[name] = check, cells
+    if to_run:
+        results.update(run_checks(to_run, submission, hidden, cells_by_check, limits))
+    return {name: results[name] for name in (checks or CHECKS)}

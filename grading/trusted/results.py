@@ -1,8 +1,8 @@
 """Read back what the sandbox wrote, trusting nothing: schema, token, dtypes, shapes, finiteness.
 
-The student side writes ``status.json`` (the run token and, per case, ``ok`` or an error
-message) and ``result.npz`` (plain arrays; loaded with ``allow_pickle=False``, so an
-object array or a pickle is refused, never unpickled). Any departure raises
+The student side writes ``status.json`` (the run token and, per check and case, ``ok`` or an
+error message) and one ``result-<check>.npz`` per check (plain arrays; loaded with
+``allow_pickle=False``, so an object array or a pickle is refused, never unpickled). Any departure raises
 :class:`ResultRejected` with a message for the feedback.
 """
 import hmac
@@ -27,7 +27,23 @@ def new_nonce():
 
 
 def read_status(raw, nonce, case_keys):
-    """The validated status: ``{'cases': {key: {'ok': bool, 'error': str}}, 'cells': [...], ...}``."""
+    """The validated status of a one-check run: ``{'cases': {key: {'ok': bool, 'error': str}},
+    'cells': [...], 'import_error': str or None}``."""
+    return _clean_section(_parse_status(raw, nonce), case_keys)
+
+
+def read_check_statuses(raw, nonce, case_keys_by_check):
+    """The validated statuses of a run of several checks (``{'nonce', 'checks': {name:
+    section}}``): ``{check name: section as read_status returns it}`` for each check that
+    finished; a check absent from the file is absent here (its process ended first)."""
+    checks = _parse_status(raw, nonce).get("checks")
+    if not isinstance(checks, dict):
+        raise ResultRejected("the status file has no per-check results")
+    return {name: _clean_section(checks[name], case_keys) for name, case_keys in case_keys_by_check.items()
+            if name in checks}
+
+
+def _parse_status(raw, nonce):
     if raw is None:
         raise ResultRejected("no status was written")
     try:
@@ -39,7 +55,11 @@ def read_status(raw, nonce, case_keys):
     if not hmac.compare_digest(status["nonce"].encode(), nonce.encode()):
         raise ResultRejected("the status file does not carry this run's token (it was not written by "
                              "this grading run)")
-    cases = status.get("cases")
+    return status
+
+
+def _clean_section(status, case_keys):
+    cases = status.get("cases") if isinstance(status, dict) else None
     if not isinstance(cases, dict):
         raise ResultRejected("the status file has no per-case results")
     clean = {}

@@ -1,15 +1,20 @@
 """The only grader code that runs inside the sandbox, beside the student's code.
 
 Run as ``python -I .grader/student_side.py`` from the copied submission, it reads the
-run token (nonce) from stdin, the task from ``.grader/task.json`` and the inputs from
-``.grader/inputs.npz``, executes the student's answer cells (if any), calls the student's
-code once per case through a *probe* (a table entry saying how to call one exercise),
-and writes plain data: ``out/result.npz`` (float arrays, no pickle) and
-``out/status.json`` (the token, and per case "ok" or the error message).
+run token (nonce) from stdin, the task from ``.grader/task.json`` (one entry per check)
+and the inputs from ``.grader/inputs.npz``. For each check in turn it imports the check's
+module, executes the check's answer cells (if any) in a fresh namespace, and calls the
+student's code once per case through a *probe* (a table entry saying how to call one
+exercise). It writes plain data: ``out/result-<check>.npz`` (float arrays, no pickle) once
+a check is done, then ``out/status.json`` again (the token and, per finished check, per
+case "ok" or the error message), so a process that dies later keeps the checks already done.
 
-Nothing here is trusted: the student's code shares this process and may change any of
-it. The grading process validates the files and compares the arrays with its own
-reference; this side exists to produce helpful messages for honest mistakes.
+All checks of one submission share this process (one interpreter start and one ``import
+torch`` per student instead of one per check): the student's code of one check can change
+what a later check of the *same* submission sees. That is acceptable: nothing here is
+trusted anyway. The student's code shares this process and may change any of it; the
+grading process validates the files and compares the arrays with its own reference. This
+side exists to produce helpful messages for honest mistakes.
 """
 import json
 import os
@@ -142,6 +147,41 @@ def run_cells(cells, namespace):
     return errors
 
 
+def run_check(check, inputs):
+    """``(status section, arrays)`` of one check: its cells, its module, then each case."""
+    section = {"cases": {}, "cells": []}
+    arrays = {}
+    namespace = {"__name__": "__main__", "np": np}  # answer cells may use np, as in the notebook
+    try:
+        import importlib
+
+        module = importlib.import_module(check["module"]) if check["module"] else None
+        section["cells"] = run_cells(check.get("cells", []), namespace)
+        model_class = namespace.get(check["class"]) or getattr(module, check["class"], None)
+        if model_class is None:
+            raise NameError(f"{check['class']} is not defined by the answer cells or the module")
+    except BaseException as error:
+        section["import_error"] = describe(error)
+        return section, arrays
+    for case in check["cases"]:
+        try:
+            found = PROBES[check["probe"]](model_class, case, inputs)
+            arrays.update({f"{case['key']}.{name}": array for name, array in found.items()})
+            section["cases"][case["key"]] = {"ok": True}
+        except BaseException as error:
+            section["cases"][case["key"]] = {"ok": False, "error": describe(error)}
+            if isinstance(error, MemoryError):
+                break  # the next cases would only exhaust the memory (and CPU) limits again
+    return section, arrays
+
+
+def write_status(status):
+    """Replace ``out/status.json`` in one step, so it is never read half written."""
+    with open("out/status.json.partial", "w") as handle:
+        json.dump(status, handle)
+    os.replace("out/status.json.partial", "out/status.json")
+
+
 def main():
     nonce = sys.stdin.readline().strip()
     sys.stdin.close()
@@ -150,33 +190,12 @@ def main():
         task = json.load(handle)
     with np.load(".grader/inputs.npz", allow_pickle=False) as archive:
         inputs = dict(archive)
-    status = {"nonce": nonce, "cases": {}, "cells": []}
-    results = {}
-    namespace = {"__name__": "__main__", "np": np}  # answer cells may use np, as in the notebook
-    try:
-        import importlib
-
-        module = importlib.import_module(task["module"]) if task["module"] else None
-        status["cells"] = run_cells(task.get("cells", []), namespace)
-        model_class = namespace.get(task["class"]) or getattr(module, task["class"], None)
-        if model_class is None:
-            raise NameError(f"{task['class']} is not defined by the answer cells or the module")
-    except BaseException as error:
-        status["import_error"] = describe(error)
-        model_class = None
-    if model_class is not None:
-        for case in task["cases"]:
-            try:
-                arrays = PROBES[task["probe"]](model_class, case, inputs)
-                results.update({f"{case['key']}.{name}": array for name, array in arrays.items()})
-                status["cases"][case["key"]] = {"ok": True}
-            except BaseException as error:
-                status["cases"][case["key"]] = {"ok": False, "error": describe(error)}
-                if isinstance(error, MemoryError):
-                    break  # the next cases would only exhaust the memory (and CPU) limits again
-    np.savez("out/result.npz", **results)
-    with open("out/status.json", "w") as handle:
-        json.dump(status, handle)
+    status = {"nonce": nonce, "checks": {}}
+    for check in task["checks"]:
+        section, arrays = run_check(check, inputs)
+        np.savez(f"out/result-{check['name']}.npz", **arrays)
+        status["checks"][check["name"]] = section
+        write_status(status)
 
 
 if __name__ == "__main__":
