@@ -4,7 +4,7 @@ Registered in the order :func:`grading.exercises.find_exercise` tries them.
 """
 import torch
 
-from .exercises import GradientExercise, is_numpy_parameter_list, register_exercise
+from .exercises import GradientExercise, first_layer_weight, is_numpy_parameter_list, register_exercise
 from .mlp_hypotheses import LOG_LINEAR_HYPOTHESES, MLP_HYPOTHESES
 
 LAB_HIDDEN_SIZE = 20          # the lab's geometry [I, 20, K]
@@ -56,6 +56,7 @@ register_exercise(GradientExercise(
                               and is_numpy_parameter_list(model)),
     reference_loss=mlp_reference_loss,
     hypotheses=MLP_HYPOTHESES,
+    input_weight=first_layer_weight,
     build_model=lambda package, data: package.NumpyMLP(
         _lab_geometry(data), ["sigmoid", "softmax"], LAB_LEARNING_RATE),
 ))
@@ -67,6 +68,7 @@ register_exercise(GradientExercise(
                               and is_numpy_parameter_list(model) and len(model.parameters) == 1),
     reference_loss=log_linear_reference_loss,
     hypotheses=LOG_LINEAR_HYPOTHESES,
+    input_weight=first_layer_weight,
     build_model=lambda package, data: package.NumpyLogLinear(
         data.num_features, data.num_classes, LAB_LEARNING_RATE),
 ))
@@ -79,6 +81,7 @@ register_exercise(GradientExercise(
     reference_loss=mlp_reference_loss,
     student_gradients=autograd_gradients,
     grades_forward=True,
+    input_weight=first_layer_weight,
     build_model=lambda package, data: package.PytorchMLP(
         _lab_geometry(data), ["sigmoid", "softmax"], LAB_LEARNING_RATE),
 ))
@@ -91,6 +94,7 @@ register_exercise(GradientExercise(
     reference_loss=log_linear_reference_loss,
     student_gradients=autograd_gradients,
     grades_forward=True,
+    input_weight=first_layer_weight,
     build_model=lambda package, data: package.PytorchLogLinear(
         data.num_features, data.num_classes, LAB_LEARNING_RATE),
 ))

@@ -31,7 +31,7 @@ class DirectionalCheck:
     student: float = float("nan")          # the student's gradient along the same direction, if usable
     over: str = "all parameters"
     rejected: list = field(default_factory=list)   # why earlier directions were discarded
-    directions: list = field(default_factory=list)  # the accepted direction (for the student's slope)
+    directions: list = field(default_factory=list)  # the accepted direction, in ReferenceLoss.reduce coordinates
 
     @property
     def difference(self):
@@ -94,6 +94,12 @@ def directional_check(loss, arrays, reference, specs, rng, student=None, max_tri
     the accepted direction. Costs two forward passes per direction tried.
     """
     tolerance = finite_difference_tolerance(reference.loss)
+    # In the reference's reduced coordinates: parameters that cannot change this batch's loss
+    # (unused input columns) have an exact zero gradient and would only dilute the direction.
+    arrays = loss.reduce(arrays)
+    gradients = reference.reduced_gradients if reference.reduced_gradients is not None else reference.gradients
+    if student is not None:
+        student = loss.reduce(student)
     tensors = [torch.as_tensor(np.asarray(a, dtype=np.float64)) for a in arrays]
     # First all parameters at once, then one array at a time from the last backwards.
     plans = [None] + [i for i in reversed(range(len(arrays))) if np.asarray(arrays[i]).size][: max_tries - 1]
@@ -102,16 +108,19 @@ def directional_check(loss, arrays, reference, specs, rng, student=None, max_tri
         direction = _direction(rng, arrays, only)
         if direction is None:
             continue
-        plus, plus_kinks = loss.value(_along(tensors, direction, FD_STEP))
-        minus, minus_kinks = loss.value(_along(tensors, direction, -FD_STEP))
+        plus, plus_kinks = loss.value(_along(tensors, direction, FD_STEP), reduced=True)
+        minus, minus_kinks = loss.value(_along(tensors, direction, -FD_STEP), reduced=True)
         over = "all parameters" if only is None else specs[only].label
+        if loss.columns is not None and (only is None or only == loss.columns.position):
+            over += f" (of {specs[loss.columns.position].label}, the {len(loss.columns.columns):,} columns of " \
+                    f"input features present in the batch)"
         crossed = _kinks_crossed(reference.kink_arguments, plus_kinks, minus_kinks)
         if crossed:
             rejected.append(f"direction over {over} discarded: {crossed} ReLU pre-activation(s) within "
                             f"the step of 0")
             continue
         finite_difference = (plus - minus) / (2 * FD_STEP)
-        autograd = _dot(reference.gradients, direction)
+        autograd = _dot(gradients, direction)
         yours = (_dot(student, direction) if student is not None and all(s is not None for s in student)
                  else float("nan"))
         status = "agree" if abs(finite_difference - autograd) <= tolerance else "disagree"

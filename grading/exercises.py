@@ -21,8 +21,10 @@ A lab plugs in by describing itself once as a :class:`GradientExercise`:
   unchanged; ``None`` for losses that are not shift invariant), ``hypotheses`` (diagnosis
   rules that recompute a typical wrong gradient, see :mod:`grading.hypotheses`),
   ``build_model`` (how ``backprop-labs check`` makes a fresh model from a package and a
-  data set) and ``load_data`` (when the lab needs other data than the classification set
-  chosen on the command line).
+  data set), ``load_data`` (when the lab needs other data than the classification set
+  chosen on the command line) and ``input_weight`` (the weight applied as ``input @ W.T``:
+  the reference then skips input features that no example of the batch has, see
+  :mod:`grading.input_columns`).
 
 Worked example: a new lab registers its exercise. Say ``labs_solutions/glm.py`` defines
 ``PoissonRegression`` with ``parameters == [[W, b]]`` (``W`` ``(1, I)``, ``b`` ``(1, 1)``),
@@ -70,7 +72,7 @@ import numpy as np
 
 __all__ = [
     "ParameterSpec", "GradientExercise", "register_exercise", "get_exercise", "find_exercise",
-    "registered_exercises", "layer_pair_specs", "last_layer_bias", "read_path",
+    "registered_exercises", "layer_pair_specs", "last_layer_bias", "first_layer_weight", "read_path",
     "call_backpropagation", "call_cross_entropy_loss", "UnknownExerciseError",
 ]
 
@@ -120,6 +122,11 @@ def last_layer_bias(specs):
     return biases[-1] if biases else None
 
 
+def first_layer_weight(specs):
+    """The weight that multiplies the input in ``[[W, b], ...]`` models: layer 0's ``W`` ``(out, I)``."""
+    return next((spec for spec in specs if spec.layer == 0 and spec.role == "weight"), None)
+
+
 def call_backpropagation(model, batch):
     """Default ``student_gradients``: the NumpyMLP interface."""
     return model.backpropagation(batch["input"], batch["output"])
@@ -150,6 +157,9 @@ class GradientExercise:
     grades_forward: bool = False
     # True when reference_loss leaves out a constant of the model's loss: the losses are shown, not judged.
     loss_offset_allowed: bool = False
+    # specs -> the spec of the weight applied as ``input @ W.T`` (its columns are the input features),
+    # or None: lets the reference skip the features absent from a batch (grading/input_columns.py).
+    input_weight: Optional[Callable] = None
 
 
 class UnknownExerciseError(LookupError):

@@ -19,7 +19,7 @@ from .validation import unpack_gradients
 
 # Shifts that overflow exp() in each precision (float32 above ~88.7, float64 above ~709.8).
 LOGIT_SHIFT = {np.dtype(np.float32): 100.0, np.dtype(np.float64): 1000.0}
-EXAMPLES_FOR_MEAN_CHECK = 2   # 3 calls: each costs about a forward pass on a wide first layer
+EXAMPLES_FOR_MEAN_CHECK = 2   # the pair and each example alone: 3 calls on tiny batches
 
 
 @dataclass
@@ -178,6 +178,28 @@ def second_call_checks(runner, model, batch, first, tolerance, bias_spec):
     return [repeat, shift_check]
 
 
+def _shift_bound(shift, tolerance):
+    """Logits of size ``shift`` lose about ``shift * eps`` of precision: the bound follows from it."""
+    return max(tolerance.rtol, SAFETY * shift * tolerance.eps)
+
+
+def _call_with_shifted_bias(runner, model, batch, bias_spec, shift):
+    """Call the student's code with ``shift`` added to the output bias (restored afterwards)."""
+    if not shift:
+        return runner(batch)
+    bias = read_path(model.parameters, bias_spec.path)
+    saved = _copy(bias)
+    try:
+        if isinstance(bias, torch.Tensor):
+            with torch.no_grad():
+                bias += shift
+        else:
+            bias += shift
+        return runner(batch)
+    finally:
+        _write(bias, saved)
+
+
 def mean_of_examples_check(runner, batch, rng, tolerance):
     """Gradient of a few examples together must equal the mean of their single-example gradients."""
     size = len(batch["output"])
@@ -192,7 +214,7 @@ def mean_of_examples_check(runner, batch, rng, tolerance):
         return CheckResult("mean_of_examples", False,
                            f"on a sub-batch ({examples}) or a single example the call failed: {failures[0]}",
                            {"error": failures[0]})
-    mean = [np.mean([u.usable[i] for _, u in singles], axis=0) for i in range(len(together.usable))]
+    mean = _mean_of_results([u.usable for _, u in singles])
     difference = _worst(together.usable, mean)
     ratio = _ratio(together.usable, mean)
     passed = difference <= tolerance.rtol
@@ -202,6 +224,11 @@ def mean_of_examples_check(runner, batch, rng, tolerance):
               f"(together / mean = {ratio:.3g}, normwise difference {difference:.1e})")
     return CheckResult("mean_of_examples", passed, detail,
                        {"ratio": ratio, "batch_size": len(chosen), "difference": difference})
+
+
+def _mean_of_results(results):
+    """Array by array mean of several results (each a list of arrays in spec order)."""
+    return [sum(arrays) / len(arrays) for arrays in zip(*results)]
 
 
 def take_rows(value, rows):
@@ -219,19 +246,8 @@ def logit_shift_check(runner, model, batch, bias_spec, first, tolerance):
     Returns ``(CheckResult, (call, unpacked))``.
     """
     shift = LOGIT_SHIFT.get(tolerance.dtype, 1000.0)
-    # Logits of size `shift` lose about shift * eps of precision: the bound follows from it.
-    bound = max(tolerance.rtol, SAFETY * shift * tolerance.eps)
-    bias = read_path(model.parameters, bias_spec.path)
-    saved = _copy(bias)
-    try:
-        if isinstance(bias, torch.Tensor):
-            with torch.no_grad():
-                bias += shift
-        else:
-            bias += shift
-        call, shifted = runner(batch)
-    finally:
-        _write(bias, saved)
+    bound = _shift_bound(shift, tolerance)
+    call, shifted = _call_with_shifted_bias(runner, model, batch, bias_spec, shift)
     evidence = {"shift": shift}
     if not call.ok:
         return CheckResult("logit_shift", False, f"with every logit shifted by +{shift:g} the call failed: "

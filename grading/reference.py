@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .exercises import read_path
+from .input_columns import InputColumns
 
 
 class ReferenceOps:
@@ -87,6 +88,7 @@ class ReferenceResult:
     loss: float
     gradients: list
     kink_arguments: list
+    reduced_gradients: list = None   # as the reference computed them (see ReferenceLoss.reduce)
 
 
 class ReferenceLoss:
@@ -94,6 +96,8 @@ class ReferenceLoss:
 
     ``template`` is ``model.parameters`` (for its nesting), ``specs`` the exercise's
     :class:`~grading.exercises.ParameterSpec` list, ``batch`` the student's batch.
+    Input features absent from the whole batch are left out of the computation
+    (:mod:`.input_columns`); :meth:`reduce` gives arrays in that reduced form.
     """
 
     def __init__(self, exercise, model, template, specs, batch):
@@ -101,8 +105,13 @@ class ReferenceLoss:
         self.model = model
         self.template = template
         self.specs = specs
-        self.batch = torch_batch(batch)
+        self.columns = InputColumns.of(exercise, specs, batch)
+        self.batch = torch_batch(self.columns.reduce_batch(batch) if self.columns else batch)
         self.forward_passes = 0
+
+    def reduce(self, arrays):
+        """``arrays`` (spec order) as the reference computes with them: the input weight cut to the used columns."""
+        return self.columns.reduce(arrays) if self.columns else list(arrays)
 
     def _loss(self, tensors, derivative_at_kink):
         ops = ReferenceOps(derivative_at_kink)
@@ -111,8 +120,9 @@ class ReferenceLoss:
         self.forward_passes += 1
         return loss, ops.kink_arguments
 
-    def value(self, arrays, derivative_at_kink=0):
-        """Loss at ``arrays`` (no gradient), with the kink arguments."""
+    def value(self, arrays, derivative_at_kink=0, reduced=False):
+        """Loss at ``arrays`` (no gradient), with the kink arguments; ``reduced``: arrays already :meth:`reduce`-d."""
+        arrays = arrays if reduced else self.reduce(arrays)
         with torch.no_grad():
             loss, kinks = self._loss([torch.as_tensor(a, dtype=torch.float64) for a in arrays], derivative_at_kink)
         return float(loss), kinks
@@ -120,16 +130,14 @@ class ReferenceLoss:
     def gradient(self, arrays, derivative_at_kink=0):
         """Loss and its gradient by autograd at ``arrays``."""
         # as_tensor shares memory with the grader's own float64 copies: no second copy.
-        leaves = [torch.as_tensor(np.asarray(a, dtype=np.float64)).requires_grad_() for a in arrays]
+        leaves = [torch.as_tensor(np.asarray(a, dtype=np.float64)).requires_grad_() for a in self.reduce(arrays)]
         loss, kinks = self._loss(leaves, derivative_at_kink)
         if not (isinstance(loss, torch.Tensor) and loss.dim() == 0):
             raise TypeError(f"reference_loss of {self.exercise.name} must return a 0-d tensor, got {loss!r}")
         gradients = torch.autograd.grad(loss, leaves, allow_unused=True)
-        return ReferenceResult(
-            float(loss.detach()),
-            [np.zeros(leaf.shape) if g is None else g.numpy() for leaf, g in zip(leaves, gradients)],
-            kinks,
-        )
+        reduced = [np.zeros(leaf.shape) if g is None else g.numpy() for leaf, g in zip(leaves, gradients)]
+        full = self.columns.expand(reduced) if self.columns else reduced
+        return ReferenceResult(float(loss.detach()), full, kinks, reduced)
 
 
 def parameter_arrays(model_parameters, specs):

@@ -32,9 +32,14 @@ def error_sizes(student, reference, floor=0.0):
     reference = np.asarray(reference, dtype=np.float64)
     if reference.size == 0:
         return 0.0, 0.0
-    scale = max(float(np.max(np.abs(reference))), floor, np.finfo(np.float64).tiny)
-    largest = float(np.max(np.abs(student - reference)))
+    scale = max(_largest_magnitude(reference), floor, np.finfo(np.float64).tiny)
+    largest = _largest_magnitude(student - reference)
     return largest, largest / scale
+
+
+def _largest_magnitude(array):
+    """``max|array|`` without a temporary array (NaN if there is one; it propagates through max and min)."""
+    return float(max(array.max(), -array.min()))
 
 
 def normwise_error(student, reference, floor=0.0):
