@@ -30,13 +30,19 @@ attempt("read_repository_tests", lambda: os.listdir(sys.argv[3]))
 attempt("write_numpy", lambda: open(sys.argv[4], "a").close())
 attempt("connect_loopback", lambda: socket.create_connection(("127.0.0.1", int(sys.argv[5])), timeout=2).close())
 attempt("import_numpy", lambda: __import__("numpy").__version__)
+seen["open_descriptors"] = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+seen["stdin"] = sys.stdin.read()
 with open("out/seen.json", "w") as handle:
     json.dump(seen, handle)
 '''
 
 
-@pytest.fixture(scope="module")
-def observed(tmp_path_factory, loopback_listener):
+# Every isolation test runs twice: a fresh `python enter.py` and a run forked from the warm zygote.
+STARTS = {"fresh python": (), "forked from the zygote": ("numpy",)}
+
+
+@pytest.fixture(scope="module", params=sorted(STARTS))
+def observed(request, tmp_path_factory, loopback_listener):
     """One sandboxed run that tries everything a student should not be able to do."""
     root = tmp_path_factory.mktemp("sandbox")
     course = root / "course"
@@ -51,7 +57,8 @@ def observed(tmp_path_factory, loopback_listener):
     run = run_sandboxed(
         ["python", "-I", "-c", PROBE, str(course / "gradebook.db"), str(root), str(tests_dir),
          np.__file__, str(loopback_listener.port)],
-        submission=submission, hidden=[course], collect=["seen.json"])
+        submission=submission, hidden=[course], collect=["seen.json"], preload=STARTS[request.param],
+        stdin_data=b"token\n")
     return run, json.loads(run.outputs["seen.json"]), loopback_listener.was_reached()
 
 
@@ -64,6 +71,8 @@ def test_runs_as_an_unprivileged_user_in_a_folder_holding_only_the_submission(ob
     assert pwd.getpwuid(seen["uid"]).pw_name.startswith("backprop-sbx")
     assert seen["cwd_files"] == [".grader", "answer.py", "out", "tmp"]  # the symlink was not copied
     assert run.skipped_files == ["link_to_gradebook"]
+    # stdin, stdout, stderr and the descriptor listing /proc/self/fd: nothing of the grader (or zygote) leaks
+    assert seen["open_descriptors"] == [0, 1, 2, 3] and seen["stdin"] == "token\n"
 
 
 @needs_root
@@ -83,12 +92,14 @@ def test_cannot_change_installed_packages_or_reach_the_network(observed):
 
 
 @needs_root
-def test_wall_clock_limit_ends_the_whole_process_group_and_every_leftover_process():
+@pytest.mark.parametrize("start", sorted(STARTS))
+def test_wall_clock_limit_ends_the_whole_process_group_and_every_leftover_process(start):
     script = ("import os, time\n"
               "if os.fork() == 0:\n"
               "    os.setsid(); time.sleep(60)\n"
               "time.sleep(60)\n")
-    run = run_sandboxed(["python", "-I", "-c", script], limits=Limits(wall_seconds=1.5, cpu_seconds=5))
+    run = run_sandboxed(["python", "-I", "-c", script], limits=Limits(wall_seconds=1.5, cpu_seconds=5),
+                        preload=STARTS[start])
     assert run.timed_out and run.wall_seconds < 10
     assert _live_processes_of(run.uid) == []
 
@@ -109,9 +120,10 @@ def _live_processes_of(uid):
 
 
 @needs_root
-def test_memory_limit_raises_memory_error_inside():
+@pytest.mark.parametrize("start", sorted(STARTS))
+def test_memory_limit_raises_memory_error_inside(start):
     script = "x = bytearray(2 * 1024**3)\n"
-    run = run_sandboxed(["python", "-I", "-c", script], limits=Limits(memory_bytes=GIB))
+    run = run_sandboxed(["python", "-I", "-c", script], limits=Limits(memory_bytes=GIB), preload=STARTS[start])
     assert run.returncode == 1 and "MemoryError" in run.stderr
 
 
@@ -172,7 +184,8 @@ def test_arrays_are_checked_for_pickles_dtype_shape_and_finiteness():
 
 
 @needs_root
-def test_a_sandbox_that_cannot_be_set_up_never_runs_the_command(monkeypatch):
+@pytest.mark.parametrize("start", sorted(STARTS))
+def test_a_sandbox_that_cannot_be_set_up_never_runs_the_command(monkeypatch, start):
     from grading.sandbox import runner
 
     real_plan = runner.mount_plan
@@ -182,6 +195,7 @@ def test_a_sandbox_that_cannot_be_set_up_never_runs_the_command(monkeypatch):
         return hidden, [*kept, "/tmp/backprop-labs-no-such-folder"], writable
 
     monkeypatch.setattr(runner, "mount_plan", plan_with_a_missing_path)
-    run = run_sandboxed(["python", "-I", "-c", "open('out/ran', 'w').close()"], collect=["ran"])
+    run = run_sandboxed(["python", "-I", "-c", "open('out/ran', 'w').close()"], collect=["ran"],
+                        preload=STARTS[start])
     assert run.setup_failed and "FileNotFoundError" in run.setup_error
     assert run.outputs["ran"] is None

@@ -2,7 +2,8 @@
 
 ``run_sandboxed`` is the one entry point; ``Limits`` says how much the run may use.
 Isolation (own uid per concurrent run, no network, course and repository hidden) needs
-root; see :mod:`grading.sandbox.enter` for the steps.
+root; see :mod:`grading.sandbox.enter` for the steps. Python runs can be forked from a warm
+interpreter with the heavy modules imported (``preload=``, :mod:`grading.sandbox.zygote`).
 """
 from .accounts import SandboxUnavailable
 from .limits import GIB, MIB, Limits

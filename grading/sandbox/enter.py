@@ -106,9 +106,8 @@ def drop_privileges(uid, gid):
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
 
 
-def main(spec_path):
-    with open(spec_path) as handle:
-        spec = json.load(handle)
+def enter(spec):
+    """Steps 1-4 and the working directory: from here on this process is inside the sandbox."""
     if spec["isolate"]:
         isolate_namespaces(spec["network"])
         hide_directories(spec["hidden"], spec["kept"], spec["writable"])
@@ -116,15 +115,29 @@ def main(spec_path):
     if spec["isolate"]:
         drop_privileges(spec["uid"], spec["gid"])
     os.chdir(spec["workdir"])
+
+
+def read_spec(spec_path):
+    with open(spec_path) as handle:
+        return json.load(handle)
+
+
+def report_setup_error(spec_path, error):
+    """Any failure: refuse to run the student's code. Reported in a root-only file next to the
+    spec, which the student's code can never write: an exit status or stderr could be imitated."""
+    with open(os.path.join(os.path.dirname(spec_path), "setup_error"), "w") as report:
+        report.write(f"{type(error).__name__}: {error}")
+
+
+def main(spec_path):
+    spec = read_spec(spec_path)
+    enter(spec)
     os.execve(spec["argv"][0], spec["argv"], spec["env"])
 
 
 if __name__ == "__main__":
     try:
         main(sys.argv[1])
-    except Exception as error:  # any failure: refuse to run the student's code
-        # Reported in a root-only file next to the spec, which the student's code can never
-        # write: an exit status or a message on stderr could be imitated.
-        with open(os.path.join(os.path.dirname(sys.argv[1]), "setup_error"), "w") as report:
-            report.write(f"{type(error).__name__}: {error}")
+    except Exception as error:
+        report_setup_error(sys.argv[1], error)
         sys.exit(SETUP_FAILED)

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from backprop_labs.paths import REPOSITORY_ROOT, data_directory
 from .accounts import Slot, kill_all_processes_of, reserve_slot
 from .files import copy_submission, read_back
 from .limits import MIB, Limits
+from .zygote import Zygote
 
 ENTER_SCRIPT = Path(__file__).with_name("enter.py")
 OUTPUT_DIR = "out"
@@ -129,9 +131,26 @@ def _unisolated_slot():
         yield Slot(-1, os.getuid(), os.getgid(), "current-user", scratch / "work", scratch / "private")
 
 
+_ZYGOTES = {}
+_ZYGOTES_LOCK = threading.Lock()
+
+
+def warm_zygote(preload):
+    """This process's zygote with ``preload`` imported (started on first use, restarted if it died)."""
+    key = tuple(preload)
+    with _ZYGOTES_LOCK:
+        zygote = _ZYGOTES.get(key)
+        if zygote is None or not zygote.alive:
+            environment = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", **SINGLE_THREADED}
+            environment.update({name: os.environ[name] for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                                if name in os.environ})
+            zygote = _ZYGOTES[key] = Zygote(key, environment)
+        return zygote
+
+
 def run_sandboxed(argv, submission=None, grader_files=None, limits=Limits(), hidden=(), collect=(),
                   stdin_data=None, max_output_bytes=16 * MIB, require_isolation=True,
-                  extra_kept=(), extra_env=None, prepare=None, started=None):
+                  extra_kept=(), extra_env=None, prepare=None, started=None, preload=()):
     """Run ``argv`` (``argv[0]`` may be ``"python"``: the venv's interpreter) in the sandbox.
 
     ``submission``: folder copied into the working directory (the command's cwd);
@@ -142,7 +161,9 @@ def run_sandboxed(argv, submission=None, grader_files=None, limits=Limits(), hid
     fallback when not root (the result says so in ``isolation``). ``extra_kept``: more paths
     left visible read-only (e.g. the data directory); ``extra_env``: more environment
     variables; ``prepare(slot)`` runs (as root) before the command starts, ``started(process)``
-    right after.
+    right after. ``preload``: for ``["python", "-I", SCRIPT, ...]``, modules a warm interpreter
+    imports once per grading process; each run is then forked from it (:mod:`.zygote`)
+    instead of starting a fresh Python (isolated runs only).
     """
     is_root = os.geteuid() == 0
     if not is_root and require_isolation:
@@ -169,7 +190,8 @@ def run_sandboxed(argv, submission=None, grader_files=None, limits=Limits(), hid
         spec_path.write_text(json.dumps(spec))
         if prepare is not None:
             prepare(slot)
-        run = _run_and_wait(spec_path, slot, limits, stdin_data, started)
+        zygote = warm_zygote(preload) if preload and is_root and argv[:2] == ["python", "-I"] else None
+        run = _run_and_wait(spec_path, slot, limits, stdin_data, started, zygote)
         setup_error = slot.private / "setup_error"
         run.setup_error = setup_error.read_text() if setup_error.exists() else ""
         run.isolation = ISOLATED if is_root else LIMITS_ONLY
@@ -191,32 +213,39 @@ def _write_grader_files(directory, files):
         os.chmod(path, 0o644)
 
 
-def _run_and_wait(spec_path, slot, limits, stdin_data, started=None):
+def _start(spec_path, stdout, stderr, stdin_data, zygote):
+    """The run's process: forked by ``zygote``, or a fresh ``python enter.py SPEC``."""
+    if zygote is not None:
+        return zygote.start(spec_path, stdout.name, stderr.name, stdin_data)
+    process = subprocess.Popen(
+        [sys.executable, "-I", str(ENTER_SCRIPT), str(spec_path)],
+        stdin=subprocess.PIPE, stdout=stdout, stderr=stderr, start_new_session=True,
+        close_fds=True,
+    )
+    try:
+        if stdin_data:
+            process.stdin.write(stdin_data)
+        process.stdin.close()
+    except BrokenPipeError:  # the command ended without reading its input
+        pass
+    return process
+
+
+def _run_and_wait(spec_path, slot, limits, stdin_data, started=None, zygote=None):
     with open(slot.private / "stdout", "w+b") as stdout, open(slot.private / "stderr", "w+b") as stderr:
         start_time = time.monotonic()
-        process = subprocess.Popen(
-            [sys.executable, "-I", str(ENTER_SCRIPT), str(spec_path)],
-            stdin=subprocess.PIPE, stdout=stdout, stderr=stderr, start_new_session=True,
-            close_fds=True,
-        )
+        process = _start(spec_path, stdout, stderr, stdin_data, zygote)
         timed_out = False
         try:
             if started is not None:
                 started(process)
-            if stdin_data:
-                try:
-                    process.stdin.write(stdin_data)
-                except BrokenPipeError:  # the command ended without reading its input
-                    pass
-            try:
-                process.stdin.close()
-            except BrokenPipeError:
-                pass
             process.wait(timeout=limits.wall_seconds)
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:
             _kill_group(process.pid)
+            if zygote is not None:
+                process.kill()  # also before the child's setsid, when it has no group yet
             process.wait()
             if slot.index >= 0:
                 kill_all_processes_of(slot.uid, slot.gid)

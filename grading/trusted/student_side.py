@@ -1,6 +1,7 @@
 """The only grader code that runs inside the sandbox, beside the student's code.
 
-Run as ``python -I .grader/student_side.py`` from the copied submission, it reads the
+Run as ``python -I .grader/student_side.py`` from the copied submission (forked from the warm
+zygote, :mod:`grading.sandbox.zygote`, which runs it the same way), it reads the
 run token (nonce) from stdin, the task from ``.grader/task.json`` (one entry per check)
 and the inputs from ``.grader/inputs.npz``. For each check in turn it imports the check's
 module, executes the check's answer cells (if any) in a fresh namespace, and calls the
@@ -9,8 +10,8 @@ exercise). It writes plain data: ``out/result-<check>.npz`` (float arrays, no pi
 a check is done, then ``out/status.json`` again (the token and, per finished check, per
 case "ok" or the error message), so a process that dies later keeps the checks already done.
 
-All checks of one submission share this process (one interpreter start and one ``import
-torch`` per student instead of one per check): the student's code of one check can change
+All checks of one submission share this process (one start per student instead of one per
+check): the student's code of one check can change
 what a later check of the *same* submission sees. That is acceptable: nothing here is
 trusted anyway. The student's code shares this process and may change any of it; the
 grading process validates the files and compares the arrays with its own reference. This
