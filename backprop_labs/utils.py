@@ -26,14 +26,14 @@ def logsumexp(a, axis=None, keepdims=False):
     return np.squeeze(result, axis=axis)
 
 
-def index2onehot(index, num_classes):
-    """One-hot matrix of shape ``(B, num_classes)`` for class indices of shape ``(B,)``."""
+def index2onehot(index, num_classes, dtype=np.float64):
+    """One-hot matrix of shape ``(B, num_classes)`` and type ``dtype`` for class indices of shape ``(B,)``."""
     index = np.asarray(index, dtype=int).reshape(-1)
     if index.size and (index.min() < 0 or index.max() >= num_classes):
         raise ValueError(
             f"class indices must lie in [0, {num_classes}), got values from {index.min()} to {index.max()}"
         )
-    onehot = np.zeros((index.size, num_classes))
+    onehot = np.zeros((index.size, num_classes), dtype=dtype)
     onehot[np.arange(index.size), index] = 1.0
     return onehot
 

@@ -7,10 +7,11 @@ allocator's state more than on anything else (page faults on fresh memory), so i
 out. Each contender runs in a process of its own (see ``bench.child``), the processes
 alternating round after round; each process times ``repeats`` epochs after a warm-up one.
 
-Row 2 compares the defaults: NumPy float64 against PyTorch float32, each library with its
-own thread count. Row 2b compares equal precision (PyTorch float64). Row 2c repeats row 2
-with one BLAS and one PyTorch thread: on a machine shared with other work, two-thread
-products wait for a busy core, and this row is the one that stays comparable.
+Row 2 compares equal precision, float32 on both sides (``NumpyMLP(..., dtype=np.float32)``,
+PyTorch's default), each library with its own thread count. Row 2b compares float64 on both
+sides, row 2c the defaults of both labs (NumPy float64, PyTorch float32). Row 2d repeats row 2
+with one BLAS and one PyTorch thread: on a machine shared with other work, two-thread products
+wait for a busy core, and this row is the one that stays comparable.
 """
 import json
 import sys
@@ -19,12 +20,13 @@ from .child import run_child
 from .table import Row, Target, seconds
 from .timing import interleaved, limited_threads, median, median_ratio
 
-# name: (model maker on Settings, dtype name for PyTorch or None, threads or 0 for the default)
+# name: (model maker on Settings, dtype name, threads or 0 for the library's default)
 CONTENDERS = {
-    "numpy": ("numpy_mlp", None, 0),
+    "numpy32": ("numpy_mlp", "float32", 0),
     "torch32": ("pytorch_mlp", "float32", 0),
+    "numpy64": ("numpy_mlp", "float64", 0),
     "torch64": ("pytorch_mlp", "float64", 0),
-    "numpy, 1 thread": ("numpy_mlp", None, 1),
+    "numpy32, 1 thread": ("numpy_mlp", "float32", 1),
     "torch32, 1 thread": ("pytorch_mlp", "float32", 1),
 }
 
@@ -39,25 +41,29 @@ def measure(settings):
 
     lab = settings.lab()
     what = f"one epoch on books, MLP {settings.geometry()}, batch {lab['batch_size']}"
-    numpy_seconds = f"NumPy float64 {seconds(median(times['numpy']))}"
     processes = f"{settings.epoch_processes} processes per contender, {settings.repeats} epochs each"
+
+    def row(number, title, numerator, denominator, **fields):
+        return Row(number, what + title,
+                   measured=f"NumPy {CONTENDERS[numerator][1]} {seconds(median(times[numerator]))}",
+                   baseline=f"PyTorch {CONTENDERS[denominator][1]} {seconds(median(times[denominator]))}",
+                   ratio=median_ratio(times[numerator], times[denominator]), **fields)
+
     return [
-        Row("2", what, measured=numpy_seconds, baseline=f"PyTorch float32 {seconds(median(times['torch32']))}",
-            ratio=median_ratio(times["numpy"], times["torch32"]), target=Target("<=", 1.0),
-            note=f"defaults of both models and libraries; {processes}"),
-        Row("2b", what + ", equal precision", measured=numpy_seconds,
-            baseline=f"PyTorch float64 {seconds(median(times['torch64']))}",
-            ratio=median_ratio(times["numpy"], times["torch64"]), note="for information, no target"),
-        Row("2c", what + ", one thread each",
-            measured=f"NumPy float64 {seconds(median(times['numpy, 1 thread']))}",
-            baseline=f"PyTorch float32 {seconds(median(times['torch32, 1 thread']))}",
-            ratio=median_ratio(times["numpy, 1 thread"], times["torch32, 1 thread"]),
+        row("2", ", float32 both", "numpy32", "torch32", target=Target("<=", 1.0),
+            note=f"equal precision, each library's own thread count; {processes}"),
+        row("2b", ", float64 both", "numpy64", "torch64", note="for information, no target"),
+        row("2c", ", each lab's default precision", "numpy64", "torch32",
+            note="NumPy lab float64 (its gradient tests compare at rtol 1e-6), PyTorch lab float32; "
+                 "for information, no target"),
+        row("2d", ", float32 both, one thread each", "numpy32, 1 thread", "torch32, 1 thread",
             note="1 BLAS thread, 1 PyTorch thread; for information, no target"),
     ]
 
 
 def _epochs_in_this_process(name, repeats, data_dir):
     """Seconds of ``repeats`` epochs of one contender, after a warm-up epoch."""
+    import numpy as np
     import torch
 
     from backprop_labs.utils import accuracy
@@ -68,9 +74,8 @@ def _epochs_in_this_process(name, repeats, data_dir):
     maker, dtype, threads = CONTENDERS[name]
     data = settings.books()
     batches, test = data.batches("train", settings.lab()["batch_size"]), data.batches("test")[0]
-    make_model = getattr(settings, maker)
-    if dtype is not None:
-        make_model = lambda: settings.pytorch_mlp(dtype=getattr(torch, dtype))  # noqa: E731
+    library = torch if maker == "pytorch_mlp" else np
+    make_model = lambda: getattr(settings, maker)(dtype=getattr(library, dtype))  # noqa: E731
 
     def prepare():
         model = make_model()

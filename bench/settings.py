@@ -55,10 +55,13 @@ class Settings:
         data = self.books()
         return [data.num_features, self.lab()["hidden"], data.num_classes]
 
-    def numpy_mlp(self, seed=0):
+    def numpy_mlp(self, seed=0, dtype=None):
+        import numpy as np
+
         from labs_solutions.numpy_mlp import NumpyMLP
 
-        return NumpyMLP(self.geometry(), ["sigmoid", "softmax"], self.lab()["learning_rate"], seed=seed)
+        return NumpyMLP(self.geometry(), ["sigmoid", "softmax"], self.lab()["learning_rate"], seed=seed,
+                        dtype=dtype or np.float64)
 
     def pytorch_mlp(self, seed=0, dtype=None):
         import torch

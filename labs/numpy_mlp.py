@@ -18,17 +18,19 @@ class NumpyMLP(Model):
 
     ``geometry = [in, h1, ..., K]`` gives the layer sizes and ``activation_functions``
     one name per layer, e.g. ``['sigmoid', 'softmax']``. ``self.parameters`` is the list
-    ``[[W, b], ...]`` in layer order.
+    ``[[W, b], ...]`` in layer order. ``dtype`` is the parameters' type: float64 by default
+    (gradients then match a float64 reference to about 1e-12); float32 moves half the bytes
+    and trains about twice as fast, with about 1e-7 relative precision.
     """
 
-    def __init__(self, geometry, activation_functions, learning_rate, seed=0):
+    def __init__(self, geometry, activation_functions, learning_rate, seed=0, dtype=np.float64):
         self.geometry, self.activation_functions = check_activation_functions(
             geometry, activation_functions
         )
         self.learning_rate = learning_rate
         rng = np.random.default_rng(seed)
         self.parameters = [
-            [glorot_weight_init((size_out, size_in), activation, rng), np.zeros((1, size_out))]
+            [glorot_weight_init((size_out, size_in), activation, rng).astype(dtype), np.zeros((1, size_out), dtype)]
             for size_in, size_out, activation in zip(geometry[:-1], geometry[1:], activation_functions)
         ]
 

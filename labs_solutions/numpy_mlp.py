@@ -17,17 +17,19 @@ class NumpyMLP(Model):
 
     ``geometry = [in, h1, ..., K]`` gives the layer sizes and ``activation_functions``
     one name per layer, e.g. ``['sigmoid', 'softmax']``. ``self.parameters`` is the list
-    ``[[W, b], ...]`` in layer order.
+    ``[[W, b], ...]`` in layer order. ``dtype`` is the parameters' type: float64 by default
+    (gradients then match a float64 reference to about 1e-12); float32 moves half the bytes
+    and trains about twice as fast, with about 1e-7 relative precision.
     """
 
-    def __init__(self, geometry, activation_functions, learning_rate, seed=0):
+    def __init__(self, geometry, activation_functions, learning_rate, seed=0, dtype=np.float64):
         self.geometry, self.activation_functions = check_activation_functions(
             geometry, activation_functions
         )
         self.learning_rate = learning_rate
         rng = np.random.default_rng(seed)
         self.parameters = [
-            [glorot_weight_init((size_out, size_in), activation, rng), np.zeros((1, size_out))]
+            [glorot_weight_init((size_out, size_in), activation, rng).astype(dtype), np.zeros((1, size_out), dtype)]
             for size_in, size_out, activation in zip(geometry[:-1], geometry[1:], activation_functions)
         ]
 
@@ -81,7 +83,8 @@ class NumpyMLP(Model):
         ### BEGIN SOLUTION (Exercise 2.2: implement backpropagation)
         log_probabilities, layer_inputs = self.forward_keeping_activations(input)
         batch_size, num_classes = log_probabilities.shape
-        error = (np.exp(log_probabilities) - index2onehot(output, num_classes)) / batch_size
+        onehot = index2onehot(output, num_classes, dtype=log_probabilities.dtype)
+        error = (np.exp(log_probabilities) - onehot) / batch_size
 
         # Derivative of each hidden activation written in terms of its OUTPUT a = f(z),
         # which the forward pass kept.

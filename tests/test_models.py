@@ -45,6 +45,22 @@ def test_numpy_mlp_backpropagation_matches_autograd(geometry, activation):
                                        err_msg=f"layer {layer} {name}")
 
 
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_numpy_mlp_in_float32_stays_float32_and_matches_autograd_at_float32_precision(activation):
+    model = NumpyMLP([7, 6, 5, 3], [activation, activation, "softmax"], learning_rate=0.1, seed=1, dtype=np.float32)
+    input, output = random_batch(11, 7, 3)
+    input = input.astype(np.float32)
+    gradients = model.backpropagation(input, output)
+    expected = autograd_gradients(model.parameters, model.activation_functions, input, output)
+    for pair, expected_pair in zip(gradients, expected):
+        for gradient, reference in zip(pair, expected_pair):
+            assert gradient.dtype == np.float32          # no silent float64 products (the point of the option)
+            scale = np.max(np.abs(reference))
+            np.testing.assert_allclose(gradient, reference, rtol=0, atol=1e-5 * scale)
+    model.update(input, output)
+    assert all(p.dtype == np.float32 for pair in model.parameters for p in pair)
+
+
 def test_numpy_log_linear_gradient_matches_autograd():
     model = NumpyLogLinear(input_size=9, num_classes=4, learning_rate=0.1, seed=3)
     input, output = random_batch(13, 9, 4)

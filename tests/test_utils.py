@@ -31,6 +31,12 @@ def test_index2onehot_puts_one_one_per_row():
     np.testing.assert_array_equal(onehot, np.eye(3)[[2, 0, 1, 2]])
 
 
+def test_index2onehot_takes_the_dtype_asked_for():
+    assert index2onehot(np.array([1, 0]), 2).dtype == np.float64
+    onehot = index2onehot(np.array([1, 0]), 2, dtype=np.float32)
+    assert onehot.dtype == np.float32 and onehot.tolist() == [[0, 1], [1, 0]]
+
+
 def test_index2onehot_rejects_out_of_range_classes():
     with pytest.raises(ValueError, match=r"\[0, 3\)"):
         index2onehot(np.array([0, 3]), 3)
