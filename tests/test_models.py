@@ -122,17 +122,29 @@ def test_pytorch_update_zeroes_gradients_between_steps():
     assert all(float(p.grad.abs().max()) == 0.0 for p in (model.weight, model.bias))
 
 
-@pytest.mark.corpus
-def test_log_linear_reaches_the_labs_accuracy_on_books(books):
-    accuracies = train(NumpyLogLinear(books.num_features, 2, 0.05), books, 2, 30, report=None)
-    assert accuracies[-1] >= 0.80  # the lab reports 81%
+# Accuracy is judged where the test curve has flattened, not on its rise: over seeds 0-3 the
+# log-linear model is at 0.79-0.81 after 2 epochs (the lab's 81%) and 0.81-0.84 from epoch 5 on;
+# the MLP at 0.77-0.80 after 10 epochs (the lab's 78%) and 0.81-0.84 from epoch 22 on.
+PLATEAU_SPREAD = 0.03   # largest change over the last epochs of a flat curve (one 400-review test set)
 
 
 @pytest.mark.corpus
-def test_numpy_mlp_reaches_the_labs_accuracy_on_books(books):
-    model = NumpyMLP([books.num_features, 20, 2], ["sigmoid", "softmax"], 0.05)
-    accuracies = train(model, books, 10, 30, report=None)
-    assert accuracies[-1] >= 0.75  # the lab reports 78%
+@pytest.mark.parametrize("seed", [0, 1])
+def test_log_linear_plateaus_above_80_percent_on_books(books, seed):
+    accuracies = train(NumpyLogLinear(books.num_features, 2, 0.05, seed=seed), books, 7, 30, report=None)
+    plateau = accuracies[4:]
+    assert min(plateau) >= 0.80, accuracies
+    assert max(plateau) - min(plateau) <= PLATEAU_SPREAD, accuracies
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("seed", [0, 1])
+def test_numpy_mlp_plateaus_above_80_percent_on_books(books, seed):
+    model = NumpyMLP([books.num_features, 20, 2], ["sigmoid", "softmax"], 0.05, seed=seed)
+    accuracies = train(model, books, 30, 30, report=None)
+    plateau = accuracies[24:]
+    assert min(plateau) >= 0.80, accuracies
+    assert max(plateau) - min(plateau) <= PLATEAU_SPREAD, accuracies
 
 
 @pytest.mark.corpus
