@@ -199,3 +199,24 @@ def test_a_sandbox_that_cannot_be_set_up_never_runs_the_command(monkeypatch, sta
                         preload=STARTS[start])
     assert run.setup_failed and "FileNotFoundError" in run.setup_error
     assert run.outputs["ran"] is None
+
+
+@needs_root
+def test_runs_started_side_by_side_from_threads_each_get_a_zygote_of_their_own():
+    from concurrent.futures import ThreadPoolExecutor
+
+    script = "import os, sys, time; time.sleep(0.5); print(os.getppid()); sys.exit(int(sys.argv[1]))"
+
+    def one(code):
+        return run_sandboxed(["python", "-I", "-c", script, str(code)], preload=("numpy",))
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        runs = list(pool.map(one, [3, 4, 5]))
+    assert [run.returncode for run in runs] == [3, 4, 5]         # each run's own status came back
+    assert len({run.stdout.strip() for run in runs}) == 3         # three zygotes, none shared at once
+
+
+@needs_root
+def test_a_zygote_that_cannot_start_falls_back_to_a_fresh_python():
+    run = run_sandboxed(["python", "-I", "-c", "import sys; sys.exit(7)"], preload=("no_such_module_here",))
+    assert run.returncode == 7

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from backprop_labs.paths import REPOSITORY_ROOT, data_directory
 from .accounts import Slot, kill_all_processes_of, reserve_slot
 from .files import copy_submission, read_back
 from .limits import MIB, Limits
-from .zygote import Zygote
+from .zygote import Zygote, ZygoteError
 
 ENTER_SCRIPT = Path(__file__).with_name("enter.py")
 OUTPUT_DIR = "out"
@@ -131,21 +131,36 @@ def _unisolated_slot():
         yield Slot(-1, os.getuid(), os.getgid(), "current-user", scratch / "work", scratch / "private")
 
 
-_ZYGOTES = {}
+_ZYGOTES = {}   # preload -> zygotes of this process; each serves one run at a time
 _ZYGOTES_LOCK = threading.Lock()
 
 
+@contextmanager
 def warm_zygote(preload):
-    """This process's zygote with ``preload`` imported (started on first use, restarted if it died)."""
+    """A zygote of this process with ``preload`` imported, for this run alone: an idle one, or a
+    new one (threads grading side by side, e.g. in a Dask worker, each get their own); None
+    when none can start."""
     key = tuple(preload)
     with _ZYGOTES_LOCK:
-        zygote = _ZYGOTES.get(key)
-        if zygote is None or not zygote.alive:
-            environment = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", **SINGLE_THREADED}
-            environment.update({name: os.environ[name] for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-                                if name in os.environ})
-            zygote = _ZYGOTES[key] = Zygote(key, environment)
-        return zygote
+        zygotes = _ZYGOTES.setdefault(key, [])
+        zygotes[:] = [zygote for zygote in zygotes if zygote.alive]
+        zygote = next((zygote for zygote in zygotes if zygote.lock.acquire(blocking=False)), None)
+    if zygote is None:
+        environment = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", **SINGLE_THREADED}
+        environment.update({name: os.environ[name] for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                            if name in os.environ})
+        try:
+            zygote = Zygote(key, environment)
+        except ZygoteError:  # e.g. a preloaded module fails to import: a fresh python reports it per run
+            yield None
+            return
+        zygote.lock.acquire()
+        with _ZYGOTES_LOCK:
+            _ZYGOTES[key].append(zygote)
+    try:
+        yield zygote
+    finally:
+        zygote.lock.release()
 
 
 def run_sandboxed(argv, submission=None, grader_files=None, limits=Limits(), hidden=(), collect=(),
@@ -190,8 +205,9 @@ def run_sandboxed(argv, submission=None, grader_files=None, limits=Limits(), hid
         spec_path.write_text(json.dumps(spec))
         if prepare is not None:
             prepare(slot)
-        zygote = warm_zygote(preload) if preload and is_root and argv[:2] == ["python", "-I"] else None
-        run = _run_and_wait(spec_path, slot, limits, stdin_data, started, zygote)
+        warm = bool(preload) and is_root and argv[:2] == ["python", "-I"]
+        with warm_zygote(preload) if warm else nullcontext() as zygote:
+            run = _run_and_wait(spec_path, slot, limits, stdin_data, started, zygote)
         setup_error = slot.private / "setup_error"
         run.setup_error = setup_error.read_text() if setup_error.exists() else ""
         run.isolation = ISOLATED if is_root else LIMITS_ONLY
