@@ -125,3 +125,33 @@ def test_the_notebook_kernel_ran_unprivileged_and_could_write_nothing(serial):
     uid_lines = [line for line in printed.splitlines() if line.startswith("CHEAT kernel uid")]
     assert uid_lines and int(uid_lines[0].split()[-1]) != 0
     assert "CHEAT could write" not in printed
+
+
+def test_a_new_submission_is_graded_again_and_an_unchanged_one_is_not(built, tmp_path):
+    course = _copy(built, tmp_path)
+    student = ["s01_stub"]
+    parallel.grade_class(course, ASSIGNMENT, workers=1, students=student, progress=False)
+    assert set(_scores(course)["s01_stub"].values()) == {0.0}
+    submitted = course / "submitted"
+    shutil.rmtree(submitted / "s01_stub" / ASSIGNMENT)           # the student hands in finished work
+    shutil.copytree(submitted / "s00_honest" / ASSIGNMENT, submitted / "s01_stub" / ASSIGNMENT)
+    assert not is_done(course, ASSIGNMENT, "s01_stub")
+    again = parallel.grade_class(course, ASSIGNMENT, workers=1, students=student, progress=False)
+    assert again.graded == student and _scores(course)["s01_stub"] == FULL_MARKS
+    unchanged = parallel.grade_class(course, ASSIGNMENT, workers=1, students=student, progress=False)
+    assert unchanged.skipped == student and unchanged.graded == []
+
+
+def test_course_grade_uses_the_trusted_checks_when_run_as_root(tmp_path, capsys, books):
+    from backprop_labs.cli import main
+
+    course = build_demo_class(tmp_path / "class", ["honest", "cheat"])
+    status = main(["course", "grade", str(course), ASSIGNMENT, "--submissions", str(tmp_path / "class" / "submissions"),
+                   "--csv", str(tmp_path / "grades.csv"), "--workers", "1"])
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    assert "with the trusted checks" in printed and "warning" not in printed
+    scores = _scores(course)
+    assert scores["s00_honest"] == FULL_MARKS
+    assert scores["s01_cheat"] == {cell: 0.0 for cell in FULL_MARKS}   # in-kernel it would have full marks
+    assert (tmp_path / "grades.csv").is_file()

@@ -9,6 +9,7 @@ graded folder in the sandbox and their scores replace the in-kernel ones of the 
 test cells. :func:`merge_student` (run by the coordinator only) then copies the result
 into the course: graded folder, gradebook rows, and last a marker that says it is done.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -44,9 +45,24 @@ def graded_folder(course_dir, assignment, student):
     return Path(course_dir) / "autograded" / student / assignment
 
 
+def submission_fingerprint(course_dir, assignment, student):
+    """SHA-256 of the student's submitted files (relative names and contents)."""
+    folder = Path(course_dir) / "submitted" / student / assignment
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def is_done(course_dir, assignment, student):
-    """Recorded by an earlier run: the marker is written after the gradebook commit."""
-    return (graded_folder(course_dir, assignment, student) / MARKER).is_file()
+    """Recorded by an earlier run, for the submission as it is now: the marker is written after
+    the gradebook commit and names the submission it graded (a new one is graded again)."""
+    marker = graded_folder(course_dir, assignment, student) / MARKER
+    try:
+        recorded = json.loads(marker.read_text()).get("submission")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return recorded == submission_fingerprint(course_dir, assignment, student)
 
 
 def _prepare_job(course_dir, assignment, student, template):
@@ -96,6 +112,7 @@ def grade_student(job):
     course_dir, assignment, student = job["course_dir"], job["assignment"], job["student"]
     answer = {"student": student, "ok": False, "error": "", "scores": {}, "checks": {}}
     try:
+        answer["submission"] = submission_fingerprint(course_dir, assignment, student)  # before the copy
         job_dir = _prepare_job(course_dir, assignment, student, job["template"])
         answer["job_dir"] = str(job_dir)
         autograde = _nbgrader_autograde(job_dir, assignment, student)
@@ -128,6 +145,7 @@ def merge_student(course_dir, assignment, answer):
     copy_submission(gradebook_url(job_dir), gradebook_url(course_dir), assignment, student)
     marker = target / MARKER
     partial = marker.with_suffix(".partial")
-    partial.write_text(json.dumps({"scores": answer["scores"], "checks": answer["checks"]}, indent=1))
+    partial.write_text(json.dumps({"submission": answer["submission"], "scores": answer["scores"],
+                                   "checks": answer["checks"]}, indent=1))
     os.replace(partial, marker)
     shutil.rmtree(job_dir, ignore_errors=True)
