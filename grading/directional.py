@@ -112,8 +112,9 @@ def directional_check(loss, arrays, reference, specs, rng, student=None, max_tri
         minus, minus_kinks = loss.value(_along(tensors, direction, -FD_STEP), reduced=True)
         over = "all parameters" if only is None else specs[only].label
         if loss.columns is not None and (only is None or only == loss.columns.position):
-            over += f" (of {specs[loss.columns.position].label}, the {len(loss.columns.columns):,} columns of " \
-                    f"input features present in the batch)"
+            columns = loss.columns
+            over += (f" ({specs[columns.position].label}: the {len(columns.columns):,} of {columns.width:,} columns "
+                     f"whose input feature occurs in the batch; the others cannot change this loss)")
         crossed = _kinks_crossed(reference.kink_arguments, plus_kinks, minus_kinks)
         if crossed:
             rejected.append(f"direction over {over} discarded: {crossed} ReLU pre-activation(s) within "
