@@ -220,3 +220,34 @@ def test_runs_started_side_by_side_from_threads_each_get_a_zygote_of_their_own()
 def test_a_zygote_that_cannot_start_falls_back_to_a_fresh_python():
     run = run_sandboxed(["python", "-I", "-c", "import sys; sys.exit(7)"], preload=("no_such_module_here",))
     assert run.returncode == 7
+
+
+def _run_in_sandboxed_kernel(folder, source):
+    import nbformat
+    from nbclient import NotebookClient
+
+    from grading.sandbox.kernel import SandboxedKernelManager
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    NotebookClient(notebook, kernel_name="python3", kernel_manager_class=SandboxedKernelManager, timeout=60,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    return "".join(output.get("text", "") for output in notebook.cells[0].outputs)
+
+
+@needs_root
+def test_a_kernel_forked_from_the_zygote_sees_what_a_fresh_kernel_sees(tmp_path, monkeypatch):
+    """The notebook's folder is importable (students import their labs/ package) and sys.path,
+    the flags and the user are those of a kernel started the usual way."""
+    from grading.sandbox import kernel
+
+    (tmp_path / "student_module.py").write_text("ANSWER = 42\n")
+    source = ("import os, sys, student_module\n"
+              "print(student_module.ANSWER, os.getuid() != 0, sys.flags.safe_path, sys.flags.no_user_site)\n"
+              "print(sys.path)\n"
+              "print('torch' in sys.modules)")
+    forked = _run_in_sandboxed_kernel(tmp_path, source).splitlines()
+    monkeypatch.setattr(kernel, "kernel_zygote_path", lambda: "")
+    fresh = _run_in_sandboxed_kernel(tmp_path, source).splitlines()
+    assert forked[0] == "42 True False 1" and fresh[0] == "42 True False 0"   # -s: no user site-packages
+    assert forked[1] == fresh[1]
+    assert (forked[2], fresh[2]) == ("True", "False")        # torch came with the zygote, not with the fresh python

@@ -24,11 +24,13 @@ def _course_folders(folder):
     return [path for path in [folder, *folder.parents] if (path / "gradebook.db").exists()]
 
 
-def launch(command):
+def launch(command, zygote_path=""):
     """Run the kernel ``command`` (``... -f CONNECTION_FILE ...``) in the sandbox until it exits.
 
     Runs as root, started by the kernel manager. Interrupts and termination signals sent
-    to this process are passed on to the kernel.
+    to this process are passed on to the kernel. ``zygote_path``: the socket of the grading
+    process's kernel zygote, which forks the kernel with ipykernel, numpy and torch already
+    imported ("" or unreachable: a fresh python).
     """
     position = command.index("-f") + 1
     connection = json.loads(Path(command[position]).read_text())
@@ -49,13 +51,15 @@ def launch(command):
             signal.signal(signum, forward)
 
     from .runner import run_sandboxed
+    from .zygote import SocketZygote
 
     run = run_sandboxed(
         command, submission=cwd, grader_files={CONNECTION_FILE: json.dumps(connection).encode()},
         limits=KERNEL_LIMITS, hidden=_course_folders(cwd),
         extra_kept=[REPOSITORY_ROOT / "grading", data_directory()],
         extra_env={"BACKPROP_LABS_DATA": str(data_directory())},
-        prepare=hand_over_sockets, started=forward_signals)
+        prepare=hand_over_sockets, started=forward_signals,
+        zygote=SocketZygote(zygote_path) if zygote_path else None)
     if run.setup_failed:
         print(f"sandboxed kernel could not start: {run.setup_error}", file=sys.stderr)
     sys.stderr.write(run.stderr[-2000:])

@@ -24,7 +24,7 @@ from backprop_labs.paths import REPOSITORY_ROOT, data_directory
 from .accounts import Slot, kill_all_processes_of, reserve_slot
 from .files import copy_submission, read_back
 from .limits import MIB, Limits
-from .zygote import Zygote, ZygoteError
+from .zygote import Zygote, ZygoteError, ZygoteRun
 
 ENTER_SCRIPT = Path(__file__).with_name("enter.py")
 OUTPUT_DIR = "out"
@@ -131,6 +131,14 @@ def _unisolated_slot():
         yield Slot(-1, os.getuid(), os.getgid(), "current-user", scratch / "work", scratch / "private")
 
 
+def zygote_environment():
+    """A zygote's own environment: what its imports see (one thread per library, as in every run)."""
+    environment = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", **SINGLE_THREADED}
+    environment.update({name: os.environ[name] for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                        if name in os.environ})
+    return environment
+
+
 _ZYGOTES = {}   # preload -> zygotes of this process; each serves one run at a time
 _ZYGOTES_LOCK = threading.Lock()
 
@@ -146,11 +154,8 @@ def warm_zygote(preload):
         zygotes[:] = [zygote for zygote in zygotes if zygote.alive]
         zygote = next((zygote for zygote in zygotes if zygote.lock.acquire(blocking=False)), None)
     if zygote is None:
-        environment = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", **SINGLE_THREADED}
-        environment.update({name: os.environ[name] for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-                            if name in os.environ})
         try:
-            zygote = Zygote(key, environment)
+            zygote = Zygote(key, zygote_environment())
         except ZygoteError:  # e.g. a preloaded module fails to import: a fresh python reports it per run
             yield None
             return
@@ -165,7 +170,7 @@ def warm_zygote(preload):
 
 def run_sandboxed(argv, submission=None, grader_files=None, limits=Limits(), hidden=(), collect=(),
                   stdin_data=None, max_output_bytes=16 * MIB, require_isolation=True,
-                  extra_kept=(), extra_env=None, prepare=None, started=None, preload=()):
+                  extra_kept=(), extra_env=None, prepare=None, started=None, preload=(), zygote=None):
     """Run ``argv`` (``argv[0]`` may be ``"python"``: the venv's interpreter) in the sandbox.
 
     ``submission``: folder copied into the working directory (the command's cwd);
@@ -178,7 +183,8 @@ def run_sandboxed(argv, submission=None, grader_files=None, limits=Limits(), hid
     variables; ``prepare(slot)`` runs (as root) before the command starts, ``started(process)``
     right after. ``preload``: for ``["python", "-I", SCRIPT, ...]``, modules a warm interpreter
     imports once per grading process; each run is then forked from it (:mod:`.zygote`)
-    instead of starting a fresh Python (isolated runs only).
+    instead of starting a fresh Python (isolated runs only). ``zygote``: one to fork from
+    that another process started (:class:`.zygote.SocketZygote`), for any ``["python", ...]``.
     """
     is_root = os.geteuid() == 0
     if not is_root and require_isolation:
@@ -205,9 +211,10 @@ def run_sandboxed(argv, submission=None, grader_files=None, limits=Limits(), hid
         spec_path.write_text(json.dumps(spec))
         if prepare is not None:
             prepare(slot)
-        warm = bool(preload) and is_root and argv[:2] == ["python", "-I"]
-        with warm_zygote(preload) if warm else nullcontext() as zygote:
-            run = _run_and_wait(spec_path, slot, limits, stdin_data, started, zygote)
+        python = argv[0] in ("python", sys.executable)
+        warm = zygote is None and bool(preload) and is_root and python and argv[1:2] == ["-I"]
+        with warm_zygote(preload) if warm else nullcontext(zygote if is_root and python else None) as forker:
+            run = _run_and_wait(spec_path, slot, limits, stdin_data, started, forker)
         setup_error = slot.private / "setup_error"
         run.setup_error = setup_error.read_text() if setup_error.exists() else ""
         run.isolation = ISOLATED if is_root else LIMITS_ONLY
@@ -232,7 +239,10 @@ def _write_grader_files(directory, files):
 def _start(spec_path, stdout, stderr, stdin_data, zygote):
     """The run's process: forked by ``zygote``, or a fresh ``python enter.py SPEC``."""
     if zygote is not None:
-        return zygote.start(spec_path, stdout.name, stderr.name, stdin_data)
+        try:
+            return zygote.start(spec_path, stdout.name, stderr.name, stdin_data)
+        except ZygoteError:  # gone or unreachable: this run starts a fresh python instead
+            pass
     process = subprocess.Popen(
         [sys.executable, "-I", str(ENTER_SCRIPT), str(spec_path)],
         stdin=subprocess.PIPE, stdout=stdout, stderr=stderr, start_new_session=True,
@@ -260,7 +270,7 @@ def _run_and_wait(spec_path, slot, limits, stdin_data, started=None, zygote=None
             timed_out = True
         finally:
             _kill_group(process.pid)
-            if zygote is not None:
+            if isinstance(process, ZygoteRun):
                 process.kill()  # also before the child's setsid, when it has no group yet
             process.wait()
             if slot.index >= 0:
