@@ -97,7 +97,7 @@ def directional_check(loss, arrays, reference, specs, rng, student=None, max_tri
     # In the reference's reduced coordinates: parameters that cannot change this batch's loss
     # (unused input columns) have an exact zero gradient and would only dilute the direction.
     arrays = loss.reduce(arrays)
-    gradients = reference.reduced_gradients if reference.reduced_gradients is not None else reference.gradients
+    gradients = reference.reduced_gradients
     if student is not None:
         student = loss.reduce(student)
     tensors = [torch.as_tensor(np.asarray(a, dtype=np.float64)) for a in arrays]

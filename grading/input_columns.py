@@ -11,7 +11,6 @@ An exercise opts in by naming that weight (``GradientExercise.input_weight``); t
 the same gradient up to rounding, the student's gradient is still compared in full.
 """
 import numpy as np
-import torch
 
 # Below this fraction of used columns the gather pays for itself; above it the full arrays are used.
 WORTH_IT = 0.5
@@ -24,12 +23,12 @@ class InputColumns:
         self.position, self.columns, self.width = position, columns, width
 
     @classmethod
-    def of(cls, exercise, specs, batch):
-        """An ``InputColumns`` for the batch, or None when the exercise does not opt in or nothing is saved."""
+    def of(cls, exercise, specs, input):
+        """An ``InputColumns`` for the batch's ``input`` (a NumPy array), or None when the exercise
+        does not opt in or nothing is saved."""
         if exercise.input_weight is None:
             return None
         spec = exercise.input_weight(specs)
-        input = _numpy(batch["input"])
         if spec is None or input.ndim != 2 or len(spec.shape) != 2 or spec.shape[1] != input.shape[1]:
             return None
         columns = np.flatnonzero((input != 0).any(0))
@@ -38,27 +37,18 @@ class InputColumns:
         return cls(specs.index(spec), columns, input.shape[1])
 
     def reduce_batch(self, batch):
-        """The batch with only the used input columns."""
-        return {**batch, "input": _numpy(batch["input"])[:, self.columns]}
+        """The batch (NumPy arrays) with only the used input columns."""
+        return {**batch, "input": batch["input"][:, self.columns]}
 
     def reduce(self, arrays):
         """``arrays`` (in spec order) with the weight cut to its used columns; ``None`` entries stay None."""
         return [a[:, self.columns] if i == self.position and a is not None else a for i, a in enumerate(arrays)]
 
     def expand(self, arrays):
-        """Inverse of :meth:`reduce` for gradients: the unused columns are exact zeros."""
+        """Inverse of :meth:`reduce` for gradients (NumPy arrays): the unused columns are exact zeros."""
         expanded = list(arrays)
         reduced = arrays[self.position]
-        full = (torch.zeros if isinstance(reduced, torch.Tensor) else np.zeros)((reduced.shape[0], self.width),
-                                                                                dtype=reduced.dtype)
+        full = np.zeros((reduced.shape[0], self.width), dtype=reduced.dtype)
         full[:, self.columns] = reduced
         expanded[self.position] = full
         return expanded
-
-    def describe(self, specs):
-        return (f"{specs[self.position].label}: {len(self.columns):,} of {self.width:,} input columns are non-zero "
-                f"in this batch; the others do not change the loss (gradient exactly 0)")
-
-
-def _numpy(value):
-    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)

@@ -178,28 +178,6 @@ def second_call_checks(runner, model, batch, first, tolerance, bias_spec):
     return [repeat, shift_check]
 
 
-def _shift_bound(shift, tolerance):
-    """Logits of size ``shift`` lose about ``shift * eps`` of precision: the bound follows from it."""
-    return max(tolerance.rtol, SAFETY * shift * tolerance.eps)
-
-
-def _call_with_shifted_bias(runner, model, batch, bias_spec, shift):
-    """Call the student's code with ``shift`` added to the output bias (restored afterwards)."""
-    if not shift:
-        return runner(batch)
-    bias = read_path(model.parameters, bias_spec.path)
-    saved = _copy(bias)
-    try:
-        if isinstance(bias, torch.Tensor):
-            with torch.no_grad():
-                bias += shift
-        else:
-            bias += shift
-        return runner(batch)
-    finally:
-        _write(bias, saved)
-
-
 def mean_of_examples_check(runner, batch, rng, tolerance):
     """Gradient of a few examples together must equal the mean of their single-example gradients."""
     size = len(batch["output"])
@@ -214,7 +192,8 @@ def mean_of_examples_check(runner, batch, rng, tolerance):
         return CheckResult("mean_of_examples", False,
                            f"on a sub-batch ({examples}) or a single example the call failed: {failures[0]}",
                            {"error": failures[0]})
-    mean = _mean_of_results([u.usable for _, u in singles])
+    # Array by array, without stacking the single-example results into one array first.
+    mean = [sum(arrays) / len(arrays) for arrays in zip(*(u.usable for _, u in singles))]
     difference = _worst(together.usable, mean)
     ratio = _ratio(together.usable, mean)
     passed = difference <= tolerance.rtol
@@ -224,11 +203,6 @@ def mean_of_examples_check(runner, batch, rng, tolerance):
               f"(together / mean = {ratio:.3g}, normwise difference {difference:.1e})")
     return CheckResult("mean_of_examples", passed, detail,
                        {"ratio": ratio, "batch_size": len(chosen), "difference": difference})
-
-
-def _mean_of_results(results):
-    """Array by array mean of several results (each a list of arrays in spec order)."""
-    return [sum(arrays) / len(arrays) for arrays in zip(*results)]
 
 
 def take_rows(value, rows):
@@ -246,8 +220,19 @@ def logit_shift_check(runner, model, batch, bias_spec, first, tolerance):
     Returns ``(CheckResult, (call, unpacked))``.
     """
     shift = LOGIT_SHIFT.get(tolerance.dtype, 1000.0)
-    bound = _shift_bound(shift, tolerance)
-    call, shifted = _call_with_shifted_bias(runner, model, batch, bias_spec, shift)
+    # Logits of size `shift` lose about shift * eps of precision: the bound follows from it.
+    bound = max(tolerance.rtol, SAFETY * shift * tolerance.eps)
+    bias = read_path(model.parameters, bias_spec.path)
+    saved = _copy(bias)
+    try:
+        if isinstance(bias, torch.Tensor):
+            with torch.no_grad():
+                bias += shift
+        else:
+            bias += shift
+        call, shifted = runner(batch)
+    finally:
+        _write(bias, saved)
     evidence = {"shift": shift}
     if not call.ok:
         return CheckResult("logit_shift", False, f"with every logit shifted by +{shift:g} the call failed: "

@@ -60,11 +60,16 @@ def as_float64(value):
     return np.asarray(value, dtype=np.float64)
 
 
+def as_numpy(value):
+    """A NumPy array of an array or tensor, in its own dtype (no copy when it already is one)."""
+    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+
+
 def torch_batch(batch):
     """``{'input': float64 tensor, 'output': int64 tensor for integers, float64 otherwise}``."""
     converted = {}
     for key, value in batch.items():
-        array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+        array = as_numpy(value)
         dtype = torch.int64 if np.issubdtype(array.dtype, np.integer) else torch.float64
         converted[key] = torch.as_tensor(array.astype(np.int64 if dtype is torch.int64 else np.float64))
     return converted
@@ -88,7 +93,7 @@ class ReferenceResult:
     loss: float
     gradients: list
     kink_arguments: list
-    reduced_gradients: list = None   # as the reference computed them (see ReferenceLoss.reduce)
+    reduced_gradients: list          # as the reference computed them (see ReferenceLoss.reduce)
 
 
 class ReferenceLoss:
@@ -105,7 +110,8 @@ class ReferenceLoss:
         self.model = model
         self.template = template
         self.specs = specs
-        self.columns = InputColumns.of(exercise, specs, batch)
+        batch = {key: as_numpy(value) for key, value in batch.items()}
+        self.columns = InputColumns.of(exercise, specs, batch["input"])
         self.batch = torch_batch(self.columns.reduce_batch(batch) if self.columns else batch)
         self.forward_passes = 0
 

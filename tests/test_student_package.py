@@ -2,7 +2,6 @@
 import importlib
 import pkgutil
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest

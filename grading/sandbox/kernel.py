@@ -52,6 +52,7 @@ def kernel_zygote_path():
     try:
         _, process = SocketZygote.serve(folder / "socket", KERNEL_WARM_MODULES, zygote_environment())
     except ZygoteError:
+        shutil.rmtree(folder, ignore_errors=True)
         return ""
     _kernel_zygote.update(path=str(folder / "socket"), process=process)
     atexit.register(shutil.rmtree, folder, True)

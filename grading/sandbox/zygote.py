@@ -72,7 +72,7 @@ def _run_script(spec):
         sys.argv = ["-c", *arguments[2:]]
         run = lambda: exec(compile(arguments[1], "<string>", "exec"),  # noqa: E731
                            {"__name__": "__main__", "__builtins__": __builtins__})
-        first_path = os.getcwd()
+        first_path = ""
     elif arguments[0] == "-m":
         sys.argv = [arguments[1], *arguments[2:]]
         run = lambda: runpy.run_module(arguments[1], run_name="__main__", alter_sys=True)  # noqa: E731
@@ -81,7 +81,7 @@ def _run_script(spec):
         sys.argv = [os.path.abspath(arguments[0]), *arguments[1:]]
         run = lambda: runpy.run_path(sys.argv[0], run_name="__main__")  # noqa: E731
         first_path = os.path.dirname(sys.argv[0])
-    if not isolated:  # python without -I puts the working directory (or the script's folder) first
+    if not isolated:  # python without -I puts "" (-c), the working directory (-m) or the script's folder first
         sys.path.insert(0, first_path)
     sys.stdin = sys.__stdin__ = open(0, "r", closefd=False)
     sys.stdout = sys.__stdout__ = open(1, "w", buffering=1, closefd=False)

@@ -3,8 +3,9 @@
 Workers only write their own job folders; the coordinator (this process) is the only
 writer of the course gradebook and merges each student as soon as its job finishes, so
 killing the run loses nothing already merged and running it again grades only the
-students without a done marker for their current submission. Grades do not depend on the number of workers: each job
-starts from the same gradebook snapshot and the checks are deterministic.
+students without a done marker for their current submission. Grades do not depend on the
+number of workers: each job starts from the same gradebook snapshot and the checks are
+deterministic.
 """
 import multiprocessing
 import os

@@ -11,11 +11,11 @@ a check is done, then ``out/status.json`` again (the token and, per finished che
 case "ok" or the error message), so a process that dies later keeps the checks already done.
 
 All checks of one submission share this process (one start per student instead of one per
-check): the student's code of one check can change
-what a later check of the *same* submission sees. That is acceptable: nothing here is
-trusted anyway. The student's code shares this process and may change any of it; the
-grading process validates the files and compares the arrays with its own reference. This
-side exists to produce helpful messages for honest mistakes.
+check): the student's code of one check can change what a later check of the *same*
+submission sees. That is acceptable: nothing here is trusted anyway. The student's code
+shares this process and may change any of it; the grading process validates the files and
+compares the arrays with its own reference. This side exists to produce helpful messages for
+honest mistakes.
 """
 import json
 import os
