@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from backprop_labs.paths import REPOSITORY_ROOT
+
 ASSIGNMENT = "backprop_mlp"
 KINDS = ("honest", "stub", "cheat", "honest")
 
@@ -40,7 +42,7 @@ def _nbgrader_serial(one_thread):
         import os
 
         from grading.course.pipeline import run_nbgrader
-        from grading.sandbox.runner import SINGLE_THREADED
+        from grading.trusted.sandbox.runner import SINGLE_THREADED
 
         saved = dict(os.environ)
         if one_thread:
@@ -68,7 +70,8 @@ def _trusted(workers):
 def measure(students=20, repetitions=1):
     """``{label: median seconds}`` plus ``speedup`` (nbgrader serial / trusted N=2) and the
     trusted N=1 / N=2 ratio."""
-    from grading.trusted.demo_class import build_demo_class
+    sys.path.insert(0, str(REPOSITORY_ROOT / "tests"))
+    from trusted_class import build_demo_class
 
     methods = {"nbgrader serial": _nbgrader_serial(False), "nbgrader serial, 1 thread": _nbgrader_serial(True),
                "trusted N=1": _trusted(1), "trusted N=2": _trusted(2)}

@@ -39,7 +39,7 @@ class Settings:
 
     def lab(self):
         """Hidden size, learning rate, batch size of the books lab (shared with the demo)."""
-        from backprop_labs.demo import SETTINGS
+        from grading.commands.demo import SETTINGS
 
         return SETTINGS["amazon"]
 

@@ -6,23 +6,23 @@ Student-facing entry points::
     print(report); report.passed
     grading.tangent_check(model, batch)                    # loss curve, tangent, both slopes
 
-Labs plug their exercises in through :mod:`grading.exercises` (``GradientExercise``,
+Labs plug their exercises in through :mod:`grading.exercises.registry` (``GradientExercise``,
 ``register_exercise``). Names are imported on first use, so ``import grading`` (and the
 ``backprop-labs`` command line) stays fast.
 """
 import importlib
 
 _EXPORTS = {
-    "check_backpropagation": "grading.check",
-    "GradientReport": "grading.report",
-    "tangent_check": "grading.tangent",
-    "GradientExercise": "grading.exercises",
-    "ParameterSpec": "grading.exercises",
-    "register_exercise": "grading.exercises",
-    "get_exercise": "grading.exercises",
-    "registered_exercises": "grading.exercises",
-    "ReferenceOps": "grading.reference",
-    "Hypothesis": "grading.hypotheses",
+    "check_backpropagation": "grading.gradient_check.pipeline",
+    "GradientReport": "grading.gradient_check.report",
+    "tangent_check": "grading.gradient_check.tangent",
+    "GradientExercise": "grading.exercises.registry",
+    "ParameterSpec": "grading.exercises.registry",
+    "register_exercise": "grading.exercises.registry",
+    "get_exercise": "grading.exercises.registry",
+    "registered_exercises": "grading.exercises.registry",
+    "ReferenceOps": "grading.gradient_check.reference",
+    "Hypothesis": "grading.diagnosis.hypotheses",
 }
 
 __all__ = sorted(_EXPORTS)

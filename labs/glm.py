@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from backprop_labs.activations import OUTPUT_ACTIVATION
+from backprop_labs.datasets.glm_synthetic import GLMData, synthetic_glm_data  # noqa: F401 (the lab's data)
 from backprop_labs.utils import index2onehot
 
 from .pytorch_mlp import TORCH_HIDDEN_ACTIVATIONS, PytorchMLP
@@ -217,30 +218,3 @@ def train_glm(distribution, inputs, labels, route="natural_parameter", num_steps
             for parameter, gradient in zip(parameters, gradients):
                 parameter -= learning_rate * gradient
     return network, losses
-
-
-@dataclass(frozen=True)
-class GLMData:
-    """``inputs`` (N, 1) in [0, 1); per distribution, ``labels`` (N,) and the true ``means`` (N,)."""
-
-    inputs: np.ndarray
-    labels: dict
-    means: dict
-
-
-def synthetic_glm_data(num_examples=400, seed=0):
-    """Labels of three distributions around the same curve ``s(x) = sin(10 x)``.
-
-    Gaussian: ``s + noise`` with standard deviation 0.2; categorical: class 1 with probability
-    ``sigmoid(3.5 s)``; Poisson: counts with rate ``2 exp(s)``.
-    """
-    rng = np.random.default_rng(seed)
-    inputs = rng.random(num_examples)
-    curve = np.sin(10 * inputs)
-    means = {"gaussian": curve, "categorical": 1 / (1 + np.exp(-3.5 * curve)), "poisson": 2 * np.exp(curve)}
-    labels = {
-        "gaussian": rng.normal(means["gaussian"], 0.2),
-        "categorical": rng.binomial(1, means["categorical"]),
-        "poisson": rng.poisson(means["poisson"]).astype(np.float64),
-    }
-    return GLMData(inputs.reshape(-1, 1), labels, means)

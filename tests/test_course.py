@@ -7,8 +7,8 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader.utils import determine_grade
 from traitlets.config import Config, PyFileConfigLoader
 
-from backprop_labs.cli import main
-from grading.course.assignments import (SHIPPED_MODULES, Assignment, AssignmentError, all_assignments,
+from grading.cli import main
+from grading.course.assignments import (ASSIGNMENTS, Assignment, AssignmentError, all_assignments,
                                         get_assignment)
 from grading.course.config import apply_course_chains, write_config
 from grading.course.leaks import find_leaks, secret_lines
@@ -112,7 +112,7 @@ def test_bad_assignment_names_and_table_entries_are_explained(tmp_path):
         get_assignment("nope")
     with pytest.raises(AssignmentError, match="names 'missing.py'"):
         Assignment("broken", BACKPROP.notebook, ("missing.py",)).shipped_files()
-    assert {assignment.name for assignment in all_assignments()} >= set(SHIPPED_MODULES)
+    assert {assignment.name for assignment in all_assignments()} >= set(ASSIGNMENTS)
 
 
 def test_leak_scan_finds_a_solution_line_in_highlighted_html_and_not_in_student_files(tmp_path):

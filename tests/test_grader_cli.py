@@ -1,7 +1,7 @@
 """``backprop-labs check``: tables printed, plots written, exit code from the result."""
 import pytest
 
-from backprop_labs.cli import main
+from grading.cli import main
 
 DAY2 = ["--exercise", "numpy_mlp", "--exercise", "log_linear", "--exercise", "pytorch_mlp_forward"]
 

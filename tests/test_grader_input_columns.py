@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import grading
-from grading.exercises import get_exercise
-from grading.reference import ReferenceLoss, parameter_arrays
+from grading.exercises.registry import get_exercise
+from grading.gradient_check.reference import ReferenceLoss, parameter_arrays
 from labs_solutions import NumpyLogLinear, NumpyMLP
 
 FEATURES, BATCH = 600, 30

@@ -91,7 +91,7 @@ def test_grader_passes_the_solution_and_catches_a_gradient_without_the_factor_tw
 
     import grading
     import labs_solutions
-    from grading.regression_exercise import build_linear_regression
+    from grading.exercises.advertising import build_linear_regression
 
     rng = np.random.default_rng(2)
     features, sales = rng.normal(size=(25, 3)), rng.normal(size=25)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grading.sandbox import GIB, ISOLATED, Limits, SandboxUnavailable, run_sandboxed
-from grading.sandbox.files import read_back
+from grading.trusted.sandbox import GIB, ISOLATED, Limits, SandboxUnavailable, run_sandboxed
+from grading.trusted.sandbox.files import read_back
 from grading.trusted.results import ResultRejected, read_arrays, read_check_statuses, read_status
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's isolation needs root (CI runs as root)")
@@ -186,7 +186,7 @@ def test_arrays_are_checked_for_pickles_dtype_shape_and_finiteness():
 @needs_root
 @pytest.mark.parametrize("start", sorted(STARTS))
 def test_a_sandbox_that_cannot_be_set_up_never_runs_the_command(monkeypatch, start):
-    from grading.sandbox import runner
+    from grading.trusted.sandbox import runner
 
     real_plan = runner.mount_plan
 
@@ -226,7 +226,7 @@ def _run_in_sandboxed_kernel(folder, source):
     import nbformat
     from nbclient import NotebookClient
 
-    from grading.sandbox.kernel import SandboxedKernelManager
+    from grading.trusted.sandbox.kernel import SandboxedKernelManager
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
     NotebookClient(notebook, kernel_name="python3", kernel_manager_class=SandboxedKernelManager, timeout=60,
@@ -238,7 +238,7 @@ def _run_in_sandboxed_kernel(folder, source):
 def test_a_kernel_forked_from_the_zygote_sees_what_a_fresh_kernel_sees(tmp_path, monkeypatch):
     """The notebook's folder is importable (students import their labs/ package) and sys.path,
     the flags and the user are those of a kernel started the usual way."""
-    from grading.sandbox import kernel
+    from grading.trusted.sandbox import kernel
 
     (tmp_path / "student_module.py").write_text("ANSWER = 42\n")
     source = ("import os, sys, student_module\n"

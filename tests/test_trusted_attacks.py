@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 
 from backprop_labs.generate import SOLUTIONS_DIR, STUDENT_DIR
-from grading.sandbox import GIB, Limits
-from grading.trusted import CHECKS
+from grading.trusted.sandbox import GIB, Limits
+from grading.trusted.check_spec import trusted_checks
 from grading.trusted.grade import run_check
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's isolation needs root (CI runs as root)")
 
 ATTACKS_DIR = Path(__file__).with_name("attacks")
 ATTACKS = sorted(path.stem for path in ATTACKS_DIR.glob("*.py"))
+CHECKS = trusted_checks()
 CHECK = CHECKS["numpy_mlp_backpropagation"]
 LIMITS = Limits(wall_seconds=10, cpu_seconds=3, memory_bytes=int(1.5 * GIB), processes=32)
 

@@ -11,7 +11,7 @@ from grading.course.assignments import get_assignment
 from grading.course.pipeline import cell_scores, export_grades, generate_feedback
 from grading.trusted import parallel
 from grading.trusted.autograde import is_done
-from grading.trusted.demo_class import build_demo_class
+from trusted_class import build_demo_class
 
 pytestmark = [
     pytest.mark.slow, pytest.mark.corpus,
@@ -143,7 +143,7 @@ def test_a_new_submission_is_graded_again_and_an_unchanged_one_is_not(built, tmp
 
 
 def test_course_grade_uses_the_trusted_checks_when_run_as_root(tmp_path, capsys, books):
-    from backprop_labs.cli import main
+    from grading.cli import main
 
     course = build_demo_class(tmp_path / "class", ["honest", "cheat"])
     status = main(["course", "grade", str(course), ASSIGNMENT, "--submissions", str(tmp_path / "class" / "submissions"),

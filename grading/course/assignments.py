@@ -1,12 +1,18 @@
-"""The course's assignments: one per instructor notebook, plus the modules each one ships.
+"""The course's assignments: one per instructor notebook, with the modules it ships and the
+test cells its trusted checks score.
 
-An assignment ``<name>`` is the notebook ``notebooks/source/<name>.ipynb``. When its
-exercises live in ``labs_solutions/`` modules, ``SHIPPED_MODULES[name]`` lists them (files
-or sub-packages, relative to ``labs/``): the assignment folder then holds a ``labs/``
-package next to the notebook, so ``from labs.numpy_mlp import NumpyMLP`` imports the
-shipped copy. This table is the one place that says what an assignment ships.
+An assignment ``<name>`` is the notebook ``notebooks/source/<name>.ipynb``. ``ASSIGNMENTS``
+is the one table that says, per assignment:
+
+* ``ships``: the ``labs_solutions/`` modules it needs (files or sub-packages, relative to
+  ``labs/``); the assignment folder then holds a ``labs/`` package next to the notebook, so
+  ``from labs.numpy_mlp import NumpyMLP`` imports the shipped copy;
+* ``scores``: ``{trusted check name: (test cell id, ...)}``. A listed test cell gets
+  ``points * fraction of the check's cases that match`` as its autograded score under trusted
+  grading, whatever the in-kernel test printed; cells not listed keep nbgrader's in-kernel score.
+  The checks themselves are described with their exercises (``grading/exercises/``).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from backprop_labs.paths import REPOSITORY_ROOT
@@ -17,14 +23,20 @@ STUDENT_PACKAGE_DIR = REPOSITORY_ROOT / "labs"
 SOLUTIONS_PACKAGE_DIR = REPOSITORY_ROOT / "labs_solutions"
 SHIPPED_PACKAGE = "labs"  # folder name of the shipped package inside an assignment
 
-SHIPPED_MODULES = {
-    "backprop_mlp": ("log_linear.py", "numpy_mlp.py", "pytorch_mlp.py"),
-    "autodiff": ("autodiff",),
-    "worked_graph": ("worked_graph.py",),
-    "forward_reverse": ("forward_reverse",),
-    "glm": ("glm.py", "glm_plot.py", "pytorch_mlp.py"),
-    "advertising": ("advertising.py",),
-    "digits": ("digits_lab.py", "numpy_mlp.py", "pytorch_mlp.py"),
+ASSIGNMENTS = {
+    "backprop_mlp": dict(
+        ships=("log_linear.py", "numpy_mlp.py", "pytorch_mlp.py"),
+        scores={
+            "log_linear_bias_gradient": ("test_2_1_bias_gradient",),
+            "numpy_mlp_backpropagation": ("test_2_2_output_layer", "test_2_2_all_layers", "test_2_2_hidden"),
+            "pytorch_mlp_log_forward": ("test_2_4_log_forward", "test_2_4_hidden"),
+        }),
+    "autodiff": dict(ships=("autodiff",)),
+    "worked_graph": dict(ships=("worked_graph.py",)),
+    "forward_reverse": dict(ships=("forward_reverse",)),
+    "glm": dict(ships=("glm.py", "glm_plot.py", "pytorch_mlp.py")),
+    "advertising": dict(ships=("advertising.py",)),
+    "digits": dict(ships=("digits_lab.py", "numpy_mlp.py", "pytorch_mlp.py")),
 }
 
 PACKAGE_INIT = '''"""The lab modules of assignment {name}.
@@ -46,6 +58,7 @@ class Assignment:
     name: str
     notebook: Path
     shipped: tuple = ()
+    trusted_cells: dict = field(default_factory=dict)  # {trusted check name: (test cell id, ...)}
 
     def shipped_files(self):
         """Shipped module paths relative to ``labs/`` (sub-packages expanded), sorted."""
@@ -58,7 +71,7 @@ class Assignment:
             elif path.is_file():
                 files.add(entry)
             else:
-                raise AssignmentError(f"SHIPPED_MODULES[{self.name!r}] names {entry!r}, "
+                raise AssignmentError(f"ASSIGNMENTS[{self.name!r}]['ships'] names {entry!r}, "
                                       f"but {path} does not exist")
         return sorted(files)
 
@@ -111,10 +124,11 @@ def _shipped_text(relative, solutions):
 
 def all_assignments(source_dir=SOURCE_NOTEBOOKS_DIR):
     """Every assignment, in name order: one per ``source_dir/*.ipynb``."""
-    unknown = set(SHIPPED_MODULES) - {path.stem for path in Path(source_dir).glob("*.ipynb")}
+    unknown = set(ASSIGNMENTS) - {path.stem for path in Path(source_dir).glob("*.ipynb")}
     if unknown:
-        raise AssignmentError(f"SHIPPED_MODULES lists {sorted(unknown)} without a notebook in {source_dir}")
-    return [Assignment(path.stem, path, tuple(SHIPPED_MODULES.get(path.stem, ())))
+        raise AssignmentError(f"ASSIGNMENTS lists {sorted(unknown)} without a notebook in {source_dir}")
+    return [Assignment(path.stem, path, tuple(ASSIGNMENTS.get(path.stem, {}).get("ships", ())),
+                       dict(ASSIGNMENTS.get(path.stem, {}).get("scores", {})))
             for path in sorted(Path(source_dir).glob("*.ipynb"))]
 
 

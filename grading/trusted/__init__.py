@@ -1,13 +1,10 @@
 """Trusted grading: the authoritative score of each autograded exercise, computed outside
 the student's kernel.
 
-The student's code runs in :mod:`grading.sandbox`; only plain data comes back, and the
-comparison with the float64 reference happens here. ``grade_submission(folder)`` grades
-one submission; :mod:`grading.trusted.gradebook` writes the scores into nbgrader's
-gradebook and :mod:`grading.trusted.parallel` runs a whole class.
+The student's code runs in :mod:`grading.trusted.sandbox`; only plain data comes back, and the
+comparison with the float64 reference happens here. :mod:`.grade` grades one submission
+(``grade_submission``), :mod:`.autograde` runs nbgrader and the checks for one student,
+:mod:`.gradebook` writes the scores into nbgrader's gradebook and :mod:`.parallel` runs a class.
+What each check calls and compares is in :mod:`.check_spec`, described per exercise in
+``grading/exercises/``.
 """
-from .checks import CHECKS, TrustedCheck
-from .grade import CheckResult, SandboxSetupError, grade_submission, run_check, run_checks
-
-__all__ = ["CHECKS", "CheckResult", "SandboxSetupError", "TrustedCheck", "grade_submission", "run_check",
-           "run_checks"]

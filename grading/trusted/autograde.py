@@ -2,7 +2,7 @@
 
 A job works in ``<course>/.trusted-grading/jobs/<student>/``: a course folder of its own
 with the course's config (plus: the notebook kernel runs in the sandbox, see
-:mod:`grading.sandbox.kernel`), a link to ``source/``, a copy of the student's ``submitted/``
+:mod:`grading.trusted.sandbox.kernel`), a link to ``source/``, a copy of the student's ``submitted/``
 folder and its own copy of the gradebook. nbgrader's in-kernel autograde writes there (so
 parallel jobs never write the same SQLite file), then the trusted checks run on the
 graded folder in the sandbox and their scores replace the in-kernel ones of the mapped
@@ -16,15 +16,16 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from .cells import checks_for
-from .checks import CHECKS
+from grading.course.assignments import get_assignment
+
+from .check_spec import trusted_checks
 from .gradebook import annotate_notebook, copy_submission, gradebook_url, write_trusted_scores
 
 WORK_DIR = ".trusted-grading"
 MARKER = "trusted_grading.json"
 CONFIG_NAME = "nbgrader_config.py"
 SANDBOXED_KERNEL = ('\n# Added by backprop-labs grade: the student notebook runs in the sandbox.\n'
-                    'c.Execute.kernel_manager_class = "grading.sandbox.kernel.SandboxedKernelManager"\n')
+                    'c.Execute.kernel_manager_class = "grading.trusted.sandbox.kernel.SandboxedKernelManager"\n')
 
 
 def work_root(course_dir):
@@ -120,8 +121,8 @@ def grade_student(job):
         if not autograde.get("success") or not (graded / f"{assignment}.ipynb").exists():
             answer["error"] = "nbgrader autograde failed: " + (autograde.get("error") or autograde.get("log") or "")[-2000:]
             return answer
-        cells_by_check = checks_for(assignment)
-        checks = {name: CHECKS[name] for name in cells_by_check}
+        cells_by_check = get_assignment(assignment).trusted_cells
+        checks = {name: trusted_checks()[name] for name in cells_by_check}
         results = grade_submission(graded, checks, hidden=[course_dir], notebook=graded / f"{assignment}.ipynb")
         scores = write_trusted_scores(gradebook_url(job_dir), assignment, student, assignment, results, cells_by_check)
         annotate_notebook(graded / f"{assignment}.ipynb", results, cells_by_check, scores)

@@ -74,3 +74,13 @@ class BiasGradientCase:
     def arrays(self):
         probabilities, output = self.inputs()
         return {f"{self.key}.probabilities": probabilities, f"{self.key}.output": output}
+
+
+def mlp_cases(prefix, seed):
+    """MLP cases with layers of every kind, one to three of them, odd sizes so that a transpose shows."""
+    return (
+        Case(f"{prefix}-softmax-only", (5, 3), ("softmax",), 4, seed),
+        Case(f"{prefix}-sigmoid", (5, 4, 3), ("sigmoid", "softmax"), 6, seed + 10),
+        Case(f"{prefix}-tanh-relu", (4, 6, 5, 3), ("tanh", "relu", "softmax"), 7, seed + 20),
+        Case(f"{prefix}-relu-sigmoid", (6, 5, 4, 2), ("relu", "sigmoid", "softmax"), 5, seed + 30),
+    )

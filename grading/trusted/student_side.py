@@ -1,7 +1,7 @@
 """The only grader code that runs inside the sandbox, beside the student's code.
 
 Run as ``python -I .grader/student_side.py`` from the copied submission (forked from the warm
-zygote, :mod:`grading.sandbox.zygote`, which runs it the same way), it reads the
+zygote, :mod:`grading.trusted.sandbox.zygote`, which runs it the same way), it reads the
 run token (nonce) from stdin, the task from ``.grader/task.json`` (one entry per check)
 and the inputs from ``.grader/inputs.npz``. For each check in turn it imports the check's
 module, executes the check's answer cells (if any) in a fresh namespace, and calls the

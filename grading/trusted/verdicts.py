@@ -6,7 +6,7 @@ Each line names the problem and what the student can do about it.
 from dataclasses import dataclass
 from typing import Callable
 
-from grading.sandbox import GIB
+from .sandbox import GIB
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,37 @@
+"""The ``backprop-labs`` command: one sub-command per job, all listed in ``COMMANDS``.
+
+Each command module has ``add_arguments(parser)`` and ``run(args) -> exit code`` and keeps
+its heavy imports inside ``run``, so building the parser stays fast.
+"""
+import argparse
+import sys
+
+from backprop_labs import generate
+from grading.commands import check, course, demo, grade
+
+COMMANDS = {  # name -> (module, one line of help)
+    "demo": (demo, "train and check the reference solutions on data that needs no download"),
+    "check": (check, "check the gradients of labs/ (or --solutions) against PyTorch autograd"),
+    "generate": (generate, "regenerate the student package labs/ from labs_solutions/"),
+    "course": (course, "build an nbgrader course folder and grade submissions"),
+    "grade": (grade, "trusted, parallel, resumable autograde of a built course (sandboxed checks)"),
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="backprop-labs", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        command_parser = subparsers.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command_parser)
+        command_parser.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Exercises 2.1 and 2.3 (``labs/log_linear.py``): the NumPy log-linear model's
+backpropagation, its PyTorch twin, and the trusted check of the 2.1 answer cell
+(the bias gradient).
+"""
+import torch
+
+from grading.diagnosis.mlp_hypotheses import LOG_LINEAR_HYPOTHESES
+from grading.trusted.cases import BiasGradientCase
+from grading.trusted.check_spec import TrustedCheck, compare_bias_gradient
+
+from .numpy_mlp import LAB_LEARNING_RATE
+from .registry import (GradientExercise, autograd_gradients, first_layer_weight, has_torch_parameters,
+                       is_numpy_parameter_list, register_exercise)
+
+
+def log_linear_reference_loss(model, parameters, batch, ops):
+    """Mean cross-entropy of ``softmax(x @ W.T + b)``."""
+    [[weight, bias]] = parameters
+    return torch.nn.functional.cross_entropy(batch["input"] @ weight.T + bias, batch["output"])
+
+
+register_exercise(GradientExercise(
+    name="log_linear",
+    title="Exercise 2.1: NumpyLogLinear.backpropagation",
+    recognizes=lambda model: (not hasattr(model, "activation_functions") and hasattr(model, "backpropagation")
+                              and is_numpy_parameter_list(model) and len(model.parameters) == 1),
+    reference_loss=log_linear_reference_loss,
+    hypotheses=LOG_LINEAR_HYPOTHESES,
+    input_weight=first_layer_weight,
+    build_model=lambda package, data: package.NumpyLogLinear(data.num_features, data.num_classes, LAB_LEARNING_RATE),
+    trusted=TrustedCheck(
+        name="log_linear_bias_gradient",
+        title="Exercise 2.1: log_linear_bias_gradient (answer cell)",
+        exercise="log_linear", module=None, class_name="log_linear_bias_gradient",
+        probe="cell_function",
+        cases=(BiasGradientCase("bias-3-classes", 6, 3, 2101), BiasGradientCase("bias-2-classes", 5, 2, 2102)),
+        expected_shapes=lambda case: {"value": (1, case.num_classes)},
+        compare=compare_bias_gradient, answer_cells=("ex2_1_answer",),
+    ),
+))
+
+register_exercise(GradientExercise(
+    name="pytorch_log_linear",
+    title="Exercise 2.3: PytorchLogLinear (autograd)",
+    recognizes=lambda model: (not hasattr(model, "activation_functions") and hasattr(model, "_log_forward")
+                              and has_torch_parameters(model) and len(model.parameters) == 1),
+    reference_loss=log_linear_reference_loss,
+    student_gradients=autograd_gradients,
+    grades_forward=True,
+    input_weight=first_layer_weight,
+    build_model=lambda package, data: package.PytorchLogLinear(data.num_features, data.num_classes, LAB_LEARNING_RATE),
+))

@@ -1,0 +1,49 @@
+"""Exercise 2.2, ``NumpyMLP.backpropagation`` (``labs/numpy_mlp.py``): the gradient exercise,
+its trusted cases and the loss the other MLP exercises share.
+"""
+import torch
+
+from grading.diagnosis.mlp_hypotheses import MLP_HYPOTHESES
+from grading.trusted.cases import mlp_cases
+from grading.trusted.check_spec import TrustedCheck, compare_gradients, gradient_shapes
+
+from .registry import GradientExercise, first_layer_weight, is_numpy_parameter_list, register_exercise
+
+LAB_HIDDEN_SIZE = 20          # the lab's geometry [I, 20, K]
+LAB_LEARNING_RATE = 0.05
+
+
+def mlp_reference_loss(model, parameters, batch, ops):
+    """Mean cross-entropy of ``[[W (out, in), b (1, out)], ...]`` with the model's hidden activations."""
+    activation = batch["input"]
+    last = len(parameters) - 1
+    for n, (weight, bias) in enumerate(parameters):
+        z = activation @ weight.T + bias
+        if n < last:
+            activation = ops.activation(model.activation_functions[n], z)
+    return torch.nn.functional.cross_entropy(z, batch["output"])
+
+
+def lab_geometry(data):
+    """``[I, 20, K]``: the day-2 lab's network for a data set."""
+    return [data.num_features, LAB_HIDDEN_SIZE, data.num_classes]
+
+
+register_exercise(GradientExercise(
+    name="numpy_mlp",
+    title="Exercise 2.2: NumpyMLP.backpropagation",
+    recognizes=lambda model: (hasattr(model, "activation_functions") and hasattr(model, "backpropagation")
+                              and is_numpy_parameter_list(model)),
+    reference_loss=mlp_reference_loss,
+    hypotheses=MLP_HYPOTHESES,
+    input_weight=first_layer_weight,
+    build_model=lambda package, data: package.NumpyMLP(lab_geometry(data), ["sigmoid", "softmax"], LAB_LEARNING_RATE),
+    trusted=TrustedCheck(
+        name="numpy_mlp_backpropagation",
+        title="Exercise 2.2: NumpyMLP.backpropagation",
+        exercise="numpy_mlp", module="labs.numpy_mlp", class_name="NumpyMLP",
+        probe="numpy_mlp_backpropagation", cases=mlp_cases("backprop", 2202),
+        expected_shapes=gradient_shapes,
+        compare=lambda case, arrays: compare_gradients("numpy_mlp", case, arrays),
+    ),
+))

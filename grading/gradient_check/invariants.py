@@ -1,0 +1,253 @@
+"""Checks that need no reference gradient: properties every correct ``backpropagation`` has.
+
+* calling it twice gives the same gradients (nothing accumulates between calls);
+* it leaves the model's parameters and the caller's batch unmodified;
+* the gradient of a batch equals the mean of the gradients of its examples (the loss is a mean);
+* shifting every logit by the same constant (the output bias) changes nothing, since the
+  softmax is shift invariant: a softmax computed without subtracting the maximum overflows.
+"""
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import torch
+
+from grading.exercises.registry import read_path
+from .student_call import call_student
+from .tolerances import SAFETY, normwise_error
+from .returned_arrays import unpack_gradients
+
+# Shifts that overflow exp() in each precision (float32 above ~88.7, float64 above ~709.8).
+LOGIT_SHIFT = {np.dtype(np.float32): 100.0, np.dtype(np.float64): 1000.0}
+EXAMPLES_FOR_MEAN_CHECK = 2   # the pair and each example alone: 3 calls on tiny batches
+
+
+@dataclass
+class CheckResult:
+    """One check: ``passed`` is True, False or None (could not run), ``evidence`` feeds the diagnosis."""
+
+    name: str
+    passed: Optional[bool]
+    detail: str
+    evidence: dict = field(default_factory=dict)
+
+
+class Snapshot:
+    """Copies of the parameters and the batch, to detect and undo modification by student code."""
+
+    def __init__(self, model, specs, batch):
+        self.model, self.specs, self.batch = model, specs, batch
+        self.parameters = [_copy(read_path(model.parameters, spec.path)) for spec in specs]
+        self.inputs = {key: _copy(value) for key, value in batch.items()}
+
+    def restore_changes(self):
+        """``(changed parameter labels, changed batch keys)``; restores what changed, in place."""
+        changed_parameters = []
+        for spec, saved in zip(self.specs, self.parameters):
+            try:
+                current = read_path(self.model.parameters, spec.path)
+            except (IndexError, KeyError, TypeError):
+                changed_parameters.append(spec.label)
+                continue
+            if not _same(current, saved):
+                changed_parameters.append(spec.label)
+                _write(current, saved)
+        changed_inputs = [key for key, saved in self.inputs.items() if not _same(self.batch[key], saved)]
+        for key in changed_inputs:
+            _write(self.batch[key], self.inputs[key])
+        return changed_parameters, changed_inputs
+
+
+def _copy(value):
+    return value.detach().clone() if isinstance(value, torch.Tensor) else np.array(value, copy=True)
+
+
+def _same(current, saved):
+    if isinstance(current, torch.Tensor):
+        return current.shape == saved.shape and bool(torch.equal(current.detach(), saved))
+    current = np.asarray(current)
+    # The plain comparison is the fast path; NaN-aware only when it fails (NaN != NaN).
+    return current.shape == saved.shape and (np.array_equal(current, saved)
+                                             or np.array_equal(current, saved, equal_nan=True))
+
+
+def _write(target, saved):
+    if isinstance(target, torch.Tensor):
+        with torch.no_grad():
+            target.copy_(saved)
+    elif isinstance(target, np.ndarray) and target.shape == saved.shape and target.flags.writeable:
+        target[...] = saved
+
+
+class StudentRunner:
+    """Calls the student's gradient function, unpacks the result and undoes any modification.
+
+    The first call is always watched (parameters and batch copied before, compared after);
+    later calls only if the first modified something, since copying every parameter costs
+    about a forward pass on a wide first layer. ``modified_parameters`` / ``modified_inputs``
+    keep what the first offending call changed.
+    """
+
+    def __init__(self, exercise, model, specs):
+        self.exercise, self.model, self.specs = exercise, model, specs
+        self.calls = 0
+        self.modified_parameters, self.modified_inputs = [], []
+        self.parameters_before = None   # copies taken before the first call, in spec order
+
+    def __call__(self, batch):
+        watch = self.calls == 0 or self.modified_parameters or self.modified_inputs
+        snapshot = Snapshot(self.model, self.specs, batch) if watch else None
+        if self.parameters_before is None:
+            self.parameters_before = snapshot.parameters
+        call = call_student(self.exercise.student_gradients, self.model, batch)
+        self.calls += 1
+        if snapshot is not None:
+            parameters, inputs = snapshot.restore_changes()
+            self.modified_parameters = self.modified_parameters or parameters
+            self.modified_inputs = self.modified_inputs or inputs
+        unpacked = unpack_gradients(call.value, self.specs) if call.ok else None
+        return call, unpacked
+
+
+def _usable(unpacked):
+    return unpacked is not None and all(array is not None for array in unpacked.usable)
+
+
+def _worst(student, reference):
+    return max((normwise_error(s, r) for s, r in zip(student, reference)), default=0.0)
+
+
+def _ratio(student, reference):
+    """Least-squares factor c with student ~ c * reference over all arrays."""
+    numerator = sum(float(np.sum(s * r)) for s, r in zip(student, reference))
+    denominator = sum(float(np.sum(r * r)) for r in reference)
+    return numerator / denominator if denominator > 0 else float("nan")
+
+
+def modification_checks(runner):
+    """Results for 'parameters unchanged' and 'batch unchanged' from every call made so far."""
+    return [
+        CheckResult("parameters_unchanged", not runner.modified_parameters,
+                    "backpropagation left the parameters unchanged" if not runner.modified_parameters else
+                    f"backpropagation modified {', '.join(runner.modified_parameters)} (restored by the grader)",
+                    {"changed": runner.modified_parameters}),
+        CheckResult("input_unchanged", not runner.modified_inputs,
+                    "backpropagation left the batch unchanged" if not runner.modified_inputs else
+                    f"backpropagation modified the batch's {', '.join(runner.modified_inputs)} (restored)",
+                    {"changed": runner.modified_inputs}),
+    ]
+
+
+def repeat_call_check(runner, batch, first, tolerance, second=None):
+    """The result of calling again on the same batch must equal the first (``second``: a call already made)."""
+    call, again = second or runner(batch)
+    if not call.ok or not _usable(again):
+        return CheckResult("repeat_call", False, "the second call on the same batch failed: "
+                           + (call.error.describe() if not call.ok else again.problems[0].message),
+                           {"error": call.error})
+    difference = _worst(again.usable, first.usable)
+    ratio = _ratio(again.usable, first.usable)
+    passed = difference <= tolerance.rtol
+    detail = (f"a second call gives the same gradients (normwise difference {difference:.1e})" if passed else
+              f"a second call on the same batch gives different gradients (normwise difference {difference:.1e}, "
+              f"second / first = {ratio:.3g})")
+    return CheckResult("repeat_call", passed, detail, {"ratio": ratio, "difference": difference})
+
+
+def second_call_checks(runner, model, batch, first, tolerance, bias_spec):
+    """'repeat_call' and, for softmax outputs, 'logit_shift', from as few extra calls as possible.
+
+    With an output bias the second call is made with every logit shifted (the softmax does not
+    change): equal results pass both checks at once. Only when they differ does a plain repeat
+    tell accumulation (twice the first) from an overflowing softmax.
+    """
+    if bias_spec is None:
+        return [repeat_call_check(runner, batch, first, tolerance)]
+    shift_check, shifted = logit_shift_check(runner, model, batch, bias_spec, first, tolerance)
+    if shift_check.passed:
+        repeat = CheckResult("repeat_call", True, "a second call (the shifted one) gives the same gradients",
+                             {"difference": shift_check.evidence.get("difference")})
+        return [repeat, shift_check]
+    ratio = _ratio(shifted[1].usable, first.usable) if shifted[0].ok and _usable(shifted[1]) else float("nan")
+    if np.isfinite(ratio) and abs(ratio - 2.0) < 0.01:
+        repeat = repeat_call_check(runner, batch, first, tolerance, second=shifted)
+        return [repeat, CheckResult("logit_shift", None, "not judged: the results change from call to call")]
+    repeat = repeat_call_check(runner, batch, first, tolerance)
+    if not repeat.passed:
+        shift_check = CheckResult("logit_shift", None, "not judged: the results change from call to call")
+    return [repeat, shift_check]
+
+
+def mean_of_examples_check(runner, batch, rng, tolerance):
+    """Gradient of a few examples together must equal the mean of their single-example gradients."""
+    size = len(batch["output"])
+    chosen = np.sort(rng.choice(size, size=min(EXAMPLES_FOR_MEAN_CHECK, size), replace=False))
+    subset = {key: take_rows(value, chosen) for key, value in batch.items()}
+    call, together = runner(subset)
+    singles = [runner({key: take_rows(value, [i]) for key, value in batch.items()}) for i in chosen]
+    failures = [c.error.describe() if not c.ok else u.problems[0].message
+                for c, u in [(call, together)] + singles if not c.ok or not _usable(u)]
+    examples = f"examples {chosen.tolist()}"
+    if failures:
+        return CheckResult("mean_of_examples", False,
+                           f"on a sub-batch ({examples}) or a single example the call failed: {failures[0]}",
+                           {"error": failures[0]})
+    # Array by array, without stacking the single-example results into one array first.
+    mean = [sum(arrays) / len(arrays) for arrays in zip(*(u.usable for _, u in singles))]
+    difference = _worst(together.usable, mean)
+    ratio = _ratio(together.usable, mean)
+    passed = difference <= tolerance.rtol
+    detail = (f"gradient of {examples} together = mean of their single-example gradients "
+              f"(normwise difference {difference:.1e})") if passed else (
+              f"gradient of {examples} together differs from the mean of their single-example gradients "
+              f"(together / mean = {ratio:.3g}, normwise difference {difference:.1e})")
+    return CheckResult("mean_of_examples", passed, detail,
+                       {"ratio": ratio, "batch_size": len(chosen), "difference": difference})
+
+
+def take_rows(value, rows):
+    """Copy of the given rows of an array or tensor."""
+    if isinstance(value, torch.Tensor):
+        return value[torch.as_tensor(np.asarray(rows))].clone()
+    return np.array(np.asarray(value)[np.asarray(rows)], copy=True)
+
+
+def logit_shift_check(runner, model, batch, bias_spec, first, tolerance):
+    """Add a constant to the output bias (every logit moves, the softmax does not) and call again.
+
+    The result must equal the first call's (``first``, unpacked): this checks the student's
+    numerics, not the formula, which the comparison with the reference already did.
+    Returns ``(CheckResult, (call, unpacked))``.
+    """
+    shift = LOGIT_SHIFT.get(tolerance.dtype, 1000.0)
+    # Logits of size `shift` lose about shift * eps of precision: the bound follows from it.
+    bound = max(tolerance.rtol, SAFETY * shift * tolerance.eps)
+    bias = read_path(model.parameters, bias_spec.path)
+    saved = _copy(bias)
+    try:
+        if isinstance(bias, torch.Tensor):
+            with torch.no_grad():
+                bias += shift
+        else:
+            bias += shift
+        call, shifted = runner(batch)
+    finally:
+        _write(bias, saved)
+    evidence = {"shift": shift}
+    if not call.ok:
+        return CheckResult("logit_shift", False, f"with every logit shifted by +{shift:g} the call failed: "
+                           f"{call.error.describe()}", evidence), (call, shifted)
+    if not _usable(shifted):
+        kinds = {problem.kind for problem in shifted.problems}
+        evidence["overflow"] = "not_finite" in kinds
+        return CheckResult("logit_shift", False, f"with every logit shifted by +{shift:g} (the softmax does not "
+                           f"change) the gradients are unusable: {shifted.problems[0].message}",
+                           evidence), (call, shifted)
+    difference = _worst(shifted.usable, first.usable)
+    passed = difference <= bound
+    evidence["difference"] = difference
+    return CheckResult(
+        "logit_shift", passed,
+        f"with every logit shifted by +{shift:g} the gradients {'stay' if passed else 'do not stay'} the same "
+        f"(normwise difference {difference:.1e}, bound {bound:.1e} = max(rtol, {SAFETY:g} * shift * eps))",
+        evidence), (call, shifted)

@@ -1,0 +1,262 @@
+"""``check_backpropagation``: the student's gradients against a float64 autograd reference.
+
+The pipeline, one small step each:
+
+1. call the student's gradient function once (exceptions become results, side effects are undone);
+2. rebuild the loss from the parameters in PyTorch float64 and differentiate it (:mod:`.reference`);
+3. cross-check that reference by central differences along a random direction (:mod:`.directional`);
+4. compare array by array within a dtype-derived tolerance (:mod:`.tolerances`, :mod:`.validation`);
+5. run the reference-free checks (:mod:`.invariants`) and the model's own loss against the reference;
+6. turn the evidence into sentences (:mod:`.diagnosis`) and a report (:mod:`.report`).
+"""
+import platform
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+from grading.diagnosis.rules import Evidence, diagnose
+from .finite_differences import directional_check
+from grading.exercises.registry import find_exercise, get_exercise, read_path
+from grading.diagnosis.hypotheses import HypothesisContext
+from .invariants import (CheckResult, StudentRunner, mean_of_examples_check, modification_checks,
+                         second_call_checks, take_rows)
+from .reference import ReferenceLoss, as_float64, to_float64
+from .report import GradientReport, ParameterRow
+from .student_call import call_student
+from .tolerances import GradientTolerance, error_sizes, normwise_error, precision_of
+
+
+def check_backpropagation(model, input, output, exercise=None, seed=0, further_checks=True):
+    """Check ``model``'s gradients on the batch ``(input (B, I), output (B,))``; returns a GradientReport.
+
+    ``exercise`` is a registered name (``'numpy_mlp'``, ``'log_linear'``,
+    ``'pytorch_mlp_forward'``, ...) or ``None`` to recognise it from the model. ``seed`` fixes
+    the random direction of the finite-difference cross-check and the examples of the
+    mean-of-examples check. ``further_checks=False`` keeps only the gradient comparison (with its
+    finite-difference cross-check): it skips the checks that call the student's code again
+    (repeat call, mean of examples, logit shift, and the model's own loss unless the exercise is
+    the forward pass). The model is left as it was found.
+    """
+    with one_torch_thread():
+        return _check(model, input, output, exercise, seed, further_checks)
+
+
+@contextmanager
+def one_torch_thread():
+    """PyTorch on one thread meanwhile. The grader's tensors are small, and PyTorch's worker
+    threads keep spinning after each operation, which slows down the NumPy (BLAS) calls of the
+    student's code that come next by a factor of 2 to 4 (measured with bench/grader_cost.py)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+class _Stopwatch:
+    """Seconds spent per stage, for the report's cost."""
+
+    def __init__(self):
+        self.seconds = {}
+
+    @contextmanager
+    def stage(self, name):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+
+def _check(model, input, output, exercise, seed, further_checks):
+    started = time.perf_counter()
+    clock = _Stopwatch()
+    exercise = get_exercise(exercise) if isinstance(exercise, str) else exercise or find_exercise(model)
+    batch = {"input": input, "output": output}
+    rng = np.random.default_rng(seed)
+    specs = exercise.parameter_specs(model)
+
+    # The student's code runs first, the PyTorch reference after: no NumPy call waits on
+    # PyTorch worker threads (see one_torch_thread).
+    runner = StudentRunner(exercise, model, specs)
+    with clock.stage("student"):
+        first_call, unpacked = runner(batch)
+    returned = _returned_arrays(first_call.value, specs)
+    tolerance = GradientTolerance(precision_of(returned + [read_path(model.parameters, s.path) for s in specs]))
+    all_usable = unpacked is not None and all(a is not None for a in unpacked.usable)
+    checks = []
+    if all_usable and further_checks:
+        with clock.stage("further_checks"):
+            checks += _further_calls(exercise, runner, model, batch, specs, unpacked, rng, tolerance)
+    check_loss = further_checks or exercise.grades_forward
+    if check_loss:
+        with clock.stage("model_loss"):
+            loss_batch = {key: take_rows(value, np.arange(min(LOSS_CHECK_EXAMPLES, len(output))))
+                          for key, value in batch.items()}
+            model_loss = call_student(exercise.model_loss, model, loss_batch)
+
+    # The copies taken before the student's first call are the point the gradients are of.
+    arrays = [as_float64(saved) for saved in runner.parameters_before]
+    with clock.stage("reference"):
+        loss = ReferenceLoss(exercise, model, model.parameters, specs, batch)
+        reference, kink_note = _reference(loss, arrays, unpacked)
+    with clock.stage("finite_differences"):
+        checks.insert(0, _finite_difference_check(loss, arrays, reference, specs, rng, unpacked))
+    if check_loss:
+        with clock.stage("model_loss"):
+            reference_loss = ReferenceLoss(exercise, model, model.parameters, specs, loss_batch).value(arrays)[0]
+            checks.insert(1, _loss_check(exercise, model, loss_batch, model_loss, reference_loss, tolerance))
+
+    with clock.stage("compare"):
+        sizes = [None if s is None else error_sizes(s, r)
+                 for s, r in zip(unpacked.usable if unpacked else [None] * len(specs), reference.gradients)]
+        errors = [None if size is None else size[1] for size in sizes]
+        rows = _rows(specs, unpacked, sizes, tolerance)
+    checks += modification_checks(runner)
+
+    passed = (first_call.ok and not unpacked.problems and all(row.passed for row in rows)
+              and all(check.passed is not False for check in checks))
+    diagnosis, internal_errors = [], []
+    if not passed:
+        with clock.stage("diagnosis"):
+            evidence = Evidence(
+                exercise=exercise, specs=specs, batch_size=len(output), raw=first_call.value,
+                error=first_call.error, problems=unpacked.problems if unpacked else [],
+                found=unpacked.found if unpacked else [None] * len(specs),
+                usable=unpacked.usable if unpacked else [None] * len(specs), reference=reference.gradients,
+                errors=errors, checks={check.name: check for check in checks}, tolerance=tolerance,
+                hypothesis_context=HypothesisContext(model, specs, arrays, to_float64(input), np.asarray(output),
+                                                     reference.gradients),
+            )
+            diagnosis, internal_errors = diagnose(evidence), evidence.internal_errors
+    notes = ([kink_note] if kink_note else []) + [f"grader problem, please report: {e}" for e in internal_errors]
+    if not first_call.ok:
+        notes.insert(0, f"{exercise.title}: {first_call.error.describe()}")
+    return GradientReport(
+        exercise=exercise.name, title=exercise.title, passed=passed, rows=rows,
+        diagnosis=[sentence for _, sentence in diagnosis], causes=[cause for cause, _ in diagnosis],
+        checks=checks, tolerance=tolerance.describe(),
+        reproducibility=_reproducibility(seed, batch, specs, tolerance),
+        cost={"student_calls": runner.calls, "reference_passes": loss.forward_passes,
+              "seconds": time.perf_counter() - started, "stages": clock.seconds},
+        notes=notes,
+    )
+
+
+def _further_calls(exercise, runner, model, batch, specs, first, rng, tolerance):
+    """Checks that call the student's code again; they need a first result that repeats."""
+    bias = exercise.output_bias(specs) if exercise.output_bias else None
+    checks = second_call_checks(runner, model, batch, first, tolerance, bias)
+    if checks[0].passed:
+        checks.insert(1, mean_of_examples_check(runner, batch, rng, tolerance))
+    else:
+        checks.insert(1, CheckResult("mean_of_examples", None, "not run: the results change from call to call"))
+    return checks
+
+
+def _returned_arrays(raw, specs):
+    """The student's returned arrays in their own dtype (for the precision), when there are any."""
+    arrays = []
+    for spec in specs:
+        try:
+            value = read_path(raw, spec.path)
+        except (IndexError, KeyError, TypeError):
+            continue
+        if isinstance(value, (np.ndarray, torch.Tensor)):
+            arrays.append(value)
+    return arrays
+
+
+def _reference(loss, arrays, unpacked):
+    """The autograd reference; where a ReLU argument is exactly 0, the convention the student matches."""
+    reference = loss.gradient(arrays)
+    at_kink = sum(int(torch.sum(argument == 0)) for argument in reference.kink_arguments)
+    if not at_kink:
+        return reference, ""
+    other = loss.gradient(arrays, derivative_at_kink=1)
+    chosen, slope = reference, 0
+    if unpacked is not None and all(a is not None for a in unpacked.usable):
+        def worst(candidate):
+            return max(normwise_error(s, r) for s, r in zip(unpacked.usable, candidate.gradients))
+        if worst(other) < worst(reference):
+            chosen, slope = other, 1
+    return chosen, (f"{at_kink} ReLU pre-activation(s) are exactly 0, where the derivative is undefined: "
+                    f"slopes 0 and 1 are both accepted; compared with slope {slope}")
+
+
+def _finite_difference_check(loss, arrays, reference, specs, rng, unpacked):
+    student = unpacked.usable if unpacked is not None else None
+    result = directional_check(loss, arrays, reference, specs, rng, student=student)
+    passed = {"agree": True, "disagree": False, "skipped": None}[result.status]
+    return CheckResult("finite_differences", passed, result.describe(), {"result": result})
+
+
+LOSS_CHECK_EXAMPLES = 2  # a systematic difference shows on two examples (two, so a sum is not a mean)
+
+
+def _loss_check(exercise, model, batch, call, reference_loss, tolerance):
+    """The model's own loss (``call``: the student's forward pass, for forward exercises) against the
+    reference, on the first few examples of the batch (``batch``)."""
+    rows = np.arange(len(batch["output"]))
+    if not call.ok:
+        return CheckResult("loss_matches_reference", False if exercise.grades_forward else None,
+                           f"the model's loss could not be computed: {call.error.describe()}", {"error": call.error})
+    try:
+        value = float(call.value)
+    except (TypeError, ValueError):
+        return CheckResult("loss_matches_reference", False, f"the model's loss is not a number: {call.value!r}")
+    bound = tolerance.rtol * max(1.0, abs(reference_loss))
+    difference = abs(value - reference_loss)
+    if exercise.loss_offset_allowed:
+        return CheckResult("loss_matches_reference", None, f"model loss {value:.10g}, reference {reference_loss:.10g} "
+                           f"(a constant offset is allowed for this exercise)")
+    passed = bool(difference <= bound)
+    evidence = {} if passed or not exercise.grades_forward else {"hint": _forward_hint(model, batch)}
+    return CheckResult("loss_matches_reference", passed,
+                       f"on examples 0-{rows[-1]}: model loss {value:.10g}, reference {reference_loss:.10g} "
+                       f"(|diff| {difference:.1e}, bound {bound:.1e})", evidence)
+
+
+def _forward_hint(model, batch):
+    """What the student's log-probabilities look like, when a forward exercise gives the wrong loss."""
+    call = call_student(getattr(model, "log_forward", lambda input: None), batch["input"])
+    if not call.ok or call.value is None:
+        return "log_forward failed or returned nothing."
+    values = to_float64(call.value)
+    if values.ndim != 2 or values.shape[0] != len(batch["output"]):
+        return f"log_forward returns shape {values.shape}; expected (B, K) with one row per example."
+    if not np.all(np.isfinite(values)):
+        return "log_forward returns NaN or inf values."
+    if np.allclose(values.sum(axis=1), 1.0, atol=1e-4) and np.all(values >= 0):
+        return "it returns probabilities; the model must return their log: use torch.log_softmax(z, dim=1)."
+    if not np.allclose(np.exp(values).sum(axis=1), 1.0, atol=1e-4):
+        return "its outputs are not normalised log-probabilities: end with torch.log_softmax(z, dim=1)."
+    return ("its log-probabilities are normalised but differ from the reference: check the hidden layers, "
+            "z = a @ W.T + b and then the activation named for that layer.")
+
+
+def _rows(specs, unpacked, sizes, tolerance):
+    """One row per parameter; ``sizes[i]`` is ``(max abs error, normwise error)`` or None (unusable)."""
+    rows = []
+    for i, spec in enumerate(specs):
+        problem = unpacked.problem_for(spec) if unpacked else None
+        found = unpacked.found_text[i] if unpacked else "(raised)"
+        max_abs, normwise = sizes[i] or (None, None)
+        passed = sizes[i] is not None and normwise <= tolerance.rtol
+        rows.append(ParameterRow(spec.layer, spec.role, tuple(spec.shape), found, max_abs, normwise, passed,
+                                 problem.message if problem else ""))
+    return rows
+
+
+def _reproducibility(seed, batch, specs, tolerance):
+    input = np.asarray(batch["input"]) if not isinstance(batch["input"], torch.Tensor) else batch["input"]
+    return {
+        "seed": seed,
+        "batch": f"input {tuple(input.shape)} {input.dtype}, output {tuple(np.shape(batch['output']))}",
+        "parameters": ", ".join(f"{spec.label} {tuple(spec.shape)}" for spec in specs),
+        "student precision": tolerance.dtype.name,
+        "versions": f"numpy {np.__version__}, torch {torch.__version__}, python {platform.python_version()}",
+    }

@@ -1,0 +1,151 @@
+"""The reference gradient: PyTorch autograd in float64 on the loss rebuilt from the parameters.
+
+The student's forward pass is never used here: an exercise's ``reference_loss`` recomputes
+the loss from copies of the model's parameters, so a wrong ``backpropagation`` cannot
+influence the answer it is compared with.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from grading.exercises.registry import read_path
+from .input_columns import InputColumns
+
+
+class ReferenceOps:
+    """Non-smooth functions for reference losses, with the arguments at their kinks recorded.
+
+    ``derivative_at_kink`` is the derivative used where the argument is exactly at the kink
+    (0 like ``torch.relu``, or 1); the grader builds the reference both ways when a
+    pre-activation is exactly 0, since students may choose either. ``kink_arguments``
+    collects, call after call, the (detached) arguments of those functions, so the grader
+    can tell when a finite-difference step crossed a kink.
+    """
+
+    def __init__(self, derivative_at_kink=0):
+        self.derivative_at_kink = derivative_at_kink
+        self.kink_arguments = []
+
+    def relu(self, z):
+        """``max(z, 0)`` for a tensor ``z`` of any shape."""
+        self.kink_arguments.append(z.detach())
+        if self.derivative_at_kink:
+            return torch.where(z >= 0, z, torch.zeros_like(z))  # slope 1 at exactly 0
+        return torch.relu(z)                                      # slope 0 at exactly 0
+
+    def activation(self, name, z):
+        """Hidden activation by its name in ``backprop_labs.activations.HIDDEN_ACTIVATIONS``."""
+        if name == "relu":
+            return self.relu(z)
+        if name in SMOOTH_ACTIVATIONS:
+            return SMOOTH_ACTIVATIONS[name](z)
+        raise KeyError(f"no reference activation {name!r}; known: {sorted(SMOOTH_ACTIVATIONS) + ['relu']}")
+
+
+SMOOTH_ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda z: z}
+
+
+def to_float64(value):
+    """A float64 NumPy copy of an array or tensor (never a view of the original)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy().astype(np.float64, copy=True)
+    return np.array(value, dtype=np.float64, copy=True)
+
+
+def as_float64(value):
+    """A float64 NumPy array of an array or tensor, sharing memory when it already is one."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def as_numpy(value):
+    """A NumPy array of an array or tensor, in its own dtype (no copy when it already is one)."""
+    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+
+
+def torch_batch(batch):
+    """``{'input': float64 tensor, 'output': int64 tensor for integers, float64 otherwise}``."""
+    converted = {}
+    for key, value in batch.items():
+        array = as_numpy(value)
+        dtype = torch.int64 if np.issubdtype(array.dtype, np.integer) else torch.float64
+        converted[key] = torch.as_tensor(array.astype(np.int64 if dtype is torch.int64 else np.float64))
+    return converted
+
+
+def nest_like(template, values_by_path):
+    """Copy of the nested lists/tuples/dicts ``template`` with the leaves replaced by ``values_by_path[path]``."""
+    def rebuild(node, path):
+        if isinstance(node, dict):
+            return {key: rebuild(child, path + (key,)) for key, child in node.items()}
+        if isinstance(node, (list, tuple)):
+            return [rebuild(child, path + (index,)) for index, child in enumerate(node)]
+        return values_by_path.get(path, node)
+    return rebuild(template, ())
+
+
+@dataclass
+class ReferenceResult:
+    """Loss and gradients (float64 NumPy, aligned with the specs) and the kink arguments seen."""
+
+    loss: float
+    gradients: list
+    kink_arguments: list
+    reduced_gradients: list          # as the reference computed them (see ReferenceLoss.reduce)
+
+
+class ReferenceLoss:
+    """The exercise's reference loss as a function of flat float64 parameter arrays.
+
+    ``template`` is ``model.parameters`` (for its nesting), ``specs`` the exercise's
+    :class:`~grading.exercises.registry.ParameterSpec` list, ``batch`` the student's batch.
+    Input features absent from the whole batch are left out of the computation
+    (:mod:`.input_columns`); :meth:`reduce` gives arrays in that reduced form.
+    """
+
+    def __init__(self, exercise, model, template, specs, batch):
+        self.exercise = exercise
+        self.model = model
+        self.template = template
+        self.specs = specs
+        batch = {key: as_numpy(value) for key, value in batch.items()}
+        self.columns = InputColumns.of(exercise, specs, batch["input"])
+        self.batch = torch_batch(self.columns.reduce_batch(batch) if self.columns else batch)
+        self.forward_passes = 0
+
+    def reduce(self, arrays):
+        """``arrays`` (spec order) as the reference computes with them: the input weight cut to the used columns."""
+        return self.columns.reduce(arrays) if self.columns else list(arrays)
+
+    def _loss(self, tensors, derivative_at_kink):
+        ops = ReferenceOps(derivative_at_kink)
+        nested = nest_like(self.template, {spec.path: tensor for spec, tensor in zip(self.specs, tensors)})
+        loss = self.exercise.reference_loss(self.model, nested, self.batch, ops)
+        self.forward_passes += 1
+        return loss, ops.kink_arguments
+
+    def value(self, arrays, derivative_at_kink=0, reduced=False):
+        """Loss at ``arrays`` (no gradient), with the kink arguments; ``reduced``: arrays already :meth:`reduce`-d."""
+        arrays = arrays if reduced else self.reduce(arrays)
+        with torch.no_grad():
+            loss, kinks = self._loss([torch.as_tensor(a, dtype=torch.float64) for a in arrays], derivative_at_kink)
+        return float(loss), kinks
+
+    def gradient(self, arrays, derivative_at_kink=0):
+        """Loss and its gradient by autograd at ``arrays``."""
+        # as_tensor shares memory with the grader's own float64 copies: no second copy.
+        leaves = [torch.as_tensor(np.asarray(a, dtype=np.float64)).requires_grad_() for a in self.reduce(arrays)]
+        loss, kinks = self._loss(leaves, derivative_at_kink)
+        if not (isinstance(loss, torch.Tensor) and loss.dim() == 0):
+            raise TypeError(f"reference_loss of {self.exercise.name} must return a 0-d tensor, got {loss!r}")
+        gradients = torch.autograd.grad(loss, leaves, allow_unused=True)
+        reduced = [np.zeros(leaf.shape) if g is None else g.numpy() for leaf, g in zip(leaves, gradients)]
+        full = self.columns.expand(reduced) if self.columns else reduced
+        return ReferenceResult(float(loss.detach()), full, kinks, reduced)
+
+
+def parameter_arrays(model_parameters, specs):
+    """Float64 copies of the model's parameters, in spec order."""
+    return [to_float64(read_path(model_parameters, spec.path)) for spec in specs]

@@ -1,0 +1,188 @@
+"""The lab's tangent plot, with numbers: is your derivative the slope of the loss?
+
+:func:`tangent_check` moves one parameter ``W[row, column]`` (or ``b[0, row]``) of layer
+``layer_index`` around its current value, records the loss (the lab's
+``get_mlp_loss_range``), measures the slope there by a central difference, and compares it
+with the matching entry of the student's gradient. The figure shows the loss curve, the
+current point, the student's tangent and the numerical one, with both slopes in the title.
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from backprop_labs.perturbation import get_mlp_parameter_handlers, get_mlp_loss_range
+
+from grading.exercises.registry import find_exercise, get_exercise, read_path
+from .reference import ReferenceLoss, parameter_arrays
+from .student_call import call_student
+from .tolerances import FD_ROUNDING_FACTOR, precision_of
+from .returned_arrays import unpack_gradients
+
+
+@dataclass
+class TangentCheck:
+    """Outcome of :func:`tangent_check`. Slopes are ``d loss / d parameter`` at the current value."""
+
+    label: str
+    row: int
+    column: Optional[int]
+    weights: np.ndarray
+    losses: np.ndarray
+    current_weight: float
+    current_loss: float
+    numerical_slope: float
+    student_slope: Optional[float]
+    tolerance: float
+    student_note: str = ""
+    figure: object = None
+
+    @property
+    def agrees(self):
+        return self.student_slope is not None and abs(self.student_slope - self.numerical_slope) <= self.tolerance
+
+    @property
+    def verdict(self):
+        if self.student_slope is None:
+            return "nothing to compare"
+        return "agree" if self.agrees else "DISAGREE"
+
+    def __str__(self):
+        where = f"[{self.row}, {self.column}]" if self.column is not None else f"[0, {self.row}]"
+        yours = f"{self.student_slope:.6e}" if self.student_slope is not None else f"none ({self.student_note})"
+        verdict = self.verdict
+        return (f"{self.label} {where} = {self.current_weight:.6g}: numerical slope {self.numerical_slope:.6e}, "
+                f"yours {yours}: {verdict} (tolerance {self.tolerance:.1e})")
+
+
+class _LossOf:
+    """Gives ``get_mlp_loss_range`` the exercise's loss under the name it calls."""
+
+    def __init__(self, exercise, model):
+        self.exercise, self.model = exercise, model
+
+    @property
+    def parameters(self):
+        return self.model.parameters
+
+    def cross_entropy_loss(self, input, output):
+        return float(self.exercise.model_loss(self.model, {"input": input, "output": output}))
+
+
+def _batch(batch):
+    if isinstance(batch, dict):
+        return batch
+    input, output = batch
+    return {"input": input, "output": output}
+
+
+def _pick_entry(exercise, model, batch, spec):
+    """Coordinates of the largest reference derivative of ``spec`` (first-layer bag-of-words
+    weights are mostly exactly zero: a zero slope would show nothing)."""
+    specs = exercise.parameter_specs(model)
+    loss = ReferenceLoss(exercise, model, model.parameters, specs, batch)
+    gradient = loss.gradient(parameter_arrays(model.parameters, specs)).gradients[specs.index(spec)]
+    row, column = np.unravel_index(int(np.argmax(np.abs(gradient))), gradient.shape)
+    return (int(column), None) if spec.is_bias else (int(row), int(column))
+
+
+def _student_slope(exercise, model, batch, spec, position):
+    call = call_student(exercise.student_gradients, model, batch)
+    if not call.ok:
+        return None, f"{call.error.type_name}: {call.error.message}"
+    unpacked = unpack_gradients(call.value, exercise.parameter_specs(model))
+    array = unpacked.usable[exercise.parameter_specs(model).index(spec)]
+    if array is None:
+        problem = unpacked.problem_for(spec) or (unpacked.problems[0] if unpacked.problems else None)
+        return None, problem.message if problem else "unusable"
+    return float(array[position]), ""
+
+
+def tangent_check(model, batch, layer_index=0, is_bias=False, row=None, column=None, exercise=None,
+                  path=None, ax=None):
+    """Loss curve around one parameter, its numerical slope and the student's; returns a TangentCheck.
+
+    ``batch`` is ``{'input': (B, I), 'output': (B,)}`` or a pair. Without ``row`` the entry
+    with the largest reference derivative is chosen. The figure goes to ``ax`` if given,
+    else to a new figure, saved as PNG at ``path`` when given. The model is left unchanged.
+    """
+    batch = _batch(batch)
+    exercise = get_exercise(exercise) if isinstance(exercise, str) else exercise or find_exercise(model)
+    role = "bias" if is_bias else "weight"
+    specs = exercise.parameter_specs(model)
+    matching = [spec for spec in specs if spec.layer == layer_index and spec.role == role]
+    if not matching:
+        raise ValueError(f"{exercise.name} has no {role} in layer {layer_index}; "
+                         f"parameters: {[spec.label for spec in specs]}")
+    spec = matching[0]
+    if spec.path != (layer_index, 1 if is_bias else 0):
+        raise ValueError(f"tangent_check addresses parameters laid out as [[W, b], ...]; {exercise.name} keeps "
+                         f"its {spec.label} at {list(spec.path)}")
+    if row is None:
+        row, column = _pick_entry(exercise, model, batch, spec)
+    column = None if is_bias else (0 if column is None else column)
+    get_parameter, set_parameter = get_mlp_parameter_handlers(layer_index, is_bias, row, column or 0)
+    proxy = _LossOf(exercise, model)
+
+    current_weight = get_parameter(model.parameters)
+    current_loss = proxy.cross_entropy_loss(batch["input"], batch["output"])
+    weights, losses = get_mlp_loss_range(proxy, get_parameter, set_parameter, batch)
+    slope, tolerance = _numerical_slope(proxy, model, spec, get_parameter, set_parameter, batch, current_loss)
+    position = (0, row) if is_bias else (row, column)
+    student_slope, note = _student_slope(exercise, model, batch, spec, position)
+
+    result = TangentCheck(spec.label, row, column, weights, losses, current_weight, current_loss, slope,
+                          student_slope, tolerance, note)
+    result.figure = _draw(result, ax, path)
+    return result
+
+
+def _numerical_slope(proxy, model, spec, get_parameter, set_parameter, batch, current_loss):
+    """Central difference with the step that balances rounding and truncation in the model's precision."""
+    dtype = precision_of([read_path(model.parameters, spec.path)])
+    eps = float(np.finfo(dtype).eps)
+    current = get_parameter(model.parameters)
+    step = eps ** (1.0 / 3.0) * max(1.0, abs(current))
+    values = []
+    try:
+        for value in (current + step, current - step):
+            set_parameter(model.parameters, value)
+            values.append(proxy.cross_entropy_loss(batch["input"], batch["output"]))
+    finally:
+        set_parameter(model.parameters, current)
+    # The parameter itself is stored in `dtype`: the step actually taken is the rounded one.
+    taken = float(np.asarray(current + step, dtype=dtype)) - float(np.asarray(current - step, dtype=dtype))
+    slope = (values[0] - values[1]) / taken
+    tolerance = FD_ROUNDING_FACTOR * eps * (abs(current_loss) + 1.0) / step + step ** 2 * (1.0 + abs(slope))
+    return slope, tolerance
+
+
+def _draw(result, ax, path):
+    if ax is None:
+        if path is not None:
+            from matplotlib.figure import Figure  # no pyplot: works without a display, keeps no global state
+            figure = Figure(figsize=(6, 4), layout="constrained")
+        else:
+            import matplotlib.pyplot as plt
+            figure = plt.figure(figsize=(6, 4), layout="constrained")
+        ax = figure.add_subplot()
+    figure = ax.figure
+    # A thick pale curve: a correct tangent drawn over it stays visible.
+    ax.plot(result.weights, result.losses, color="tab:blue", linewidth=4, alpha=0.45, label="loss")
+    ax.plot(result.current_weight, result.current_loss, "x", color="tab:red", markersize=10, label="current value")
+    offsets = result.weights - result.current_weight
+    ax.plot(result.weights, result.current_loss + result.numerical_slope * offsets, ":", color="tab:green",
+            linewidth=2, label=f"numerical slope {result.numerical_slope:.4g}")
+    if result.student_slope is not None:
+        ax.plot(result.weights, result.current_loss + result.student_slope * offsets, "--", color="tab:red",
+                label=f"your gradient {result.student_slope:.4g}")
+    where = f"[{result.row}, {result.column}]" if result.column is not None else f"[0, {result.row}]"
+    yours = f"{result.student_slope:.4g}" if result.student_slope is not None else "n/a"
+    ax.set_title(f"{result.label} {where}: numerical {result.numerical_slope:.4g}, yours {yours}"
+                 f" ({result.verdict})", fontsize=10)
+    ax.set_xlabel("parameter value")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=8)
+    if path is not None:
+        figure.savefig(path, dpi=100)
+    return figure

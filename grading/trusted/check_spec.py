@@ -1,0 +1,119 @@
+"""What a trusted check is: which student code to call, on which cases, and how its answers
+are compared with the float64 reference computed in the grading process.
+
+Each exercise that is autograded outside the kernel describes its :class:`TrustedCheck` next to
+its gradient exercise (``GradientExercise.trusted`` in ``grading/exercises/``);
+:func:`trusted_checks` gathers them.
+"""
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+
+from backprop_labs.utils import index2onehot, logsumexp
+from grading.gradient_check.tolerances import GradientTolerance, normwise_error
+
+from .sandbox.limits import Limits
+
+FLOAT64 = GradientTolerance(np.dtype(np.float64))
+
+
+def gradient_shapes(case):
+    """``{'dW0': (out, in), 'db0': (1, out), ...}`` for the case's geometry."""
+    shapes = {}
+    for n, (size_in, size_out) in enumerate(zip(case.geometry[:-1], case.geometry[1:])):
+        shapes[f"dW{n}"], shapes[f"db{n}"] = (size_out, size_in), (1, size_out)
+    return shapes
+
+
+def forward_shapes(case):
+    return {"log_probabilities": (case.batch_size, case.geometry[-1]), **gradient_shapes(case)}
+
+
+def compare_gradients(exercise, case, arrays):
+    """``None`` if every gradient matches the float64 reference, else what differs first."""
+    _, reference = reference_gradients(exercise, case)
+    for name, expected in reference.items():
+        error = normwise_error(arrays[name], expected)
+        if not error <= FLOAT64.rtol:
+            layer, kind = name[2:], "weight" if name.startswith("dW") else "bias"
+            return (f"layer {layer} {kind} gradient differs from the reference: normwise error "
+                    f"{error:.1e} > {FLOAT64.rtol:.1e}")
+    return None
+
+
+def compare_forward(exercise, case, arrays):
+    """The forward pass gives normalised log-probabilities with the reference loss, and
+    autograd through it gives the reference gradients."""
+    log_probabilities = arrays["log_probabilities"]
+    if not np.allclose(logsumexp(log_probabilities, axis=1), 0.0, atol=1e-9):
+        return "the rows of exp(_log_forward output) do not sum to 1 (use a log-softmax over classes)"
+    reference_loss, _ = reference_gradients(exercise, case)
+    output = case.batch()["output"]
+    loss = -np.mean(log_probabilities[np.arange(len(output)), output])
+    if not abs(loss - reference_loss) <= 1e-9 * (1.0 + abs(reference_loss)):
+        return f"the mean cross-entropy from your log-probabilities is {loss:.6g}, the reference is {reference_loss:.6g}"
+    return compare_gradients(exercise, case, arrays)
+
+
+def compare_bias_gradient(case, arrays):
+    """Exercise 2.1: the mean over the batch of ``p - onehot(y)``, shape ``(1, K)``."""
+    probabilities, output = case.inputs()
+    expected = np.mean(probabilities - index2onehot(output, case.num_classes), axis=0, keepdims=True)
+    error = normwise_error(arrays["value"], expected)
+    if not error <= FLOAT64.rtol:
+        return f"the bias gradient differs from the reference: normwise error {error:.1e} > {FLOAT64.rtol:.1e}"
+    return None
+
+
+@dataclass(frozen=True)
+class TrustedCheck:
+    """How to grade one exercise outside the student's kernel.
+
+    ``name`` is also the key that maps the check to nbgrader test cells (see
+    :mod:`grading.trusted.cells`); ``exercise`` names the grader library's exercise whose
+    reference loss is used. ``module`` (may be ``None``) is imported from the submission,
+    then the notebook's ``answer_cells`` (nbgrader grade ids) are executed, then
+    ``class_name`` (a class or a function) is looked up in the cells' namespace first.
+    ``limits``: what the check may use; the checks of one submission run in one process,
+    whose time limits are the sums of theirs (see :func:`grading.trusted.grade.combined_limits`).
+    """
+
+    name: str
+    title: str
+    exercise: str
+    module: str
+    class_name: str
+    probe: str
+    cases: tuple
+    expected_shapes: object
+    compare: object
+    answer_cells: tuple = ()
+    limits: Limits = field(default_factory=Limits)
+
+
+def trusted_checks():
+    """``{check name: TrustedCheck}`` of every registered exercise that has one, in registration order."""
+    from grading.exercises.registry import registered_exercises
+
+    return {exercise.trusted.name: exercise.trusted for exercise in registered_exercises().values()
+            if exercise.trusted is not None}
+
+
+def reference_gradients(exercise_name, case):
+    """``(loss, {'dW0': array, 'db0': array, ...})`` of the mean cross-entropy for ``case``.
+
+    The loss is rebuilt from the case's parameters by the exercise's ``reference_loss`` (PyTorch
+    autograd, float64), never from anything the student's code produced.
+    """
+    from grading.exercises.registry import get_exercise, layer_pair_specs
+    from grading.gradient_check.reference import ReferenceLoss
+
+    parameters = case.parameters()
+    configuration = SimpleNamespace(activation_functions=list(case.activations), parameters=parameters)
+    specs = layer_pair_specs(configuration)
+    loss = ReferenceLoss(get_exercise(exercise_name), configuration, parameters, specs, case.batch())
+    result = loss.gradient([parameters[spec.path[0]][spec.path[1]] for spec in specs])
+    names = {(spec.layer, spec.role): gradient for spec, gradient in zip(specs, result.gradients)}
+    return result.loss, {f"{'dW' if role == 'weight' else 'db'}{layer}": gradient
+                         for (layer, role), gradient in names.items()}

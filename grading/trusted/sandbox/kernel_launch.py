@@ -1,0 +1,66 @@
+"""Start one notebook kernel in the sandbox: the launcher the sandboxed kernel manager runs.
+
+:class:`grading.trusted.sandbox.kernel.SandboxedKernelManager` starts ``python -c <boot> KERNEL
+COMMAND``; the boot code imports this module (stdlib and :mod:`grading.trusted.sandbox` only, no
+jupyter_client, since it runs once per notebook) and calls :func:`launch`.
+"""
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from backprop_labs.paths import REPOSITORY_ROOT, data_directory
+
+from .limits import GIB, Limits
+
+CONNECTION_FILE = "kernel.json"
+# A whole notebook runs in one kernel: nbgrader's per-cell timeout bounds each cell.
+KERNEL_LIMITS = Limits(wall_seconds=3 * 3600, cpu_seconds=3600, memory_bytes=8 * GIB, processes=128)
+
+
+def _course_folders(folder):
+    """The folder's ancestors that are nbgrader course folders (a job's and the course's)."""
+    return [path for path in [folder, *folder.parents] if (path / "gradebook.db").exists()]
+
+
+def launch(command, zygote_path=""):
+    """Run the kernel ``command`` (``... -f CONNECTION_FILE ...``) in the sandbox until it exits.
+
+    Runs as root, started by the kernel manager. Interrupts and termination signals sent
+    to this process are passed on to the kernel. ``zygote_path``: the socket of the grading
+    process's kernel zygote, which forks the kernel with ipykernel, numpy and torch already
+    imported ("" or unreachable: a fresh python).
+    """
+    position = command.index("-f") + 1
+    connection = json.loads(Path(command[position]).read_text())
+    sockets = Path(connection["ip"]).parent
+    command = [*command[:position], f".grader/{CONNECTION_FILE}", *command[position + 1:]]
+    cwd = Path.cwd()
+
+    def hand_over_sockets(slot):
+        os.chown(sockets, slot.uid, slot.gid)
+
+    def forward_signals(process):
+        def forward(signum, frame):
+            try:
+                os.killpg(process.pid, signum)
+            except ProcessLookupError:
+                pass
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, forward)
+
+    from .runner import run_sandboxed
+    from .zygote import SocketZygote
+
+    run = run_sandboxed(
+        command, submission=cwd, grader_files={CONNECTION_FILE: json.dumps(connection).encode()},
+        limits=KERNEL_LIMITS, hidden=_course_folders(cwd),
+        extra_kept=[REPOSITORY_ROOT / "grading", data_directory()],
+        extra_env={"BACKPROP_LABS_DATA": str(data_directory())},
+        prepare=hand_over_sockets, started=forward_signals,
+        zygote=SocketZygote(zygote_path) if zygote_path else None)
+    if run.setup_failed:
+        print(f"sandboxed kernel could not start: {run.setup_error}", file=sys.stderr)
+    sys.stderr.write(run.stderr[-2000:])
+    return 0 if run.returncode == 0 else 1

@@ -1,0 +1,305 @@
+"""A warm interpreter that forks sandboxed Python runs: ``import torch`` once per worker, not per student.
+
+The trusted checks of every student start a fresh Python that imports numpy and torch
+(about 0.9 s of CPU, most of the check's cost). A zygote is a clean root process,
+``python -I zygote.py MODULE...``, that imports those modules and nothing of the course
+(no solutions, no gradebook, no other student: forking copies its memory), then serves
+requests on a pipe, one at a time. For each it forks a child that:
+
+1. starts its own session (the caller kills the run by process group, as for ``enter.py``);
+2. takes stdin (a pipe holding the request's input), stdout and stderr (the run's files)
+   and closes every other descriptor, the zygote's pipe included;
+3. enters the sandbox with :func:`enter.enter`, the very steps ``enter.py`` takes;
+4. runs what ``python -I SCRIPT ARGS`` (or ``-c CODE``) would run, in the warm interpreter,
+   with the spec's environment and ``sys.argv``, and exits with its status.
+
+A setup failure is reported as ``enter.py`` reports it (``setup_error`` beside the spec,
+exit status 120). The zygote answers ``{"pid": N}`` once the child runs and
+``{"returncode": R}`` when it ends (negative: killed by signal ``-R``, like ``Popen``).
+This file is a script (stdlib and ``enter`` only) and the caller's side: :class:`Zygote`
+starts one for its own process (requests on a pipe), :class:`SocketZygote` one that other root
+processes reach by a Unix socket (the kernel launcher); both hand out :class:`ZygoteRun` handles.
+"""
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+
+if __package__:
+    from grading.trusted.sandbox import enter
+else:  # run as the zygote script
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, _HERE)
+    import enter
+    sys.path[:] = [path for path in sys.path if path != _HERE]  # the runs get the sys.path of their command
+
+# ------------------------------------------------------------------- the zygote (script) side
+
+
+def _child(request, stdin_read):
+    """In the forked child: never returns."""
+    try:
+        os.setsid()
+        stdout = os.open(request["stdout"], os.O_WRONLY | os.O_APPEND)
+        stderr = os.open(request["stderr"], os.O_WRONLY | os.O_APPEND)
+        for fd, target in ((stdin_read, 0), (stdout, 1), (stderr, 2)):
+            os.dup2(fd, target)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        spec = enter.read_spec(request["spec"])
+        enter.enter(spec)
+    except BaseException as error:  # noqa: BLE001 - refuse to run the student's code
+        try:
+            enter.report_setup_error(request["spec"], error)
+        finally:
+            os._exit(enter.SETUP_FAILED)
+    os._exit(_run_script(spec))
+
+
+def _run_script(spec):
+    """Run the spec's ``python [-I] (-c CODE | -m MODULE | SCRIPT) ARGS`` in this interpreter, with
+    the ``sys.path`` that command would have; returns the exit status."""
+    import runpy
+    import traceback
+
+    arguments = spec["argv"][1:]
+    isolated = arguments[:1] == ["-I"]
+    arguments = arguments[1:] if isolated else arguments
+    os.environ.clear()
+    os.environ.update(spec["env"])
+    if arguments[0] == "-c":
+        sys.argv = ["-c", *arguments[2:]]
+        run = lambda: exec(compile(arguments[1], "<string>", "exec"),  # noqa: E731
+                           {"__name__": "__main__", "__builtins__": __builtins__})
+        first_path = ""
+    elif arguments[0] == "-m":
+        sys.argv = [arguments[1], *arguments[2:]]
+        run = lambda: runpy.run_module(arguments[1], run_name="__main__", alter_sys=True)  # noqa: E731
+        first_path = os.getcwd()
+    else:
+        sys.argv = [os.path.abspath(arguments[0]), *arguments[1:]]
+        run = lambda: runpy.run_path(sys.argv[0], run_name="__main__")  # noqa: E731
+        first_path = os.path.dirname(sys.argv[0])
+    if not isolated:  # python without -I puts "" (-c), the working directory (-m) or the script's folder first
+        sys.path.insert(0, first_path)
+    sys.stdin = sys.__stdin__ = open(0, "r", closefd=False)
+    sys.stdout = sys.__stdout__ = open(1, "w", buffering=1, closefd=False)
+    sys.stderr = sys.__stderr__ = open(2, "w", buffering=1, closefd=False)
+    status = 0
+    try:
+        run()
+    except SystemExit as exit:
+        status = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+        if not isinstance(exit.code, (int, type(None))):
+            print(exit.code, file=sys.stderr)
+    except BaseException:  # noqa: BLE001 - the exit status says it failed, as for a fresh python
+        traceback.print_exc()
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001
+            pass
+    return status
+
+
+def _serve_one(request, replies):
+    """Fork the run of one request; reply its pid, then its exit status."""
+    stdin_read, stdin_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(stdin_write)
+        _child(request, stdin_read)
+    os.close(stdin_read)
+    try:
+        os.write(stdin_write, request["stdin"].encode("latin-1"))
+    except BrokenPipeError:
+        pass
+    os.close(stdin_write)
+    replies.write(json.dumps({"pid": pid}) + "\n")
+    replies.flush()
+    _, status = os.waitpid(pid, 0)
+    replies.write(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}) + "\n")
+    replies.flush()
+
+
+def _preload(modules):
+    import importlib
+
+    for module in modules:
+        importlib.import_module(module)
+
+
+def serve(preload):
+    """Pipe mode: import ``preload``, then fork one run per request line on stdin."""
+    _preload(preload)
+    # The control pipe moves off 0 and 1, which the children take over.
+    requests = os.fdopen(os.dup(0), "r")
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0), os.dup2(null, 1)
+    replies.write(json.dumps({"ready": True}) + "\n")
+    for line in requests:
+        _serve_one(json.loads(line), replies)
+
+
+def serve_socket(path, preload):
+    """Socket mode, for callers in other processes (the kernel launcher): one request per
+    connection, one connection at a time, from root only. Ends when stdin closes (its owner ended)."""
+    import socket
+    import struct
+
+    _preload(preload)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    os.chmod(path, 0o600)
+    server.listen(8)
+    owner = os.dup(0)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.write(1, (json.dumps({"ready": True}) + "\n").encode())
+    os.dup2(null, 0), os.dup2(null, 1)
+    while True:
+        ready, _, _ = select.select([server, owner], [], [])
+        if owner in ready and not os.read(owner, 1):
+            return
+        if server not in ready:
+            continue
+        connection, _ = server.accept()
+        with connection:
+            credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            if struct.unpack("3i", credentials)[1] != 0:  # the spec says whom to run as: only root may ask
+                continue
+            stream = connection.makefile("rw", buffering=1)
+            line = stream.readline()
+            if line:
+                _serve_one(json.loads(line), stream)
+
+
+# ------------------------------------------------------------------- the caller's side
+
+
+class ZygoteError(RuntimeError):
+    """The zygote did not start or stopped answering."""
+
+
+class _Replies:
+    """The zygote's JSON-line replies on a file descriptor."""
+
+    def __init__(self, fd, what):
+        self.fd, self.what, self.buffer = fd, what, ""
+
+    def next(self, key, timeout):
+        """The next reply's ``key``; ``subprocess.TimeoutExpired`` after ``timeout`` seconds."""
+        while "\n" not in self.buffer:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            if not ready:
+                raise subprocess.TimeoutExpired(self.what, timeout)
+            chunk = os.read(self.fd, 65536).decode()
+            if not chunk:
+                raise ZygoteError(f"the zygote ({self.what}) stopped answering")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split("\n", 1)
+        reply = json.loads(line)
+        if key not in reply:
+            raise ZygoteError(f"unexpected reply from the zygote: {reply}")
+        return reply[key]
+
+
+def _request(spec_path, stdout_path, stderr_path, stdin_data):
+    return json.dumps({"spec": str(spec_path), "stdout": str(stdout_path), "stderr": str(stderr_path),
+                       "stdin": (stdin_data or b"").decode("latin-1")}) + "\n"
+
+
+def _start_zygote(arguments, environment, flags):
+    """A zygote process and its replies, once it said it is ready. ``flags``: the interpreter's
+    (its runs inherit them: ``-I`` for ``python -I`` runs, ``-E -s`` for runs that put their
+    working directory on ``sys.path``, which IPython does not do under ``-I``)."""
+    process = subprocess.Popen([sys.executable, *flags, os.path.abspath(__file__), *arguments], env=environment,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
+    replies = _Replies(process.stdout.fileno(), "zygote")
+    try:
+        replies.next("ready", timeout=120)
+    except (ZygoteError, subprocess.TimeoutExpired) as error:
+        process.kill()
+        raise ZygoteError(f"the zygote did not start: {error}") from error
+    return process, replies
+
+
+class ZygoteRun:
+    """A run forked by a zygote, with the part of ``Popen`` the sandbox runner uses."""
+
+    def __init__(self, replies, pid, connection=None):
+        self.replies, self.pid, self.returncode, self.connection = replies, pid, None, connection
+
+    def wait(self, timeout=None):
+        if self.returncode is None:
+            self.returncode = self.replies.next("returncode", timeout)
+            if self.connection is not None:
+                self.connection.close()
+        return self.returncode
+
+    def kill(self):
+        for kill, target in ((os.killpg, self.pid), (os.kill, self.pid)):  # before setsid, no group yet
+            try:
+                kill(target, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+class Zygote:
+    """A zygote process of this process (pipe mode) with ``preload`` imported, for ``python -I``
+    runs; one run at a time."""
+
+    def __init__(self, preload, environment):
+        self.preload = tuple(preload)
+        self.process, self.replies = _start_zygote(self.preload, environment, flags=("-I",))
+        self.lock = threading.Lock()
+
+    @property
+    def alive(self):
+        return self.process.poll() is None
+
+    def start(self, spec_path, stdout_path, stderr_path, stdin_data=b""):
+        """Fork a run of the spec; returns a :class:`ZygoteRun` (call ``wait`` before the next start)."""
+        try:
+            self.process.stdin.write(_request(spec_path, stdout_path, stderr_path, stdin_data).encode())
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError) as error:
+            raise ZygoteError(f"the zygote is gone: {error}") from error
+        return ZygoteRun(self.replies, self.replies.next("pid", timeout=60))
+
+
+class SocketZygote:
+    """A zygote in socket mode: started by one process (:meth:`serve`), used by others (:meth:`start`),
+    e.g. the kernel launcher that jupyter_client starts once per notebook; for runs without ``-I``."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    @classmethod
+    def serve(cls, path, preload, environment):
+        """Start the zygote process listening on ``path`` (in a root-only folder); returns ``(zygote, process)``.
+        It ends when the process that started it ends."""
+        process, _ = _start_zygote(["--socket", str(path), *preload], environment, flags=("-E", "-s"))
+        return cls(path), process
+
+    def start(self, spec_path, stdout_path, stderr_path, stdin_data=b""):
+        import socket
+
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            connection.connect(self.path)
+            connection.sendall(_request(spec_path, stdout_path, stderr_path, stdin_data).encode())
+            replies = _Replies(connection.fileno(), self.path)
+            return ZygoteRun(replies, replies.next("pid", timeout=60), connection)
+        except OSError as error:
+            connection.close()
+            raise ZygoteError(f"no zygote at {self.path}: {error}") from error
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--socket"]:
+        serve_socket(sys.argv[2], sys.argv[3:])
+    else:
+        serve(sys.argv[1:])

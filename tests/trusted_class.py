@@ -1,0 +1,90 @@
+"""A small class of made-up submissions for tests and the benchmark.
+
+``build_demo_class(root, kinds)`` builds the course (nbgrader config, source, release) in
+``root/course`` and collects one submission per entry of ``kinds`` into ``submitted/``:
+
+* ``honest``: the reference modules and answer cells;
+* ``stub``: the release as handed out;
+* ``cheat``: the release, with an answer cell that probes for write access to the
+  packages and the gradebook, patches ``numpy.allclose`` and installs an input transformer
+  that turns every later cell into ``pass``, and a test cell whose source and points were
+  edited.
+"""
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from backprop_labs.paths import REPOSITORY_ROOT
+
+CHEAT_CELL = """
+import os, numpy
+# Probe (without writing) for write access to the installed packages and any gradebook
+# above the notebook, and say who the kernel runs as.
+for path in [numpy.__file__] + [os.path.join(*[".."] * up, "gradebook.db") for up in range(1, 9)]:
+    if os.path.exists(path) and os.access(path, os.W_OK):
+        print("CHEAT could write", os.path.abspath(path))
+print("CHEAT kernel uid", os.getuid())
+numpy.allclose = lambda *args, **kwargs: True
+get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])
+"""
+
+
+def _grade_id(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _edit_notebook(path, edit):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        edit(cell)
+    nbformat.write(notebook, path)
+
+
+def _build_course_folder(course_dir, assignment):
+    """Course steps 1-3 for one assignment (the course helper's functions, without its
+    up-to-date check of ``labs/``, which concerns the committed package, not a class)."""
+    from grading.course.config import write_config
+    from grading.course.pipeline import copy_source, generate_release
+
+    write_config(course_dir, [assignment])
+    copy_source(course_dir, assignment)
+    return generate_release(course_dir, assignment)
+
+
+def make_submission(release, folder, kind, assignment):
+    shutil.copytree(release, folder)
+    notebook_path = folder / f"{assignment.name}.ipynb"
+    if kind == "honest":
+        for module in ("numpy_mlp.py", "pytorch_mlp.py"):
+            shutil.copy(REPOSITORY_ROOT / "labs_solutions" / module, folder / "labs" / module)
+        answers = {_grade_id(cell): cell.source for cell in nbformat.read(assignment.notebook, as_version=4).cells
+                   if cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
+        _edit_notebook(notebook_path, lambda cell: cell.update(source=answers[_grade_id(cell)])
+                       if _grade_id(cell) in answers else None)
+    elif kind == "cheat":
+        def cheat(cell):
+            if _grade_id(cell) == "ex2_1_answer":
+                cell.source += CHEAT_CELL
+            elif _grade_id(cell) == "test_2_2_hidden":
+                cell.source = "pass"
+                cell.metadata["nbgrader"]["points"] = 99
+        _edit_notebook(notebook_path, cheat)
+    elif kind != "stub":
+        raise ValueError(f"unknown submission kind {kind!r}: honest, stub or cheat")
+
+
+def build_demo_class(root, kinds, assignment_name="backprop_mlp"):
+    """Course in ``root/course`` with submissions ``s00_<kind>``, ...; returns the course path."""
+    from grading.course.assignments import get_assignment
+    from grading.course.pipeline import collect_submissions
+
+    root = Path(root)
+    assignment = get_assignment(assignment_name)
+    course = root / "course"
+    release = _build_course_folder(course, assignment)
+    submissions = root / "submissions"
+    for index, kind in enumerate(kinds):
+        make_submission(release, submissions / f"s{index:02d}_{kind}", kind, assignment)
+    collect_submissions(course, assignment, submissions)
+    return course
