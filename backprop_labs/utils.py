@@ -4,26 +4,16 @@ Shapes follow the package conventions: weights ``(out, in)``, biases ``(1, out)`
 ``z = x @ W.T + b``.
 """
 import numpy as np
+import scipy.special
 
 
 def logsumexp(a, axis=None, keepdims=False):
-    """Stable ``log(sum(exp(a)))`` along ``axis``.
-
-    Subtracting the maximum first keeps ``exp`` from overflowing. ``axis`` may be
-    ``None`` (all entries), an int (negative counts from the end) or a tuple of ints;
-    ``keepdims`` behaves as in ``np.sum``. Rows that are all ``-inf`` give ``-inf``.
+    """Stable ``log(sum(exp(a)))`` along ``axis`` (SciPy's, which subtracts the maximum first so
+    that ``exp`` cannot overflow). ``axis`` is ``None``, an int or a tuple of ints; ``keepdims`` as
+    in ``np.sum``; rows that are all ``-inf`` give ``-inf``.
     """
-    a = np.asarray(a)
-    shift = np.max(a, axis=axis, keepdims=True)
-    # A row of -inf (or +inf) would give nan in a - shift; its sum is decided by the shift alone.
-    shift = np.where(np.isfinite(shift), shift, 0.0)
     with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for an all -inf row
-        result = np.log(np.sum(np.exp(a - shift), axis=axis, keepdims=True)) + shift
-    if keepdims:
-        return result
-    if axis is None:
-        return result.reshape(())[()]
-    return np.squeeze(result, axis=axis)
+        return scipy.special.logsumexp(np.asarray(a), axis=axis, keepdims=keepdims)
 
 
 def index2onehot(index, num_classes, dtype=np.float64):

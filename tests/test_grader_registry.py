@@ -79,3 +79,33 @@ def test_the_day2_exercises_are_registered():
 def test_register_exercise_rejects_what_is_not_an_exercise():
     with pytest.raises(TypeError, match="GradientExercise"):
         grading.register_exercise({"name": "dict"})
+
+
+def test_a_new_exercise_touches_two_places(monkeypatch):
+    """Its description (registry, with its trusted check) and the assignment table: every consumer
+    (the gradient check, the trusted checks, the check command, the course) reads from those two."""
+    from grading.course import assignments
+    from grading.trusted.cases import mlp_cases
+    from grading.trusted.check_spec import TrustedCheck, compare_gradients, gradient_shapes, trusted_checks
+
+    numpy_mlp = grading.get_exercise("numpy_mlp")
+    trusted = TrustedCheck(name="new_lab_backpropagation", title="Exercise N.1", exercise="new_lab",
+                           module="labs.new_lab", class_name="NewMLP", probe="numpy_mlp_backpropagation",
+                           cases=mlp_cases("new", 1), expected_shapes=gradient_shapes,
+                           compare=lambda case, arrays: compare_gradients("new_lab", case, arrays))
+    exercise = GradientExercise(name="new_lab", title="Exercise N.1", recognizes=lambda model: False,
+                                reference_loss=numpy_mlp.reference_loss, build_model=numpy_mlp.build_model,
+                                trusted=trusted)
+    monkeypatch.setitem(registry._REGISTRY, "new_lab", exercise)                         # place 1
+    monkeypatch.setitem(assignments.ASSIGNMENTS, "backprop_mlp", dict(                  # place 2
+        assignments.ASSIGNMENTS["backprop_mlp"], scores={"new_lab_backpropagation": ("test_new",)}))
+
+    assert grading.get_exercise("new_lab") is exercise
+    assert trusted_checks()["new_lab_backpropagation"] is trusted
+    assert assignments.get_assignment("backprop_mlp").trusted_cells == {"new_lab_backpropagation": ("test_new",)}
+    case = trusted.cases[0]
+    from grading.trusted.check_spec import reference_gradients
+    _, reference = reference_gradients("new_lab", case)
+    assert trusted.compare(case, reference) is None                   # its reference is the exercise's
+    wrong = dict(reference, dW0=2 * reference["dW0"])
+    assert "layer 0 weight" in trusted.compare(case, wrong)

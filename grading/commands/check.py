@@ -53,8 +53,6 @@ def run(args):
 
 def _check_one(exercise, package, data, args, plots):
     """Print one exercise's report and save its plots; True when it passed."""
-    import grading
-
     try:
         exercise_data = exercise.load_data(args.data_dir) if exercise.load_data else data
         model = exercise.build_model(package, exercise_data)
@@ -62,15 +60,23 @@ def _check_one(exercise, package, data, args, plots):
     except Exception as error:  # noqa: BLE001 - one exercise must not stop the others
         print(f"{exercise.title} [{exercise.name}]: could not build the model: {type(error).__name__}: {error}\n")
         return False
+    return print_report(exercise, model, batch, args.seed, plots)
+
+
+def print_report(exercise, model, batch, seed=0, plots=None):
+    """Print the grader's report of ``model`` on ``batch`` (and save tangent plots into the folder
+    ``plots`` unless it is None); True when every check passed. Also used by ``backprop-labs demo``."""
+    import grading
+
     try:
-        report = grading.check_backpropagation(model, batch["input"], batch["output"], exercise=exercise,
-                                               seed=args.seed)
+        report = grading.check_backpropagation(model, batch["input"], batch["output"], exercise=exercise, seed=seed)
     except Exception as error:  # noqa: BLE001 - a broken exercise description is reported, not raised
         print(f"{exercise.title} [{exercise.name}]: the grader failed: {type(error).__name__}: {error}\n")
         return False
     print(report)
-    for line in _tangent_plots(grading, exercise, model, batch, plots):
-        print("  " + line)
+    if plots is not None:
+        for line in _tangent_plots(grading, exercise, model, batch, plots):
+            print("  " + line)
     print()
     return report.passed
 

@@ -31,7 +31,6 @@ class DirectionalCheck:
     student: float = float("nan")          # the student's gradient along the same direction, if usable
     over: str = "all parameters"
     rejected: list = field(default_factory=list)   # why earlier directions were discarded
-    directions: list = field(default_factory=list)  # the accepted direction, in ReferenceLoss.reduce coordinates
 
     @property
     def difference(self):
@@ -125,6 +124,5 @@ def directional_check(loss, arrays, reference, specs, rng, student=None, max_tri
         yours = (_dot(student, direction) if student is not None and all(s is not None for s in student)
                  else float("nan"))
         status = "agree" if abs(finite_difference - autograd) <= tolerance else "disagree"
-        return DirectionalCheck(status, FD_STEP, tolerance, finite_difference, autograd, yours, over,
-                                rejected, direction)
+        return DirectionalCheck(status, FD_STEP, tolerance, finite_difference, autograd, yours, over, rejected)
     return DirectionalCheck("skipped", FD_STEP, tolerance, rejected=rejected or ["no parameters"])

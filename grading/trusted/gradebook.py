@@ -81,12 +81,3 @@ def copy_submission(source_url, target_url, assignment, student):
                 comment_copy = target.find_comment(comment.name, notebook.name, assignment, student)
                 comment_copy.auto_comment = comment.auto_comment
         target.db.commit()
-
-
-def has_submission(url, assignment, student):
-    with Gradebook(url) as gradebook:
-        try:
-            gradebook.find_submission(assignment, student)
-            return True
-        except MissingEntry:
-            return False
