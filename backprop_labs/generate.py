@@ -3,13 +3,8 @@
 ``labs/`` is generated from ``labs_solutions/`` and ``notebooks/student/`` from
 ``notebooks/source/``; ``--check`` writes nothing and fails if either is out of date.
 """
-from .paths import REPOSITORY_ROOT
+from .paths import SOLUTIONS_PACKAGE_DIR, SOURCE_NOTEBOOKS_DIR, STUDENT_NOTEBOOKS_DIR, STUDENT_PACKAGE_DIR
 from .stubgen import generate_student_package
-
-SOLUTIONS_DIR = REPOSITORY_ROOT / "labs_solutions"
-STUDENT_DIR = REPOSITORY_ROOT / "labs"
-SOURCE_NOTEBOOKS_DIR = REPOSITORY_ROOT / "notebooks" / "source"
-STUDENT_NOTEBOOKS_DIR = REPOSITORY_ROOT / "notebooks" / "student"
 
 
 def add_arguments(parser):
@@ -27,7 +22,7 @@ def _generate_notebooks(check):
 
 def run(args):
     targets = {
-        "labs": generate_student_package(SOLUTIONS_DIR, STUDENT_DIR, check=args.check),
+        "labs": generate_student_package(SOLUTIONS_PACKAGE_DIR, STUDENT_PACKAGE_DIR, check=args.check),
         "notebooks/student": _generate_notebooks(args.check),
     }
     for target, changed in targets.items():

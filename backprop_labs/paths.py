@@ -10,6 +10,10 @@ from pathlib import Path
 
 DATA_DIR_VARIABLE = "BACKPROP_LABS_DATA"
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS_PACKAGE_DIR = REPOSITORY_ROOT / "labs_solutions"        # the single source of truth
+STUDENT_PACKAGE_DIR = REPOSITORY_ROOT / "labs"                     # generated from it
+SOURCE_NOTEBOOKS_DIR = REPOSITORY_ROOT / "notebooks" / "source"    # instructor notebooks
+STUDENT_NOTEBOOKS_DIR = REPOSITORY_ROOT / "notebooks" / "student"  # generated from them
 
 
 class MissingDataError(FileNotFoundError):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import labs
-from backprop_labs.generate import SOLUTIONS_DIR, STUDENT_DIR
+from backprop_labs.paths import SOLUTIONS_PACKAGE_DIR as SOLUTIONS_DIR, STUDENT_PACKAGE_DIR as STUDENT_DIR
 from backprop_labs.stubgen import (FenceError, generate_student_package, solution_regions,
                                    strip_solutions)
 

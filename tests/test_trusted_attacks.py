@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backprop_labs.generate import SOLUTIONS_DIR, STUDENT_DIR
+from backprop_labs.paths import SOLUTIONS_PACKAGE_DIR as SOLUTIONS_DIR, STUDENT_PACKAGE_DIR as STUDENT_DIR
 from grading.trusted.sandbox import GIB, Limits
 from grading.trusted.check_spec import trusted_checks
 from grading.trusted.grade import run_check

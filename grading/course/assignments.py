@@ -15,12 +15,11 @@ is the one table that says, per assignment:
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backprop_labs.paths import REPOSITORY_ROOT
+from backprop_labs.paths import SOLUTIONS_PACKAGE_DIR, SOURCE_NOTEBOOKS_DIR, STUDENT_PACKAGE_DIR
 from backprop_labs.stubgen import GENERATED_HEADER, solution_regions
 
-SOURCE_NOTEBOOKS_DIR = REPOSITORY_ROOT / "notebooks" / "source"
-STUDENT_PACKAGE_DIR = REPOSITORY_ROOT / "labs"
-SOLUTIONS_PACKAGE_DIR = REPOSITORY_ROOT / "labs_solutions"
+__all__ = ["ASSIGNMENTS", "Assignment", "AssignmentError", "all_assignments", "get_assignment",
+           "SOLUTIONS_PACKAGE_DIR", "SOURCE_NOTEBOOKS_DIR", "STUDENT_PACKAGE_DIR", "SHIPPED_PACKAGE"]
 SHIPPED_PACKAGE = "labs"  # folder name of the shipped package inside an assignment
 
 ASSIGNMENTS = {
