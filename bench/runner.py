@@ -9,6 +9,7 @@ import os
 import traceback
 
 from .table import Row, machine_lines, render
+from .timing import load_average
 
 # (key, what, module): each module's measure(settings) returns its rows.
 BENCHMARKS = [
@@ -23,7 +24,7 @@ BENCHMARKS = [
 
 def run_benchmarks(settings, report=print):
     """All rows, in table order. ``report`` gets a progress line per benchmark (None: silent)."""
-    settings.load_before = _load_average()
+    settings.load_before = load_average()
     rows = []
     for key, what, module_name in BENCHMARKS:
         if report is not None:
@@ -36,15 +37,8 @@ def run_benchmarks(settings, report=print):
             message = " ".join(str(error).split())
             message = message if len(message) <= 200 else message[:200] + " ..."
             rows.append(Row(key, what, status=f"error: {type(error).__name__}: {message}"))
-    settings.load_after = _load_average()
+    settings.load_after = load_average()
     return rows
-
-
-def _load_average():
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return float("nan")
 
 
 def make_document(rows, settings):

@@ -5,6 +5,7 @@ import platform
 from dataclasses import dataclass
 
 NOT_AVAILABLE = "not available yet"
+UNRELIABLE = "unreliable"
 
 _COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
@@ -30,7 +31,9 @@ class Row:
 
     ``checked`` is the value the target applies to (the ratio unless a row says otherwise,
     e.g. seconds for the corpus load). ``status`` is ``'ok'``, ``NOT_AVAILABLE`` when a
-    part the row needs does not exist yet, or ``'error: ...'``.
+    part the row needs does not exist yet, or ``'error: ...'``. ``unreliable_load`` is set
+    (to the load average) when the repetitions disagreed too much for the ratio to mean
+    anything: the ratio cell then says ``unreliable (load N)`` and the target is not judged.
     """
 
     key: str
@@ -43,10 +46,11 @@ class Row:
     checked: float | None = None
     note: str = ""
     status: str = "ok"
+    unreliable_load: float | None = None
 
     @property
     def met(self):
-        if self.status != "ok" or self.target is None:
+        if self.status != "ok" or self.target is None or self.unreliable_load is not None:
             return None
         value = self.ratio if self.checked is None else self.checked
         return None if value is None else self.target.met(value)
@@ -55,6 +59,8 @@ class Row:
         if self.status != "ok":
             return [self.key, self.what, self.status, "", "", str(self.target or ""), "", self.note]
         ratio = "" if self.ratio is None else f"{_figure(self.ratio)} {self.ratio_unit}".rstrip()
+        if self.unreliable_load is not None:
+            ratio = f"{UNRELIABLE} (load {self.unreliable_load:.2f})"
         met = {True: "yes", False: "**no**", None: ""}[self.met]
         return [self.key, self.what, self.measured, self.baseline, ratio, str(self.target or ""), met, self.note]
 

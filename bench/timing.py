@@ -1,5 +1,6 @@
 """Side-by-side timing: contenders run in alternating order, round after round."""
 import contextlib
+import os
 import statistics
 import time
 
@@ -41,6 +42,35 @@ def median(values):
 def median_ratio(numerators, denominators):
     """Median of the per-round ratios: robust to a round slowed by other work on the machine."""
     return statistics.median(a / b for a, b in zip(numerators, denominators))
+
+
+def round_ratios(numerators, denominators):
+    """The ratio of each round: ``numerators[i] / denominators[i]``."""
+    return [a / b for a, b in zip(numerators, denominators)]
+
+
+def relative_spread(values):
+    """Half the interquartile range over the median: about 0.05 when rounds agree to ±5 %.
+
+    ``0.0`` for fewer than two values (no spread can be seen); ``inf`` when the median is not
+    positive (no meaningful figure).
+    """
+    values = list(values)
+    if len(values) < 2:
+        return 0.0
+    middle = statistics.median(values)
+    if not middle > 0:
+        return float("inf")
+    first, _, third = statistics.quantiles(values, n=4, method="inclusive")
+    return (third - first) / 2 / middle
+
+
+def load_average():
+    """The 1-minute load average (``nan`` where the system does not report one)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
 
 
 @contextlib.contextmanager

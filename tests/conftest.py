@@ -1,20 +1,16 @@
 """Shared fixtures: the data sets, loaded once per test session."""
-import os
-
 import pytest
 
 from backprop_labs.paths import MissingDataError
 
 
 def load_shared_data(loader, what):
-    """Call a data loader; missing data skips locally but fails under CI,
-    where BACKPROP_LABS_DATA must point at the shared data."""
+    """Call a data loader. The data ships in data/, so a missing or corrupt file is a failure
+    (never a skip), with the reader's message: which file, and what is wrong with it."""
     try:
         return loader()
-    except MissingDataError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run with the {what}: {error}")
-        pytest.skip(str(error))
+    except MissingDataError as error:  # CorruptDataError included
+        pytest.fail(f"the {what} cannot be loaded:\n{error}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,9 @@ ATTACKS_DIR = Path(__file__).with_name("attacks")
 ATTACKS = sorted(path.stem for path in ATTACKS_DIR.glob("*.py"))
 CHECKS = trusted_checks()
 CHECK = CHECKS["numpy_mlp_backpropagation"]
-LIMITS = Limits(wall_seconds=10, cpu_seconds=3, memory_bytes=int(1.5 * GIB), processes=32)
+# The honest submission needs well under 1 s of CPU; the wall clock limit is generous so that a
+# loaded machine cannot time it out (the infinite loop is stopped by the CPU limit, which load does not shorten).
+LIMITS = Limits(wall_seconds=60, cpu_seconds=3, memory_bytes=int(1.5 * GIB), processes=32)
 
 # What the feedback must say for each attack (one of the alternatives).
 EXPECTED_FEEDBACK = {

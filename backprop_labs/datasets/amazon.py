@@ -1,6 +1,7 @@
 """Reader for the Amazon books sentiment corpus (multi-domain sentiment data, processed form).
 
-Each line of ``positive.review`` / ``negative.review`` is one review written as
+Each line of ``positive.review`` / ``negative.review`` (plain or gzipped, ``.review.gz``;
+the repository ships them gzipped in ``data/``) is one review written as
 ``feature:count`` pairs (unigrams and bigrams) and ends with ``#label#:positive`` or
 ``#label#:negative``. Features seen fewer than ``min_count`` times in the whole corpus
 are dropped (13,989 features remain at the default of 5). The first 800 reviews of each
@@ -13,14 +14,15 @@ from array import array
 import numpy as np
 import scipy.sparse
 
-from ..paths import require_data_file
+from ..paths import CorruptDataError, read_data_file, require_data_file, text_lines
 from .base import LabData
 
 CLASSES = ("negative", "positive")  # class index 0 and 1
 TRAIN_PER_CLASS = 800
+WHAT = "Amazon books corpus"
 HOW_TO_GET = (
     "The Amazon books reviews are the 'processed_acl' part of the Multi-Domain Sentiment "
-    "Dataset (Blitzer et al., 2007); course machines have them in shared/data/sentiment/books."
+    "Dataset (Blitzer et al., 2007); the repository ships them in data/sentiment/books (see data/README.md)."
 )
 
 
@@ -37,21 +39,30 @@ class _Entries:
         self.pairs_per_review = array("q")
         self.reviews_per_file = []
 
-    def read(self, path):
+    def read(self, path, lines, label_name):
+        """Add the reviews of one file; ``lines`` are its text lines, ``path`` names it in errors."""
         feature_of_name = self.feature_of_name
+        label_pair = f"#label#:{label_name}"
         num_reviews = 0
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
+        number = 0
+        try:
+            for number, line in enumerate(lines, start=1):
                 pairs = line.split()
                 if not pairs:
                     continue
-                pairs.pop()  # the last pair is the #label#
+                if pairs.pop() != label_pair:  # the last pair is the #label#
+                    raise ValueError(f"the last pair must be {label_pair}")
                 split_pairs = [pair.rpartition(":") for pair in pairs]
                 self.features.extend([feature_of_name.setdefault(name, len(feature_of_name))
                                       for name, _, _ in split_pairs])
                 self.counts.extend([int(count) for _, _, count in split_pairs])
                 self.pairs_per_review.append(len(pairs))
                 num_reviews += 1
+        except ValueError as error:
+            raise CorruptDataError(
+                f"{path}:{number}: malformed review ({error}); every line must be 'feature:count' "
+                f"pairs, then {label_pair}"
+            ) from None
         self.reviews_per_file.append(num_reviews)
 
     def arrays(self):
@@ -75,26 +86,37 @@ def _last_of_each_key(keys):
 
 
 def books_files(data_dir=None):
-    """Paths of the review files, one per class in ``CLASSES`` order.
+    """Paths of the review files, one per class in ``CLASSES`` order (``.review`` or ``.review.gz``).
 
     ``data_dir`` overrides the data directory setting (see ``backprop_labs.paths``);
     a missing file raises ``MissingDataError`` naming the path tried.
     """
-    return [
-        require_data_file(f"sentiment/books/{label_name}.review", "Amazon books corpus", HOW_TO_GET, data_dir)
-        for label_name in CLASSES
-    ]
+    return [require_data_file(_relative_path(label_name), WHAT, HOW_TO_GET, data_dir) for label_name in CLASSES]
+
+
+def _relative_path(label_name):
+    return f"sentiment/books/{label_name}.review"
+
+
+def read_books_file(label_name, data_dir=None):
+    """``(path, lines)`` of one class's review file, checked and decompressed (see
+    ``backprop_labs.paths.read_data_file``)."""
+    path, content = read_data_file(_relative_path(label_name), WHAT, HOW_TO_GET, data_dir)
+    return path, text_lines(content)
 
 
 def load_amazon_books(data_dir=None, min_count=5, order_seed=0):
     """The books corpus as :class:`LabData` with sparse float32 features.
 
-    ``data_dir`` overrides the data directory setting (see ``backprop_labs.paths``);
-    a missing file raises ``MissingDataError`` naming the path tried.
+    ``data_dir`` overrides the data directory setting (see ``backprop_labs.paths``). The
+    files may be plain or gzipped. A missing file raises ``MissingDataError`` naming the path
+    tried; a file whose checksum does not match the data directory's ``SHA256SUMS``, a damaged
+    gzip stream or a malformed line raises ``CorruptDataError`` (a ``MissingDataError`` too)
+    naming the file and what is wrong.
     """
     corpus = _Entries()
-    for path in books_files(data_dir):
-        corpus.read(path)
+    for label_name in CLASSES:
+        corpus.read(*read_books_file(label_name, data_dir), label_name)
     review, feature, count, names = corpus.arrays()
 
     # Keep the features seen min_count times in the corpus; columns follow sorted names.
