@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backprop_labs.cli import main as cli_main
+from grading.cli import main as cli_main
 from backprop_labs.datasets import load_advertising, load_amazon_books
 from backprop_labs.paths import DATA_DIR_VARIABLE, DEFAULT_DATA_DIR, CorruptDataError, MissingDataError, known_sums
 
