@@ -1,8 +1,10 @@
-"""``python -m bench``: run the benchmarks, print the table and write it to BENCHMARKS.md."""
+"""``python -m bench``: run the benchmarks and print the table (``--write``: to BENCHMARKS.md)."""
 import argparse
 import sys
 import tempfile
 from pathlib import Path
+
+from backprop_labs.threads import ask_child_processes_for
 
 from .runner import failed, make_document, run_benchmarks
 from .settings import REPOSITORY_ROOT, Settings
@@ -17,10 +19,11 @@ def main(argv=None):
                         help="tiny settings on a small made-up corpus: checks the bench runs, figures mean nothing")
     parser.add_argument("--repeats", type=int, default=None, help="repetitions per figure (default 7)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="limit BLAS and PyTorch to this many threads (default: their own choice)")
-    parser.add_argument("--data-dir", default=None, help="data directory (default: $BACKPROP_LABS_DATA or ./data)")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="markdown file to write (default BENCHMARKS.md; with --quick none unless given)")
+                        help="BLAS and PyTorch threads for everything timed, child processes included "
+                             "(default: the course's policy, 1 unless $BACKPROP_LABS_THREADS says more)")
+    parser.add_argument("--data-dir", default=None, help="data directory (default: ./data)")
+    parser.add_argument("--write", action="store_true", help="write the table to BENCHMARKS.md")
+    parser.add_argument("--output", type=Path, default=None, help="write the table to this markdown file")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -34,11 +37,13 @@ def main(argv=None):
         settings.command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
         if args.repeats:
             settings.repeats = args.repeats
+        if args.threads is not None:
+            ask_child_processes_for(args.threads)
         with limited_threads(args.threads):
             rows = run_benchmarks(settings, report=lambda line: print(line, file=sys.stderr))
             document = make_document(rows, settings)
     print(document)
-    output = args.output or (None if args.quick else REPOSITORY_ROOT / "BENCHMARKS.md")
+    output = args.output or (REPOSITORY_ROOT / "BENCHMARKS.md" if args.write else None)
     if output is not None:
         output.write_text(document, encoding="utf-8")
         print(f"written to {output}", file=sys.stderr)

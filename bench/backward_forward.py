@@ -6,19 +6,17 @@ the timed region holds the backward recursion alone (the error at the softmax, t
 products, the error sent back through each layer). A difference of two separately timed
 figures (``backpropagation - forward``) is not used: under load it can come out negative.
 
-Forward and backward rounds are interleaved; the ratio is the median of the per-round ratios.
-When those ratios disagree (half their interquartile range above ``MAX_SPREAD`` of the
-median, as when other work takes the cores mid-round), the row says ``unreliable (load N)``
-instead of a ratio.
+Forward and backward are timed in the same rounds (shuffled order); the ratio is the median of
+the per-round ratios. When those ratios disagree (half their interquartile range above
+``bench.timing.MAX_SPREAD`` of the median, as when other work takes the cores mid-round), the
+row says ``unreliable (load N)`` instead of a ratio.
 """
 import copy
 
 import numpy as np
 
 from .table import Row, Target, seconds
-from .timing import interleaved, load_average, median, relative_spread, repeated, round_ratios
-
-MAX_SPREAD = 0.25
+from .timing import interleaved, load_average, median, paired_ratio, repeated
 
 
 def backward_only(model, input):
@@ -46,16 +44,11 @@ def measure(settings):
     }, settings.repeats)
     forward = median(times["forward"]) / calls
     backward = median(times["backward"]) / calls
-    ratios = round_ratios(times["backward"], times["forward"])
-    spread = relative_spread(ratios)
-    reliable = spread <= MAX_SPREAD
-    note = (f"backward timed alone (backpropagation() given the kept activations); "
-            f"per-round ratios {min(ratios):.3g}-{max(ratios):.3g}, spread ±{100 * spread:.0f} %")
-    if not reliable:
-        note += f" (over {100 * MAX_SPREAD:.0f} %: other work shared the cores)"
+    paired = paired_ratio(times["backward"], times["forward"])
     return [Row(
         "3", f"NumPy MLP {settings.geometry()} backward / forward, batch {len(y)}",
         measured=f"backward {seconds(backward)}", baseline=f"forward {seconds(forward)}",
-        ratio=median(ratios), ratio_unit="forward passes", target=Target("<=", 3, "forward passes"),
-        note=note, unreliable_load=None if reliable else load_average(),
+        ratio_unit="forward passes", target=Target("<=", 3, "forward passes"),
+        note="backward timed alone (backpropagation() given the kept activations)", paired=paired,
+        unreliable_load=None if paired.reliable else load_average(),
     )]

@@ -30,13 +30,17 @@ def run_benchmarks(settings, report=print):
         if report is not None:
             report(f"[bench] {key}: {what} ...")
         try:
-            rows.extend(importlib.import_module(module_name).measure(settings))
+            measured = importlib.import_module(module_name).measure(settings)
         except Exception as error:  # noqa: BLE001 - reported in the table, and the exit code
             if report is not None:
                 report(traceback.format_exc())
             message = " ".join(str(error).split())
             message = message if len(message) <= 200 else message[:200] + " ..."
-            rows.append(Row(key, what, status=f"error: {type(error).__name__}: {message}"))
+            measured = [Row(key, what, status=f"error: {type(error).__name__}: {message}")]
+        load = load_average()
+        for row in measured:
+            row.load = load if row.load is None else row.load
+        rows.extend(measured)
     settings.load_after = load_average()
     return rows
 

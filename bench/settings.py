@@ -21,7 +21,7 @@ class Settings:
     load_runs: int = 5                # fresh processes for the corpus load (row 4)
     epoch_processes: int = 3          # processes per contender for the training epoch (row 2)
     autograde_submissions: int = 20
-    autograde_repetitions: int = 1    # each grades the class three ways: minutes
+    autograde_repetitions: int = 2    # each grades the class three ways: minutes
     run_suite: bool = False           # row 6 runs the test suite only when asked
     suite_record: Path = REPOSITORY_ROOT / "bench" / "suite_time.json"
     quick: bool = False

@@ -34,6 +34,9 @@ class Row:
     part the row needs does not exist yet, or ``'error: ...'``. ``unreliable_load`` is set
     (to the load average) when the repetitions disagreed too much for the ratio to mean
     anything: the ratio cell then says ``unreliable (load N)`` and the target is not judged.
+    ``paired`` (a :class:`bench.timing.PairedRatio`) gives the ratio, the notes on its rounds and,
+    when the rounds disagree, ``unreliable_load``. ``load`` is the 1-minute load average when the
+    row was measured (the runner fills it in), printed on every row.
     """
 
     key: str
@@ -47,6 +50,17 @@ class Row:
     note: str = ""
     status: str = "ok"
     unreliable_load: float | None = None
+    paired: object = None
+    load: float | None = None
+
+    def __post_init__(self):
+        if self.paired is not None:
+            from .timing import load_average
+
+            self.ratio = self.paired.value
+            self.note = "; ".join(part for part in (self.note, self.paired.describe()) if part)
+            if not self.paired.reliable and self.unreliable_load is None:
+                self.unreliable_load = load_average()
 
     @property
     def met(self):
@@ -56,16 +70,18 @@ class Row:
         return None if value is None else self.target.met(value)
 
     def cells(self):
+        load = "" if self.load is None else f"{self.load:.1f}"
         if self.status != "ok":
-            return [self.key, self.what, self.status, "", "", str(self.target or ""), "", self.note]
+            return [self.key, self.what, self.status, "", "", str(self.target or ""), "", load, self.note]
         ratio = "" if self.ratio is None else f"{_figure(self.ratio)} {self.ratio_unit}".rstrip()
         if self.unreliable_load is not None:
             ratio = f"{UNRELIABLE} (load {self.unreliable_load:.2f})"
         met = {True: "yes", False: "**no**", None: ""}[self.met]
-        return [self.key, self.what, self.measured, self.baseline, ratio, str(self.target or ""), met, self.note]
+        return [self.key, self.what, self.measured, self.baseline, ratio, str(self.target or ""), met, load,
+                self.note]
 
 
-HEADER = ["#", "benchmark", "measured", "compared with (same run)", "ratio", "target", "met", "notes"]
+HEADER = ["#", "benchmark", "measured", "compared with (same run)", "ratio", "target", "met", "load", "notes"]
 
 
 def _figure(value):
@@ -93,6 +109,11 @@ def machine_lines():
     if coretype:
         lines.append(f"- OPENBLAS_CORETYPE={coretype} is set in the environment (left as it is)")
     lines.append(f"- torch {torch.__version__}, {torch.get_num_threads()} intra-op threads")
+    from backprop_labs.threads import THREADS_VARIABLE, requested_threads
+
+    lines.append(f"- thread policy (backprop_labs.threads): {requested_threads()} BLAS and PyTorch thread(s) for "
+                 f"the training loop, the grader and every unit timed here, on both sides of every ratio, child "
+                 f"processes included (${THREADS_VARIABLE}); rows that say otherwise name their threads")
     return lines
 
 
@@ -126,8 +147,11 @@ def render(rows, title_lines, repeats):
     """The markdown document: title, machine, how to read the table, then the table."""
     escape = lambda cell: str(cell).replace("|", "\\|")  # noqa: E731
     lines = list(title_lines)
-    lines += ["", f"Every figure is the median of {repeats} repetitions unless its notes say otherwise; "
-              "the ratio is measured / compared-with, both timed interleaved in the same run.", ""]
+    lines += ["", f"Every figure is the median of {repeats} repetitions unless its notes say otherwise. "
+              "The ratio is the median of per-round ratios measured / compared-with: both are timed in every "
+              "round, in a shuffled order, so each pair shares the machine's load. `load` is the 1-minute load "
+              "average when the row was measured (2 cores: above ~0.5 other work shared them); a row whose "
+              "rounds disagree says `unreliable (load N)` and its target is not judged.", ""]
     lines.append("| " + " | ".join(HEADER) + " |")
     lines.append("|" + "---|" * len(HEADER))
     for row in rows:

@@ -1,23 +1,27 @@
 """Side-by-side timing: contenders run in alternating order, round after round."""
-import contextlib
 import os
+import random
 import statistics
+from dataclasses import dataclass
 import time
 
 
-def interleaved(contenders, repeats, warmup=1):
-    """Seconds of each contender in every round: ``{name: [seconds, ...]}``.
+def interleaved(contenders, repeats, warmup=1, seed=0):
+    """Seconds of each contender in every round: ``{name: [seconds, ...]}``, rounds paired.
 
     ``contenders`` maps a name to a factory: called untimed, it returns the function
-    to time (so that building a fresh model is not counted). The order within a round
-    alternates, so neither contender always runs on a cache warmed by the other.
-    ``warmup`` untimed rounds come first: first calls pay for imports, lazy
-    initialisation (PyTorch's dispatcher) and cold caches.
+    to time (so that building a fresh model is not counted). Every round runs each contender
+    once, in an order shuffled afresh (seeded by ``seed``), so neither contender always runs on a
+    cache warmed by the other nor always first after a pause; the figures of one round were taken
+    within moments of each other, so their ratio (:func:`paired_ratio`) sees the same load.
+    ``warmup`` untimed rounds come first: first calls pay for imports, lazy initialisation
+    (PyTorch's dispatcher) and cold caches.
     """
     names = list(contenders)
+    order = random.Random(seed)
     times = {name: [] for name in names}
     for round_index in range(warmup + repeats):
-        for name in names if round_index % 2 == 0 else names[::-1]:
+        for name in order.sample(names, len(names)):
             timed = contenders[name]()
             start = time.perf_counter()
             timed()
@@ -49,6 +53,40 @@ def round_ratios(numerators, denominators):
     return [a / b for a, b in zip(numerators, denominators)]
 
 
+# Half the interquartile range of the per-round ratios above this fraction of their median: the
+# rounds disagree (other work took the cores mid-round) and the ratio is marked unreliable.
+MAX_SPREAD = 0.25
+
+
+@dataclass(frozen=True)
+class PairedRatio:
+    """The median of per-round ratios, their range and spread (see :func:`relative_spread`)."""
+
+    value: float
+    low: float
+    high: float
+    spread: float
+    rounds: int
+
+    @property
+    def reliable(self):
+        return self.spread <= MAX_SPREAD
+
+    def describe(self):
+        """``'7 paired rounds, ratios 0.9-1.1, spread ±5 %'`` for a row's notes."""
+        text = (f"{self.rounds} paired round{'s' if self.rounds != 1 else ''}, ratios "
+                f"{self.low:.3g}-{self.high:.3g}, spread ±{100 * self.spread:.0f} %")
+        if not self.reliable:
+            text += f" (over {100 * MAX_SPREAD:.0f} %: other work shared the cores)"
+        return text
+
+
+def paired_ratio(numerators, denominators):
+    """A :class:`PairedRatio` of two contenders timed in the same rounds (never a difference, never negative)."""
+    ratios = round_ratios(numerators, denominators)
+    return PairedRatio(statistics.median(ratios), min(ratios), max(ratios), relative_spread(ratios), len(ratios))
+
+
 def relative_spread(values):
     """Half the interquartile range over the median: about 0.05 when rounds agree to ±5 %.
 
@@ -73,19 +111,9 @@ def load_average():
         return float("nan")
 
 
-@contextlib.contextmanager
 def limited_threads(threads):
-    """BLAS (threadpoolctl) and PyTorch limited to ``threads`` threads; ``None`` changes nothing."""
-    if threads is None:
-        yield
-        return
-    import torch
-    from threadpoolctl import threadpool_limits
+    """The course's thread policy (:func:`backprop_labs.threads.small_products`) with ``threads``
+    threads for BLAS and PyTorch; ``None``: the policy's choice (1 unless ``$BACKPROP_LABS_THREADS``)."""
+    from backprop_labs.threads import small_products
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(threads):
-            yield
-    finally:
-        torch.set_num_threads(before)
+    return small_products(threads)

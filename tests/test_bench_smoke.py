@@ -14,8 +14,10 @@ import pytest
 from bench.table import HEADER
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-EXPECTED_ROWS = ["1a", "1b", "1c", "2", "2b", "2c", "2d", "3", "4a", "4b", "5", "6"]
-ALWAYS_MEASURED = {"1a", "1b", "1c", "2", "2b", "2c", "2d", "3", "4a", "4b"}  # need nothing but this repository
+EXPECTED_ROWS = ["1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "2", "2b", "2c", "2d", "3", "4a", "4b", "5", "6"]
+# Rows that need nothing but this repository.
+ALWAYS_MEASURED = {"1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "2", "2b", "2c", "2d", "3", "4a", "4b"}
+LOAD = re.compile(r"^\d+\.\d$|^nan$")
 NUMBER = re.compile(r"^\d[\d,]*(\.\d+)?(e[+-]\d+)? ")
 UNRELIABLE = re.compile(r"^unreliable \(load (\d+\.\d\d|nan)\)$")
 NEGATIVE = re.compile(r"(^|\s)-\d")
@@ -37,10 +39,11 @@ def test_quick_bench_writes_every_row_with_a_ratio(tmp_path):
     )
     assert finished.returncode == 0, finished.stderr[-2000:]
     header, rows = table_rows(output.read_text(encoding="utf-8"))
-    assert "ratio" in header and "target" in header
+    assert "ratio" in header and "target" in header and "load" in header
     assert [row["#"] for row in rows] == EXPECTED_ROWS
     for row in rows:
         assert not row["measured"].startswith("error"), row
+        assert LOAD.match(row["load"]), row  # every row says how loaded the machine was
         assert not NEGATIVE.search(" ".join([row["measured"], row["compared with (same run)"], row["ratio"]])), row
         if row["#"] in ALWAYS_MEASURED:
             if UNRELIABLE.match(row["ratio"]):  # the repetitions disagreed: no figure, no verdict
@@ -49,8 +52,11 @@ def test_quick_bench_writes_every_row_with_a_ratio(tmp_path):
                 assert NUMBER.match(row["ratio"]), row
                 assert row["met"] in ("yes", "**no**", ""), row
         else:  # rows that depend on other commands, or on a recorded suite run, say why they are empty
-            why_empty = ("not available yet", "not measured yet", "skipped with --quick")
+            why_empty = ("not available yet", "not measured", "skipped with --quick")
             assert NUMBER.match(row["ratio"]) or row["measured"].startswith(why_empty), row
+    # Without --suite the suite is not run, and no old figure is presented as measured.
+    suite = next(row for row in rows if row["#"] == "6")
+    assert suite["measured"].startswith("not measured") and suite["met"] == "", suite
     # The header names the BLAS kernel the figures depend on.
     assert "BLAS:" in output.read_text(encoding="utf-8")
 

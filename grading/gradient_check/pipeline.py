@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from backprop_labs.threads import small_products
 from grading.diagnosis.rules import Evidence, diagnose
 from .finite_differences import directional_check
 from grading.exercises.registry import find_exercise, get_exercise, read_path
@@ -45,15 +46,13 @@ def check_backpropagation(model, input, output, exercise=None, seed=0, further_c
 
 @contextmanager
 def one_torch_thread():
-    """PyTorch on one thread meanwhile. The grader's tensors are small, and PyTorch's worker
-    threads keep spinning after each operation, which slows down the NumPy (BLAS) calls of the
-    student's code that come next by a factor of 2 to 4 (measured with bench/grader_cost.py)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    """The course's thread policy meanwhile (:func:`backprop_labs.threads.small_products`): one
+    PyTorch and one BLAS thread unless ``$BACKPROP_LABS_THREADS`` asks for more, as in the training
+    loop and the benchmark units. The grader's tensors are small, PyTorch's worker threads keep
+    spinning after each operation (slowing the student's NumPy calls that come next by 2 to 4x),
+    and a two-thread BLAS product waits for a busy core on a shared machine."""
+    with small_products():
         yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class _Stopwatch:
