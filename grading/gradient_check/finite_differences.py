@@ -4,6 +4,10 @@ One random unit direction ``v`` (entries +-1, scaled) over all parameters costs 
 every gradient entry at once: ``(L(theta + h v) - L(theta - h v)) / 2h`` must equal
 ``sum(gradient * v)``. Naive finite differences would need two passes per parameter.
 
+With ``further_checks=False`` the verification is done once per model, exercise and shapes
+(:data:`VERIFY_ONCE`): it checks the grader's reference function, which a later call on the same
+model and shapes does not change.
+
 ReLU kinks: a difference whose step moves a ReLU pre-activation across 0 measures neither
 one-sided slope. Every pass records the arguments of the reference's kinked functions
 (:class:`grading.gradient_check.reference.ReferenceOps`); when a sign changes between the two evaluations,
@@ -11,12 +15,21 @@ the direction is discarded and a new one drawn, first over all parameters, then 
 parameter array at a time from the output backwards (output-layer parameters do not move
 hidden pre-activations). What was discarded is reported.
 """
+import dataclasses
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from .tolerances import FD_STEP, finite_difference_tolerance
+
+# Speed-up for benchmark rows 1a and 1g (the gradient check with further_checks=False on the books
+# and the dense MLP, bench/grader_cost.py): the reference's finite-difference verification (two
+# reference passes) agrees once for a model, exercise and shapes, and later calls reuse it. The
+# full report (further_checks=True) verifies on every call. False: verify on every call.
+VERIFY_ONCE = True
+_agreed = weakref.WeakKeyDictionary()   # model -> {(exercise, parameter shapes, input shape): DirectionalCheck}
 
 
 @dataclass
@@ -31,6 +44,7 @@ class DirectionalCheck:
     student: float = float("nan")          # the student's gradient along the same direction, if usable
     over: str = "all parameters"
     rejected: list = field(default_factory=list)   # why earlier directions were discarded
+    earlier: bool = False                  # an earlier call's verification, reused (see VERIFY_ONCE)
 
     @property
     def difference(self):
@@ -40,7 +54,8 @@ class DirectionalCheck:
         notes = "; ".join(self.rejected)
         if self.status == "skipped":
             return f"not run: {notes}"
-        text = (f"along a random unit direction over {self.over}, h = {self.step:.1e}: central difference "
+        text = ("verified on an earlier call with this model and these shapes (not repeated with "
+                "further_checks=False): " if self.earlier else "") + (f"along a random unit direction over {self.over}, h = {self.step:.1e}: central difference "
                 f"{self.finite_difference:.10e}, autograd {self.autograd:.10e}, |diff| {self.difference:.1e} "
                 f"(tolerance {self.tolerance:.1e})")
         if np.isfinite(self.student):
@@ -126,3 +141,20 @@ def directional_check(loss, arrays, reference, specs, rng, student=None, max_tri
         status = "agree" if abs(finite_difference - autograd) <= tolerance else "disagree"
         return DirectionalCheck(status, FD_STEP, tolerance, finite_difference, autograd, yours, over, rejected)
     return DirectionalCheck("skipped", FD_STEP, tolerance, rejected=rejected or ["no parameters"])
+
+
+def directional_check_once(loss, arrays, reference, specs, rng, student=None):
+    """:func:`directional_check`, or the agreement an earlier call found for the same model, exercise
+    and shapes (see :data:`VERIFY_ONCE`), marked as such and without the student's slope (that was
+    another call's)."""
+    try:
+        done = _agreed.setdefault(loss.model, {}) if VERIFY_ONCE else None
+    except TypeError:   # a model that cannot be weakly referenced: verify every time
+        done = None
+    key = (loss.exercise.name, tuple(tuple(spec.shape) for spec in specs), loss.input_shape)
+    if done is not None and key in done:
+        return dataclasses.replace(done[key], earlier=True, student=float("nan"))
+    result = directional_check(loss, arrays, reference, specs, rng, student)
+    if done is not None and result.status == "agree":
+        done[key] = result
+    return result

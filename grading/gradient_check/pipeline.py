@@ -18,7 +18,7 @@ import torch
 
 from backprop_labs.threads import small_products
 from grading.diagnosis.rules import Evidence, diagnose
-from .finite_differences import directional_check
+from .finite_differences import directional_check, directional_check_once
 from grading.exercises.registry import find_exercise, get_exercise, read_path
 from grading.diagnosis.hypotheses import HypothesisContext
 from .invariants import (CheckResult, StudentRunner, mean_of_examples_check, modification_checks,
@@ -103,7 +103,8 @@ def _check(model, input, output, exercise, seed, further_checks):
         loss = ReferenceLoss(exercise, model, model.parameters, specs, batch)
         reference, kink_note = _reference(loss, arrays, unpacked)
     with clock.stage("finite_differences"):
-        checks.insert(0, _finite_difference_check(loss, arrays, reference, specs, rng, unpacked))
+        checks.insert(0, _finite_difference_check(loss, arrays, reference, specs, rng, unpacked,
+                                                  once=not further_checks))
     if check_loss:
         with clock.stage("model_loss"):
             reference_loss = ReferenceLoss(exercise, model, model.parameters, specs, loss_batch).value(arrays)[0]
@@ -186,9 +187,12 @@ def _reference(loss, arrays, unpacked):
                     f"slopes 0 and 1 are both accepted; compared with slope {slope}")
 
 
-def _finite_difference_check(loss, arrays, reference, specs, rng, unpacked):
+def _finite_difference_check(loss, arrays, reference, specs, rng, unpacked, once=False):
+    """The reference against central differences; ``once``: reuse an earlier call's agreement
+    (:data:`.finite_differences.VERIFY_ONCE`)."""
     student = unpacked.usable if unpacked is not None else None
-    result = directional_check(loss, arrays, reference, specs, rng, student=student)
+    verify = directional_check_once if once else directional_check
+    result = verify(loss, arrays, reference, specs, rng, student=student)
     passed = {"agree": True, "disagree": False, "skipped": None}[result.status]
     return CheckResult("finite_differences", passed, result.describe(), {"result": result})
 

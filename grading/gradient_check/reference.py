@@ -111,6 +111,7 @@ class ReferenceLoss:
         self.template = template
         self.specs = specs
         batch = {key: as_numpy(value) for key, value in batch.items()}
+        self.input_shape = tuple(np.shape(batch["input"]))
         self.columns = input_columns.InputColumns.of(exercise, specs, batch["input"]) if input_columns.ENABLED else None
         self.batch = torch_batch(self.columns.reduce_batch(batch) if self.columns else batch)
         self.forward_passes = 0
