@@ -393,7 +393,7 @@ def _bias_axis(evidence):
     """Bias gradients of the wrong shape: not reduced over the examples, reduced over the wrong axis,
     or right values with axes of length 1 missing or added. Shapes decide only when they can: with
     B equal to the layer's width the values tell which axis was summed."""
-    batch, findings = evidence.batch_size, []
+    batch, found_by_cause = evidence.batch_size, {}
     for i, spec in enumerate(evidence.specs):
         found = evidence.found[i]
         if not spec.is_bias or found is None or found.shape == tuple(spec.shape) or i in evidence.explained:
@@ -403,36 +403,34 @@ def _bias_axis(evidence):
                                                       evidence.tolerance)
         if found.ndim == 2 and found.shape == (batch, width) and batch != 1 and width != 1 and _close(
                 found.sum(axis=0).reshape(spec.shape), evidence.reference[i], evidence.tolerance):
-            _explain(evidence, i)
-            findings.append(("bias_not_summed", f"The {spec.label} gradient has shape {found.shape}, one row per "
-                             f"example: the per-example bias gradients are never summed. "
-                             f"{evidence.words.bias_reduce[0].upper()}{evidence.words.bias_reduce[1:]}, shape "
-                             f"{tuple(spec.shape)}."))
+            cause = "bias_not_summed"
         elif batch in found.shape and found.size in (batch, batch * width) and not right_values:
-            _explain(evidence, i)
-            summed = found.size == batch * width != batch
-            what = "not summed at all" if summed else "summed over the wrong axis"
-            findings.append(("bias_wrong_axis", f"The {spec.label} gradient has shape {found.shape}: the error is "
-                             f"{what}. {evidence.words.bias_reduce[0].upper()}{evidence.words.bias_reduce[1:]}, "
-                             f"shape {tuple(spec.shape)}."))
+            cause = "bias_wrong_axis" if found.size == batch else "bias_not_summed"
         elif found.size == width:
-            _explain(evidence, i)
-            findings.append(("bias_shape", f"The {spec.label} gradient has shape {found.shape}; it must match "
-                             f"the bias, {tuple(spec.shape)}" + (" (keepdims=True when summing over axis 0)"
-                                                                 if evidence.words is MLP else "")
-                             + ("; its values are right." if right_values else "; its values were compared in "
-                                                                                "the bias's shape.")))
-    return _merge_findings(findings)
-
-
-def _merge_findings(findings):
-    """One sentence per cause: findings of one cause on several arrays are joined."""
-    if not findings:
-        return None
-    merged = {}
-    for cause, sentence in findings:
-        merged.setdefault(cause, []).append(sentence)
-    return [(cause, " ".join(sentences)) for cause, sentences in merged.items()]
+            cause = "bias_shape"
+        else:
+            continue
+        _explain(evidence, i)
+        found_by_cause.setdefault(cause, []).append((spec, found.shape, right_values))
+    words = evidence.words
+    reduce = f"{words.bias_reduce[0].upper()}{words.bias_reduce[1:]}"
+    findings = []
+    for cause, entries in found_by_cause.items():
+        labels = ", ".join(f"{spec.label} {shape}" for spec, shape, _ in entries)
+        expected = tuple(entries[0][0].shape)
+        if cause == "bias_not_summed":
+            sentence = (f"Bias gradient shapes {labels}: one row per example, the per-example bias gradients are "
+                        f"never summed. {reduce}, shape {expected}.")
+        elif cause == "bias_wrong_axis":
+            sentence = f"Bias gradient shapes {labels}: the error is summed over the wrong axis. {reduce}, shape {expected}."
+        else:
+            values = ("its values are right" if all(right for *_, right in entries) else
+                      "its values were compared in the bias's shape")
+            keepdims = " (keepdims=True when summing over axis 0)" if words is MLP else ""
+            sentence = (f"Bias gradient shapes {labels}: a bias gradient must have the bias's shape, "
+                        f"{expected}{keepdims}; {values}.")
+        findings.append((cause, sentence))
+    return findings or None
 
 
 def _wrong_shape(evidence):
@@ -808,7 +806,8 @@ def diagnose(evidence):
         if rule.group == "array" and "format" in groups_fired:
             continue  # arrays misplaced: their shapes follow from the format problem
         try:
-            result = rule.detect(evidence)
+            with np.errstate(all="ignore"):   # NaN/inf in a student's array is a finding, not a warning
+                result = rule.detect(evidence)
         except Exception as error:  # noqa: BLE001 - a broken rule must not hide the others' findings
             evidence.internal_errors.append(f"diagnosis rule {rule.cause}: {type(error).__name__}: {error}")
             continue

@@ -184,7 +184,7 @@ def as_plain_array(value):
     if isinstance(value, np.matrix):
         return np.asarray(value), "np.matrix"
     if isinstance(value, np.ndarray):
-        return value, ""
+        return np.asarray(value), ""   # subclasses (masked arrays, ...) as plain arrays
     if isinstance(value, (np.generic, int, float, bool)):
         return np.asarray(value), ""
     if isinstance(value, (list, tuple)):
