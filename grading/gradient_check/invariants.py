@@ -158,7 +158,7 @@ def repeat_call_check(runner, batch, first, tolerance, second=None):
     return CheckResult("repeat_call", passed, detail, {"ratio": ratio, "difference": difference})
 
 
-def second_call_checks(runner, model, batch, first, tolerance, bias_spec, floors=None):
+def second_call_checks(runner, model, batch, first, tolerance, bias_spec, floors=None, rounding_eps=None):
     """'repeat_call' and, for softmax outputs, 'logit_shift', from as few extra calls as possible.
 
     With an output bias the second call is made with every logit shifted (the softmax does not
@@ -167,7 +167,7 @@ def second_call_checks(runner, model, batch, first, tolerance, bias_spec, floors
     """
     if bias_spec is None:
         return [repeat_call_check(runner, batch, first, tolerance)]
-    shift_check, shifted = logit_shift_check(runner, model, batch, bias_spec, first, tolerance, floors)
+    shift_check, shifted = logit_shift_check(runner, model, batch, bias_spec, first, tolerance, floors, rounding_eps)
     if shift_check.passed:
         repeat = CheckResult("repeat_call", True, "a second call (the shifted one) gives the same gradients",
                              {"difference": shift_check.evidence.get("difference")})
@@ -225,7 +225,7 @@ def take_rows(value, rows):
     return np.array(np.asarray(value)[np.asarray(rows)], copy=True)
 
 
-def logit_shift_check(runner, model, batch, bias_spec, first, tolerance, floors=None):
+def logit_shift_check(runner, model, batch, bias_spec, first, tolerance, floors=None, rounding_eps=None):
     """Add a constant to the output bias (every logit moves, the softmax does not) and call again.
 
     The result must equal the first call's (``first``, unpacked): this checks the student's
@@ -233,8 +233,10 @@ def logit_shift_check(runner, model, batch, bias_spec, first, tolerance, floors=
     Returns ``(CheckResult, (call, unpacked))``.
     """
     shift = LOGIT_SHIFT.get(tolerance.dtype, 1000.0)
-    # Logits of size `shift` lose about shift * eps of precision: the bound follows from it.
-    bound = max(tolerance.rtol, SAFETY * shift * tolerance.eps)
+    # Logits of size `shift` lose about shift * eps of precision: the bound follows from it. ``rounding_eps``:
+    # the eps of the coarsest precision the student's code may compute in (a float32 batch), when coarser.
+    eps = max(tolerance.eps, rounding_eps or 0.0)
+    bound = max(tolerance.rtol, SAFETY * shift * eps)
     bias = read_path(model.parameters, bias_spec.path)
     saved = _copy(bias)
     try:

@@ -109,7 +109,11 @@ def _check(model, input, output, exercise, seed, further_checks, shape_policy):
     if all_usable and further_checks:
         with clock.stage("further_checks"):
             floors = [float(np.max(np.abs(r))) if r.size else 0.0 for r in reference.gradients]
-            checks += _further_calls(exercise, runner, model, batch, specs, unpacked, rng, tolerance, floors)
+            # Logits shifted by 1000 in a float32 batch's arithmetic lose 1000 * eps(float32): not an overflow.
+            inputs = [batch["input"]] if hasattr(batch["input"], "dtype") else []
+            rounding_eps = float(np.finfo(precision_of(inputs + [np.empty(0, tolerance.dtype)])).eps)
+            checks += _further_calls(exercise, runner, model, batch, specs, unpacked, rng, tolerance, floors,
+                                     rounding_eps)
     check_loss = further_checks or exercise.grades_forward
     if check_loss:
         with clock.stage("model_loss"):
@@ -174,11 +178,11 @@ def precision_note(tolerance, input, model, specs, errors):
             f"at {coarse} precision (rtol {tolerance.rtol:.1e}), as if you had returned {coarse}.")
 
 
-def _further_calls(exercise, runner, model, batch, specs, first, rng, tolerance, floors):
+def _further_calls(exercise, runner, model, batch, specs, first, rng, tolerance, floors, rounding_eps):
     """Checks that call the student's code again; they need a first result that repeats. ``floors``: the
     size of each right gradient, the scale a change is measured against."""
     bias = exercise.output_bias(specs) if exercise.output_bias else None
-    checks = second_call_checks(runner, model, batch, first, tolerance, bias, floors)
+    checks = second_call_checks(runner, model, batch, first, tolerance, bias, floors, rounding_eps)
     if checks[0].passed:
         checks.insert(1, mean_of_examples_check(runner, batch, rng, tolerance))
     else:
