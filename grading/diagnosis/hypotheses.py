@@ -60,16 +60,19 @@ def matching_hypothesis(hypotheses, context, student, tolerance, wrong, scales=(
             continue
         if predicted is None or len(predicted) != len(student):
             continue
+        # An array the mistake makes (nearly) zero is judged against the size of the whole prediction:
+        # the student's rounding noise there is no evidence against the hypothesis.
+        floor = max((float(np.max(np.abs(p))) for p in predicted if p is not None and np.size(p)), default=0.0)
         for scale in scales:
-            if all(_agrees(student[i], predicted[i], scale, tolerance) for i in compared):
+            if all(_agrees(student[i], predicted[i], scale, tolerance, abs(scale) * floor) for i in compared):
                 return hypothesis, scale
     return None
 
 
-def _agrees(student, predicted, scale, tolerance):
+def _agrees(student, predicted, scale, tolerance, floor=0.0):
     if predicted is None:
         return False
     predicted = np.asarray(predicted)
     if student.shape != predicted.shape:
         return False
-    return normwise_error(student, scale * predicted) <= tolerance
+    return normwise_error(student, scale * predicted, floor) <= tolerance

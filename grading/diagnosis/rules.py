@@ -717,6 +717,11 @@ def _common_scale(evidence):
     if (values and all(v is not None for v in values) and all(abs(v - values[0]) <= 1e-3 * abs(values[0])
                                                               for v in values)
             and np.isfinite(values[0]) and abs(values[0] - 1.0) > 1e-3 and values[0] != 0):
+        for factor, wording in ((0.5, "half"), (2.0, "twice")):
+            if abs(values[0] - factor) <= 1e-3 * factor:
+                return "factor_two", (f"Every gradient is {wording} the right one: a factor 2 is "
+                                      f"{'missing' if factor == 0.5 else 'extra'} (the derivative of a square r**2 "
+                                      f"is 2 * r; a 1/2 in front of a squared loss cancels it).")
         return (f"Every gradient is {values[0]:.4g} times the right one: the directions are right but a constant "
                 f"factor is off (learning rate, batch size or a 1/2 left in the formula?).")
     return None

@@ -87,8 +87,8 @@ AUTODIFF = Vocabulary(
 
 PROGRESSIVE = Vocabulary(
     code="the backward loop with A_i, B_i",
-    sign="the seed at the softmax input is p - onehot(y), not onehot(y) - p",
-    output_start="the seed (p - onehot(y)) / B at the softmax input",
+    sign="the seed that starts the backward loop is (p - onehot(y)) / B, not (onehot(y) - p) / B",
+    output_start="the seed (p - onehot(y)) / B that starts the backward loop",
     fix_mean="the seed (p - onehot(y)) / B carries the 1/B; the blocks A_i, B_i do not",
     shapes="the gradient of W_i is the incoming gradient's transpose times g_{i-1} (out_i, in_i); "
            "the blocks pass it down as g @ A_i",
