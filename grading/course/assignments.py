@@ -19,7 +19,7 @@ from pathlib import Path
 
 from backprop_labs.paths import REPOSITORY_ROOT
 from backprop_labs.stubgen import GENERATED_HEADER, solution_regions
-from grading.trusted.cell_scope import DEEP_NETWORKS, EVERY_CASE, SHALLOW_NETWORKS, CellScope
+from grading.trusted.cell_scope import DEEP_NETWORKS, EVERY_CASE, SIGMOID_NETWORKS, CellScope
 
 SOURCE_NOTEBOOKS_DIR = REPOSITORY_ROOT / "notebooks" / "source"
 STUDENT_PACKAGE_DIR = REPOSITORY_ROOT / "labs"
@@ -32,13 +32,13 @@ ASSIGNMENTS = {
         scores={
             "log_linear_bias_gradient": ("test_2_1_bias_gradient",),
             "numpy_mlp_backpropagation": {
-                "test_2_2_output_layer": CellScope("output layer of the softmax and sigmoid networks",
-                                                   SHALLOW_NETWORKS, output_layer_only=True),
-                "test_2_2_all_layers": CellScope("every layer of the softmax and sigmoid networks", SHALLOW_NETWORKS),
+                "test_2_2_output_layer": CellScope("output layer of the sigmoid network",
+                                                   SIGMOID_NETWORKS, output_layer_only=True),
+                "test_2_2_all_layers": CellScope("every layer of the sigmoid network", SIGMOID_NETWORKS),
                 "test_2_2_hidden": CellScope("every layer of the tanh and ReLU networks", DEEP_NETWORKS),
             },
             "pytorch_mlp_log_forward": {
-                "test_2_4_log_forward": CellScope("the softmax and sigmoid networks", SHALLOW_NETWORKS),
+                "test_2_4_log_forward": CellScope("the sigmoid network", SIGMOID_NETWORKS),
                 "test_2_4_hidden": CellScope("the tanh and ReLU networks", DEEP_NETWORKS),
             },
         }),

@@ -33,5 +33,5 @@ class CellScope:
 
 
 EVERY_CASE = CellScope()
-SHALLOW_NETWORKS = ((), ("sigmoid",))                 # the lab's networks: softmax alone, one sigmoid layer
+SIGMOID_NETWORKS = (("sigmoid",),)                        # the lab's network: one sigmoid layer, then softmax
 DEEP_NETWORKS = (("tanh", "relu"), ("relu", "sigmoid"))  # three layers with tanh and ReLU
