@@ -54,6 +54,10 @@ class TangentCheck:
         return (f"{self.label} {where} = {self.current_weight:.6g}: numerical slope {self.numerical_slope:.6e}, "
                 f"yours {yours}: {verdict} (tolerance {self.tolerance:.1e})")
 
+    def __repr__(self):
+        # The readable line, not a dump of the loss curve's arrays (a notebook's text/plain output).
+        return str(self)
+
 
 class _LossOf:
     """Gives ``get_mlp_loss_range`` the exercise's loss under the name it calls."""
