@@ -34,6 +34,24 @@ def add_arguments(parser):
 
 
 def run(args):
+    """Check, then put the import system back as it was (the ``labs`` modules of the folder checked
+    and its import finder are removed), so that a caller in the same process is unaffected."""
+    saved_modules = {name: module for name, module in sys.modules.items() if _is_labs(name)}
+    saved_finders = list(sys.meta_path)
+    try:
+        return _run(args)
+    finally:
+        for name in [name for name in sys.modules if _is_labs(name)]:
+            del sys.modules[name]
+        sys.modules.update(saved_modules)
+        sys.meta_path[:] = saved_finders
+
+
+def _is_labs(module_name):
+    return module_name == PACKAGE or module_name.startswith(f"{PACKAGE}.")
+
+
+def _run(args):
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed
@@ -113,7 +131,7 @@ class _FolderOnly:
     def find_spec(self, name, path=None, target=None):
         from importlib.machinery import PathFinder
 
-        if name != PACKAGE and not name.startswith(f"{PACKAGE}."):
+        if not _is_labs(name):
             return None
         spec = PathFinder.find_spec(name, [str(self.folder.parent)] if name == PACKAGE else path)
         if spec is None:
@@ -144,7 +162,7 @@ def _student_package(path=None):
 
         folder = REPOSITORY_ROOT / PACKAGE
         print(f"No labs/ in the current folder: checking the repository's {folder} (use --path for another)")
-    for name in [name for name in sys.modules if name == PACKAGE or name.startswith(f"{PACKAGE}.")]:
+    for name in [name for name in sys.modules if _is_labs(name)]:
         del sys.modules[name]  # an earlier import may come from another folder
     sys.meta_path.insert(0, _FolderOnly(folder))
     package = importlib.import_module(PACKAGE)
