@@ -227,8 +227,8 @@ def test_a_warning_in_a_test_cell_keeps_full_marks(graded_class):
 def test_hidden_tests_show_only_pass_or_fail_in_feedback(graded_class):
     passed, failed = _feedback_text(graded_class, "correct"), _feedback_text(graded_class, "sum_not_mean")
     assert HIDDEN_PASSED in passed
-    assert HIDDEN_FAILED.format(ename="AssertionError") in failed
-    assert "BEGIN HIDDEN TESTS" not in failed and "check_backpropagation(hidden_model" not in failed
+    assert HIDDEN_FAILED.format(ename="CheckFailed") in failed
+    assert "BEGIN HIDDEN TESTS" not in failed and "hidden_activations" not in failed
 
 
 def _load_student_module(path):
