@@ -55,6 +55,7 @@ HEADER_BOXES = """() => {
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
+        subprocess.run(["apt-get", "update"], check=True, capture_output=True)  # a fresh machine has no list
         subprocess.run(["apt-get", "install", "-y", "chromium"], check=True, capture_output=True)
     try:
         from playwright.sync_api import sync_playwright
