@@ -77,6 +77,10 @@ def distinguishable(first, second, least=4):
             return a, b
     return f"{first!r}", f"{second!r}"
 
+    def __repr__(self):
+        # The readable line, not a dump of the loss curve's arrays (a notebook's text/plain output).
+        return str(self)
+
 
 class _LossOf:
     """Gives ``get_mlp_loss_range`` the exercise's loss under the name it calls."""
