@@ -2,7 +2,11 @@
 
 Every region fenced by ``### BEGIN SOLUTION (Exercise X: what to do)`` and
 ``### END SOLUTION`` is replaced by ``raise NotImplementedError("Exercise X: what to do")``
-at the fence's indentation; every other line is copied. The markers are nbgrader's, so
+at the fence's indentation; every other line is copied. A region holding only comments (the
+answer to "comment this block") becomes the comment ``# Exercise X: what to do``, so the
+code around it still runs. Keep the scaffolding outside the region (the call that
+prepares the inputs, the list to fill, the ``return``): the stub then replaces only the
+lines the student writes. The markers are nbgrader's, so
 the same sources serve notebooks; the text in brackets names the exercise for the stub.
 """
 import re
@@ -66,7 +70,12 @@ def strip_solutions(text, source="<text>", stub=None):
             if not indent:
                 raise FenceError(f"{source}:{first + 1}: a solution region must sit inside a function")
         output.extend(lines[position:first])
-        replacement = stub(name) if stub else f"raise NotImplementedError({name!r})"
+        if stub is not None:
+            replacement = stub(name)
+        elif all(line.strip().startswith("#") or not line.strip() for line in lines[first + 1:last]):
+            replacement = f"# {name}"
+        else:
+            replacement = f"raise NotImplementedError({name!r})"
         output.append(f"{indent}{replacement}\n")
         position = last + 1
     output.extend(lines[position:])

@@ -31,9 +31,9 @@ class NumpyLogLinear(Model):
 
     def log_forward(self, input):
         """Log-probabilities ``(B, K)`` of a batch ``input`` of shape ``(B, I)``."""
-        # Linear transformation: one row of scores per example.
+        # Exercise 2.1: say what this block computes
         z = input @ self.weight.T + self.bias
-        # Softmax in the log domain: subtracting log Z normalises without overflow.
+        # Exercise 2.1: say what this block computes
         return z - logsumexp(z, axis=1, keepdims=True)
 
     def cross_entropy_loss(self, input, output):
@@ -47,12 +47,11 @@ class NumpyLogLinear(Model):
         input = np.asarray(input, dtype=self.weight.dtype)
         probabilities = np.exp(self.log_forward(input))
         batch_size, num_classes = probabilities.shape
-        # Error at the softmax input: p - onehot(y), averaged over the batch.
-        error = (probabilities - index2onehot(output, num_classes)) / batch_size   # (B, K)
-        # Each weight's gradient is its error times the input it multiplies,
-        # summed over the batch: one matrix product instead of a loop of outer products.
-        gradient_weight = error.T @ input                                          # (K, I)
-        gradient_bias = np.sum(error, axis=0, keepdims=True)                       # (1, K)
+        # Exercise 2.1: say what this block computes
+        error = (probabilities - index2onehot(output, num_classes)) / batch_size
+        # Exercise 2.1: say what this block computes
+        gradient_weight = error.T @ input
+        gradient_bias = np.sum(error, axis=0, keepdims=True)
         return [[gradient_weight, gradient_bias]]
 
     def update(self, input, output):
@@ -67,7 +66,7 @@ class PytorchLogLinear(Model):
 
     def __init__(self, input_size, num_classes, learning_rate, seed=0, dtype=torch.float32):
         self.dtype = dtype
-        # IMPORTANT: parameters are torch tensors that record operations for autograd.
+        # Exercise 2.3: say what PyTorch needs here
         initial_weight = glorot_weight_init((num_classes, input_size), "softmax", seed)
         self.weight = torch.tensor(initial_weight, dtype=dtype, requires_grad=True)  # (K, I)
         self.bias = torch.zeros(1, num_classes, dtype=dtype, requires_grad=True)    # (1, K)
@@ -79,7 +78,7 @@ class PytorchLogLinear(Model):
 
     def _log_forward(self, input):
         """Log-probabilities as a torch tensor that autograd can differentiate."""
-        # IMPORTANT: NumPy input must become a tensor of the parameters' dtype.
+        # Exercise 2.3: say what PyTorch needs here
         input = torch.as_tensor(np.asarray(input), dtype=self.dtype)
         z = input @ self.weight.T + self.bias
         return torch.log_softmax(z, dim=1)
@@ -94,17 +93,18 @@ class PytorchLogLinear(Model):
             return self._loss(input, output).item()
 
     def _loss(self, input, output):
-        # IMPORTANT: class indices must be int64 (long) for nll_loss.
+        # Exercise 2.3: say what PyTorch needs here
         gold = torch.as_tensor(np.asarray(output), dtype=torch.long)
         return torch.nn.functional.nll_loss(self._log_forward(input), gold)
 
     def update(self, input, output):
         """One SGD step; returns the loss of the batch before the step."""
         loss = self._loss(input, output)
-        loss.backward()  # fills .grad of every tensor with requires_grad
+        # Exercise 2.3: say what PyTorch needs here
+        loss.backward()
         with torch.no_grad():
             for parameter in (self.weight, self.bias):
                 parameter -= self.learning_rate * parameter.grad
-                # IMPORTANT: autograd adds into .grad; clear it or the next step adds twice.
+                # Exercise 2.3: say what PyTorch needs here
                 parameter.grad.zero_()
         return loss.item()

@@ -81,7 +81,10 @@ class NumpyMLP(Model):
         3. the error reaches the previous layer's pre-activation through ``W`` (not ``W.T``:
            rows are examples here) and the derivative of that layer's activation.
         """
+        log_probabilities, layer_inputs = self.forward_keeping_activations(input)
+        gradients = [None] * self.num_layers  # gradients[n] = [dW, db] of layer n
         raise NotImplementedError('Exercise 2.2: implement backpropagation')
+        return gradients
 
     def update(self, input, output):
         """One SGD step with the gradients from :meth:`backpropagation`."""

@@ -38,9 +38,9 @@ def mean_squared_error_gradient(design, coefficients, target):
     entry that coefficient multiplies, divided by ``N`` (the loss is a mean).
     """
     ### BEGIN SOLUTION (Exercise R.1: gradient of the mean squared error)
-    num_examples = design.shape[0]
-    return (2.0 / num_examples) * design.T @ (design @ coefficients - target)
+    gradient = (2.0 / design.shape[0]) * design.T @ (design @ coefficients - target)
     ### END SOLUTION
+    return gradient  # (P,)
 
 
 def standardise(features):

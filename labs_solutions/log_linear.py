@@ -30,9 +30,13 @@ class NumpyLogLinear(Model):
 
     def log_forward(self, input):
         """Log-probabilities ``(B, K)`` of a batch ``input`` of shape ``(B, I)``."""
-        # Linear transformation: one row of scores per example.
+        ### BEGIN SOLUTION (Exercise 2.1: say what this block computes)
+        # Linear transformation: one row of scores z per example, (B, K).
+        ### END SOLUTION
         z = input @ self.weight.T + self.bias
+        ### BEGIN SOLUTION (Exercise 2.1: say what this block computes)
         # Softmax in the log domain: subtracting log Z normalises without overflow.
+        ### END SOLUTION
         return z - logsumexp(z, axis=1, keepdims=True)
 
     def cross_entropy_loss(self, input, output):
@@ -46,12 +50,17 @@ class NumpyLogLinear(Model):
         input = np.asarray(input, dtype=self.weight.dtype)
         probabilities = np.exp(self.log_forward(input))
         batch_size, num_classes = probabilities.shape
-        # Error at the softmax input: p - onehot(y), averaged over the batch.
-        error = (probabilities - index2onehot(output, num_classes)) / batch_size   # (B, K)
-        # Each weight's gradient is its error times the input it multiplies,
-        # summed over the batch: one matrix product instead of a loop of outer products.
-        gradient_weight = error.T @ input                                          # (K, I)
-        gradient_bias = np.sum(error, axis=0, keepdims=True)                       # (1, K)
+        ### BEGIN SOLUTION (Exercise 2.1: say what this block computes)
+        # Error at the softmax input: E = (P - Y) / B, (B, K), the gradient of the mean
+        # loss with respect to the scores z (Y is the one-hot gold class).
+        ### END SOLUTION
+        error = (probabilities - index2onehot(output, num_classes)) / batch_size
+        ### BEGIN SOLUTION (Exercise 2.1: say what this block computes)
+        # Each weight's gradient is its error times the input it multiplies, summed over
+        # the batch: dW = E.T @ X, (K, I), one product instead of a loop of outer products.
+        ### END SOLUTION
+        gradient_weight = error.T @ input
+        gradient_bias = np.sum(error, axis=0, keepdims=True)
         return [[gradient_weight, gradient_bias]]
 
     def update(self, input, output):
@@ -66,7 +75,10 @@ class PytorchLogLinear(Model):
 
     def __init__(self, input_size, num_classes, learning_rate, seed=0, dtype=torch.float32):
         self.dtype = dtype
-        # IMPORTANT: parameters are torch tensors that record operations for autograd.
+        ### BEGIN SOLUTION (Exercise 2.3: say what PyTorch needs here)
+        # The parameters are tensors with requires_grad=True: PyTorch records every
+        # operation on them, so that autograd can differentiate the loss.
+        ### END SOLUTION
         initial_weight = glorot_weight_init((num_classes, input_size), "softmax", seed)
         self.weight = torch.tensor(initial_weight, dtype=dtype, requires_grad=True)  # (K, I)
         self.bias = torch.zeros(1, num_classes, dtype=dtype, requires_grad=True)    # (1, K)
@@ -78,7 +90,9 @@ class PytorchLogLinear(Model):
 
     def _log_forward(self, input):
         """Log-probabilities as a torch tensor that autograd can differentiate."""
-        # IMPORTANT: NumPy input must become a tensor of the parameters' dtype.
+        ### BEGIN SOLUTION (Exercise 2.3: say what PyTorch needs here)
+        # NumPy input must become a tensor of the parameters' dtype.
+        ### END SOLUTION
         input = torch.as_tensor(np.asarray(input), dtype=self.dtype)
         z = input @ self.weight.T + self.bias
         return torch.log_softmax(z, dim=1)
@@ -93,17 +107,25 @@ class PytorchLogLinear(Model):
             return self._loss(input, output).item()
 
     def _loss(self, input, output):
-        # IMPORTANT: class indices must be int64 (long) for nll_loss.
+        ### BEGIN SOLUTION (Exercise 2.3: say what PyTorch needs here)
+        # Class indices must be int64 (long) for nll_loss.
+        ### END SOLUTION
         gold = torch.as_tensor(np.asarray(output), dtype=torch.long)
         return torch.nn.functional.nll_loss(self._log_forward(input), gold)
 
     def update(self, input, output):
         """One SGD step; returns the loss of the batch before the step."""
         loss = self._loss(input, output)
-        loss.backward()  # fills .grad of every tensor with requires_grad
+        ### BEGIN SOLUTION (Exercise 2.3: say what PyTorch needs here)
+        # backward() fills .grad of every tensor with requires_grad; the update must not
+        # be recorded, hence no_grad().
+        ### END SOLUTION
+        loss.backward()
         with torch.no_grad():
             for parameter in (self.weight, self.bias):
                 parameter -= self.learning_rate * parameter.grad
-                # IMPORTANT: autograd adds into .grad; clear it or the next step adds twice.
+                ### BEGIN SOLUTION (Exercise 2.3: say what PyTorch needs here)
+                # Autograd adds into .grad: clear it, or the next step adds the two gradients.
+                ### END SOLUTION
                 parameter.grad.zero_()
         return loss.item()

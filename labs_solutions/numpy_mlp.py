@@ -80,8 +80,9 @@ class NumpyMLP(Model):
         3. the error reaches the previous layer's pre-activation through ``W`` (not ``W.T``:
            rows are examples here) and the derivative of that layer's activation.
         """
-        ### BEGIN SOLUTION (Exercise 2.2: implement backpropagation)
         log_probabilities, layer_inputs = self.forward_keeping_activations(input)
+        gradients = [None] * self.num_layers  # gradients[n] = [dW, db] of layer n
+        ### BEGIN SOLUTION (Exercise 2.2: implement backpropagation)
         batch_size, num_classes = log_probabilities.shape
         onehot = index2onehot(output, num_classes, dtype=log_probabilities.dtype)
         error = (np.exp(log_probabilities) - onehot) / batch_size
@@ -93,15 +94,14 @@ class NumpyMLP(Model):
             "tanh": lambda a: 1.0 - a ** 2,
             "relu": lambda a: (a > 0).astype(a.dtype),
         }
-        gradients = [None] * self.num_layers
         for n in reversed(range(self.num_layers)):
             weight = self.parameters[n][0]
             gradients[n] = [error.T @ layer_inputs[n], np.sum(error, axis=0, keepdims=True)]
             if n > 0:
                 derivative = derivative_from_output[self.activation_functions[n - 1]]
                 error = (error @ weight) * derivative(layer_inputs[n])
-        return gradients
         ### END SOLUTION
+        return gradients
 
     def update(self, input, output):
         """One SGD step with the gradients from :meth:`backpropagation`."""

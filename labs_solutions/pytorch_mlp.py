@@ -44,16 +44,15 @@ class PytorchMLP(Model):
         ``input`` is a NumPy array or tensor of shape ``(B, I)``. Hidden layers use
         ``TORCH_HIDDEN_ACTIVATIONS[name]``; the last layer is a log-softmax over classes.
         """
-        input = torch.as_tensor(np.asarray(input), dtype=self.dtype)
-        ### BEGIN SOLUTION (Exercise 2.4: implement PytorchMLP._log_forward)
-        activation = input
+        activation = torch.as_tensor(np.asarray(input), dtype=self.dtype)
         last = len(self.parameters) - 1
         for n, (weight, bias) in enumerate(self.parameters):
+            ### BEGIN SOLUTION (Exercise 2.4: compute layer n of PytorchMLP._log_forward)
             z = activation @ weight.T + bias
             activation = torch.log_softmax(z, dim=1) if n == last else \
                 TORCH_HIDDEN_ACTIVATIONS[self.activation_functions[n]](z)
+            ### END SOLUTION
         return activation
-        ### END SOLUTION
 
     def log_forward(self, input):
         """Log-probabilities ``(B, K)`` as a NumPy array."""

@@ -45,7 +45,8 @@ def test_course_chains_put_each_fix_in_its_place():
 def test_written_config_excludes_the_edited_modules_from_overwriting(tmp_path):
     path = write_config(tmp_path, [BACKPROP], timeout=7, parameters={"num_epochs": 2})
     config = PyFileConfigLoader(path.name, path=str(tmp_path)).load_config()
-    assert config.Autograde.exclude_overwriting == {"backprop_mlp": ["labs/numpy_mlp.py", "labs/pytorch_mlp.py"]}
+    assert config.Autograde.exclude_overwriting == {
+        "backprop_mlp": ["labs/log_linear.py", "labs/numpy_mlp.py", "labs/pytorch_mlp.py"]}  # 2.1 comments too
     assert config.OverwriteCells.add_missing_cells is True
     assert config.Execute.timeout == 7
     assert config.InjectParameters.parameters == {"num_epochs": 2}
@@ -104,7 +105,7 @@ def test_an_assignment_ships_student_or_solution_modules(tmp_path):
     assert sorted(p.name for p in (tmp_path / "student" / "labs").iterdir()) == [
         "__init__.py", "log_linear.py", "numpy_mlp.py", "pytorch_mlp.py"]
     assert (tmp_path / "student" / "backprop_mlp.ipynb").read_bytes() == BACKPROP.notebook.read_bytes()
-    assert BACKPROP.edited_modules() == ["labs/numpy_mlp.py", "labs/pytorch_mlp.py"]
+    assert BACKPROP.edited_modules() == ["labs/log_linear.py", "labs/numpy_mlp.py", "labs/pytorch_mlp.py"]
 
 
 def test_bad_assignment_names_and_table_entries_are_explained(tmp_path):

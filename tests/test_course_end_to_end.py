@@ -28,33 +28,29 @@ TIMEOUT = 30  # seconds per cell: 10x the longest legitimate cell (3 s on a load
 #              cannot time out a legitimate cell; the infinite loop's cell costs these 30 s once
 
 BACKPROP_STUB = "        raise NotImplementedError('Exercise 2.2: implement backpropagation')\n"
-FORWARD_STUB = "        raise NotImplementedError('Exercise 2.4: implement PytorchMLP._log_forward')\n"
+FORWARD_STUB = "            raise NotImplementedError('Exercise 2.4: compute layer n of PytorchMLP._log_forward')\n"
 ANSWER_STUB = "    raise NotImplementedError('Exercise 2.1: write the bias gradient of the log-linear model')"
 
 # A student's own correct code: written differently from labs_solutions, as a real student would.
 BACKPROP = """\
-        log_p, kept_inputs = self.forward_keeping_activations(input)
-        count = log_p.shape[0]
-        delta = np.exp(log_p)
+        count = log_probabilities.shape[0]
+        delta = np.exp(log_probabilities)
         delta[np.arange(count), output] -= 1.0
         delta = delta / count
-        grads = []
         for layer in range(self.num_layers - 1, -1, -1):
             W = self.parameters[layer][0]
-            grads.insert(0, [delta.T @ kept_inputs[layer], delta.sum(axis=0, keepdims=True)])
+            gradients[layer] = [delta.T @ layer_inputs[layer], delta.sum(axis=0, keepdims=True)]
             if layer > 0:
-                a = kept_inputs[layer]
+                a = layer_inputs[layer]
                 slope = {"sigmoid": a * (1 - a), "tanh": 1 - a * a, "relu": (a > 0) * 1.0}
                 delta = (delta @ W) * slope[self.activation_functions[layer - 1]]
-        return grads
 """
 FORWARD = """\
-        hidden = input
-        for index, (W, b) in enumerate(self.parameters):
-            scores = hidden @ W.T + b
-            if index == len(self.parameters) - 1:
-                return torch.log_softmax(scores, dim=1)
-            hidden = TORCH_HIDDEN_ACTIVATIONS[self.activation_functions[index]](scores)
+            scores = activation @ weight.T + bias
+            if n == last:
+                activation = torch.log_softmax(scores, dim=1)
+            else:
+                activation = TORCH_HIDDEN_ACTIVATIONS[self.activation_functions[n]](scores)
 """
 ANSWER = """\
     counts = np.bincount(output, minlength=probabilities.shape[1])
@@ -66,11 +62,12 @@ BUGS = {  # name: (module, correct text, buggy text)
                                  "delta = delta @ W"),
     "wrong_tanh_relu_derivatives": ("numpy_mlp", '"tanh": 1 - a * a, "relu": (a > 0) * 1.0',
                                     '"tanh": 1 - a, "relu": a'),
-    "raises": ("numpy_mlp", "delta.T @ kept_inputs[layer]", "delta @ kept_inputs[layer]"),
+    "raises": ("numpy_mlp", "delta.T @ layer_inputs[layer]", "delta @ layer_inputs[layer]"),
     # forgot to advance the loop: it never ends (and allocates nothing while it spins)
-    "infinite_loop": ("pytorch_mlp", "hidden = input\n", "hidden = input\n        while len(self.parameters) > 0:\n            pass\n"),
+    "infinite_loop": ("pytorch_mlp", "            scores = activation", "            while len(self.parameters) > 0:\n"
+                      "                pass\n            scores = activation"),
     # a genuine library warning on every call: torch warns when a tensor is copied with torch.tensor
-    "warns": ("pytorch_mlp", "hidden = input\n", "hidden = torch.tensor(input)\n"),
+    "warns": ("pytorch_mlp", "scores = activation @", "scores = (torch.tensor(activation) if n == 0 else activation) @"),
 }
 
 CELLS = ["test_2_1_bias_gradient", "test_2_2_output_layer", "test_2_2_all_layers", "test_2_2_hidden",
@@ -231,8 +228,8 @@ def test_a_warning_in_a_test_cell_keeps_full_marks(graded_class):
 def test_hidden_tests_show_only_pass_or_fail_in_feedback(graded_class):
     passed, failed = _feedback_text(graded_class, "correct"), _feedback_text(graded_class, "sum_not_mean")
     assert HIDDEN_PASSED in passed
-    assert HIDDEN_FAILED.format(ename="AssertionError") in failed
-    assert "BEGIN HIDDEN TESTS" not in failed and "check_backpropagation(hidden_model" not in failed
+    assert HIDDEN_FAILED.format(ename="CheckFailed") in failed
+    assert "BEGIN HIDDEN TESTS" not in failed and "hidden_activations" not in failed
 
 
 def _load_student_module(path):

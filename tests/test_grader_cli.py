@@ -34,3 +34,43 @@ def test_books_corpus(books, tmp_path, capsys):
     assert main(["check", "--solutions", "--data", "amazon", "--exercise", "numpy_mlp", "--plots", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "(20, 13989)" in out and "PASSED" in out
+
+
+@pytest.fixture
+def release(tmp_path):
+    """A student's backprop_mlp folder as handed out, with 2.2 solved and 2.4 still a stub."""
+    from backprop_labs.paths import REPOSITORY_ROOT
+    from grading.course.assignments import get_assignment
+
+    folder = tmp_path / "backprop_mlp"
+    get_assignment("backprop_mlp").write_files(folder)
+    (folder / "labs" / "numpy_mlp.py").write_text((REPOSITORY_ROOT / "labs_solutions" / "numpy_mlp.py").read_text())
+    return folder
+
+
+def test_check_in_a_student_folder_checks_its_labs_and_says_so(release, tmp_path, capsys, monkeypatch):
+    import labs
+
+    monkeypatch.chdir(release)
+    assert main(["check", *DAY2, "--exercise", "autodiff_mlp", "--plots", str(tmp_path / "plots")]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith(f"Checking {release / 'labs'} on digits")
+    assert "numpy_mlp passed" in out and "pytorch_mlp_forward FAILED" in out  # the student's own 2.2 and stub 2.4
+    assert f"not in {release / 'labs'}: autodiff_mlp" in out  # not shipped with this assignment: no failure
+    import labs as after
+    assert after is labs  # the repository's package is back for the rest of the process
+
+
+def test_check_path_names_the_folder_and_a_wrong_one_is_explained(release, tmp_path, capsys):
+    assert main(["check", "--path", str(release), "--exercise", "numpy_mlp", "--plots", str(tmp_path / "p")]) == 0
+    assert f"Checking {release / 'labs'}" in capsys.readouterr().out
+    assert main(["check", "--path", str(tmp_path), "--exercise", "numpy_mlp"]) == 2
+    assert "is not a labs/ package" in capsys.readouterr().out
+
+
+def test_python_dash_m_grading_is_the_command():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "grading", "check", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--path" in result.stdout

@@ -67,7 +67,7 @@ def test_a_new_exercise_gets_the_generic_diagnosis(registered):
     input, output = regression_batch()
     report = grading.check_backpropagation(SquaredErrorModel(4, wrong=True), input, output)
     assert not report.passed
-    assert report.causes == ["common_scale"] and "0.5 times" in report.diagnosis[0]
+    assert report.causes == ["factor_two"] and "half the right one" in report.diagnosis[0]
 
 
 def test_the_day2_exercises_are_registered():

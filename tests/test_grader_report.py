@@ -62,7 +62,9 @@ def test_html_rendering_is_a_table(digits):
     batch = digits_batch(digits)
     report = grading.check_backpropagation(lab_model(wrong_sign), batch["input"], batch["output"])
     html = report._repr_html_()
-    assert html.count("<tr") == 1 + len(report.rows) and "<table>" in html
+    assert html.count("<tr") == 1 + len(report.rows) and "<table style=" in html
+    # the layout is inline, so pages without the notebook's CSS (nbgrader feedback) keep it
+    assert html.count("<td style='padding:") == 7 * len(report.rows) and html.count("<th style='padding:") == 7
     assert "FAILED" in html and "Diagnosis" in html and "p - onehot(y)" in html
 
 
@@ -71,3 +73,23 @@ def test_an_unknown_model_or_name_is_a_clear_error():
         grading.check_backpropagation(object(), np.zeros((1, 1)), np.zeros(1, dtype=int))
     with pytest.raises(UnknownExerciseError, match="registered"):
         grading.get_exercise("no_such_exercise")
+
+
+def test_the_text_form_is_the_table_not_a_dump(solution_report):
+    assert repr(solution_report) == str(solution_report)
+    assert "GradientReport(" not in repr(solution_report) and "array(" not in repr(solution_report)
+
+
+def test_checks_that_say_nothing_about_a_raising_stub_are_not_shown_ok(digits):
+    import labs_solutions.numpy_mlp as solution
+
+    class Stub(solution.NumpyMLP):
+        def backpropagation(self, input, output):
+            raise NotImplementedError("Exercise 2.2: implement backpropagation")
+
+    batch = digits_batch(digits)
+    text = str(grading.check_backpropagation(Stub([64, 20, 10], ["sigmoid", "softmax"], 0.5), batch["input"],
+                                             batch["output"]))
+    for name in ("finite_differences", "parameters_unchanged", "input_unchanged"):
+        assert f"[n/a: your code raised] {name}" in text
+        assert f"[ok] {name}" not in text

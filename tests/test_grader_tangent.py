@@ -30,6 +30,7 @@ def test_a_wrong_gradient_is_shown_disagreeing(digits, tmp_path):
     result = grading.tangent_check(lab_model(wrong_sign), batch, 0, True, path=tmp_path / "t.png")
     assert not result.agrees and np.sign(result.student_slope) == -np.sign(result.numerical_slope)
     assert "DISAGREE" in str(result)
+    assert repr(result) == str(result) and "array(" not in repr(result)  # a notebook's text output: one line
 
 
 def test_without_coordinates_it_picks_the_largest_derivative(digits, tmp_path):

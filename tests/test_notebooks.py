@@ -154,3 +154,64 @@ def test_instructor_notebook_runs_top_to_bottom_with_the_solutions(assignment, t
         [cell] = [cell for cell in executed.cells if cell.get("id") == cell_id]
         figures = [output for output in cell.outputs if "image/png" in output.get("data", {})]
         assert len(figures) == expected, f"{cell_id}: {len(figures)} figure(s), expected {expected}"
+
+
+def _signature(source):
+    """What a piece of test code exercises: the functions it calls (not those it defines), its string
+    constants (configuration kinds such as "tanh"), its seeds (``seed=N``, ``default_rng(N)``) and
+    its other numbers."""
+    import ast
+
+    tree = ast.parse(source)
+    defined = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    formatted = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in ast.walk(node)}
+    calls, strings, seeds, numbers = set(), set(), set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            if name not in defined:
+                calls.add(name)
+            seed_arguments = [keyword.value for keyword in node.keywords if keyword.arg == "seed"]
+            if name == "default_rng":
+                seed_arguments += node.args[:1]
+            seeds.update(argument.value for argument in seed_arguments if isinstance(argument, ast.Constant))
+        elif isinstance(node, ast.Constant) and id(node) not in formatted:
+            if isinstance(node.value, str):
+                strings.add(node.value)
+            elif isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+                numbers.append(node.value)
+    return calls, strings, seeds, sorted(numbers)
+
+
+def _hidden_cells_with_twins():
+    for assignment in ASSIGNMENTS:
+        cells = read_notebook(assignment.notebook).cells
+        for index, cell in enumerate(cells):
+            if "### BEGIN HIDDEN TESTS" not in cell.source:
+                continue
+            hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+            twin = next((earlier for earlier in reversed(cells[:index]) if earlier.cell_type == "code"), None)
+            yield pytest.param(hidden, twin, id=f"{assignment.name}/{cell.id}")
+
+
+@pytest.mark.parametrize("hidden, twin", list(_hidden_cells_with_twins()))
+def test_every_hidden_test_has_a_visible_twin_on_other_data(hidden, twin):
+    """The code cell before a hidden test exercises the same requirement the student can see fail:
+    the same functions, the same configuration kinds, other seeds or other numbers. A student whose
+    visible checks pass then loses hidden points only by fitting the visible data."""
+    assert twin is not None and "### BEGIN HIDDEN TESTS" not in twin.source
+    hidden_calls, hidden_strings, hidden_seeds, hidden_numbers = _signature(hidden)
+    twin_calls, twin_strings, twin_seeds, twin_numbers = _signature(twin.source)
+    assert hidden_calls <= twin_calls, f"the visible twin {twin.id} never calls {sorted(hidden_calls - twin_calls)}"
+    assert hidden_strings <= twin_strings, f"the visible twin {twin.id} lacks {sorted(hidden_strings - twin_strings)}"
+    assert not hidden_seeds & twin_seeds, f"the visible twin {twin.id} uses the hidden seeds {hidden_seeds & twin_seeds}"
+    assert hidden_seeds or hidden_numbers != twin_numbers, f"the visible twin {twin.id} uses the hidden data"
+
+
+def test_the_twin_rule_catches_a_hidden_configuration_the_student_never_sees():
+    [visible] = [new_code_cell('check(Model(["sigmoid", "softmax"], seed=1))')]
+    calls, strings, seeds, _ = _signature('check(Model(["tanh", "softmax"], seed=1))')
+    twin_calls, twin_strings, twin_seeds, _ = _signature(visible.source)
+    assert calls <= twin_calls
+    assert not strings <= twin_strings  # "tanh" is never shown
+    assert seeds & twin_seeds == {1}    # and the seed is the same

@@ -34,17 +34,42 @@ def test_every_student_module_imports(module_name):
 
 
 def exercise_stubs():
-    """(relative path, exercise name) of every solution region."""
+    """(relative path, exercise name, comment only) of every solution region."""
     for path in SOLUTION_FILES:
-        for _, _, name, _ in solution_regions(path.read_text(), str(path)):
-            yield path.relative_to(SOLUTIONS_DIR).as_posix(), name
+        lines = path.read_text().splitlines()
+        for first, last, name, _ in solution_regions(path.read_text(), str(path)):
+            comment_only = all(line.strip().startswith("#") for line in lines[first + 1:last] if line.strip())
+            yield path.relative_to(SOLUTIONS_DIR).as_posix(), name, comment_only
 
 
-@pytest.mark.parametrize("relative, name", list(exercise_stubs()))
-def test_every_region_became_a_stub_raising_its_exercise_name(relative, name):
+@pytest.mark.parametrize("relative, name, comment_only", list(exercise_stubs()))
+def test_every_region_became_a_stub_naming_its_exercise(relative, name, comment_only):
     student_text = (STUDENT_DIR / relative).read_text()
-    assert f"raise NotImplementedError({name!r})" in student_text
+    stub = f"# {name}" if comment_only else f"raise NotImplementedError({name!r})"
+    assert stub in student_text
     assert re.match(r"Exercise [\w.]+: \w", name), f"{relative}: exercise name {name!r} should read 'Exercise N: what to do'"
+
+
+def test_a_comment_only_region_becomes_a_comment_and_the_code_still_runs():
+    source = ("def f(x):\n    ### BEGIN SOLUTION (Exercise 9.1: say what this computes)\n"
+              "    # the square\n    ### END SOLUTION\n    return x * x\n")
+    student = strip_solutions(source)
+    assert student == "def f(x):\n    # Exercise 9.1: say what this computes\n    return x * x\n"
+    namespace = {}
+    exec(student, namespace)
+    assert namespace["f"](3) == 9
+
+
+@pytest.mark.parametrize("path", SOLUTION_FILES, ids=lambda path: path.relative_to(SOLUTIONS_DIR).as_posix())
+def test_stubs_keep_the_scaffolding_outside_the_region(path):
+    """A region of several lines leaves the final ``return`` (and what it returns) to the given
+    code: the student replaces only the lines to write."""
+    lines = path.read_text().splitlines()
+    for first, last, name, indent in solution_regions(path.read_text(), str(path)):
+        body = [line for line in lines[first + 1:last] if line.strip() and not line.strip().startswith("#")]
+        if len(body) > 1:
+            assert not body[-1].startswith(f"{indent}return"), (
+                f"{path.name}:{last}: {name}: move the return out of the region, after ### END SOLUTION")
 
 
 def meaningful(line):

@@ -8,7 +8,11 @@
 * ``cheat``: the release, with an answer cell that probes for write access to the
   packages and the gradebook, patches ``numpy.allclose`` and installs an input transformer
   that turns every later cell into ``pass``, and a test cell whose source and points were
-  edited.
+  edited;
+* partly right, as honest students hand them in (``PARTLY_RIGHT``): ``sigmoid_only`` uses the
+  sigmoid derivative for every hidden activation, ``output_layer_only`` forgets the activation's
+  derivative when passing the error down, ``forward_without_bias`` leaves the bias out of
+  ``PytorchMLP._log_forward``.
 """
 import shutil
 from pathlib import Path
@@ -28,6 +32,16 @@ print("CHEAT kernel uid", os.getuid())
 numpy.allclose = lambda *args, **kwargs: True
 get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])
 """
+
+
+# kind -> (module, solution line, the student's line)
+PARTLY_RIGHT = {
+    "sigmoid_only": ("numpy_mlp.py", "derivative = derivative_from_output[self.activation_functions[n - 1]]",
+                     'derivative = derivative_from_output["sigmoid"]'),
+    "output_layer_only": ("numpy_mlp.py", "error = (error @ weight) * derivative(layer_inputs[n])",
+                          "error = error @ weight"),
+    "forward_without_bias": ("pytorch_mlp.py", "z = activation @ weight.T + bias", "z = activation @ weight.T"),
+}
 
 
 def _grade_id(cell):
@@ -55,9 +69,14 @@ def _build_course_folder(course_dir, assignment):
 def make_submission(release, folder, kind, assignment):
     shutil.copytree(release, folder)
     notebook_path = folder / f"{assignment.name}.ipynb"
-    if kind == "honest":
+    if kind == "honest" or kind in PARTLY_RIGHT:
         for module in ("numpy_mlp.py", "pytorch_mlp.py"):
             shutil.copy(REPOSITORY_ROOT / "labs_solutions" / module, folder / "labs" / module)
+        if kind in PARTLY_RIGHT:
+            module, right, wrong = PARTLY_RIGHT[kind]
+            text = (folder / "labs" / module).read_text()
+            assert text.count(right) == 1, f"{module} no longer has the line {right!r}"
+            (folder / "labs" / module).write_text(text.replace(right, wrong))
         answers = {_grade_id(cell): cell.source for cell in nbformat.read(assignment.notebook, as_version=4).cells
                    if cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
         _edit_notebook(notebook_path, lambda cell: cell.update(source=answers[_grade_id(cell)])
@@ -71,7 +90,7 @@ def make_submission(release, folder, kind, assignment):
                 cell.metadata["nbgrader"]["points"] = 99
         _edit_notebook(notebook_path, cheat)
     elif kind != "stub":
-        raise ValueError(f"unknown submission kind {kind!r}: honest, stub or cheat")
+        raise ValueError(f"unknown submission kind {kind!r}: honest, stub, cheat or {', '.join(PARTLY_RIGHT)}")
 
 
 def build_demo_class(root, kinds, assignment_name="backprop_mlp"):

@@ -7,9 +7,11 @@ is the one table that says, per assignment:
 * ``ships``: the ``labs_solutions/`` modules it needs (files or sub-packages, relative to
   ``labs/``); the assignment folder then holds a ``labs/`` package next to the notebook, so
   ``from labs.numpy_mlp import NumpyMLP`` imports the shipped copy;
-* ``scores``: ``{trusted check name: (test cell id, ...)}``. A listed test cell gets
-  ``points * fraction of the check's cases that match`` as its autograded score under trusted
-  grading, whatever the in-kernel test printed; cells not listed keep nbgrader's in-kernel score.
+* ``scores``: ``{trusted check name: {test cell id: CellScope}}`` (a tuple of cell ids gives each
+  cell every case). A listed test cell gets ``points * fraction of its scope's cases that match``
+  as its autograded score under trusted grading, whatever the in-kernel test printed; cells not
+  listed keep nbgrader's in-kernel score. The scope is what the cell's in-kernel test checks (the
+  same kinds of network, the same layers), so an honest submission scores the same both ways.
   The checks themselves are described with their exercises (``grading/exercises/``).
 """
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from backprop_labs.paths import SOLUTIONS_PACKAGE_DIR, SOURCE_NOTEBOOKS_DIR, STUDENT_PACKAGE_DIR
 from backprop_labs.stubgen import GENERATED_HEADER, solution_regions
+from grading.trusted.cell_scope import DEEP_NETWORKS, EVERY_CASE, SIGMOID_NETWORKS, CellScope
 
 __all__ = ["ASSIGNMENTS", "Assignment", "AssignmentError", "all_assignments", "get_assignment",
            "SOLUTIONS_PACKAGE_DIR", "SOURCE_NOTEBOOKS_DIR", "STUDENT_PACKAGE_DIR", "SHIPPED_PACKAGE"]
@@ -27,8 +30,16 @@ ASSIGNMENTS = {
         ships=("log_linear.py", "numpy_mlp.py", "pytorch_mlp.py"),
         scores={
             "log_linear_bias_gradient": ("test_2_1_bias_gradient",),
-            "numpy_mlp_backpropagation": ("test_2_2_output_layer", "test_2_2_all_layers", "test_2_2_hidden"),
-            "pytorch_mlp_log_forward": ("test_2_4_log_forward", "test_2_4_hidden"),
+            "numpy_mlp_backpropagation": {
+                "test_2_2_output_layer": CellScope("output layer of the sigmoid network",
+                                                   SIGMOID_NETWORKS, output_layer_only=True),
+                "test_2_2_all_layers": CellScope("every layer of the sigmoid network", SIGMOID_NETWORKS),
+                "test_2_2_hidden": CellScope("every layer of the tanh and ReLU networks", DEEP_NETWORKS),
+            },
+            "pytorch_mlp_log_forward": {
+                "test_2_4_log_forward": CellScope("the sigmoid network", SIGMOID_NETWORKS),
+                "test_2_4_hidden": CellScope("the tanh and ReLU networks", DEEP_NETWORKS),
+            },
         }),
     "autodiff": dict(ships=("autodiff",)),
     "worked_graph": dict(ships=("worked_graph.py",)),
@@ -57,7 +68,7 @@ class Assignment:
     name: str
     notebook: Path
     shipped: tuple = ()
-    trusted_cells: dict = field(default_factory=dict)  # {trusted check name: (test cell id, ...)}
+    trusted_cells: dict = field(default_factory=dict)  # {trusted check name: {test cell id: CellScope}}
 
     def shipped_files(self):
         """Shipped module paths relative to ``labs/`` (sub-packages expanded), sorted."""
@@ -127,8 +138,14 @@ def all_assignments(source_dir=SOURCE_NOTEBOOKS_DIR):
     if unknown:
         raise AssignmentError(f"ASSIGNMENTS lists {sorted(unknown)} without a notebook in {source_dir}")
     return [Assignment(path.stem, path, tuple(ASSIGNMENTS.get(path.stem, {}).get("ships", ())),
-                       dict(ASSIGNMENTS.get(path.stem, {}).get("scores", {})))
+                       _cell_scopes(ASSIGNMENTS.get(path.stem, {}).get("scores", {})))
             for path in sorted(Path(source_dir).glob("*.ipynb"))]
+
+
+def _cell_scopes(scores):
+    """``{check: {cell: CellScope}}`` from the table's entries (a tuple of cells: every case each)."""
+    return {check: dict(cells) if isinstance(cells, dict) else {cell: EVERY_CASE for cell in cells}
+            for check, cells in scores.items()}
 
 
 def get_assignment(name, source_dir=SOURCE_NOTEBOOKS_DIR):

@@ -3,9 +3,22 @@
 A test cell passes when it raises nothing. These helpers make a failure useful in the
 student's feedback: they show the grader's report (table and diagnosis) and, for a wrong
 gradient, the tangent plot of the parameter with the largest error, then raise
-``AssertionError`` with the diagnosis as its message.
+:class:`CheckFailed`, whose message says what was expected and what was found. In a notebook
+that message is all the error output shows: no traceback into this module.
 """
+import numpy as np
+
 from grading.gradient_check.pipeline import check_backpropagation
+
+BIAS_SCALE = 0.5  # biases drawn from N(0, 0.5^2): a forgotten or misplaced bias changes the result
+
+
+class CheckFailed(AssertionError):
+    """A test cell's check failed; IPython shows only the message (``_render_traceback_``)."""
+
+    def _render_traceback_(self):
+        return [f"\x1b[0;31mCheck failed\x1b[0m: {line}" if number == 0 else line
+                for number, line in enumerate(str(self).splitlines())]
 
 
 def _show(value):
@@ -19,6 +32,26 @@ def _show(value):
         display(value)
     else:
         print(value)
+
+
+def with_random_biases(model, seed):
+    """``model`` with every bias ``(1, out)`` set to non-zero values drawn from ``seed``.
+
+    Models start with zero biases, where a missing bias gradient or a forward pass that
+    ignores the bias goes unnoticed. Two models of the same geometry given the same seed get
+    the same biases (NumPy arrays or torch tensors alike). Returns the model.
+    """
+    rng = np.random.default_rng(seed)
+    for _, bias in model.parameters:
+        values = rng.normal(0.0, BIAS_SCALE, size=tuple(bias.shape))
+        if isinstance(bias, np.ndarray):
+            bias[...] = values
+        else:
+            import torch
+
+            with torch.no_grad():
+                bias.copy_(torch.as_tensor(values, dtype=bias.dtype))
+    return model
 
 
 def show_tangent_of_worst(model, batch, rows):
@@ -36,7 +69,7 @@ def show_tangent_of_worst(model, batch, rows):
         return None
     worst = max(measured, key=lambda row: row.max_rel_error)
     check = tangent_check(model, batch, layer_index=worst.layer, is_bias=worst.role == "bias")
-    print(f"Tangent plot of the parameter with the largest error: {check}")
+    print(f"Tangent plot of the parameter with the largest error:\n{check}")
     plt.show()
     return check
 
@@ -55,6 +88,51 @@ def assert_gradients_match(model, batch, layers=None):
     if passed:
         return
     show_tangent_of_worst(model, batch, rows)
-    reasons = report.diagnosis or report.notes or ["the gradients differ from autograd: see the table above"]
-    where = "" if layers is None else f" (layers {', '.join(map(str, layers))})"
-    raise AssertionError(f"{report.title}{where}: " + " ".join(reasons))
+    failing = [f"layer {row.layer} {row.role}" for row in rows if not row.passed]
+    expected = ("the gradients of " + ("every layer" if layers is None else f"layer(s) {', '.join(map(str, layers))}")
+                + " within the tolerance of the reference, and every check passed")
+    found = (f"{', '.join(failing)} differ" if failing else "the gradients match, but a check failed")
+    reasons = report.diagnosis or report.notes or ["see the table above"]
+    raise CheckFailed(f"{report.title}: expected {expected}; found: {found}.\n" + "\n".join(reasons))
+
+
+def assert_log_probabilities_match(model, expected_model, input):
+    """``model._log_forward(input)`` is a tensor autograd can differentiate and equals
+    ``expected_model.log_forward(input)`` (a NumPy model started from the same parameters)."""
+    import torch
+
+    found = model._log_forward(input)
+    if not isinstance(found, torch.Tensor) or not found.requires_grad:
+        kind = type(found).__name__ if not isinstance(found, torch.Tensor) else "a tensor without requires_grad"
+        raise CheckFailed(f"expected a tensor computed from self.parameters (so that autograd can differentiate "
+                          f"it); found {kind}")
+    expected = expected_model.log_forward(input)
+    assert_close(found.detach().numpy(), expected, "the log-probabilities", rtol=1e-10, atol=1e-12)
+
+
+def assert_close(found, expected, what, rtol, atol=0.0):
+    """``found`` equals ``expected`` (same shape, within ``atol + rtol * |expected|``), else a
+    :class:`CheckFailed` naming ``what``, both shapes or the worst entry with both values."""
+    found, expected = np.asarray(found, dtype=float), np.asarray(expected, dtype=float)
+    if found.shape != expected.shape:
+        raise CheckFailed(f"{what}: expected shape {expected.shape}, found shape {found.shape}")
+    bad = ~np.isclose(found, expected, rtol=rtol, atol=atol)
+    if not bad.any():
+        return
+    excess = np.where(bad, np.abs(found - expected) - rtol * np.abs(expected), -np.inf)
+    worst = np.unravel_index(np.argmax(excess), found.shape) if found.ndim else ()
+    where = f" at index {tuple(int(i) for i in worst)}" if found.ndim else ""
+    raise CheckFailed(f"{what}: {int(bad.sum())} of {bad.size} entries differ; worst{where}: expected "
+                      f"{expected[worst]:.10g}, found {found[worst]:.10g} (tolerance rtol={rtol:g}, atol={atol:g})")
+
+
+def assert_equal(found, expected, what):
+    """``found == expected``, else a :class:`CheckFailed` with both values."""
+    if not found == expected:
+        raise CheckFailed(f"{what}: expected {expected!r}, found {found!r}")
+
+
+def assert_at_least(found, minimum, what):
+    """``found >= minimum``, else a :class:`CheckFailed` with both values."""
+    if not found >= minimum:
+        raise CheckFailed(f"{what}: expected at least {minimum:.10g}, found {found:.10g}")

@@ -40,28 +40,39 @@ class Hypothesis:
     predict: Callable
 
 
-def matching_hypothesis(hypotheses, context, student, tolerance):
-    """The first hypothesis whose predicted gradients all agree with ``student`` within ``tolerance``.
+def matching_hypothesis(hypotheses, context, student, tolerance, wrong, scales=(1.0,)):
+    """``(hypothesis, scale)`` for the first hypothesis whose predicted gradients, times one of ``scales``,
+    agree with ``student`` within ``tolerance`` on every entry that can be compared; or None.
 
-    ``student`` is aligned with the specs; entries that are ``None`` (unusable) must be
-    predicted as ``None`` too. A prediction that raises counts as not applicable.
+    ``student`` is aligned with the specs: an array (of the parameter's shape, or of the shape
+    returned when that is another) or None (not comparable, skipped). ``wrong``: indices where the
+    student's gradient differs from the reference; at least one of them must be compared, so a
+    hypothesis is never confirmed by arrays that are right anyway. A prediction that raises counts
+    as not applicable.
     """
+    compared = [i for i, array in enumerate(student) if array is not None]
+    if not any(i in compared for i in wrong):
+        return None
     for hypothesis in hypotheses:
         try:
             predicted = hypothesis.predict(context)
-        except (ValueError, IndexError, KeyError, FloatingPointError):
+        except (ValueError, IndexError, KeyError, FloatingPointError, TypeError):
             continue
         if predicted is None or len(predicted) != len(student):
             continue
-        if all(_agrees(s, p, tolerance) for s, p in zip(student, predicted)):
-            return hypothesis
+        # An array the mistake makes (nearly) zero is judged against the size of the whole prediction:
+        # the student's rounding noise there is no evidence against the hypothesis.
+        floor = max((float(np.max(np.abs(p))) for p in predicted if p is not None and np.size(p)), default=0.0)
+        for scale in scales:
+            if all(_agrees(student[i], predicted[i], scale, tolerance, abs(scale) * floor) for i in compared):
+                return hypothesis, scale
     return None
 
 
-def _agrees(student, predicted, tolerance):
-    if student is None or predicted is None:
-        return student is None and predicted is None
+def _agrees(student, predicted, scale, tolerance, floor=0.0):
+    if predicted is None:
+        return False
     predicted = np.asarray(predicted)
     if student.shape != predicted.shape:
         return False
-    return normwise_error(student, predicted) <= tolerance
+    return normwise_error(student, scale * predicted, floor) <= tolerance

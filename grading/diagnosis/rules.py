@@ -1,18 +1,30 @@
 """From evidence to plain sentences: a table of rules, each a detector and what it tells the student.
 
-:data:`RULES` is read top to bottom. A rule's ``detect(evidence)`` returns the sentence to
-show, or ``(cause, sentence)`` when it can name a finer cause than its own, or ``None``.
-Rules in the ``"values"`` group explain wrong numbers and are exclusive: the first that fires wins, and the last one (:func:`_localise`) always fires, so
-a wrong gradient never goes without a pointer to where the error enters. The "error" and
-"format" groups are exclusive too (the first problem found explains the ones after it);
-side-effect rules each add their sentence.
+:data:`RULES` is read top to bottom. A rule's ``detect(evidence)`` returns the sentence to show,
+``(cause, sentence)`` when it can name a finer cause than its own, a list of such pairs for
+several independent findings, or ``None``. Groups:
+
+* ``"error"``: the call raised; the first rule that fires explains it, and nothing was returned
+  to compare.
+* ``"format"``: the returned object is not nested like the parameters (arrays misplaced); the
+  first rule that fires explains it and value rules stay silent.
+* ``"array"``: one returned array is not usable as it is (its shape, type, NaN); each such
+  finding is reported, and the other arrays are still compared by value.
+* ``"side_effect"``: each adds its sentence.
+* ``"values"``: wrong numbers in the arrays that could be compared; the first rule that fires
+  wins (it may name several findings, e.g. a known mistake and a sign), and the last one
+  (:func:`_localise`) always fires, so a wrong gradient never goes without a pointer.
+
+Sentences come in the exercise's own words (:mod:`.vocabulary`).
 """
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
 
 from .hypotheses import matching_hypothesis
+from .vocabulary import MLP, vocabulary_of
 from grading.gradient_check.tolerances import normwise_error
 
 
@@ -20,9 +32,11 @@ from grading.gradient_check.tolerances import normwise_error
 class Evidence:
     """Everything the rules may look at (built by :mod:`grading.gradient_check.pipeline`).
 
-    ``found``/``usable`` are aligned with ``specs`` (float64 arrays or None); ``reference``
-    is the float64 reference; ``errors[i]`` the normwise error of usable entries (else None);
-    ``checks`` maps a check name to its :class:`~grading.gradient_check.invariants.CheckResult`.
+    ``found``/``usable`` are aligned with ``specs``: ``found[i]`` the float64 array as returned
+    (any shape) or None, ``usable[i]`` the array in the parameter's shape that was compared, or
+    None; ``reference`` is the float64 reference; ``errors[i]`` the normwise error of usable
+    entries (else None); ``checks`` maps a check name to its
+    :class:`~grading.gradient_check.invariants.CheckResult`.
     """
 
     exercise: object
@@ -39,6 +53,9 @@ class Evidence:
     tolerance: object
     hypothesis_context: object = None
     internal_errors: list = field(default_factory=list)
+    explained: set = field(default_factory=set)     # spec indices an "array" rule has already explained
+    shape_only: set = field(default_factory=set)    # spec indices explained only as "wrong shape"
+    covered_by_hypothesis: set = field(default_factory=set)  # wrong-shaped arrays a confirmed mistake predicts
 
     def problems_of(self, kind):
         return [problem for problem in self.problems if problem.kind == kind]
@@ -46,6 +63,10 @@ class Evidence:
     def failed(self, name):
         check = self.checks.get(name)
         return check is not None and check.passed is False
+
+    @property
+    def words(self):
+        return vocabulary_of(self.exercise)
 
     @property
     def layers(self):
@@ -59,11 +80,27 @@ class Evidence:
         """Indices of parameters whose gradient is usable but outside the tolerance, or unusable."""
         return [i for i, error in enumerate(self.errors) if error is None or error > self.tolerance.rtol]
 
+    @property
+    def wrong_values(self):
+        """Indices of compared arrays whose values are outside the tolerance, and no array rule explained."""
+        return [i for i in self.wrong if self.usable[i] is not None and i not in self.explained]
+
+    @property
+    def compared(self):
+        """Indices of compared arrays whose reference is not all zero."""
+        return [i for i, (s, r) in enumerate(zip(self.usable, self.reference)) if s is not None and np.any(r)]
+
+    @property
+    def num_classes(self):
+        """K, when the last layer's weight is (K, in) (softmax exercises), else None."""
+        weights = [spec for spec in self.specs if spec.role == "weight"]
+        return weights[-1].shape[0] if weights and self.exercise.output_bias is not None else None
+
 
 @dataclass(frozen=True)
 class Rule:
     cause: str
-    group: str           # "error", "format", "side_effect", "values"
+    group: str           # "error", "format", "array", "side_effect", "values"
     detect: Callable[[Evidence], Optional[str]]
 
 
@@ -83,22 +120,99 @@ def _not_implemented(evidence):
 
 
 SHAPE_ERROR_WORDS = ("matmul", "shapes", "broadcast", "aligned", "dimension")
+_SHAPES = re.compile(r"\(([0-9, ]*)\)")
+
+
+def _shapes_in(message):
+    """The tuples written in an error message, e.g. '(20,10) (20,9)' -> [(20, 10), (20, 9)]."""
+    shapes = []
+    for text in _SHAPES.findall(message):
+        parts = [part.strip() for part in text.split(",") if part.strip()]
+        if parts and all(part.isdigit() for part in parts):
+            shapes.append(tuple(int(part) for part in parts))
+    return shapes
+
+
+def _classes_from_labels(error, labels, num_classes):
+    """The error shows a class axis sized from the batch's labels (max + 1 or the distinct count)."""
+    if error is None or num_classes is None or labels is None or len(labels) == 0:
+        return None
+    labels = np.asarray(labels).astype(np.int64)
+    from_batch = {int(labels.max()) + 1, len(np.unique(labels))} - {num_classes}
+    if error.type_name == "ValueError":
+        widths = {shape[-1] for shape in _shapes_in(error.message) if len(shape) == 2}
+        if num_classes in widths and widths & from_batch:
+            return min(widths & from_batch)
+    if error.type_name == "IndexError":
+        sizes = [int(size) for size in re.findall(r"size (\d+)", error.message)]
+        if sizes and sizes[-1] in from_batch:
+            return sizes[-1]
+    return None
+
+
+def _classes_sentence(width, num_classes, where):
+    return ("classes_from_batch",
+            f"{where} the class axis has {width} columns instead of K = {num_classes}: the number of classes is "
+            f"taken from the batch's labels (y.max() + 1, len(np.unique(y)) or len(set(y))), which depends on "
+            f"which classes the batch happens to contain. Use the model's K (the output layer's size).")
+
+
+def _classes_in_batch(evidence):
+    context = evidence.hypothesis_context
+    width = _classes_from_labels(evidence.error, None if context is None else context.output, evidence.num_classes)
+    if width is None:
+        return None
+    return _classes_sentence(width, evidence.num_classes, f"Your code raised {evidence.error.describe()}:")
+
+
+def _scalar_only(evidence):
+    error = evidence.error
+    if error is not None and "truth value of an array" in error.message:
+        return (f"Your code raised {error.describe()}. A Python if/else, `and`/`or` or max()/min() treats its "
+                f"argument as one number, but here it is a whole array: write the activation and its derivative "
+                f"element-wise, e.g. np.maximum(z, 0) and np.where(z > 0, 1.0, 0.0).")
+    return None
+
+
+def _elementwise_for_matmul(evidence):
+    error = evidence.error
+    if error is None or error.type_name != "ValueError" or "broadcast" not in error.message:
+        return None
+    shapes = [shape for shape in _shapes_in(error.message) if len(shape) == 2]
+    if len(shapes) >= 2:
+        (a, b), (c, d) = shapes[:2]
+        if b == c and (a, b) != (c, d):
+            return (f"Your code raised {error.describe()}: an ({a}, {b}) and a ({c}, {d}) array are multiplied "
+                    f"element by element (* or np.multiply), where the product of the two matrices was meant: "
+                    f"use @ (np.dot), which gives ({a}, {d}).")
+    return None
 
 
 def _shape_exception(evidence):
     error = evidence.error
     if error is not None and error.type_name == "ValueError" and any(w in error.message for w in SHAPE_ERROR_WORDS):
-        return (f"Your code raised {error.describe()}. Shapes do not line up: rows are examples, so an "
-                f"error (B, out) goes back through layer n as error @ W (W is (out, in)), a weight "
-                f"gradient is error.T @ layer_input (out, in), and element-wise products need equal shapes.")
+        batch = evidence.batch_size
+        sizes = [int(size) for pair in re.findall(r"size (\d+) is different from (\d+)", error.message)
+                 for size in pair]
+        hint = ""
+        if batch in sizes and len(set(sizes)) == 2:
+            other = (set(sizes) - {batch}).pop()
+            hint = (f" One operand has one row per example (B = {batch}) where the other has {other}: an array "
+                    f"that should be (B, ...) is not (a per-example matrix kept for one example only?).")
+        return (f"Your code raised {error.describe()}. Shapes do not line up: {evidence.words.shapes}.{hint}")
     return None
 
 
 def _other_exception(evidence):
     error = evidence.error
-    if error is not None:
+    if error is None:
+        return None
+    if getattr(error, "inside", ""):
+        return (f"Your code raised {error.type_name}: {error.message} inside {error.inside}, called from your line "
+                f"{error.where}: check what that line passes in (shapes, dtypes, None).")
+    if error.where:
         return f"Your code raised {error.describe()}; fix that line first."
-    return None
+    return f"Your code raised {error.describe()}."
 
 
 # ---- returned format -----------------------------------------------------------------------
@@ -120,11 +234,32 @@ def _shared_lists(evidence):
     return None
 
 
+def _returned_pairs_match(evidence, layers):
+    """The short returned list holds exactly the reference gradients of ``layers``, in order."""
+    raw = evidence.raw
+    for position, layer in enumerate(layers):
+        try:
+            pair = raw[position]
+            arrays = [np.asarray(pair[k], dtype=np.float64) for k in range(len(evidence.indices_of_layer(layer)))]
+        except Exception:  # noqa: BLE001 - not the shape of a list of pairs
+            return False
+        wanted = [evidence.reference[i] for i in evidence.indices_of_layer(layer)]
+        if not all(_close(a, w, evidence.tolerance) for a, w in zip(arrays, wanted)):
+            return False
+    return True
+
+
 def _missing_layer(evidence):
     short = [p for p in evidence.problems_of("wrong_length") if isinstance(evidence.raw, (list, tuple))
              and len(evidence.raw) < len(evidence.layers)]
     if short:
-        return (f"Only {len(evidence.raw)} layer(s) of gradients were returned for a {len(evidence.layers)}-layer "
+        layers = evidence.layers
+        if len(evidence.raw) == len(layers) - 1 and _returned_pairs_match(evidence, layers[:-1]):
+            return (f"Only {len(evidence.raw)} layer(s) of gradients were returned for a {len(layers)}-layer model, "
+                    f"and they are layers {layers[0]} to {layers[-2]}: the OUTPUT layer's gradients are missing "
+                    f"(stored under another key or index, e.g. 0-based for the output layer and 1-based in the "
+                    f"loop?). Return one [dW, db] per layer, layer 0 first.")
+        return (f"Only {len(evidence.raw)} layer(s) of gradients were returned for a {len(layers)}-layer "
                 f"model: a layer is missing (does the backward loop reach layer 0?). Return one [dW, db] "
                 f"per layer, layer 0 first.")
     for layer in evidence.layers:
@@ -136,8 +271,8 @@ def _missing_layer(evidence):
                 evidence.found[i] is not None and evidence.found[i].shape == evidence.reference[i].shape
                 and not np.any(evidence.found[i]) for i in indices):
             return (f"Layer {layer}'s gradients are {'missing' if evidence.found[indices[0]] is None else 'all zero'} "
-                    f"although its parameters change the loss: the backward loop skips layer {layer} "
-                    f"(range(L - 1, 0, -1) stops before 0; use reversed(range(L))).")
+                    f"although its parameters change the loss: "
+                    + evidence.words.missing_layer.format(layer=layer) + ".")
     return None
 
 
@@ -181,56 +316,137 @@ def _structure(evidence):
     return None
 
 
+# ---- one array at a time (each finding reported; the other arrays are still compared) -------
+
+def _explain(evidence, index):
+    evidence.explained.add(index)
+
+
 def _not_arrays(evidence):
     problems = (evidence.problems_of("missing") + evidence.problems_of("not_an_array")
                 + evidence.problems_of("not_numeric"))
+    for problem in problems:
+        if problem.spec is not None:
+            _explain(evidence, evidence.specs.index(problem.spec))
     if problems:
         return problems[0].message + "."
     return None
 
 
 def _transposed(evidence):
+    labels = []
     for i, spec in enumerate(evidence.specs):
         found, reference = evidence.found[i], evidence.reference[i]
-        if found is None or spec.is_bias or found.ndim != 2:
+        if found is None or spec.is_bias or found.ndim != 2 or i in evidence.explained:
             continue
         if found.shape == reference.shape and found.shape[0] != found.shape[1]:
             continue
         if found.shape == reference.T.shape and _close(found.T, reference, evidence.tolerance) and (
                 found.shape != reference.shape or not _close(found, reference, evidence.tolerance)):
-            return (f"The {spec.label} gradient is transposed: found {found.shape}, the weight is {spec.shape} "
-                    f"(out, in). Compute error.T @ layer_input, not layer_input.T @ error.")
-    return None
+            _explain(evidence, i)
+            labels.append(f"{spec.label} (found {found.shape}, the weight is {tuple(spec.shape)})")
+    if not labels:
+        return None
+    return (f"The gradient of {', '.join(labels)} is transposed; a weight is (out, in). "
+            f"{evidence.words.weight_layout[0].upper()}{evidence.words.weight_layout[1:]}.")
+
+
+def _bias_summed_over_everything(evidence):
+    """N3: one number (the sum over examples AND units) instead of one per unit."""
+    labels = []
+    for i, spec in enumerate(evidence.specs):
+        found, reference = evidence.found[i], evidence.reference[i]
+        if not spec.is_bias or found is None or i in evidence.explained or reference.size < 2 or found.size == 0:
+            continue
+        total = float(np.sum(reference))
+        constant = found.size == 1 or (found.size == reference.size and np.ptp(found) == 0 and np.ptp(reference) > 0)
+        if constant and abs(float(found.ravel()[0]) - total) <= evidence.tolerance.hypothesis_match * max(
+                1.0, float(np.max(np.abs(reference)))):
+            _explain(evidence, i)
+            labels.append(f"{spec.label} (found shape {found.shape})")
+    if not labels:
+        return None
+    return (f"The gradient of {', '.join(labels)} is one number shared by every unit: the error is summed over "
+            f"every axis (np.sum without axis=0). Each unit has its own bias gradient: "
+            f"{evidence.words.bias_reduce}.")
+
+
+def _weight_is_one_number(evidence):
+    """N13: a weight gradient that is a single number: np.dot of two 1-D vectors (an inner product)."""
+    labels = []
+    for i, spec in enumerate(evidence.specs):
+        found = evidence.found[i]
+        if spec.is_bias or found is None or i in evidence.explained or len(spec.shape) != 2 or min(spec.shape) < 2:
+            continue
+        if found.size == 1 or (found.shape == tuple(spec.shape) and np.ptp(found) == 0 and np.any(found)
+                               and np.ptp(evidence.reference[i]) > 0):
+            _explain(evidence, i)
+            labels.append(f"{spec.label} (found shape {found.shape})")
+    if not labels:
+        return None
+    return (f"The gradient of {', '.join(labels)} is one number where a matrix {'(out, in)'} is needed: "
+            f"np.dot of two 1-D vectors is their INNER product, a scalar. One example's weight gradient is the "
+            f"OUTER product np.outer(error, layer_input); for a batch, error.T @ layer_input.")
 
 
 def _bias_axis(evidence):
-    batch = evidence.batch_size
+    """Bias gradients of the wrong shape: not reduced over the examples, reduced over the wrong axis,
+    or right values with axes of length 1 missing or added. Shapes decide only when they can: with
+    B equal to the layer's width the values tell which axis was summed."""
+    batch, found_by_cause = evidence.batch_size, {}
     for i, spec in enumerate(evidence.specs):
         found = evidence.found[i]
-        if not spec.is_bias or found is None or found.shape == tuple(spec.shape):
+        if not spec.is_bias or found is None or found.shape == tuple(spec.shape) or i in evidence.explained:
             continue
-        if batch in found.shape and found.size in (batch, batch * spec.shape[-1]):
-            summed = found.size == batch * spec.shape[-1] != batch
-            what = "not summed at all" if summed else "summed over the wrong axis"
-            return "bias_wrong_axis", (
-                f"The {spec.label} gradient has shape {found.shape}: the error is {what}. Sum it over the "
-                f"examples, axis 0: np.sum(error, axis=0, keepdims=True) has shape {tuple(spec.shape)}.")
-        if found.size == int(np.prod(spec.shape)):
-            return "bias_shape", (f"The {spec.label} gradient has shape {found.shape}; it must match the bias, "
-                    f"{tuple(spec.shape)} (keepdims=True when summing over axis 0).")
-    return None
+        width = int(np.prod(spec.shape))
+        right_values = found.size == width and _close(found.reshape(spec.shape), evidence.reference[i],
+                                                      evidence.tolerance)
+        if found.ndim == 2 and found.shape == (batch, width) and batch != 1 and width != 1 and _close(
+                found.sum(axis=0).reshape(spec.shape), evidence.reference[i], evidence.tolerance):
+            cause = "bias_not_summed"
+        elif batch in found.shape and found.size in (batch, batch * width) and not right_values:
+            cause = "bias_wrong_axis" if found.size == batch else "bias_not_summed"
+        elif found.size == width:
+            cause = "bias_shape"
+        else:
+            continue
+        _explain(evidence, i)
+        found_by_cause.setdefault(cause, []).append((spec, found.shape, right_values))
+    words = evidence.words
+    reduce = f"{words.bias_reduce[0].upper()}{words.bias_reduce[1:]}"
+    findings = []
+    for cause, entries in found_by_cause.items():
+        labels = ", ".join(f"{spec.label} {shape}" for spec, shape, _ in entries)
+        expected = tuple(entries[0][0].shape)
+        if cause == "bias_not_summed":
+            sentence = (f"Bias gradient shapes {labels}: one row per example, the per-example bias gradients are "
+                        f"never summed. {reduce}, shape {expected}.")
+        elif cause == "bias_wrong_axis":
+            sentence = f"Bias gradient shapes {labels}: the error is summed over the wrong axis. {reduce}, shape {expected}."
+        else:
+            values = ("its values are right" if all(right for *_, right in entries) else
+                      "its values were compared in the bias's shape")
+            keepdims = " (keepdims=True when summing over axis 0)" if words is MLP else ""
+            sentence = (f"Bias gradient shapes {labels}: a bias gradient must have the bias's shape, "
+                        f"{expected}{keepdims}; {values}.")
+        findings.append((cause, sentence))
+    return findings or None
 
 
 def _wrong_shape(evidence):
-    problems = evidence.problems_of("wrong_shape")
+    problems = [p for p in evidence.problems_of("wrong_shape") + evidence.problems_of("singleton_axes")
+                if p.spec is None or evidence.specs.index(p.spec) not in evidence.explained]
+    for problem in problems:
+        if problem.spec is not None:
+            _explain(evidence, evidence.specs.index(problem.spec))
+            evidence.shape_only.add(evidence.specs.index(problem.spec))
     return problems[0].message + "." if problems else None
 
 
 def _not_finite(evidence):
     problems = evidence.problems_of("not_finite")
     if problems:
-        return (problems[0].message.rstrip(".") + ". Compute the softmax from log-probabilities (subtract the "
-                "row maximum before exp) and avoid dividing by zero.")
+        return problems[0].message.rstrip(".") + f". {evidence.words.not_finite[0].upper()}{evidence.words.not_finite[1:]}."
     return None
 
 
@@ -239,14 +455,15 @@ def _not_finite(evidence):
 def _modifies_parameters(evidence):
     if evidence.failed("parameters_unchanged"):
         changed = ", ".join(evidence.checks["parameters_unchanged"].evidence["changed"])
-        return (f"backpropagation changed the model's parameters ({changed}): it must only compute gradients. "
-                f"Leave the update to update(), and copy an array before any in-place operation (-=, *=).")
+        return (f"{evidence.words.code[0].upper()}{evidence.words.code[1:]} changed the model's parameters "
+                f"({changed}): it must only compute gradients. Leave the update to update(), and copy an array "
+                f"before any in-place operation (-=, *=).")
     return None
 
 
 def _modifies_input(evidence):
     if evidence.failed("input_unchanged"):
-        return ("backpropagation changed the batch it was given (an in-place operation on the input or on an "
+        return ("Your code changed the batch it was given (an in-place operation on the input or on an "
                 "array that shares its memory): compute new arrays instead (a = a * x, not a *= x).")
     return None
 
@@ -257,27 +474,44 @@ def _accumulates(evidence):
         if np.isfinite(ratio) and abs(ratio - 2.0) < 0.01:
             return ("A second call returns twice the gradients: something accumulates across calls (a buffer kept "
                     "on self, or += into stored arrays). Start every call from fresh zeros.")
-        return ("Calling backpropagation twice on the same batch gives different results: the function keeps "
+        return ("Calling it twice on the same batch gives different results: the function keeps "
                 "state between calls or uses randomness. It must depend only on the parameters and the batch.")
     return None
 
 
 def _unstable_softmax(evidence):
-    if evidence.failed("logit_shift"):
-        shift = evidence.checks["logit_shift"].evidence.get("shift")
+    if not evidence.failed("logit_shift"):
+        return None
+    found = evidence.checks["logit_shift"].evidence
+    shift = found.get("shift")
+    if found.get("overflow", False) or found.get("difference", 0.0) > 1e-2:
         return (f"With every logit shifted by +{shift:g} (which leaves the softmax unchanged) your gradients "
                 f"overflow or change: exp(z) is taken without subtracting the row maximum. Use "
                 f"p = exp(z - logsumexp(z)) or the log-probabilities from the forward pass.")
-    return None
+    return (f"With every logit shifted by +{shift:g} (which leaves the softmax unchanged) your gradients change by "
+            f"{found.get('difference', float('nan')):.1e}, more than the rounding of large logits explains: "
+            f"subtract the row maximum before exp (or use logsumexp), in one precision throughout.")
 
 
 def _not_a_mean(evidence):
-    if evidence.failed("mean_of_examples") and not evidence.wrong:
-        ratio = evidence.checks["mean_of_examples"].evidence.get("ratio", float("nan"))
-        return (f"On this batch the gradients are right, but for a few examples together they are {ratio:.3g} times "
-                f"the mean of the single-example gradients: the code assumes a batch size (a hard-coded B?). "
-                f"Divide by len(output).")
-    return None
+    if not evidence.failed("mean_of_examples") or evidence.wrong:
+        return None
+    check = evidence.checks["mean_of_examples"].evidence
+    if "error" in check:
+        width = _classes_from_labels(check.get("student_error"), check.get("labels"), evidence.num_classes)
+        if width is not None:
+            return _classes_sentence(width, evidence.num_classes,
+                                     f"On this batch the gradients are right, but on a smaller batch (labels "
+                                     f"{check['labels']}) your code raised {check['error']}:")
+        return ("not_a_mean", f"On this batch the gradients are right, but on a smaller batch or a single example "
+                f"the call failed ({check['error']}): the code assumes something about the batch (its size, "
+                f"or which classes it contains). It must work for any batch.")
+    ratio = check.get("ratio", float("nan"))
+    factor = (f"they are {ratio:.3g} times the mean of the single-example gradients"
+              if np.isfinite(ratio) and abs(ratio - 1.0) > 1e-3 else
+              "they differ from the mean of the single-example gradients")
+    return (f"On this batch the gradients are right, but for a few examples together {factor}: the code assumes a "
+            f"batch size (a hard-coded B?). Divide by len(output).")
 
 
 def _loss_mismatch(evidence):
@@ -292,17 +526,22 @@ def _loss_mismatch(evidence):
             "the lab's: gradients of a different function cannot be graded (was log_forward changed?).")
 
 
-# ---- wrong values (exclusive) -------------------------------------------------------------
+# ---- wrong values (exclusive; on the arrays that could be compared) ------------------------
+
+def _ratio(student, reference):
+    """Least-squares factor c with student ~ c * reference, and whether it explains the array."""
+    c = float(np.sum(student * reference) / np.sum(reference * reference))
+    return c, np.isfinite(c) and normwise_error(student, c * reference) <= 1e-6 * max(1.0, abs(c))
+
 
 def _ratios(evidence):
-    """Per-parameter least-squares factor c (student ~ c * reference) and whether it explains the array."""
+    """Per-parameter factor c (student ~ c * reference) where it explains the array, else None."""
     ratios = []
     for student, reference in zip(evidence.usable, evidence.reference):
         if student is None or not np.any(reference):
             ratios.append(None)
             continue
-        c = float(np.sum(student * reference) / np.sum(reference * reference))
-        explained = normwise_error(student, c * reference) <= evidence.tolerance.hypothesis_match * max(1.0, abs(c))
+        c, explained = _ratio(student, reference)
         ratios.append(c if explained else None)
     return ratios
 
@@ -312,38 +551,118 @@ def _all_near(values, target):
 
 
 def _sign(evidence):
-    ratios = [r for r in _ratios(evidence) if r is not None]
-    if len(ratios) == len([r for r in evidence.reference if np.any(r)]) and _all_near(ratios, -1.0):
-        return ("Every gradient has the wrong sign: the error at the softmax input is p - onehot(y) "
-                "(probability minus target), not onehot(y) - p.")
+    ratios = _ratios(evidence)
+    compared = [ratios[i] for i in evidence.compared]
+    if len(compared) >= 1 and _all_near(compared, -1.0):
+        return f"Every gradient has the wrong sign: {evidence.words.sign}."
+    return None
+
+
+def _scale_sentence(evidence, ratio, labels=None):
+    """A sentence for gradients that are ``ratio`` times the right ones, or None when that says nothing."""
+    batch = evidence.batch_size
+    which = "All gradients are" if labels is None else f"The gradients of {labels} are"
+    if batch >= 2 and abs(ratio - batch) <= 1e-3 * batch:
+        return "missing_batch_mean", (
+            f"{which} B = {batch} times too large: that is the gradient of the SUM of the losses. The loss is "
+            f"the MEAN over the batch: {evidence.words.fix_mean}.")
+    if batch >= 2 and abs(ratio - 1.0 / batch) <= 1e-3 / batch:
+        return "extra_batch_mean", (
+            f"{which} B = {batch} times too small: the batch size is divided out twice (e.g. error / B "
+            f"and then np.mean). {evidence.words.fix_mean[0].upper()}{evidence.words.fix_mean[1:]}.")
     return None
 
 
 def _batch_scale(evidence):
+    """All wrong arrays B or 1/B times the right ones, possibly with the sign flipped as well."""
     ratios = _ratios(evidence)
-    batch = evidence.batch_size
-    wrong = [i for i in evidence.wrong if ratios[i] is not None]
-    if batch < 2 or not wrong or len(wrong) != len(evidence.wrong):
+    wrong = [i for i in evidence.wrong_values if ratios[i] is not None]
+    if not wrong or len(wrong) != len(evidence.wrong_values):
         return None
-    labels = ", ".join(evidence.specs[i].label for i in wrong)
-    every = len(wrong) == len([r for r in evidence.reference if np.any(r)])
-    which = "All gradients are" if every else f"The gradients of {labels} are"
-    if _all_near([ratios[i] for i in wrong], float(batch)):
-        return "missing_batch_mean", (
-            f"{which} B = {batch} times too large: that is the gradient of the SUM of the losses. The loss is "
-            f"the MEAN over the batch: divide the output error by B once.")
-    if _all_near([ratios[i] for i in wrong], 1.0 / batch):
-        return "extra_batch_mean", (
-            f"{which} B = {batch} times too small: the batch size is divided out twice (e.g. error / B "
-            f"and then np.mean). Divide the output error by B once and sum over examples afterwards.")
+    every = len(wrong) == len(evidence.compared)
+    labels = None if every else ", ".join(evidence.specs[i].label for i in wrong)
+    values = [ratios[i] for i in wrong]
+    for sign in (1.0, -1.0):
+        for target in (evidence.batch_size, 1.0 / max(evidence.batch_size, 1)):
+            if _all_near(values, sign * float(target)):
+                findings = [_scale_sentence(evidence, abs(values[0]), labels)]
+                if sign < 0:
+                    findings.insert(0, ("wrong_sign", f"Every gradient has the wrong sign: {evidence.words.sign}."))
+                return findings
+    return None
+
+
+def _dimension_names(evidence):
+    """Sizes the model's shapes contain, with their names, to name a wrong divisor."""
+    names = {}
+    for spec in evidence.specs:
+        if spec.role == "weight" and len(spec.shape) == 2:
+            names.setdefault(spec.shape[1], f"layer {spec.layer}'s input width (W.shape[1])")
+            names.setdefault(spec.shape[0], f"layer {spec.layer}'s output width (W.shape[0])")
+    return names
+
+
+def _layer_scales(evidence):
+    """Each layer's gradients are its own constant times the right ones (N2, V2): the 1/B is replaced by
+    another number, or applied again as the error is propagated."""
+    layers = evidence.layers
+    if len(layers) < 2:
+        return None
+    ratios, batch = _ratios(evidence), evidence.batch_size
+    scales = {}
+    for layer in layers:
+        indices = [i for i in evidence.indices_of_layer(layer) if i in evidence.compared]
+        values = [ratios[i] for i in indices]
+        if not values or any(v is None for v in values) or not all(abs(v - values[0]) <= 1e-3 * abs(values[0])
+                                                                    for v in values):
+            return None
+        scales[layer] = values[0]
+    if len({round(np.log(abs(s)), 3) for s in scales.values()}) < 2 or any(s <= 0 for s in scales.values()):
+        return None
+    # V2: right at the top, then 1/B more per layer further down.
+    top = layers[-1]
+    if all(abs(scales[layer] * batch ** (top - layer) - 1.0) < 1e-3 for layer in layers):
+        return "batch_mean_in_propagation", (
+            f"Layer {top}'s gradients are right, but each layer below is a further B = {batch} times too small "
+            f"(layer {layers[0]}: 1/{batch}^{top - layers[0]}): the 1/B is applied again to the error propagated "
+            f"to each layer. Divide by B once, at the output, and never again.")
+    names = _dimension_names(evidence)
+    divisors = {layer: batch / scale for layer, scale in scales.items()}
+    if all(abs(d - round(d)) < 1e-6 and int(round(d)) in names for d in divisors.values()):
+        described = "; ".join(f"layer {layer} divides by {int(round(d))} = {names[int(round(d))]}"
+                              for layer, d in divisors.items())
+        return "mean_over_wrong_count", (
+            f"Each layer's gradients are B / n times the right ones, with n a size of the layer, not the batch: "
+            f"{described}. The loss is the mean over the B = {batch} examples: divide by len(output), the number "
+            f"of examples, not by a weight's shape.")
+    described = ", ".join(f"layer {layer} x{scale:.3g}" for layer, scale in scales.items())
+    return "layer_scales", (f"Each layer's gradients point the right way but are scaled by a different factor "
+                            f"({described}): a factor is applied to the error on its way down.")
+
+
+def _vanishing(evidence):
+    """N7: every gradient is essentially zero but not exactly: the output error cancels out."""
+    compared = evidence.compared
+    if not compared or len(compared) != len([r for r in evidence.reference if np.any(r)]):
+        return None
+    sizes = [float(np.max(np.abs(evidence.usable[i]))) / float(np.max(np.abs(evidence.reference[i])))
+             for i in compared]
+    if max(sizes) < 1e-8 and any(np.any(evidence.usable[i]) for i in compared):
+        return "output_error_vanishes", (
+            f"Every gradient is about {max(sizes):.0e} of its right size, i.e. zero up to rounding: "
+            f"{evidence.words.output_start} cancels out. A softmax Jacobian summed over one axis is zero (each "
+            f"row of diag(p) - p p^T sums to 0); with the cross-entropy the error at the softmax input is simply "
+            f"(p - onehot(y)) / B." if evidence.words is MLP else
+            f"Every gradient is about {max(sizes):.0e} of its right size, i.e. zero up to rounding: "
+            f"{evidence.words.output_start} cancels out somewhere.")
     return None
 
 
 def _zero_gradient(evidence):
     """A parameter whose gradient is exactly zero although the loss depends on it."""
-    for i in evidence.wrong:
+    for i in evidence.wrong_values:
         student, reference = evidence.usable[i], evidence.reference[i]
-        if student is None or np.any(student) or not np.any(reference):
+        if np.any(student) or not np.any(reference):
             continue
         label = evidence.specs[i].label
         if evidence.exercise.grades_forward:
@@ -354,61 +673,93 @@ def _zero_gradient(evidence):
     return None
 
 
+def _misplaced_layer(evidence):
+    """V3: a layer's entry holds another layer's (right) gradients, e.g. 0- and 1-based keys mixed."""
+    for layer in evidence.layers:
+        indices = evidence.indices_of_layer(layer)
+        if not any(i in evidence.wrong for i in indices):
+            continue
+        for other in evidence.layers:
+            if other == layer:
+                continue
+            wanted = [evidence.reference[i] for i in evidence.indices_of_layer(other)]
+            found = [evidence.usable[i] if evidence.usable[i] is not None else evidence.found[i] for i in indices]
+            if len(found) == len(wanted) and all(_close(f, w, evidence.tolerance) for f, w in zip(found, wanted)):
+                return (f"Layer {layer}'s entry holds layer {other}'s gradients (right values, wrong place): the "
+                        f"gradients of layer {other} are stored at index {layer}, so layer {layer}'s own are lost "
+                        f"(0- and 1-based indices mixed?). Layer n's gradients belong at index n.")
+    return None
+
+
 def _hypotheses(evidence):
     if evidence.hypothesis_context is None or not evidence.exercise.hypotheses:
         return None
-    hypothesis = matching_hypothesis(evidence.exercise.hypotheses, evidence.hypothesis_context,
-                                     evidence.found, evidence.tolerance.hypothesis_match)
-    return None if hypothesis is None else (hypothesis.cause, hypothesis.sentence)
+    student = [u if u is not None else f for u, f in zip(evidence.usable, evidence.found)]
+    batch = evidence.batch_size
+    scales = (1.0, -1.0, float(batch), 1.0 / batch) if batch >= 2 else (1.0, -1.0)
+    match = matching_hypothesis(evidence.exercise.hypotheses, evidence.hypothesis_context, student,
+                                evidence.tolerance.hypothesis_match, evidence.wrong, scales)
+    if match is None:
+        return None
+    hypothesis, scale = match
+    evidence.covered_by_hypothesis = {i for i, u in enumerate(evidence.usable) if u is None and student[i] is not None}
+    findings = [(hypothesis.cause, hypothesis.sentence)]
+    if scale == -1.0:
+        findings.append(("wrong_sign", f"In addition, every gradient has the wrong sign: {evidence.words.sign}."))
+    elif scale != 1.0:
+        findings.append(_scale_sentence(evidence, scale))
+    return findings
 
 
 def _common_scale(evidence):
-    ratios = [r for r in _ratios(evidence) if r is not None]
-    nonzero = len([r for r in evidence.reference if np.any(r)])
-    if ratios and len(ratios) == nonzero and all(abs(r - ratios[0]) <= 1e-3 * abs(ratios[0]) for r in ratios):
-        return (f"Every gradient is {ratios[0]:.4g} times the right one: the directions are right but a constant "
+    ratios = _ratios(evidence)
+    values = [ratios[i] for i in evidence.compared]
+    if (values and all(v is not None for v in values) and all(abs(v - values[0]) <= 1e-3 * abs(values[0])
+                                                              for v in values)
+            and np.isfinite(values[0]) and abs(values[0] - 1.0) > 1e-3 and values[0] != 0):
+        for factor, wording in ((0.5, "half"), (2.0, "twice")):
+            if abs(values[0] - factor) <= 1e-3 * factor:
+                return "factor_two", (f"Every gradient is {wording} the right one: a factor 2 is "
+                                      f"{'missing' if factor == 0.5 else 'extra'} (the derivative of a square r**2 "
+                                      f"is 2 * r; a 1/2 in front of a squared loss cancels it).")
+        return (f"Every gradient is {values[0]:.4g} times the right one: the directions are right but a constant "
                 f"factor is off (learning rate, batch size or a 1/2 left in the formula?).")
     return None
 
 
 def _precision(evidence):
-    errors = [evidence.errors[i] for i in evidence.wrong]
+    errors = [evidence.errors[i] for i in evidence.wrong_values]
     if errors and all(e is not None and e <= 1e-3 for e in errors):
         return (f"The gradients agree only to about {max(errors):.0e}: right formula, lost precision. Some step "
-                f"runs in float32 (astype(np.float32)?) while the result is compared as "
+                f"runs in a low precision (float16, or float32 with a large sum?) while the result is compared as "
                 f"{evidence.tolerance.dtype.name}; keep one precision throughout.")
     return None
 
 
 def _localise(evidence):
-    wrong = set(evidence.wrong)
+    wrong = set(evidence.wrong_values)
     if not wrong:
         return None
+    words = evidence.words
     layers = evidence.layers
     if not layers:
         labels = ", ".join(evidence.specs[i].label for i in sorted(wrong))
-        return f"The gradient of {labels} is wrong; compare your formula with the derivative of the MEAN loss."
+        return words.unnamed_wrong.format(labels=labels)
     wrong_layers = sorted({evidence.specs[i].layer for i in wrong})
     last = layers[-1]
-    if evidence.exercise.grades_forward:
-        return (f"The gradients of layer(s) {', '.join(map(str, wrong_layers))} differ from the reference although "
-                f"they come from autograd: the forward pass of those layers computes something else "
-                f"(z = a @ W.T + b, then the activation named for the layer).")
     if last in wrong_layers:
         roles = {evidence.specs[i].role for i in wrong if evidence.specs[i].layer == last}
-        what = " and ".join(sorted(roles))
-        return (f"The output layer's {what} gradient is already wrong: check the error at the softmax input, "
-                f"(p - onehot(y)) / B of shape (B, K), then dW = error.T @ layer_input and db = error summed "
-                f"over axis 0.")
+        return words.top_layer_wrong.format(what=" and ".join(sorted(roles)))
     top = max(wrong_layers)
     right = f"Layer {last} is" if top + 1 == last else f"Layers {top + 1} to {last} are"
-    return (f"{right} right but layer {top} is wrong: the error goes wrong on its way from "
-            f"layer {top + 1} to layer {top}. It should be (error @ W[{top + 1}]) times the derivative of layer "
-            f"{top}'s activation at its output.")
+    return words.lower_layer_wrong.format(right=right, top=top, above=top + 1)
 
 
 RULES = (
     Rule("not_implemented", "error", _not_implemented),
+    Rule("classes_from_batch", "error", _classes_in_batch),
+    Rule("scalar_only_code", "error", _scalar_only),
+    Rule("elementwise_for_matmul", "error", _elementwise_for_matmul),
     Rule("shape_mismatch_in_code", "error", _shape_exception),
     Rule("exception", "error", _other_exception),
     Rule("none_returned", "format", _none_returned),
@@ -417,11 +768,13 @@ RULES = (
     Rule("forgot_layer", "format", _missing_layer),
     Rule("reversed_layer_order", "format", _reversed_order),
     Rule("layers_off_by_one", "format", _off_by_one),
-    Rule("not_an_array", "format", _not_arrays),
-    Rule("transposed_weight", "format", _transposed),
-    Rule("bias_wrong_axis", "format", _bias_axis),
-    Rule("wrong_shape", "format", _wrong_shape),
-    Rule("not_finite", "format", _not_finite),
+    Rule("not_an_array", "array", _not_arrays),
+    Rule("transposed_weight", "array", _transposed),
+    Rule("bias_summed_over_everything", "array", _bias_summed_over_everything),
+    Rule("bias_wrong_axis", "array", _bias_axis),
+    Rule("inner_for_outer", "array", _weight_is_one_number),
+    Rule("wrong_shape", "array", _wrong_shape),
+    Rule("not_finite", "array", _not_finite),
     Rule("modifies_parameters", "side_effect", _modifies_parameters),
     Rule("modifies_input", "side_effect", _modifies_input),
     Rule("accumulates_between_calls", "side_effect", _accumulates),
@@ -430,33 +783,48 @@ RULES = (
     Rule("loss_mismatch", "side_effect", _loss_mismatch),
     Rule("wrong_sign", "values", _sign),
     Rule("batch_mean", "values", _batch_scale),
+    Rule("layer_scales", "values", _layer_scales),
+    Rule("output_error_vanishes", "values", _vanishing),
     Rule("zero_gradient", "values", _zero_gradient),
+    Rule("misplaced_layer", "values", _misplaced_layer),
     Rule("hypothesis", "values", _hypotheses),
     Rule("common_scale", "values", _common_scale),
     Rule("precision", "values", _precision),
     Rule("localised", "values", _localise),
 )
 
-# Once a format rule fires, arrays are misplaced or misshapen: value rules would only add noise.
-SILENCES_VALUES = {"error", "format"}
+EXCLUSIVE = {"error", "format", "values"}     # the first rule of these groups that fires explains the rest
+SILENCES_VALUES = {"error", "format"}         # arrays missing or misplaced: value rules would only add noise
 
 
 def diagnose(evidence):
-    """``[(cause, sentence), ...]`` in table order; at most one rule of the "values" group."""
+    """``[(cause, sentence), ...]`` in table order; at most one rule each of the exclusive groups fires."""
     found, groups_fired = [], set()
     for rule in RULES:
         if rule.group == "values" and (groups_fired & SILENCES_VALUES or "values" in groups_fired
-                                       or not evidence.wrong):
+                                       or not evidence.wrong_values):
             continue
-        if rule.group in ("format", "error") and groups_fired & {rule.group, "error"}:
-            continue  # one sentence per exception or format problem: the first explains the rest
+        if rule.group in EXCLUSIVE and rule.group in groups_fired:
+            continue
+        if rule.group in ("format", "array", "values") and "error" in groups_fired:
+            continue  # nothing was returned: the exception explains everything
+        if rule.group == "array" and "format" in groups_fired:
+            continue  # arrays misplaced: their shapes follow from the format problem
         try:
-            result = rule.detect(evidence)
+            with np.errstate(all="ignore"):   # NaN/inf in a student's array is a finding, not a warning
+                result = rule.detect(evidence)
         except Exception as error:  # noqa: BLE001 - a broken rule must not hide the others' findings
             evidence.internal_errors.append(f"diagnosis rule {rule.cause}: {type(error).__name__}: {error}")
             continue
-        if result:
-            cause, sentence = result if isinstance(result, tuple) else (rule.cause, result)
-            found.append((cause, sentence))
-            groups_fired.add(rule.group)
+        if not result:
+            continue
+        results = result if isinstance(result, list) else [result]
+        for item in results:
+            if item:
+                cause, sentence = item if isinstance(item, tuple) else (rule.cause, item)
+                found.append((cause, sentence))
+        groups_fired.add(rule.group)
+    if evidence.shape_only and evidence.shape_only <= evidence.covered_by_hypothesis:
+        # The confirmed mistake predicts those shapes too: it is the finding, not the shape.
+        found = [(cause, sentence) for cause, sentence in found if cause != "wrong_shape"]
     return found

@@ -10,6 +10,7 @@ import importlib
 import numpy as np
 import torch
 
+from grading.diagnosis.vocabulary import REGRESSION
 from .registry import GradientExercise, ParameterSpec, register_exercise
 
 
@@ -67,6 +68,7 @@ register_exercise(GradientExercise(
                                                  tuple(np.shape(model.parameters["coefficients"])))],
     output_bias=None,  # not a softmax
     build_model=build_linear_regression,
+    vocabulary=REGRESSION,
     load_data=load_advertising_data,
 ))
 

@@ -6,6 +6,7 @@ as the day-2 NumPy MLP. Listed in ``grading/exercise_index.py``.
 """
 import importlib
 
+from grading.diagnosis.vocabulary import AUTODIFF
 from .numpy_mlp import mlp_reference_loss
 from .registry import GradientExercise, register_exercise
 
@@ -28,4 +29,5 @@ register_exercise(GradientExercise(
     reference_loss=mlp_reference_loss,
     student_gradients=lambda model, batch: model.gradients(batch["input"], batch["output"]),
     build_model=build_autodiff_mlp,
+    vocabulary=AUTODIFF,
 ))

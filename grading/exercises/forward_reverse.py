@@ -8,6 +8,7 @@ import importlib
 
 import torch
 
+from grading.diagnosis.vocabulary import PROGRESSIVE
 from .registry import GradientExercise, ParameterSpec, register_exercise
 
 LEARNING_RATE = 0.05
@@ -43,4 +44,5 @@ register_exercise(GradientExercise(
     parameter_specs=progressive_parameter_specs,
     output_bias=None,  # no bias parameter to shift
     build_model=build_multinomial_logistic_regression,
+    vocabulary=PROGRESSIVE,
 ))

@@ -10,6 +10,7 @@ import importlib
 
 import torch.nn.functional as F
 
+from grading.diagnosis.vocabulary import GLM
 from .registry import GradientExercise, register_exercise
 
 GRADED_DISTRIBUTION = "poisson"  # the one `backprop-labs check` builds; the reference knows all three
@@ -55,6 +56,7 @@ register_exercise(GradientExercise(
     model_loss=lambda model, batch: model.loss(batch["input"], batch["output"]),
     output_bias=None,  # a shift of eta changes a Gaussian or Poisson likelihood: no shift probe
     build_model=build_glm_network,
+    vocabulary=GLM,
     load_data=load_glm_data,
     loss_offset_allowed=True,  # the lab's NLLs keep log(2 pi) / 2 and log(y!)
 ))

@@ -8,6 +8,7 @@ from grading.diagnosis.mlp_hypotheses import LOG_LINEAR_HYPOTHESES
 from grading.trusted.cases import BiasGradientCase
 from grading.trusted.check_spec import TrustedCheck, compare_bias_gradient
 
+from grading.diagnosis.vocabulary import FORWARD, MLP
 from .numpy_mlp import LAB_LEARNING_RATE
 from .registry import (GradientExercise, autograd_gradients, first_layer_weight, has_torch_parameters,
                        is_numpy_parameter_list, register_exercise)
@@ -26,6 +27,7 @@ register_exercise(GradientExercise(
                               and is_numpy_parameter_list(model) and len(model.parameters) == 1),
     reference_loss=log_linear_reference_loss,
     hypotheses=LOG_LINEAR_HYPOTHESES,
+    vocabulary=MLP,
     input_weight=first_layer_weight,
     build_model=lambda package, data: package.NumpyLogLinear(data.num_features, data.num_classes, LAB_LEARNING_RATE),
     trusted=TrustedCheck(
@@ -47,6 +49,7 @@ register_exercise(GradientExercise(
     reference_loss=log_linear_reference_loss,
     student_gradients=autograd_gradients,
     grades_forward=True,
+    vocabulary=FORWARD,
     input_weight=first_layer_weight,
     build_model=lambda package, data: package.PytorchLogLinear(data.num_features, data.num_classes, LAB_LEARNING_RATE),
 ))

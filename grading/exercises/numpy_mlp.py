@@ -7,6 +7,7 @@ from grading.diagnosis.mlp_hypotheses import MLP_HYPOTHESES
 from grading.trusted.cases import mlp_cases
 from grading.trusted.check_spec import TrustedCheck, compare_gradients, gradient_shapes
 
+from grading.diagnosis.vocabulary import MLP
 from .registry import GradientExercise, first_layer_weight, is_numpy_parameter_list, register_exercise
 
 LAB_HIDDEN_SIZE = 20          # the lab's geometry [I, 20, K]
@@ -36,6 +37,7 @@ register_exercise(GradientExercise(
                               and is_numpy_parameter_list(model)),
     reference_loss=mlp_reference_loss,
     hypotheses=MLP_HYPOTHESES,
+    vocabulary=MLP,
     input_weight=first_layer_weight,
     build_model=lambda package, data: package.NumpyMLP(lab_geometry(data), ["sigmoid", "softmax"], LAB_LEARNING_RATE),
     trusted=TrustedCheck(

@@ -1,6 +1,8 @@
 """Exercise 2.4, ``PytorchMLP._log_forward`` (``labs/pytorch_mlp.py``): the student writes the
 forward pass; autograd through it must give the reference gradients.
 """
+from grading.diagnosis.forward_hypotheses import FORWARD_HYPOTHESES
+from grading.diagnosis.vocabulary import FORWARD
 from grading.trusted.cases import mlp_cases
 from grading.trusted.check_spec import TrustedCheck, compare_forward, forward_shapes
 
@@ -16,6 +18,8 @@ register_exercise(GradientExercise(
     reference_loss=mlp_reference_loss,
     student_gradients=autograd_gradients,
     grades_forward=True,
+    vocabulary=FORWARD,
+    hypotheses=FORWARD_HYPOTHESES,
     input_weight=first_layer_weight,
     build_model=lambda package, data: package.PytorchMLP(lab_geometry(data), ["sigmoid", "softmax"], LAB_LEARNING_RATE),
     trusted=TrustedCheck(

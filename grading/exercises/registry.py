@@ -20,6 +20,7 @@ A lab plugs in by describing itself once as a :class:`GradientExercise`:
   ``[[W, b], ...]`` per layer), ``output_bias`` (the bias whose uniform shift leaves a softmax
   unchanged; ``None`` for losses that are not shift invariant), ``hypotheses`` (diagnosis
   rules that recompute a typical wrong gradient, see :mod:`grading.diagnosis.hypotheses`),
+  ``vocabulary`` (the words the diagnosis uses for this exercise, see :mod:`grading.diagnosis.vocabulary`),
   ``build_model`` (how ``backprop-labs check`` makes a fresh model from a package and a
   data set), ``load_data`` (when the lab needs other data than the classification set
   chosen on the command line) and ``input_weight`` (the weight applied as ``input @ W.T``:
@@ -169,6 +170,8 @@ class GradientExercise:
     parameter_specs: Callable = layer_pair_specs
     output_bias: Optional[Callable] = last_layer_bias
     hypotheses: tuple = ()
+    # How the diagnosis words its findings for this exercise (grading.diagnosis.vocabulary); None: generic.
+    vocabulary: Optional[Any] = None
     build_model: Optional[Callable] = None
     load_data: Optional[Callable] = None
     # True when the exercise is the forward pass itself (PyTorch MLP): a loss that differs from

@@ -15,7 +15,7 @@ import torch
 from grading.exercises.registry import read_path
 from .student_call import call_student
 from .tolerances import SAFETY, normwise_error
-from .returned_arrays import unpack_gradients
+from .returned_arrays import DEFAULT_SHAPE_POLICY, unpack_gradients
 
 # Shifts that overflow exp() in each precision (float32 above ~88.7, float64 above ~709.8).
 LOGIT_SHIFT = {np.dtype(np.float32): 100.0, np.dtype(np.float64): 1000.0}
@@ -92,8 +92,9 @@ class StudentRunner:
     keep what the first offending call changed.
     """
 
-    def __init__(self, exercise, model, specs):
+    def __init__(self, exercise, model, specs, shape_policy=DEFAULT_SHAPE_POLICY):
         self.exercise, self.model, self.specs = exercise, model, specs
+        self.shape_policy = shape_policy
         self.calls = 0
         self.modified_parameters, self.modified_inputs = [], []
         self.parameters_before = None   # copies taken before the first call, in spec order
@@ -109,7 +110,7 @@ class StudentRunner:
             parameters, inputs = snapshot.restore_changes()
             self.modified_parameters = self.modified_parameters or parameters
             self.modified_inputs = self.modified_inputs or inputs
-        unpacked = unpack_gradients(call.value, self.specs) if call.ok else None
+        unpacked = unpack_gradients(call.value, self.specs, shape_policy=self.shape_policy) if call.ok else None
         return call, unpacked
 
 
@@ -117,8 +118,11 @@ def _usable(unpacked):
     return unpacked is not None and all(array is not None for array in unpacked.usable)
 
 
-def _worst(student, reference):
-    return max((normwise_error(s, r) for s, r in zip(student, reference)), default=0.0)
+def _worst(student, reference, floors=None):
+    """Largest normwise difference; ``floors[i]`` (the size of the right gradient) keeps a result that is
+    itself ~0 from turning rounding noise into a large relative change."""
+    floors = floors or [0.0] * len(student)
+    return max((normwise_error(s, r, floor) for s, r, floor in zip(student, reference, floors)), default=0.0)
 
 
 def _ratio(student, reference):
@@ -147,18 +151,18 @@ def repeat_call_check(runner, batch, first, tolerance, second=None):
     call, again = second or runner(batch)
     if not call.ok or not _usable(again):
         return CheckResult("repeat_call", False, "the second call on the same batch failed: "
-                           + (call.error.describe() if not call.ok else again.problems[0].message),
+                           + (call.error.describe() if not call.ok else again.first_unusable_message(runner.specs)),
                            {"error": call.error})
     difference = _worst(again.usable, first.usable)
     ratio = _ratio(again.usable, first.usable)
     passed = difference <= tolerance.rtol
     detail = (f"a second call gives the same gradients (normwise difference {difference:.1e})" if passed else
-              f"a second call on the same batch gives different gradients (normwise difference {difference:.1e}, "
-              f"second / first = {ratio:.3g})")
+              f"a second call on the same batch gives different gradients ({_factor_text('second / first', ratio)}"
+              f"normwise difference {difference:.1e})")
     return CheckResult("repeat_call", passed, detail, {"ratio": ratio, "difference": difference})
 
 
-def second_call_checks(runner, model, batch, first, tolerance, bias_spec):
+def second_call_checks(runner, model, batch, first, tolerance, bias_spec, floors=None, rounding_eps=None):
     """'repeat_call' and, for softmax outputs, 'logit_shift', from as few extra calls as possible.
 
     With an output bias the second call is made with every logit shifted (the softmax does not
@@ -171,8 +175,8 @@ def second_call_checks(runner, model, batch, first, tolerance, bias_spec):
         repeat = repeat_call_check(runner, batch, first, tolerance)
         if not repeat.passed:
             return [repeat, CheckResult("logit_shift", None, "not judged: the results change from call to call")]
-        return [repeat, logit_shift_check(runner, model, batch, bias_spec, first, tolerance)[0]]
-    shift_check, shifted = logit_shift_check(runner, model, batch, bias_spec, first, tolerance)
+        return [repeat, logit_shift_check(runner, model, batch, bias_spec, first, tolerance, floors, rounding_eps)[0]]
+    shift_check, shifted = logit_shift_check(runner, model, batch, bias_spec, first, tolerance, floors, rounding_eps)
     if shift_check.passed:
         repeat = CheckResult("repeat_call", True, "a second call (the shifted one) gives the same gradients",
                              {"difference": shift_check.evidence.get("difference")})
@@ -193,14 +197,16 @@ def mean_of_examples_check(runner, batch, rng, tolerance):
     chosen = np.sort(rng.choice(size, size=min(EXAMPLES_FOR_MEAN_CHECK, size), replace=False))
     subset = {key: take_rows(value, chosen) for key, value in batch.items()}
     call, together = runner(subset)
-    singles = [runner({key: take_rows(value, [i]) for key, value in batch.items()}) for i in chosen]
-    failures = [c.error.describe() if not c.ok else u.problems[0].message
-                for c, u in [(call, together)] + singles if not c.ok or not _usable(u)]
+    single_batches = [{key: take_rows(value, [i]) for key, value in batch.items()} for i in chosen]
+    singles = [runner(single) for single in single_batches]
     examples = f"examples {chosen.tolist()}"
-    if failures:
-        return CheckResult("mean_of_examples", False,
-                           f"on a sub-batch ({examples}) or a single example the call failed: {failures[0]}",
-                           {"error": failures[0]})
+    for (c, u), sub_batch in zip([(call, together)] + singles, [subset] + single_batches):
+        if not c.ok or not _usable(u):
+            failure = c.error.describe() if not c.ok else u.first_unusable_message(runner.specs)
+            return CheckResult("mean_of_examples", False,
+                               f"on a sub-batch ({examples}) or a single example the call failed: {failure}",
+                               {"error": failure, "student_error": c.error,
+                                "labels": np.asarray(sub_batch["output"]).tolist()})
     # Array by array, without stacking the single-example results into one array first.
     mean = [sum(arrays) / len(arrays) for arrays in zip(*(u.usable for _, u in singles))]
     difference = _worst(together.usable, mean)
@@ -209,9 +215,16 @@ def mean_of_examples_check(runner, batch, rng, tolerance):
     detail = (f"gradient of {examples} together = mean of their single-example gradients "
               f"(normwise difference {difference:.1e})") if passed else (
               f"gradient of {examples} together differs from the mean of their single-example gradients "
-              f"(together / mean = {ratio:.3g}, normwise difference {difference:.1e})")
+              f"({_factor_text('together / mean', ratio)}normwise difference {difference:.1e})")
     return CheckResult("mean_of_examples", passed, detail,
                        {"ratio": ratio, "batch_size": len(chosen), "difference": difference})
+
+
+def _factor_text(what, ratio):
+    """``"what = 2, "`` when the least-squares factor says something (finite, not 1), else ``""``."""
+    if not np.isfinite(ratio) or abs(ratio - 1.0) < 1e-3:
+        return ""
+    return f"{what} = {ratio:.3g}, "
 
 
 def take_rows(value, rows):
@@ -221,7 +234,7 @@ def take_rows(value, rows):
     return np.array(np.asarray(value)[np.asarray(rows)], copy=True)
 
 
-def logit_shift_check(runner, model, batch, bias_spec, first, tolerance):
+def logit_shift_check(runner, model, batch, bias_spec, first, tolerance, floors=None, rounding_eps=None):
     """Add a constant to the output bias (every logit moves, the softmax does not) and call again.
 
     The result must equal the first call's (``first``, unpacked): this checks the student's
@@ -229,8 +242,10 @@ def logit_shift_check(runner, model, batch, bias_spec, first, tolerance):
     Returns ``(CheckResult, (call, unpacked))``.
     """
     shift = LOGIT_SHIFT.get(tolerance.dtype, 1000.0)
-    # Logits of size `shift` lose about shift * eps of precision: the bound follows from it.
-    bound = max(tolerance.rtol, SAFETY * shift * tolerance.eps)
+    # Logits of size `shift` lose about shift * eps of precision: the bound follows from it. ``rounding_eps``:
+    # the eps of the coarsest precision the student's code may compute in (a float32 batch), when coarser.
+    eps = max(tolerance.eps, rounding_eps or 0.0)
+    bound = max(tolerance.rtol, SAFETY * shift * eps)
     bias = read_path(model.parameters, bias_spec.path)
     saved = _copy(bias)
     try:
@@ -250,9 +265,9 @@ def logit_shift_check(runner, model, batch, bias_spec, first, tolerance):
         kinds = {problem.kind for problem in shifted.problems}
         evidence["overflow"] = "not_finite" in kinds
         return CheckResult("logit_shift", False, f"with every logit shifted by +{shift:g} (the softmax does not "
-                           f"change) the gradients are unusable: {shifted.problems[0].message}",
+                           f"change) the gradients are unusable: {shifted.first_unusable_message(runner.specs)}",
                            evidence), (call, shifted)
-    difference = _worst(shifted.usable, first.usable)
+    difference = _worst(shifted.usable, first.usable, floors)
     passed = difference <= bound
     evidence["difference"] = difference
     return CheckResult(

@@ -26,10 +26,12 @@ from .invariants import (CheckResult, StudentRunner, mean_of_examples_check, mod
 from .reference import ReferenceLoss, as_float64, to_float64
 from .report import GradientReport, ParameterRow
 from .student_call import call_student
-from .tolerances import GradientTolerance, error_sizes, normwise_error, precision_of
+from .returned_arrays import DEFAULT_SHAPE_POLICY, as_plain_array
+from .tolerances import achieved_tolerance, error_sizes, normwise_error, precision_of
 
 
-def check_backpropagation(model, input, output, exercise=None, seed=0, further_checks=True):
+def check_backpropagation(model, input, output, exercise=None, seed=0, further_checks=True,
+                          shape_policy=DEFAULT_SHAPE_POLICY):
     """Check ``model``'s gradients on the batch ``(input (B, I), output (B,))``; returns a GradientReport.
 
     ``exercise`` is a registered name (``'numpy_mlp'``, ``'log_linear'``,
@@ -38,10 +40,14 @@ def check_backpropagation(model, input, output, exercise=None, seed=0, further_c
     mean-of-examples check. ``further_checks=False`` keeps only the gradient comparison (with its
     finite-difference cross-check): it skips the checks that call the student's code again
     (repeat call, mean of examples, logit shift, and the model's own loss unless the exercise is
-    the forward pass). The model is left as it was found.
+    the forward pass). ``shape_policy`` says what an array with the parameter's entries in a
+    shape differing only by axes of length 1 earns (``'lenient'``, the default: a warning,
+    compared by value; ``'strict'``: a failure, still compared by value; see
+    :mod:`.returned_arrays`). Whatever the student's code returns or raises, this returns a
+    report. The model is left as it was found.
     """
     with one_torch_thread():
-        return _check(model, input, output, exercise, seed, further_checks)
+        return _check(model, input, output, exercise, seed, further_checks, shape_policy)
 
 
 @contextmanager
@@ -70,7 +76,7 @@ class _Stopwatch:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
 
-def _check(model, input, output, exercise, seed, further_checks):
+def _check(model, input, output, exercise, seed, further_checks, shape_policy):
     started = time.perf_counter()
     clock = _Stopwatch()
     exercise = get_exercise(exercise) if isinstance(exercise, str) else exercise or find_exercise(model)
@@ -78,30 +84,41 @@ def _check(model, input, output, exercise, seed, further_checks):
     rng = np.random.default_rng(seed)
     specs = exercise.parameter_specs(model)
 
-    # The student's code runs first, the PyTorch reference after: no NumPy call waits on
-    # PyTorch worker threads (see one_torch_thread).
-    runner = StudentRunner(exercise, model, specs)
+    runner = StudentRunner(exercise, model, specs, shape_policy)
     with clock.stage("student"):
         first_call, unpacked = runner(batch)
-    returned = _returned_arrays(first_call.value, specs)
-    tolerance = GradientTolerance(precision_of(returned + [read_path(model.parameters, s.path) for s in specs]))
-    all_usable = unpacked is not None and all(a is not None for a in unpacked.usable)
-    checks = []
-    if all_usable and further_checks:
-        with clock.stage("further_checks"):
-            checks += _further_calls(exercise, runner, model, batch, specs, unpacked, rng, tolerance)
-    check_loss = further_checks or exercise.grades_forward
-    if check_loss:
-        with clock.stage("model_loss"):
-            loss_batch = {key: take_rows(value, np.arange(min(LOSS_CHECK_EXAMPLES, len(output))))
-                          for key, value in batch.items()}
-            model_loss = call_student(exercise.model_loss, model, loss_batch)
+    declared = precision_of(_returned_arrays(first_call.value, specs)
+                            + [read_path(model.parameters, s.path) for s in specs])
 
     # The copies taken before the student's first call are the point the gradients are of.
     arrays = [as_float64(saved) for saved in runner.parameters_before]
     with clock.stage("reference"):
         loss = ReferenceLoss(exercise, model, model.parameters, specs, batch)
         reference, kink_note = _reference(loss, arrays, unpacked)
+    with clock.stage("compare"):
+        sizes = [None if s is None else error_sizes(s, r)
+                 for s, r in zip(unpacked.usable if unpacked else [None] * len(specs), reference.gradients)]
+        errors = [None if size is None else size[1] for size in sizes]
+        # The verdict follows the precision the student's arithmetic achieved (see achieved_tolerance).
+        tolerance = achieved_tolerance(declared, errors, reference.gradients)
+        rows = _rows(specs, unpacked, sizes, tolerance)
+
+    all_usable = unpacked is not None and all(a is not None for a in unpacked.usable)
+    checks = []
+    if all_usable and further_checks:
+        with clock.stage("further_checks"):
+            floors = [float(np.max(np.abs(r))) if r.size else 0.0 for r in reference.gradients]
+            # Logits shifted by 1000 in a float32 batch's arithmetic lose 1000 * eps(float32): not an overflow.
+            inputs = [batch["input"]] if hasattr(batch["input"], "dtype") else []
+            rounding_eps = float(np.finfo(precision_of(inputs + [np.empty(0, tolerance.dtype)])).eps)
+            checks += _further_calls(exercise, runner, model, batch, specs, unpacked, rng, tolerance, floors,
+                                     rounding_eps)
+    check_loss = further_checks or exercise.grades_forward
+    if check_loss:
+        with clock.stage("model_loss"):
+            loss_batch = {key: take_rows(value, np.arange(min(LOSS_CHECK_EXAMPLES, len(output))))
+                          for key, value in batch.items()}
+            model_loss = call_student(exercise.model_loss, model, loss_batch)
     with clock.stage("finite_differences"):
         checks.insert(0, _finite_difference_check(loss, arrays, reference, specs, rng, unpacked,
                                                   once=not further_checks))
@@ -109,18 +126,14 @@ def _check(model, input, output, exercise, seed, further_checks):
         with clock.stage("model_loss"):
             reference_loss = ReferenceLoss(exercise, model, model.parameters, specs, loss_batch).value(arrays)[0]
             checks.insert(1, _loss_check(exercise, model, loss_batch, model_loss, reference_loss, tolerance))
-
-    with clock.stage("compare"):
-        sizes = [None if s is None else error_sizes(s, r)
-                 for s, r in zip(unpacked.usable if unpacked else [None] * len(specs), reference.gradients)]
-        errors = [None if size is None else size[1] for size in sizes]
-        rows = _rows(specs, unpacked, sizes, tolerance)
     checks += modification_checks(runner)
 
-    passed = (first_call.ok and not unpacked.problems and all(row.passed for row in rows)
+    blocking = unpacked.blocking if unpacked else []
+    passed = (first_call.ok and not blocking and all(row.passed for row in rows)
               and all(check.passed is not False for check in checks))
+    warnings = [] if unpacked is None else [p for p in unpacked.problems if not p.blocking]
     diagnosis, internal_errors = [], []
-    if not passed:
+    if not passed or warnings:
         with clock.stage("diagnosis"):
             evidence = Evidence(
                 exercise=exercise, specs=specs, batch_size=len(output), raw=first_call.value,
@@ -132,7 +145,9 @@ def _check(model, input, output, exercise, seed, further_checks):
                                                      reference.gradients),
             )
             diagnosis, internal_errors = diagnose(evidence), evidence.internal_errors
-    notes = ([kink_note] if kink_note else []) + [f"grader problem, please report: {e}" for e in internal_errors]
+    notes = (([kink_note] if kink_note else []) + (unpacked.notes if unpacked else [])
+             + ([precision_note(tolerance, input, model, specs, errors)] if tolerance.returned_dtype else [])
+             + [f"grader problem, please report: {e}" for e in internal_errors])
     if not first_call.ok:
         notes.insert(0, f"{exercise.title}: {first_call.error.describe()}")
     return GradientReport(
@@ -146,10 +161,28 @@ def _check(model, input, output, exercise, seed, further_checks):
     )
 
 
-def _further_calls(exercise, runner, model, batch, specs, first, rng, tolerance):
-    """Checks that call the student's code again; they need a first result that repeats."""
+def precision_note(tolerance, input, model, specs, errors):
+    """Where the coarser precision came from and what it costs, for code that returns a finer dtype."""
+    coarse, returned = tolerance.dtype.name, np.dtype(tolerance.returned_dtype).name
+    input_dtype = getattr(input, "dtype", None)
+    if input_dtype is not None and precision_of([input]) == tolerance.dtype:
+        where = (f"the batch's input is {coarse} (as the data loaders give it) and your code computes with it "
+                 f"before anything is {returned}")
+    else:
+        where = f"some step converts to {coarse} (astype(np.{coarse}), np.{coarse}(...) or a {coarse} array)"
+    worst = max((e for e in errors if e is not None), default=float("nan"))
+    digits = int(round(-np.log10(max(worst, np.finfo(np.float64).eps))))
+    return (f"precision: your gradients are {returned} arrays but agree with the reference only to {worst:.1e} "
+            f"({coarse} rounding): {where}. That keeps about {digits} significant digits instead of "
+            f"{int(-np.log10(np.finfo(tolerance.returned_dtype).eps))}; fine for training, so they are judged "
+            f"at {coarse} precision (rtol {tolerance.rtol:.1e}), as if you had returned {coarse}.")
+
+
+def _further_calls(exercise, runner, model, batch, specs, first, rng, tolerance, floors, rounding_eps):
+    """Checks that call the student's code again; they need a first result that repeats. ``floors``: the
+    size of each right gradient, the scale a change is measured against."""
     bias = exercise.output_bias(specs) if exercise.output_bias else None
-    checks = second_call_checks(runner, model, batch, first, tolerance, bias)
+    checks = second_call_checks(runner, model, batch, first, tolerance, bias, floors, rounding_eps)
     if checks[0].passed:
         checks.insert(1, mean_of_examples_check(runner, batch, rng, tolerance))
     else:
@@ -163,10 +196,12 @@ def _returned_arrays(raw, specs):
     for spec in specs:
         try:
             value = read_path(raw, spec.path)
-        except (IndexError, KeyError, TypeError):
+        except Exception:  # noqa: BLE001 - whatever the student returned, reading it must not raise
             continue
-        if isinstance(value, (np.ndarray, torch.Tensor)):
-            arrays.append(value)
+        if isinstance(value, (np.ndarray, torch.Tensor, np.generic)):
+            array, _ = as_plain_array(value)
+            if array is not None:
+                arrays.append(array)
     return arrays
 
 
@@ -245,12 +280,12 @@ def _rows(specs, unpacked, sizes, tolerance):
     """One row per parameter; ``sizes[i]`` is ``(max abs error, normwise error)`` or None (unusable)."""
     rows = []
     for i, spec in enumerate(specs):
-        problem = unpacked.problem_for(spec) if unpacked else None
+        problems = [p for p in unpacked.problems if p.spec == spec] if unpacked else []
         found = unpacked.found_text[i] if unpacked else "(raised)"
         max_abs, normwise = sizes[i] or (None, None)
-        passed = sizes[i] is not None and normwise <= tolerance.rtol
-        rows.append(ParameterRow(spec.layer, spec.role, tuple(spec.shape), found, max_abs, normwise, passed,
-                                 problem.message if problem else ""))
+        passed = sizes[i] is not None and normwise <= tolerance.rtol and not any(p.blocking for p in problems)
+        note = "; ".join(("" if p.blocking else "warning: ") + p.message for p in problems)
+        rows.append(ParameterRow(spec.layer, spec.role, tuple(spec.shape), found, max_abs, normwise, passed, note))
     return rows
 
 

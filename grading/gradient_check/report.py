@@ -1,7 +1,9 @@
 """The grader's answer: one row per parameter, the checks, the diagnosis, and how to reproduce it.
 
-``str(report)`` is a plain-text table (what ``backprop-labs check`` and ``demo`` print);
-in a notebook ``_repr_html_`` renders the same content as an HTML table.
+``str(report)`` and ``repr(report)`` are the plain-text table (what ``backprop-labs check``
+and ``demo`` print, and a notebook's text/plain output); in a notebook ``_repr_html_``
+renders the same content as an HTML table whose layout is in inline styles, so it survives
+where the notebook's CSS does not (nbgrader's feedback pages).
 """
 import html
 from dataclasses import dataclass, field
@@ -46,6 +48,10 @@ class GradientReport:
     notes: list = field(default_factory=list)
 
     HEADER = ("layer", "parameter", "expected", "found", "max abs err", "max rel err", "result")
+    # Checks about the grader's own reference or about side effects: when the student's code
+    # raised they say nothing about it, so they are not shown as "ok" next to a stub.
+    NOT_ABOUT_A_RAISING_CALL = ("finite_differences", "parameters_unchanged", "input_unchanged")
+    CELL_STYLE = "padding:2px 10px;border:1px solid #d0d7de;text-align:left;font-family:monospace;white-space:nowrap"
 
     def _cells(self):
         def number(value):
@@ -54,9 +60,16 @@ class GradientReport:
                  number(row.max_abs_error), number(row.max_rel_error), "ok" if row.passed else "FAIL")
                 for row in self.rows]
 
-    @staticmethod
-    def _check_mark(check):
+    def _student_raised(self):
+        return bool(self.rows) and all(row.found == "(raised)" for row in self.rows)
+
+    def _check_mark(self, check):
+        if check.passed and self._student_raised() and check.name in self.NOT_ABOUT_A_RAISING_CALL:
+            return "n/a: your code raised"
         return {True: "ok", False: "FAIL", None: "n/a"}[check.passed]
+
+    def __repr__(self):
+        return str(self)
 
     def __str__(self):
         cells = [self.HEADER] + self._cells()
@@ -76,12 +89,14 @@ class GradientReport:
     def _repr_html_(self):
         escape = html.escape
         colour = "#1a7f37" if self.passed else "#cf222e"
+        cell = self.CELL_STYLE
         parts = [f"<div><b>{escape(self.title)}</b> [{escape(self.exercise)}]: "
                  f"<b style='color:{colour}'>{'PASSED' if self.passed else 'FAILED'}</b>",
-                 "<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in self.HEADER) + "</tr>"]
+                 "<table style='border-collapse:collapse;margin:4px 0'><tr>"
+                 + "".join(f"<th style='{cell};background:#f6f8fa'>{escape(h)}</th>" for h in self.HEADER) + "</tr>"]
         for row, cells in zip(self.rows, self._cells()):
-            style = "" if row.passed else " style='background:#ffebe9'"
-            parts.append(f"<tr{style}>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+            background = "" if row.passed else ";background:#ffebe9"
+            parts.append("<tr>" + "".join(f"<td style='{cell}{background}'>{escape(c)}</td>" for c in cells) + "</tr>")
         parts.append("</table><ul>")
         parts += [f"<li>[{self._check_mark(c)}] <b>{escape(c.name)}</b>: {escape(c.detail)}</li>" for c in self.checks]
         parts.append("</ul>")

@@ -1,11 +1,27 @@
-"""Check the shape of what ``backpropagation`` returned before any number is compared.
+"""Check what ``backpropagation`` returned before any number is compared.
 
 :func:`unpack_gradients` follows each parameter's path into the returned object and sorts
-every entry into usable (a finite numeric array of the parameter's shape) or a
-:class:`Problem` with a message that names the entry, what was expected and what was found.
+every entry into usable (a finite numeric array holding the parameter's entries, compared by
+value) or a :class:`Problem` with a message that names the entry, what was expected and what
+was found.
+
+Array-likes are converted once, here, to float64 NumPy arrays: NumPy arrays of any dtype,
+layout or writeability, ``np.matrix``, NumPy scalars and 0-d arrays, PyTorch tensors, and
+(as a failing ``not_an_array`` problem, since ``update()`` cannot step with them) nested
+Python lists or tuples of numbers. Whatever the return value is, unpacking never raises.
+
+Shape policy (``shape_policy``, a course setting; default :data:`LENIENT`): an array with
+exactly the parameter's entries in a shape that differs only by axes of length 1 (a bias
+gradient ``(out,)`` or ``(out, 1)`` for a bias ``(1, out)``) is compared by value, and its shape
+is reported as a separate finding (``singleton_axes``). Under :data:`LENIENT` that finding is a
+visible warning and does not fail the check when the array broadcasts to the parameter's shape
+(``b -= lr * db`` then takes the same step: ``(out,)`` for ``(1, out)``); a shape that would not
+broadcast (``(out, 1)`` for ``(1, out)`` grows ``b`` to ``(out, out)``) fails. Under
+:data:`STRICT` every shape other than the parameter's fails. Any other shape is a
+``wrong_shape`` problem that fails; the other arrays are still compared.
 """
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -13,33 +29,57 @@ import torch
 
 from grading.exercises.registry import ParameterSpec
 
+LENIENT = "lenient"
+STRICT = "strict"
+SHAPE_POLICIES = (LENIENT, STRICT)
+DEFAULT_SHAPE_POLICY = LENIENT
+
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the returned gradients. ``kind`` is a short name used by the diagnosis."""
+    """One thing wrong with the returned gradients. ``kind`` is a short name used by the diagnosis;
+    ``blocking`` is False for findings that are shown but do not fail the check."""
 
     kind: str
     message: str
     spec: Optional[ParameterSpec] = None
+    blocking: bool = True
 
 
 @dataclass
 class Unpacked:
-    """``usable[i]``: float64 array for spec i or None; ``found[i]``: whatever array was there
-    (possibly of the wrong shape or not finite, for the diagnosis); ``found_text[i]`` for the table."""
+    """``usable[i]``: float64 array of spec i's shape, compared by value, or None; ``found[i]``: the
+    float64 array as returned (possibly of another shape or not finite, for the diagnosis) or None;
+    ``found_text[i]`` for the table; ``notes``: conversions worth telling the student about."""
 
     usable: list
     found: list
     found_text: list
     problems: list
+    notes: list = field(default_factory=list)
 
     def problem_for(self, spec):
         return next((problem for problem in self.problems if problem.spec == spec), None)
+
+    @property
+    def blocking(self):
+        """The problems that fail the check (the others are warnings)."""
+        return [problem for problem in self.problems if problem.blocking]
+
+    def first_unusable_message(self, specs):
+        """Why some entry cannot be compared (for checks that need every array)."""
+        for spec, array in zip(specs, self.usable):
+            if array is None:
+                problem = self.problem_for(spec) or next((p for p in self.problems if p.spec is None), None)
+                return problem.message if problem else f"{spec.label} is unusable"
+        return self.problems[0].message if self.problems else "unusable"
 
 
 def _describe(value):
     if value is None:
         return "None"
+    if isinstance(value, np.matrix):
+        return f"{tuple(value.shape)} matrix"
     if isinstance(value, (np.ndarray, torch.Tensor)):
         return str(tuple(value.shape))
     return type(value).__name__
@@ -54,6 +94,13 @@ def _children_expected(specs):
     return children
 
 
+def _length(node):
+    try:
+        return len(node)
+    except Exception:  # noqa: BLE001 - an object without a usable len() is reported, not raised
+        return None
+
+
 def _container_problem(node, prefix, keys, what):
     integer_keys = all(isinstance(key, int) for key in keys)
     if integer_keys:
@@ -62,23 +109,30 @@ def _container_problem(node, prefix, keys, what):
                                   f"{len(keys)} entries")
         if not isinstance(node, (list, tuple, np.ndarray)):
             return "not_a_list", f"{what} is a {type(node).__name__}; expected a list of {len(keys)} entries"
-        if len(node) != len(keys):
+        if _length(node) != len(keys):
             kind = "wrong_length" if not prefix else "not_a_pair"
-            return kind, f"{what} has {len(node)} entries; expected {len(keys)}"
+            return kind, f"{what} has {_length(node)} entries; expected {len(keys)}"
     elif not isinstance(node, dict) or set(node) != set(keys):
         return "wrong_keys", f"{what} should be a dict with keys {sorted(keys)}, got {_describe(node)}"
     return None
 
 
-def _as_array(value):
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    return value
+def _child(node, key):
+    """``node[key]`` for lists, tuples, dicts and object arrays; raises LookupError otherwise."""
+    if isinstance(node, dict):
+        return node[key]
+    if isinstance(node, (list, tuple)) or (isinstance(node, np.ndarray) and node.dtype == object):
+        if not isinstance(key, int) or not -len(node) <= key < len(node):
+            raise LookupError(key)
+        return node[key]
+    raise LookupError(key)
 
 
-def unpack_gradients(raw, specs, returned_what="backpropagation returned"):
-    """Sort the entries of ``raw`` (the student's return value) against ``specs``."""
-    problems = []
+def unpack_gradients(raw, specs, returned_what="backpropagation returned", shape_policy=DEFAULT_SHAPE_POLICY):
+    """Sort the entries of ``raw`` (the student's return value) against ``specs``; never raises."""
+    if shape_policy not in SHAPE_POLICIES:
+        raise ValueError(f"shape_policy must be one of {SHAPE_POLICIES}, got {shape_policy!r}")
+    problems, notes = [], []
     usable, found, found_text = [], [], []
     if raw is None:
         problems.append(Problem("none_returned", f"{returned_what} None; return the gradients "
@@ -88,8 +142,7 @@ def unpack_gradients(raw, specs, returned_what="backpropagation returned"):
     children = _children_expected(specs)
     reported_prefixes = set()
     for spec in specs:
-        node, what = raw, returned_what.replace(" returned", "'s result")
-        value, broken = node, False
+        value, what, broken = raw, returned_what.replace(" returned", "'s result"), False
         for depth, key in enumerate(spec.path):
             prefix = spec.path[:depth]
             problem = _container_problem(value, prefix, sorted(children[prefix], key=str), what)
@@ -97,53 +150,111 @@ def unpack_gradients(raw, specs, returned_what="backpropagation returned"):
                 reported_prefixes.add(prefix)
                 problems.append(Problem(problem[0], problem[1]))
             try:
-                value = value[key]
+                value = _child(value, key)
                 what = f"entry {list(spec.path[:depth + 1])}"
-            except (IndexError, KeyError, TypeError):
+            except Exception:  # noqa: BLE001 - any failure to index is a missing entry
                 broken = True
                 break
         if broken:
             usable.append(None), found.append(None), found_text.append("missing")
             problems.append(Problem("missing", f"{spec.label}: no entry at {list(spec.path)}", spec))
             continue
-        value = _as_array(value)
         text = _describe(value)
-        array, problem = _check_leaf(value, spec)
-        found.append(array)
+        compared, as_returned, leaf_problems, note = _check_leaf(value, spec, shape_policy)
+        found.append(as_returned)
         found_text.append(text)
-        usable.append(array if problem is None else None)
-        if problem is not None:
-            problems.append(problem)
-    return Unpacked(usable, found, found_text, problems)
+        usable.append(compared)
+        problems.extend(leaf_problems)
+        if note:
+            notes.append(note)
+    return Unpacked(usable, found, found_text, problems, notes)
 
 
-def _check_leaf(value, spec):
-    """``(float64 array or None, Problem or None)`` for one returned entry."""
-    expected = f"a NumPy array of shape {spec.shape}"
-    if value is None:
-        return None, Problem("missing", f"{spec.label} gradient is None; expected {expected}", spec)
+def as_plain_array(value):
+    """``(NumPy array or None, how it was converted or "")``: a tensor, matrix, scalar, list or tuple
+    as a plain ``np.ndarray`` in its own dtype; None when it is not array-like."""
+    if isinstance(value, torch.Tensor):
+        try:
+            return value.detach().cpu().resolve_conj().numpy(), ""
+        except Exception:  # noqa: BLE001 - e.g. a dtype NumPy lacks (bfloat16)
+            try:
+                return value.detach().cpu().double().numpy(), ""
+            except Exception:  # noqa: BLE001
+                return None, ""
+    if isinstance(value, np.matrix):
+        return np.asarray(value), "np.matrix"
+    if isinstance(value, np.ndarray):
+        return np.asarray(value), ""   # subclasses (masked arrays, ...) as plain arrays
+    if isinstance(value, (np.generic, int, float, bool)):
+        return np.asarray(value), ""
     if isinstance(value, (list, tuple)):
         try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            array = None
-        return array, Problem("not_an_array", f"{spec.label} gradient is a Python {type(value).__name__}, "
-                                              f"expected {expected} (np.array(...) or keep it an array)", spec)
-    if np.isscalar(value) and not isinstance(value, np.ndarray):
-        return None, Problem("wrong_shape", f"{spec.label} gradient is a single number; expected {expected}", spec)
-    if not isinstance(value, np.ndarray):
-        return None, Problem("not_an_array", f"{spec.label} gradient is a {type(value).__name__}; "
-                                              f"expected {expected}", spec)
-    if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
-        return None, Problem("not_numeric", f"{spec.label} gradient has dtype {value.dtype}; expected "
-                                            f"floating-point numbers", spec)
-    array = value.astype(np.float64)
+            return np.asarray(value, dtype=np.float64), f"Python {type(value).__name__}"
+        except Exception:  # noqa: BLE001 - ragged or non-numeric
+            return None, f"Python {type(value).__name__}"
+    return None, ""
+
+
+def squeezed_shape(shape):
+    """``shape`` without its axes of length 1."""
+    return tuple(size for size in shape if size != 1)
+
+
+def differs_by_singleton_axes(shape, expected):
+    """Same entries in the same order, only axes of length 1 added or removed."""
+    return tuple(shape) != tuple(expected) and squeezed_shape(shape) == squeezed_shape(expected)
+
+
+def broadcasts_to(shape, expected):
+    """``parameter -= lr * gradient`` keeps the parameter's shape (NumPy broadcasting)."""
+    try:
+        return np.broadcast_shapes(tuple(shape), tuple(expected)) == tuple(expected)
+    except ValueError:
+        return False
+
+
+def _check_leaf(value, spec, shape_policy):
+    """``(compared array or None, array as returned or None, [Problem], note)`` for one returned entry."""
+    expected = f"a NumPy array of shape {spec.shape}"
+    if value is None:
+        return None, None, [Problem("missing", f"{spec.label} gradient is None; expected {expected}", spec)], ""
+    array, converted_from = as_plain_array(value)
+    if array is None:
+        kind = "not_an_array"
+        return None, None, [Problem(kind, f"{spec.label} gradient is a {type(value).__name__}; expected {expected}"
+                                          + (" (its entries are not all numbers)" if converted_from else ""),
+                                    spec)], ""
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        return None, None, [Problem("not_numeric", f"{spec.label} gradient has dtype {array.dtype}; expected "
+                                                   f"floating-point numbers", spec)], ""
+    array = array.astype(np.float64)  # a fresh, writeable, contiguous copy of any layout
+    problems, note = [], ""
+    if converted_from.startswith("Python"):
+        problems.append(Problem("not_an_array", f"{spec.label} gradient is a {converted_from}, expected "
+                                                f"{expected} (np.array(...) or keep it an array); its values "
+                                                f"were still compared", spec))
+    elif converted_from == "np.matrix":
+        note = (f"{spec.label} gradient is an np.matrix; compared as an array (with np.matrix, * is a matrix "
+                f"product: prefer plain arrays)")
+    compared = array
     if array.shape != tuple(spec.shape):
-        return array, Problem("wrong_shape", f"{spec.label} gradient has shape {array.shape}; "
-                                             f"expected {tuple(spec.shape)}", spec)
+        if differs_by_singleton_axes(array.shape, spec.shape):
+            compared = array.reshape(spec.shape)
+            same_step = broadcasts_to(array.shape, spec.shape)
+            blocking = shape_policy == STRICT or not same_step
+            consequence = ("accepted, since update() takes the same step with it" if not blocking else
+                           "this fails: parameter -= lr * gradient would not keep the parameter's shape"
+                           if not same_step else "this fails under the strict shape policy")
+            problems.append(Problem(
+                "singleton_axes", f"{spec.label} gradient has shape {array.shape}, the parameter is "
+                                  f"{tuple(spec.shape)}: its values were compared in the parameter's shape; "
+                                  f"{consequence}. Return it in the parameter's shape", spec, blocking))
+        else:
+            return None, array, problems + [Problem("wrong_shape", f"{spec.label} gradient has shape "
+                                                    f"{array.shape}; expected {tuple(spec.shape)}", spec)], note
     # The sum is finite for finite entries short of ~1e308 in total (one fast pass); count only otherwise.
-    if not np.isfinite(array.sum()) and not np.all(np.isfinite(array)):
-        bad = int(np.sum(~np.isfinite(array)))
-        return array, Problem("not_finite", f"{spec.label} gradient has {bad} NaN/inf entries of {array.size} "
-                                            f"(overflow in exp, log(0) or 0/0?)", spec)
-    return array, None
+    if not np.isfinite(compared.sum()) and not np.all(np.isfinite(compared)):
+        bad = int(np.sum(~np.isfinite(compared)))
+        return None, array, problems + [Problem("not_finite", f"{spec.label} gradient has {bad} NaN/inf entries "
+                                                f"of {compared.size} (overflow in exp, log(0) or 0/0?)", spec)], note
+    return compared, array, problems, note

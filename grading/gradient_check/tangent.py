@@ -16,8 +16,8 @@ from backprop_labs.perturbation import get_mlp_parameter_handlers, get_mlp_loss_
 from grading.exercises.registry import find_exercise, get_exercise, read_path
 from .reference import ReferenceLoss, parameter_arrays
 from .student_call import call_student
-from .tolerances import FD_ROUNDING_FACTOR, precision_of
-from .returned_arrays import unpack_gradients
+from .tolerances import FD_ROUNDING_FACTOR, achieved_tolerance, normwise_error, precision_of
+from .returned_arrays import as_plain_array, unpack_gradients
 
 
 @dataclass
@@ -36,23 +36,50 @@ class TangentCheck:
     tolerance: float
     student_note: str = ""
     figure: object = None
+    # Rounding the student's precision allows on this entry: SAFETY * eps(float32) * max|student's array|
+    # when their array agrees only to float32 (the gradient check's precision policy), else 0.
+    precision_allowance: float = 0.0
 
     @property
     def agrees(self):
-        return self.student_slope is not None and abs(self.student_slope - self.numerical_slope) <= self.tolerance
+        return (self.student_slope is not None
+                and abs(self.student_slope - self.numerical_slope) <= self.tolerance + self.precision_allowance)
 
     @property
     def verdict(self):
         if self.student_slope is None:
             return "nothing to compare"
-        return "agree" if self.agrees else "DISAGREE"
+        if not self.agrees:
+            return "DISAGREE"
+        within_float64 = abs(self.student_slope - self.numerical_slope) <= self.tolerance
+        return "agree" if within_float64 else "agree to float32 precision"
+
+    def slopes_text(self):
+        """Both slopes with enough digits that different numbers never print alike, and their relative gap."""
+        if self.student_slope is None:
+            return f"numerical {self.numerical_slope:.4g}, yours none ({self.student_note})"
+        numerical, yours = distinguishable(self.numerical_slope, self.student_slope)
+        gap = abs(self.student_slope - self.numerical_slope) / max(abs(self.numerical_slope), 1e-300)
+        return f"numerical {numerical}, yours {yours} (relative gap {gap:.1e})"
 
     def __str__(self):
         where = f"[{self.row}, {self.column}]" if self.column is not None else f"[0, {self.row}]"
-        yours = f"{self.student_slope:.6e}" if self.student_slope is not None else f"none ({self.student_note})"
-        verdict = self.verdict
-        return (f"{self.label} {where} = {self.current_weight:.6g}: numerical slope {self.numerical_slope:.6e}, "
-                f"yours {yours}: {verdict} (tolerance {self.tolerance:.1e})")
+        return (f"{self.label} {where} = {self.current_weight:.6g}: {self.slopes_text()}: {self.verdict} "
+                f"(tolerance {self.tolerance + self.precision_allowance:.1e})")
+
+
+def distinguishable(first, second, least=4):
+    """``first`` and ``second`` printed with the fewest significant digits (at least ``least``, at most 17)
+    at which they differ in print when they differ in value."""
+    for digits in range(least, 18):
+        a, b = f"{first:.{digits}g}", f"{second:.{digits}g}"
+        if a != b or first == second:
+            return a, b
+    return f"{first!r}", f"{second!r}"
+
+    def __repr__(self):
+        # The readable line, not a dump of the loss curve's arrays (a notebook's text/plain output).
+        return str(self)
 
 
 class _LossOf:
@@ -87,15 +114,33 @@ def _pick_entry(exercise, model, batch, spec):
 
 
 def _student_slope(exercise, model, batch, spec, position):
+    """``(slope, note, precision allowance)``: the student's entry, why there is none, and the rounding
+    allowed for it, which follows the precision the student's whole array achieved (as in the gradient check)."""
     call = call_student(exercise.student_gradients, model, batch)
     if not call.ok:
-        return None, f"{call.error.type_name}: {call.error.message}"
-    unpacked = unpack_gradients(call.value, exercise.parameter_specs(model))
-    array = unpacked.usable[exercise.parameter_specs(model).index(spec)]
+        return None, f"{call.error.type_name}: {call.error.message}", 0.0
+    specs = exercise.parameter_specs(model)
+    unpacked = unpack_gradients(call.value, specs)
+    index = specs.index(spec)
+    array = unpacked.usable[index]
     if array is None:
         problem = unpacked.problem_for(spec) or (unpacked.problems[0] if unpacked.problems else None)
-        return None, problem.message if problem else "unusable"
-    return float(array[position]), ""
+        return None, problem.message if problem else "unusable", 0.0
+    reference = ReferenceLoss(exercise, model, model.parameters, specs, batch).gradient(
+        parameter_arrays(model.parameters, specs)).gradients[index]
+    tolerance = achieved_tolerance(precision_of([read_path(model.parameters, spec.path)] + _own_dtype(call.value, spec)),
+                                   [normwise_error(array, reference)], [reference])
+    allowance = tolerance.rtol * float(np.max(np.abs(reference))) if tolerance.dtype != np.float64 else 0.0
+    return float(array[position]), "", allowance
+
+
+def _own_dtype(raw, spec):
+    """The student's array for ``spec`` in its own dtype, for the precision (empty when unreadable)."""
+    try:
+        array, _ = as_plain_array(read_path(raw, spec.path))
+    except Exception:  # noqa: BLE001 - whatever was returned, reading it must not raise
+        return []
+    return [] if array is None else [array]
 
 
 def tangent_check(model, batch, layer_index=0, is_bias=False, row=None, column=None, exercise=None,
@@ -129,10 +174,10 @@ def tangent_check(model, batch, layer_index=0, is_bias=False, row=None, column=N
     weights, losses = get_mlp_loss_range(proxy, get_parameter, set_parameter, batch)
     slope, tolerance = _numerical_slope(proxy, model, spec, get_parameter, set_parameter, batch, current_loss)
     position = (0, row) if is_bias else (row, column)
-    student_slope, note = _student_slope(exercise, model, batch, spec, position)
+    student_slope, note, allowance = _student_slope(exercise, model, batch, spec, position)
 
     result = TangentCheck(spec.label, row, column, weights, losses, current_weight, current_loss, slope,
-                          student_slope, tolerance, note)
+                          student_slope, tolerance, note, precision_allowance=allowance)
     result.figure = _draw(result, ax, path)
     return result
 
@@ -171,15 +216,16 @@ def _draw(result, ax, path):
     ax.plot(result.weights, result.losses, color="tab:blue", linewidth=4, alpha=0.45, label="loss")
     ax.plot(result.current_weight, result.current_loss, "x", color="tab:red", markersize=10, label="current value")
     offsets = result.weights - result.current_weight
+    numerical, yours = (distinguishable(result.numerical_slope, result.student_slope)
+                        if result.student_slope is not None else (f"{result.numerical_slope:.4g}", "n/a"))
     ax.plot(result.weights, result.current_loss + result.numerical_slope * offsets, ":", color="tab:green",
-            linewidth=2, label=f"numerical slope {result.numerical_slope:.4g}")
+            linewidth=2, label=f"numerical slope {numerical}")
     if result.student_slope is not None:
         ax.plot(result.weights, result.current_loss + result.student_slope * offsets, "--", color="tab:red",
-                label=f"your gradient {result.student_slope:.4g}")
+                label=f"your gradient {yours}")
     where = f"[{result.row}, {result.column}]" if result.column is not None else f"[0, {result.row}]"
-    yours = f"{result.student_slope:.4g}" if result.student_slope is not None else "n/a"
-    ax.set_title(f"{result.label} {where}: numerical {result.numerical_slope:.4g}, yours {yours}"
-                 f" ({result.verdict})", fontsize=10)
+    slopes = result.slopes_text() if result.student_slope is not None else f"numerical {numerical}, yours n/a"
+    ax.set_title(f"{result.label} {where}: {slopes} ({result.verdict})", fontsize=9)
     ax.set_xlabel("parameter value")
     ax.set_ylabel("loss")
     ax.legend(fontsize=8)

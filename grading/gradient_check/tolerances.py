@@ -12,6 +12,7 @@
   the bound.
 """
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
@@ -64,9 +65,15 @@ def precision_of(arrays, coarsest=np.float32):
 
 @dataclass(frozen=True)
 class GradientTolerance:
-    """Normwise relative tolerance for a student's gradients computed in ``dtype``."""
+    """Normwise relative tolerance for a student's gradients computed in ``dtype``.
+
+    ``returned_dtype`` is set when the student returned arrays of a finer dtype than the
+    precision actually achieved (float32 arithmetic returning float64): the verdict follows
+    the achieved precision, so the same arithmetic is judged alike whatever dtype it returns.
+    """
 
     dtype: np.dtype
+    returned_dtype: Optional[np.dtype] = None
 
     @property
     def eps(self):
@@ -81,8 +88,37 @@ class GradientTolerance:
         return max(HYPOTHESIS_MATCH, 10 * self.rtol)
 
     def describe(self):
+        achieved = "" if self.returned_dtype is None else (
+            f"; your arrays are {np.dtype(self.returned_dtype).name} but agree with the reference only to "
+            f"{self.dtype.name} rounding, so they are judged at the precision achieved")
         return (f"max|yours - reference| <= rtol * max|reference| per parameter, "
-                f"rtol = {SAFETY:g} * eps({self.dtype.name}) = {self.rtol:.1e}")
+                f"rtol = {SAFETY:g} * eps({self.dtype.name}) = {self.rtol:.1e}{achieved}")
+
+
+COARSER_PRECISIONS = (np.dtype(np.float32),)   # what a step of student code may silently compute in
+
+
+def achieved_tolerance(declared, errors, reference):
+    """The tolerance for the precision the student's arithmetic actually achieved.
+
+    ``declared``: the dtype from the returned arrays and parameters; ``errors``: normwise errors
+    (None for unusable arrays); ``reference``: the reference gradients. When even the best-agreeing
+    array (among those with a nonzero reference) misses the declared precision but meets a coarser
+    one, some step ran in that coarser precision: the gradients are judged at it, and
+    ``returned_dtype`` records the dtype they were returned in. A formula mistake changes an
+    array by O(1), so it still fails there.
+    """
+    tolerance = GradientTolerance(np.dtype(declared))
+    measured = [error for error, wanted in zip(errors, reference)
+                if error is not None and np.isfinite(error) and np.any(wanted)]
+    if not measured:
+        return tolerance
+    best = min(measured)
+    for coarser in COARSER_PRECISIONS:
+        candidate = GradientTolerance(coarser, returned_dtype=np.dtype(declared))
+        if candidate.eps > tolerance.eps and tolerance.rtol < best <= candidate.rtol:
+            return candidate
+    return tolerance
 
 
 def finite_difference_tolerance(loss, step=FD_STEP):

@@ -123,7 +123,8 @@ def grade_student(job):
             return answer
         cells_by_check = get_assignment(assignment).trusted_cells
         checks = {name: trusted_checks()[name] for name in cells_by_check}
-        results = grade_submission(graded, checks, hidden=[course_dir], notebook=graded / f"{assignment}.ipynb")
+        results = grade_submission(graded, checks, hidden=[course_dir], notebook=graded / f"{assignment}.ipynb",
+                                   scopes=cells_by_check)
         scores = write_trusted_scores(gradebook_url(job_dir), assignment, student, assignment, results, cells_by_check)
         annotate_notebook(graded / f"{assignment}.ipynb", results, cells_by_check, scores)
         answer.update(ok=True, scores={cell: list(score) for cell, score in scores.items()},

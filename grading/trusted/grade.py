@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cell_scope import EVERY_CASE
 from .check_spec import trusted_checks
 from .results import ResultRejected, new_nonce, read_arrays, read_check_statuses
 from .sandbox import Limits, run_sandboxed
@@ -29,8 +30,19 @@ class SandboxSetupError(RuntimeError):
 
 
 @dataclass
+class CellOutcome:
+    """A trusted check's outcome for one test cell: the cases of the cell's scope that match."""
+
+    description: str
+    passed: int
+    total: int
+    lines: list = field(default_factory=list)
+
+
+@dataclass
 class CheckResult:
-    """Outcome of one trusted check: ``fraction`` of cases correct and the feedback lines."""
+    """Outcome of one trusted check: ``fraction`` of cases correct and the feedback lines;
+    ``cells``: ``{test cell id: CellOutcome}`` for the cells given a :class:`CellScope`."""
 
     check: str
     title: str
@@ -38,10 +50,18 @@ class CheckResult:
     total: int
     kind: str                      # "graded", or how the run ended without a result
     lines: list = field(default_factory=list)
+    cells: dict = field(default_factory=dict)
 
     @property
     def fraction(self):
         return self.passed / self.total if self.total else 0.0
+
+    def fraction_for(self, cell):
+        """The fraction that scores test cell ``cell``: its scope's cases, else every case."""
+        outcome = self.cells.get(cell)
+        if outcome is None:
+            return self.fraction
+        return outcome.passed / outcome.total if outcome.total else 0.0
 
     def summary(self, points=None):
         score = f", {points * self.fraction:g}/{points:g} points" if points is not None else ""
@@ -50,9 +70,19 @@ class CheckResult:
     def feedback(self, points=None):
         return "\n".join([self.summary(points), *(f"  - {line}" for line in self.lines)])
 
+    def feedback_for(self, cell):
+        """The feedback of test cell ``cell``: what its scope checked and which of its cases differ."""
+        outcome = self.cells.get(cell)
+        if outcome is None:
+            return self.feedback()
+        return "\n".join([f"{self.title} (trusted check, {outcome.description}): "
+                          f"{outcome.passed}/{outcome.total} cases match the reference",
+                          *(f"  - {line}" for line in outcome.lines)])
+
     def to_json(self):
         return {"check": self.check, "title": self.title, "passed": self.passed, "total": self.total,
-                "kind": self.kind, "lines": self.lines}
+                "kind": self.kind, "lines": self.lines,
+                "cells": {cell: vars(outcome) for cell, outcome in self.cells.items()}}
 
 
 def combined_limits(checks):
@@ -90,7 +120,7 @@ def result_file(name):
     return f"result-{name}.npz"
 
 
-def run_checks(checks, submission, hidden=(), cells_by_check=None, limits=None):
+def run_checks(checks, submission, hidden=(), cells_by_check=None, limits=None, scopes=None):
     """Run every check of ``checks`` (``{name: TrustedCheck}``) on the submission folder in ONE
     sandboxed process; returns ``{name: CheckResult}``.
 
@@ -99,7 +129,8 @@ def run_checks(checks, submission, hidden=(), cells_by_check=None, limits=None):
     the checks of one submission: its code in one check may change what a later check sees,
     and a crash, time-out or memory bomb ends the checks not finished yet (their feedback
     names the limit and the check during which it happened). Checks that finished before
-    keep their results. ``limits`` default to :func:`combined_limits`.
+    keep their results. ``limits`` default to :func:`combined_limits`. ``scopes``:
+    ``{check name: {test cell id: CellScope}}``, the cells each check scores.
     """
     limits = limits or combined_limits(checks.values())
     nonce = new_nonce()
@@ -120,7 +151,8 @@ def run_checks(checks, submission, hidden=(), cells_by_check=None, limits=None):
     results, stopped_in = {}, None
     for name, check in checks.items():
         if name in statuses:
-            results[name] = _graded(check, statuses[name], run.outputs.get(result_file(name)), run, limits)
+            results[name] = _graded(check, statuses[name], run.outputs.get(result_file(name)), run, limits,
+                                    (scopes or {}).get(name))
             continue
         kind, line = ending_without_result(run, limits)
         if stopped_in is None:
@@ -137,8 +169,9 @@ def run_check(check, submission, hidden=(), cells=(), limits=None):
     return run_checks({check.name: check}, submission, hidden, {check.name: cells}, limits or check.limits)[check.name]
 
 
-def _graded(check, status, raw_arrays, run, limits):
-    """The :class:`CheckResult` of a check that finished: its status section and arrays."""
+def _graded(check, status, raw_arrays, run, limits, scopes=None):
+    """The :class:`CheckResult` of a check that finished: its status section and arrays.
+    ``scopes``: ``{test cell id: CellScope}``, each cell scored on its own cases and layers."""
     total = len(check.cases)
     try:
         expected = {f"{case.key}.{name}": shape for case in check.cases
@@ -151,22 +184,34 @@ def _graded(check, status, raw_arrays, run, limits):
     if run.skipped_files:
         lines.append("not copied (symbolic links and special files are not accepted): "
                      + ", ".join(run.skipped_files[:5]))
+    scopes = scopes or {}
     if status["import_error"]:
         step = f"importing {check.module}" if check.module else f"defining {check.class_name}"
         lines.append(f"{step} failed: {explain_case_error(status['import_error'], limits)}")
-        return CheckResult(check.name, check.title, 0, total, "graded", lines)
-    failures = {}  # problem -> case keys, so one mistake repeated over cases is one line
-    for case in check.cases:
-        problem = _case_problem(check, case, status, arrays, problems, limits)
-        if problem is not None:
-            failures.setdefault(problem, []).append(case.key)
-    lines += [f"{'case' if len(keys) == 1 else 'cases'} {', '.join(keys)}: {problem}"
-              for problem, keys in failures.items()]
-    passed = total - sum(len(keys) for keys in failures.values())
-    return CheckResult(check.name, check.title, passed, total, "graded", lines)
+        cells = {cell: CellOutcome(scope.description, 0, sum(map(scope.selects, check.cases)), lines)
+                 for cell, scope in scopes.items()}
+        return CheckResult(check.name, check.title, 0, total, "graded", lines, cells)
+
+    def outcome(cases, scope):
+        failures = {}  # problem -> case keys, so one mistake repeated over cases is one line
+        for case in cases:
+            problem = _case_problem(check, case, status, arrays, problems, limits, scope)
+            if problem is not None:
+                failures.setdefault(problem, []).append(case.key)
+        failed = sum(len(keys) for keys in failures.values())
+        return len(cases) - failed, lines + [f"{'case' if len(keys) == 1 else 'cases'} {', '.join(keys)}: {problem}"
+                                             for problem, keys in failures.items()]
+
+    passed, all_lines = outcome(check.cases, EVERY_CASE)
+    cells = {}
+    for cell, scope in scopes.items():
+        chosen = [case for case in check.cases if scope.selects(case)]
+        cell_passed, cell_lines = outcome(chosen, scope)
+        cells[cell] = CellOutcome(scope.description, cell_passed, len(chosen), cell_lines)
+    return CheckResult(check.name, check.title, passed, total, "graded", all_lines, cells)
 
 
-def _case_problem(check, case, status, arrays, problems, limits):
+def _case_problem(check, case, status, arrays, problems, limits, scope=EVERY_CASE):
     entry = status["cases"].get(case.key)
     if entry is None:
         return "your code stopped before this case"
@@ -179,7 +224,7 @@ def _case_problem(check, case, status, arrays, problems, limits):
             return f"{name} {problems[key]}"
         if key not in arrays:
             return f"{name} is missing from the result"
-    return check.compare(case, {name: arrays[f"{case.key}.{name}"] for name in names})
+    return check.compare(case, scope.keep(case, {name: arrays[f"{case.key}.{name}"] for name in names}))
 
 
 def answer_cells(notebook, grade_ids):
@@ -196,11 +241,12 @@ def answer_cells(notebook, grade_ids):
             [grade_id for grade_id in grade_ids if grade_id not in found])
 
 
-def grade_submission(submission, checks=None, hidden=(), notebook=None, limits=None):
+def grade_submission(submission, checks=None, hidden=(), notebook=None, limits=None, scopes=None):
     """All trusted checks on one submission folder, in one sandboxed process (see
     :func:`run_checks`): ``{check name: CheckResult}``.
 
     ``notebook``: the graded notebook, where checks with ``answer_cells`` find them.
+    ``scopes``: ``{check name: {test cell id: CellScope}}`` (see :func:`run_checks`).
     """
     import nbformat
 
@@ -216,5 +262,5 @@ def grade_submission(submission, checks=None, hidden=(), notebook=None, limits=N
         else:
             to_run[name], cells_by_check[name] = check, cells
     if to_run:
-        results.update(run_checks(to_run, submission, hidden, cells_by_check, limits))
+        results.update(run_checks(to_run, submission, hidden, cells_by_check, limits, scopes))
     return {name: results[name] for name in checks}

@@ -29,7 +29,7 @@ def write_trusted_scores(url, assignment, student, notebook, results, cells_by_c
             result = results[check]
             for cell in cells:
                 grade = gradebook.find_grade(cell, notebook, assignment, student)
-                grade.auto_score = round(grade.max_score * result.fraction, 6)
+                grade.auto_score = round(grade.max_score * result.fraction_for(cell), 6)
                 grade.needs_manual_grade = False
                 written[cell] = (grade.auto_score, grade.max_score)
         gradebook.db.commit()
@@ -45,7 +45,7 @@ def annotate_notebook(path, results, cells_by_check, scores):
         for check, cell_ids in cells_by_check.items():
             if grade_id in cell_ids:
                 score, max_score = scores[grade_id]
-                text = results[check].feedback() + f"\nThis cell's score: {score:g}/{max_score:g} (from the trusted check).\n"
+                text = results[check].feedback_for(grade_id) + f"\nThis cell's score: {score:g}/{max_score:g} (from the trusted check).\n"
                 cell.setdefault("outputs", [])
                 cell["outputs"] = [o for o in cell["outputs"] if not o.get("metadata", {}).get(TRUSTED_OUTPUT_MARK)]
                 cell["outputs"].append(nbformat.v4.new_output(

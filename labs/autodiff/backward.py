@@ -42,7 +42,10 @@ def backward_pass(g, end_node):
     node sends ``parent_gradients(node, its_gradient)`` to its ``node.parents``. A node
     used twice (``x * x``) hears from both uses and must ADD the two messages.
     """
+    received = {end_node: g}  # node -> the sum of the gradient messages it has received so far
+    input_gradients = {}      # input node -> its gradient: what this function returns
     raise NotImplementedError('Exercise A.6: implement the backward pass')
+    return input_gradients
 
 
 def _traceable(value):

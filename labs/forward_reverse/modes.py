@@ -85,6 +85,7 @@ def forward_mode_gradient(jacobians, loss_row, counter=None):
     """
     counter = OperationCounter() if counter is None else counter
     raise NotImplementedError('Exercise F.1: gradient by forward mode')
+    return gradient_row[0]  # the (1, d) row as a vector (d,)
 
 
 def reverse_mode_gradient(jacobians, loss_row, counter=None):
@@ -94,7 +95,9 @@ def reverse_mode_gradient(jacobians, loss_row, counter=None):
     ``G_i`` is a ``(1, n_i)`` row. Do every product with ``counter.matmul``.
     """
     counter = OperationCounter() if counter is None else counter
+    gradient_row = loss_row  # G_{L+1}
     raise NotImplementedError('Exercise F.2: gradient by reverse mode')
+    return gradient_row[0]  # G_1, the (1, d) row, as a vector (d,)
 
 
 def _checked_depth(num_layers):

@@ -41,9 +41,9 @@ def backward_pass(g, end_node):
     node sends ``parent_gradients(node, its_gradient)`` to its ``node.parents``. A node
     used twice (``x * x``) hears from both uses and must ADD the two messages.
     """
+    received = {end_node: g}  # node -> the sum of the gradient messages it has received so far
+    input_gradients = {}      # input node -> its gradient: what this function returns
     ### BEGIN SOLUTION (Exercise A.6: implement the backward pass)
-    received = {end_node: g}
-    input_gradients = {}
     for node in toposort(end_node):
         node_gradient = received.pop(node)
         if node.is_input:
@@ -51,8 +51,8 @@ def backward_pass(g, end_node):
             continue
         for parent, message in zip(node.parents, parent_gradients(node, node_gradient)):
             received[parent] = message if parent not in received else received[parent] + message
-    return input_gradients
     ### END SOLUTION
+    return input_gradients
 
 
 def _traceable(value):

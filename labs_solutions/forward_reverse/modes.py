@@ -87,8 +87,9 @@ def forward_mode_gradient(jacobians, loss_row, counter=None):
     partial = jacobians[0]
     for jacobian in jacobians[1:]:
         partial = counter.matmul(jacobian, partial)
-    return counter.matmul(loss_row, partial)[0]
+    gradient_row = counter.matmul(loss_row, partial)
     ### END SOLUTION
+    return gradient_row[0]  # the (1, d) row as a vector (d,)
 
 
 def reverse_mode_gradient(jacobians, loss_row, counter=None):
@@ -98,12 +99,12 @@ def reverse_mode_gradient(jacobians, loss_row, counter=None):
     ``G_i`` is a ``(1, n_i)`` row. Do every product with ``counter.matmul``.
     """
     counter = OperationCounter() if counter is None else counter
+    gradient_row = loss_row  # G_{L+1}
     ### BEGIN SOLUTION (Exercise F.2: gradient by reverse mode)
-    row = loss_row
     for jacobian in reversed(jacobians):
-        row = counter.matmul(row, jacobian)
-    return row[0]
+        gradient_row = counter.matmul(gradient_row, jacobian)
     ### END SOLUTION
+    return gradient_row[0]  # G_1, the (1, d) row, as a vector (d,)
 
 
 def _checked_depth(num_layers):

@@ -57,14 +57,15 @@ def progressive_backprop(x, y, layers):
     probabilities, softmax_jacobian, _ = softmax_layer(z)
     loss = -float(np.sum(y * np.log(probabilities)))
     loss_gradient = -y / probabilities
+    gradients = [None] * len(blocks)  # gradients[i]: the gradient of layer i's parameters, first layer first
     ### BEGIN SOLUTION (Exercise F.3: backward loop with the blocks A_i and B_i)
     p = softmax_jacobian.T @ loss_gradient
-    gradients = []
-    for a_block, b_block in reversed(blocks):
-        gradients.append(b_block.T @ p)
+    for i in reversed(range(len(blocks))):
+        a_block, b_block = blocks[i]
+        gradients[i] = b_block.T @ p
         p = a_block.T @ p
-    return loss, gradients[::-1]
     ### END SOLUTION
+    return loss, gradients
 
 
 def multinomial_logistic_gradient(weight, x, y):

@@ -20,9 +20,12 @@ SLOPE = {"sigmoid": lambda a: a * (1 - a), "tanh": lambda a: 1 - a ** 2, "relu":
 @dataclass(frozen=True)
 class Mutation:
     name: str
-    cause: str                   # the diagnosis cause expected first
+    cause: str                   # the diagnosis cause that names the mistake
     backpropagation: Callable
-    model: str = "lab"           # which test model: "lab" [64, 10, 10, 10] or "square" [10, 10, 10, 10]
+    model: str = "lab"           # test model kind, see mutations.models.model_and_batch
+    also: tuple = ()             # further causes that must be reported (several mistakes at once)
+    passes: bool = False         # True: right values in a tolerated shape (lenient policy): passes, with a warning
+    seen: str = ""               # where a learner's code made this mistake (real-code entries only)
 
 
 def forward(model, input):
@@ -239,7 +242,7 @@ MUTATIONS = [
     Mutation("gradient of the sum (weights only)", "missing_batch_mean", gradient_of_the_sum_in_weights),
     Mutation("1/B applied twice", "extra_batch_mean", double_batch_mean),
     Mutation("bias summed over the wrong axis", "bias_wrong_axis", bias_summed_over_wrong_axis),
-    Mutation("bias without keepdims", "bias_shape", bias_without_keepdims),
+    Mutation("bias without keepdims", "bias_shape", bias_without_keepdims, passes=True),
     Mutation("sigmoid derivative at the pre-activation", "sigmoid_derivative_at_preactivation",
              sigmoid_derivative_at_preactivation),
     Mutation("derivative of the wrong activation", "wrong_activation_derivative", wrong_activation_derivative),
@@ -261,6 +264,11 @@ MUTATIONS = [
     Mutation("first layer forgotten (short list)", "forgot_layer", returns_only_upper_layers),
     Mutation("float32 overflow in an unstable softmax", "unstable_softmax", unstable_softmax_float32),
 ]
+
+
+from .real_code import REAL_CORRECT, REAL_MUTATIONS  # noqa: E402 (they build on the helpers above)
+
+MUTATIONS = MUTATIONS + REAL_MUTATIONS
 
 
 # ---- right, but not the solution ---------------------------------------------------------
@@ -302,4 +310,5 @@ CORRECT = {
     "einsum": einsum_version,
     "relu slope 1 at exactly 0": relu_slope_one_at_zero,
     "tuples instead of lists": tuples_instead_of_lists,
+    **REAL_CORRECT,
 }

@@ -33,10 +33,31 @@ def square_batch(size=BATCH_SIZE, seed=1):
     return {"input": rng.normal(size=(size, 10)).astype(np.float32), "output": rng.integers(0, 10, size)}
 
 
+def relu_model(backpropagation=None, seed=3):
+    cls = NumpyMLP if backpropagation is None else student_class(backpropagation)
+    return cls(LAB_GEOMETRY, ["relu", "relu", "softmax"], 0.1, seed=seed)
+
+
+def batch_without_top_class(digits, size=BATCH_SIZE):
+    """A digits batch in which the last class (9) does not occur: code that sizes the one-hot from the
+    batch's labels (y.max() + 1) only shows its mistake on such a batch."""
+    top = digits.num_classes - 1
+    batch = next(b for b in digits.batches("train", size) if top not in b["output"])
+    return {"input": batch["input"].copy(), "output": batch["output"].copy()}
+
+
 def model_and_batch(kind, backpropagation, digits):
-    """``(model, batch)`` for a mutation's model kind, with a fresh copy of the batch."""
+    """``(model, batch)`` for a mutation's model kind, with a fresh copy of the batch.
+
+    Kinds: "lab" [64, 10, 10, 10] sigmoid/tanh on a digits batch; "square" [10, 10, 10, 10] on random
+    inputs; "relu" the lab geometry with ReLU hidden layers; "no_top_class" the lab model on a digits
+    batch that lacks class 9."""
     if kind == "square":
         return square_model(backpropagation), square_batch()
+    if kind == "relu":
+        return relu_model(backpropagation), digits_batch(digits)
+    if kind == "no_top_class":
+        return lab_model(backpropagation), batch_without_top_class(digits)
     return lab_model(backpropagation), digits_batch(digits)
 
 

@@ -1,0 +1,75 @@
+"""Typical mistakes in a PyTorch MLP forward pass (``PytorchMLP._log_forward``), re-enacted.
+
+The student's gradients come from autograd through their forward pass, so a wrong forward pass
+shows as gradients of a different function. Each hypothesis rebuilds one such function in float64
+from the parameters (never the student's objects) and differentiates it; the first whose
+gradients match the student's names the mistake in forward-pass terms.
+"""
+import numpy as np
+import torch
+
+from .hypotheses import Hypothesis
+
+ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
+
+
+def _variant_gradients(context, log_probabilities):
+    """Gradients (spec order) of the mean of -log p[y] with ``log_probabilities(model, pairs, x) -> (B, K)``."""
+    leaves = [torch.tensor(np.asarray(p, dtype=np.float64), requires_grad=True) for p in context.parameters]
+    pairs = [leaves[i:i + 2] for i in range(0, len(leaves), 2)]
+    x = torch.as_tensor(np.asarray(context.input, dtype=np.float64))
+    labels = torch.as_tensor(np.asarray(context.output, dtype=np.int64))
+    scores = log_probabilities(context.model, pairs, x)
+    loss = -scores[torch.arange(len(labels)), labels].mean()
+    gradients = torch.autograd.grad(loss, leaves, allow_unused=True)
+    return [np.zeros(leaf.shape) if g is None else g.numpy() for leaf, g in zip(leaves, gradients)]
+
+
+def _logits(model, pairs, x, hidden=None):
+    """The last layer's z; ``hidden(n, name, z)`` replaces the hidden activation of layer n."""
+    names = list(model.activation_functions)[:-1]
+    activation = x
+    for n, (weight, bias) in enumerate(pairs):
+        z = activation @ weight.T + bias
+        if n < len(pairs) - 1:
+            activation = ACTIVATIONS[names[n]](z) if hidden is None else hidden(n, names[n], z)
+    return z
+
+
+def _other_activation(n, name, z):
+    return ACTIVATIONS["tanh" if name == "sigmoid" else "sigmoid"](z)
+
+
+FORWARD_HYPOTHESES = (
+    Hypothesis(
+        "sigmoid_before_log_softmax",
+        "Your forward pass applies a sigmoid to the output layer before log_softmax: the last layer is "
+        "z = a @ W.T + b followed directly by log_softmax(z, dim=1) (the 'softmax' in activation_functions "
+        "is that log_softmax, not an extra activation).",
+        lambda context: _variant_gradients(context, lambda model, pairs, x: torch.log_softmax(
+            torch.sigmoid(_logits(model, pairs, x)), dim=1)),
+    ),
+    Hypothesis(
+        "log_softmax_over_examples",
+        "Your forward pass normalises over the wrong axis: log_softmax(z, dim=0) makes each CLASS sum to 1 over "
+        "the batch; each example's probabilities must sum to 1: log_softmax(z, dim=1).",
+        lambda context: _variant_gradients(context, lambda model, pairs, x: torch.log_softmax(
+            _logits(model, pairs, x), dim=0)),
+    ),
+    Hypothesis(
+        "probabilities_not_log",
+        "Your forward pass returns probabilities (softmax) where log-probabilities are expected: end with "
+        "torch.log_softmax(z, dim=1).",
+        lambda context: _variant_gradients(context, lambda model, pairs, x: torch.softmax(
+            _logits(model, pairs, x), dim=1)),
+    ),
+    Hypothesis(
+        "hidden_activation_swapped",
+        "A hidden layer uses the other activation (tanh where sigmoid is named, or sigmoid where tanh is): apply "
+        "the activation named in activation_functions for each layer.",
+        lambda context: _variant_gradients(context, lambda model, pairs, x: torch.log_softmax(
+            _logits(model, pairs, x, _other_activation), dim=1))
+        if set(list(context.model.activation_functions)[:-1]) <= {"sigmoid", "tanh"}
+        and len(context.parameters) > 2 else None,
+    ),
+)

@@ -1,0 +1,37 @@
+"""Which part of a trusted check one nbgrader test cell scores (no NumPy or torch here: the
+assignment table imports it)."""
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class CellScope:
+    """What one test cell scores of a trusted check, so that the trusted score of an honest
+    submission is the in-kernel score of that cell: the cases whose network is of the kinds
+    the cell's test uses, and of their gradients only the output layer's when the test checks
+    only that layer.
+
+    ``networks``: the allowed tuples of hidden activations (``()`` is a softmax layer alone);
+    ``None`` keeps every case, as do cases that are not networks (no ``activations``).
+    """
+
+    description: str = "every case"
+    networks: Optional[tuple] = None
+    output_layer_only: bool = False
+
+    def selects(self, case):
+        activations = getattr(case, "activations", None)
+        return self.networks is None or activations is None or tuple(activations[:-1]) in self.networks
+
+    def keep(self, case, arrays):
+        """``arrays`` without the gradients of layers below the output layer, when asked."""
+        if not self.output_layer_only:
+            return arrays
+        last = len(case.geometry) - 2
+        return {name: array for name, array in arrays.items()
+                if not name.startswith(("dW", "db")) or name[2:] == str(last)}
+
+
+EVERY_CASE = CellScope()
+SIGMOID_NETWORKS = (("sigmoid",),)                        # the lab's network: one sigmoid layer, then softmax
+DEEP_NETWORKS = (("tanh", "relu"), ("relu", "sigmoid"))  # three layers with tanh and ReLU

@@ -1,0 +1,151 @@
+"""The grader's report table keeps its columns where students read it: in an executed notebook
+exported to HTML, and in an nbgrader feedback page (whose template drops the notebook's CSS).
+Both pages are rendered in headless Chromium (Debian's ``chromium``, driven by Playwright's Python
+API with that executable; the set-up installs either when missing). Screenshots are kept in
+``out/test-artifacts/``.
+"""
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from backprop_labs.paths import REPOSITORY_ROOT
+from grading.course.execute import execute_notebook
+
+pytestmark = pytest.mark.slow
+CHROMIUM = Path("/usr/bin/chromium")
+PLAYWRIGHT = "playwright==1.65.2"  # as pinned in setup.cfg's test extra
+ARTIFACTS = REPOSITORY_ROOT / "out" / "test-artifacts"
+MIN_GAP_PX = 8  # between the texts of neighbouring cells: "layer parameter", not "layerparameter"
+
+REPORT_CELL = '''
+import numpy as np
+from grading import check_backpropagation
+from grading.course.test_cell_helpers import with_random_biases
+from labs_solutions.numpy_mlp import NumpyMLP
+
+class ForgetsTheFirstBias(NumpyMLP):
+    def backpropagation(self, input, output):
+        gradients = super().backpropagation(input, output)
+        gradients[0][1] = np.zeros_like(gradients[0][1])
+        return gradients
+
+rng = np.random.default_rng(0)
+check_backpropagation(with_random_biases(ForgetsTheFirstBias([5, 4, 3], ["sigmoid", "softmax"], 0.1), seed=1),
+                      rng.normal(size=(6, 5)), np.arange(6) % 3)
+'''
+
+# Each header cell's text box, measured by the browser: [left, right, top] in CSS pixels.
+HEADER_BOXES = """() => {
+  const table = [...document.querySelectorAll('table')].find(t => t.querySelector('th')?.textContent === 'layer');
+  return [...table.querySelectorAll('th')].map(th => {
+    const range = document.createRange();
+    range.selectNodeContents(th);
+    const box = range.getBoundingClientRect();
+    return [box.left, box.right, box.top];
+  });
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        subprocess.run(["apt-get", "update"], check=True, capture_output=True)  # a fresh machine has no list
+        subprocess.run(["apt-get", "install", "-y", "chromium"], check=True, capture_output=True)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", PLAYWRIGHT], check=True, capture_output=True)
+        from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    path = folder / "report.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell(REPORT_CELL.strip())], metadata={
+        "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}), str(path))
+    notebook = execute_notebook(path, folder, parameters={}, timeout=300)
+    [output] = [output for output in notebook.cells[0].outputs if output.get("output_type") == "execute_result"]
+    assert "FAILED" in output.data["text/plain"] and "layer" in output.data["text/html"]
+    return notebook
+
+
+def _notebook_page(notebook):
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter().from_notebook_node(notebook)[0]
+
+
+def _feedback_page(notebook):
+    """The page ``nbgrader generate_feedback`` writes for this notebook: its exporter, template and
+    template folders, with the grade fields GetGrades would fill in."""
+    import nbgrader
+    from nbconvert import HTMLExporter
+
+    templates = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+    exporter = HTMLExporter(template_name="feedback", extra_template_basedirs=[str(templates / "templates")],
+                            extra_template_paths=[str(templates / "static" / "node_modules" / "bootstrap" / "dist"
+                                                      / "css")])
+    graded = nbformat.from_dict(notebook)
+    graded.cells[0].metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "test_report",
+                                            "points": 2, "score": 0, "locked": True, "schema_version": 3}
+    resources = {"nbgrader": {"notebook": "report", "score": 0, "max_score": 2, "late_penalty": 0}}
+    return exporter.from_notebook_node(graded, resources=resources)[0]
+
+
+def _without_inline_styles(page):
+    """The page as it was before the report carried its layout inline (the regression to detect)."""
+    return re.sub(r"""(<t[hdr]|<table) style=["'][^"']*["']""", r"\1", page)
+
+
+def _header_gaps(browser, page, screenshot=None):
+    view = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        view.set_content(page, wait_until="load")
+        boxes = view.evaluate(HEADER_BOXES)
+        if screenshot is not None:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            view.locator("table").filter(has_text="max rel err").first.screenshot(path=str(ARTIFACTS / screenshot))
+            view.screenshot(path=str(ARTIFACTS / screenshot.replace(".png", "-page.png")), full_page=True)
+    finally:
+        view.close()
+    assert len(boxes) == 7
+    assert len({round(top) for _, _, top in boxes}) == 1, f"the header is not one row: {boxes}"
+    return [right_next[0] - left[1] for left, right_next in zip(boxes, boxes[1:])]
+
+
+@pytest.mark.parametrize("render", [_notebook_page, _feedback_page], ids=["notebook", "feedback"])
+def test_the_report_table_keeps_its_columns_in_chromium(browser, executed, render):
+    page = render(executed)
+    gaps = _header_gaps(browser, page, screenshot=f"report-{render.__name__.strip('_')}.png")
+    assert min(gaps) >= MIN_GAP_PX, f"header cells run together: gaps {gaps} px"
+    assert (ARTIFACTS / f"report-{render.__name__.strip('_')}.png").stat().st_size > 1000
+
+
+def test_without_inline_styles_the_feedback_page_runs_the_header_together(browser, executed):
+    """What the test above guards against: the feedback template's CSS leaves no room between cells."""
+    gaps = _header_gaps(browser, _without_inline_styles(_feedback_page(executed)))
+    assert min(gaps) < MIN_GAP_PX
+
+
+def test_the_text_form_of_a_report_is_the_readable_table(executed):
+    [output] = [output for output in executed.cells[0].outputs if output.get("output_type") == "execute_result"]
+    text = output.data["text/plain"]
+    assert text.splitlines()[0].endswith("FAILED") and "layer  parameter" in text
+    assert "GradientReport(" not in text and "array(" not in text and len(text) < 3000
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _clean_artifacts():
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    yield
