@@ -1,38 +1,63 @@
 """The grader's speed-ups are switchable steps that never change a verdict.
 
-``input_columns.ENABLED`` (reference on the used input columns) and
-``invariants.FOLD_REPEAT_INTO_LOGIT_SHIFT`` (one extra call for two checks) only save time:
-with both off, every report passes or fails alike and names the same causes.
+``input_columns.ENABLED`` (reference on the used input columns),
+``invariants.FOLD_REPEAT_INTO_LOGIT_SHIFT`` (one extra call for two checks),
+``invariants.READ_ONLY_FIRST_CALL`` (parameters and batch read-only during the first call instead
+of copied and compared) and ``finite_differences.VERIFY_ONCE`` (with ``further_checks=False``, the
+reference verified by finite differences once per model and shapes) only save time: with all of
+them off, every report passes or fails alike and names the same causes, for the full report and
+for the gradient check alone.
 """
+import numpy as np
 import pytest
 
 import grading
-from grading.gradient_check import input_columns, invariants
+from grading.gradient_check import finite_differences, input_columns, invariants
 from mutations import MUTATIONS
 from mutations.models import lab_model, model_and_batch
 
+SPEEDUPS = [(input_columns, "ENABLED"), (invariants, "FOLD_REPEAT_INTO_LOGIT_SHIFT"),
+            (invariants, "READ_ONLY_FIRST_CALL"), (finite_differences, "VERIFY_ONCE")]
 SAMPLE = ("accumulates across calls", "float32 overflow in an unstable softmax", "missing 1/B",
-          "transposed weight gradient")
+          "transposed weight gradient", "in-place update of the parameters", "in-place centring of the input")
 
 
-def verdict(model, batch):
-    report = grading.check_backpropagation(model, batch["input"], batch["output"])
+def verdict(model, batch, further_checks=True):
+    report = grading.check_backpropagation(model, batch["input"], batch["output"], further_checks=further_checks)
     return report.passed, report.causes, sorted((c.name, c.passed) for c in report.checks)
 
 
-def both_ways(monkeypatch, make):
-    fast = verdict(*make())
-    monkeypatch.setattr(input_columns, "ENABLED", False)
-    monkeypatch.setattr(invariants, "FOLD_REPEAT_INTO_LOGIT_SHIFT", False)
-    return fast, verdict(*make())
+def gradient_check_twice(model, batch):
+    """The gradient check alone, twice on the same model: the second call may reuse the first's verification."""
+    return [verdict(model, batch, further_checks=False) for _ in range(2)]
+
+
+def all_off(monkeypatch):
+    for module, name in SPEEDUPS:
+        monkeypatch.setattr(module, name, False)
+
+
+def both_ways(monkeypatch, make, judge=verdict):
+    fast = judge(*make())
+    all_off(monkeypatch)
+    return fast, judge(*make())
 
 
 @pytest.mark.parametrize("name", SAMPLE)
 def test_a_wrong_gradient_gets_the_same_verdict_without_the_speedups(name, digits, monkeypatch):
     mutation = next(m for m in MUTATIONS if m.name == name)
-    fast, plain = both_ways(monkeypatch, lambda: model_and_batch(mutation.model, mutation.backpropagation, digits))
+    make = lambda: model_and_batch(mutation.model, mutation.backpropagation, digits)  # noqa: E731
+    fast, plain = both_ways(monkeypatch, make)
     assert fast == plain
     assert fast[0] is False
+
+
+@pytest.mark.parametrize("name", SAMPLE)
+def test_the_gradient_check_alone_gets_the_same_verdict_without_the_speedups(name, digits, monkeypatch):
+    mutation = next(m for m in MUTATIONS if m.name == name)
+    make = lambda: model_and_batch(mutation.model, mutation.backpropagation, digits)  # noqa: E731
+    fast, plain = both_ways(monkeypatch, make, gradient_check_twice)
+    assert fast == plain
 
 
 def test_a_correct_gradient_passes_without_the_speedups(digits, monkeypatch):
@@ -42,6 +67,57 @@ def test_a_correct_gradient_passes_without_the_speedups(digits, monkeypatch):
 
     fast, plain = both_ways(monkeypatch, make)
     assert fast == plain and fast[0] is True
+    fast, plain = both_ways(monkeypatch, make, gradient_check_twice)
+    assert fast == plain and all(passed for passed, _, _ in fast)
+
+
+def test_the_read_only_first_call_leaves_the_report_text_unchanged(digits, monkeypatch):
+    """Only the way the first call is watched changes: the same report, word for word."""
+    def report(name):
+        mutation = next(m for m in MUTATIONS if m.name == name)
+        model, batch = model_and_batch(mutation.model, mutation.backpropagation, digits)
+        return str(grading.check_backpropagation(model, batch["input"], batch["output"]))
+
+    names = ["in-place update of the parameters", "in-place centring of the input", "missing 1/B"]
+    fast = [report(name) for name in names]
+    monkeypatch.setattr(invariants, "READ_ONLY_FIRST_CALL", False)
+    assert [report(name) for name in names] == fast
+
+
+def test_arrays_replaced_during_the_read_only_call_are_found_and_restored(digits):
+    """Rebinding a parameter or a batch entry (not writing into it) escapes a read-only flag: found as
+    the copying way finds it, and the original values put back."""
+    model = lab_model()
+    batch = digits.batches("train", 20)[0]
+    batch = {"input": batch["input"].copy(), "output": batch["output"].copy()}
+    weight = model.parameters[0][0]
+    saved = weight.copy()
+    solution = model.backpropagation
+
+    def rebinding(input, output):
+        gradients = solution(input, output)
+        model.parameters[0][0] = weight - 0.1 * gradients[0][0]   # a new array in the model
+        return gradients
+
+    model.backpropagation = rebinding
+    report = grading.check_backpropagation(model, batch["input"], batch["output"], further_checks=False)
+    unchanged = next(check for check in report.checks if check.name == "parameters_unchanged")
+    assert unchanged.passed is False and not report.passed
+    np.testing.assert_array_equal(model.parameters[0][0], saved)
+    assert weight.flags.writeable and batch["input"].flags.writeable
+
+
+def test_the_verification_is_reused_only_with_further_checks_off(digits):
+    model = lab_model()
+    batch = digits.batches("train", 20)[0]
+
+    def detail(further_checks):
+        report = grading.check_backpropagation(model, batch["input"], batch["output"], further_checks=further_checks)
+        return next(check.detail for check in report.checks if check.name == "finite_differences")
+
+    assert "earlier call" not in detail(False)
+    assert "earlier call" in detail(False)
+    assert "earlier call" not in detail(True)   # the full report verifies on every call
 
 
 def test_switching_off_the_column_reduction_computes_on_every_column(digits, monkeypatch):

@@ -54,10 +54,12 @@ class DirectionalCheck:
         notes = "; ".join(self.rejected)
         if self.status == "skipped":
             return f"not run: {notes}"
-        text = ("verified on an earlier call with this model and these shapes (not repeated with "
-                "further_checks=False): " if self.earlier else "") + (f"along a random unit direction over {self.over}, h = {self.step:.1e}: central difference "
+        text = (f"along a random unit direction over {self.over}, h = {self.step:.1e}: central difference "
                 f"{self.finite_difference:.10e}, autograd {self.autograd:.10e}, |diff| {self.difference:.1e} "
                 f"(tolerance {self.tolerance:.1e})")
+        if self.earlier:
+            text = ("verified on an earlier call with this model and these shapes (not repeated with "
+                    "further_checks=False): " + text)
         if np.isfinite(self.student):
             text += f"; your gradient gives {self.student:.10e}"
         return text + (f" [{notes}]" if notes else "")
