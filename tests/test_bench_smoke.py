@@ -117,3 +117,70 @@ def test_relative_spread():
     assert relative_spread([1.0, 1.0, 1.0]) == 0.0
     assert relative_spread([0.9, 1.0, 1.1]) == pytest.approx(0.05)
     assert relative_spread([-1.0, -1.0]) == float("inf")
+
+
+# Row 5's guards, on made-up gradebook scores and environments: no grading run needed.
+
+def test_honest_controls_below_full_marks_are_named():
+    from bench.autograde_parallel import honest_shortfalls
+
+    scores = {"s00_honest": {"a": (2.0, 2.0), "b": (3.0, 3.0)},
+              "s01_stub": {"a": (0.0, 2.0), "b": (0.0, 3.0)},          # a stub may score 0
+              "s03_honest": {"a": (0.0, 2.0), "b": (0.0, 3.0)},        # graded as the stubs
+              "s04_honest": {}}                                          # no graded cell at all
+    assert honest_shortfalls(scores) == {"s03_honest": (0.0, 5.0), "s04_honest": (0.0, 0.0)}
+
+
+def test_a_run_whose_honest_control_scored_zero_fails_loudly(monkeypatch):
+    import bench.autograde_parallel as row5
+    import grading.course.pipeline as course
+
+    monkeypatch.setattr(course, "cell_scores", lambda course_dir, assignment: {
+        "s00_honest": {"a": (2.0, 2.0)}, "s03_honest": {"a": (0.0, 2.0)}})
+    with pytest.raises(RuntimeError, match="s03_honest: 0 of 2"):
+        row5.require_full_marks_for_honest("course", "trusted N=2", ["s00_honest", "s03_honest"])
+    with pytest.raises(RuntimeError, match="s07_honest: not in the gradebook"):
+        row5.require_full_marks_for_honest("course", "trusted N=2", ["s00_honest", "s07_honest"])
+
+
+def test_the_grading_children_get_no_stubs_on_pythonpath_and_the_thread_policy(monkeypatch, tmp_path):
+    import os
+
+    from bench.autograde_parallel import grading_environment
+
+    with_stubs = tmp_path / "clone"
+    (with_stubs / "labs").mkdir(parents=True)
+    (with_stubs / "labs" / "__init__.py").write_text("")
+    other = tmp_path / "other"
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(with_stubs), str(other)]))
+    monkeypatch.delenv("BACKPROP_LABS_THREADS", raising=False)
+    with grading_environment() as dropped:
+        assert dropped == [str(with_stubs)]
+        assert os.environ["PYTHONPATH"] == str(other)
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and os.environ["OMP_NUM_THREADS"] == "1"
+    assert os.environ["PYTHONPATH"] == os.pathsep.join([str(with_stubs), str(other)])
+
+
+def test_the_table_is_written_only_when_asked(monkeypatch, tmp_path, capsys):
+    import bench.__main__ as command
+
+    monkeypatch.setattr(command, "run_benchmarks", lambda settings, report: [])
+    monkeypatch.setattr(command, "REPOSITORY_ROOT", tmp_path)
+    assert command.main(["--quick"]) == 0
+    assert not (tmp_path / "BENCHMARKS.md").exists() and "# Benchmarks" in capsys.readouterr().out
+    assert command.main(["--quick", "--write"]) == 0
+    assert (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8").startswith("# Benchmarks")
+
+
+def test_threads_reach_child_processes(monkeypatch):
+    import os
+
+    from backprop_labs.threads import LIBRARY_THREAD_VARIABLES, THREADS_VARIABLE, ask_child_processes_for
+
+    for name in (THREADS_VARIABLE, *LIBRARY_THREAD_VARIABLES):
+        monkeypatch.setenv(name, "")   # restored after the test
+    ask_child_processes_for(1)
+    child = subprocess.run([sys.executable, "-c", "from backprop_labs.threads import requested_threads; "
+                            "import os; print(requested_threads(), os.environ['OPENBLAS_NUM_THREADS'])"],
+                           cwd=REPOSITORY_ROOT, capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    assert child.stdout.split() == ["1", "1"], child.stderr
