@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cell_scope import EVERY_CASE
+from grading.course.cell_scope import EVERY_CASE
 from .check_spec import trusted_checks
 from .results import ResultRejected, new_nonce, read_arrays, read_check_statuses
 from .sandbox import Limits, run_sandboxed
