@@ -109,6 +109,10 @@ def run_checks(checks, submission, hidden=(), cells_by_check=None, limits=None):
                         preload=WARM_MODULES)
     if run.setup_failed:
         raise SandboxSetupError(run.setup_error)
+    if run.refused:
+        return {name: CheckResult(check.name, check.title, 0, len(check.cases), "refused",
+                                  [f"your submission was not run: {run.refused}"])
+                for name, check in checks.items()}
     try:
         statuses = {} if run.outputs.get("status.json") is None else read_check_statuses(
             run.outputs["status.json"], nonce, {name: [case.key for case in check.cases]
