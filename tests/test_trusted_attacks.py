@@ -24,7 +24,7 @@ ATTACKS_DIR = Path(__file__).with_name("attacks")
 ATTACKS = sorted(path.stem for path in ATTACKS_DIR.glob("*.py"))
 CHECKS = trusted_checks()
 CHECK = CHECKS["numpy_mlp_backpropagation"]
-LIMITS = Limits(wall_seconds=10, cpu_seconds=3, memory_bytes=int(1.5 * GIB), processes=32)
+LIMITS = Limits(wall_seconds=10, cpu_seconds=3, memory_bytes=int(1.5 * GIB), processes=32, disk_bytes=64 << 20)
 
 # What the feedback must say for each attack (one of the alternatives).
 EXPECTED_FEEDBACK = {
@@ -44,6 +44,15 @@ EXPECTED_FEEDBACK = {
     "sys_exit": ["SystemExit: 0", "do not call sys.exit()"],
     "write_gradebook": ["PermissionError", "FileNotFoundError"],
     "write_packages": ["Read-only file system", "PermissionError"],
+    "unshare_namespace": ["unshare(CLONE_NEWUSER) refused: Operation not permitted"],
+    "stubborn_processes": ["ended (exit status 0) before reporting a result"],
+    "shared_memory": ["segment left behind (found one already: False)"],
+    "disk_fill": ["No space left on device"],
+    "host_processes": ["processes visible: 2"],
+    "deep_status": ["the status file is nested too deeply"],
+    "link_to_solution": ["labs/numpy_mlp.py (symbolic link)"],
+    "link_to_device": ["labs/numpy_mlp.py (symbolic link)"],
+    "link_to_other_student": ["labs/numpy_mlp.py (symbolic link)"],
 }
 
 
@@ -65,12 +74,40 @@ def _make_course(root):
 
 
 def _submission(root, name, appended="", from_dir=STUDENT_DIR):
+    """The stub (or ``from_dir``) with ``appended`` added to labs/numpy_mlp.py; ``# LINK name -> target``
+    lines make ``name`` a symbolic link instead."""
     folder = root / "submissions" / name
     shutil.copytree(from_dir, folder / "labs", ignore=shutil.ignore_patterns("__pycache__"))
     if appended:
         with open(folder / "labs" / "numpy_mlp.py", "a") as handle:
             handle.write("\n\n" + appended)
+    for line in appended.splitlines():
+        if line.startswith("# LINK "):
+            name, target = line[len("# LINK "):].split(" -> ")
+            (folder / name).unlink()
+            os.symlink(target, folder / name)
     return folder
+
+
+def _lingering_processes():
+    """Live processes the stubborn_processes attack started (it names them; other graders may be
+    running sandboxed code on this machine at the same time, under the same sandbox users)."""
+    live = []
+    for proc_dir in Path("/proc").iterdir():
+        try:
+            if proc_dir.name.isdigit() and (proc_dir / "comm").read_text().strip() == "bpl-lingering":
+                if "zombie" not in (proc_dir / "status").read_text():
+                    live.append(proc_dir.name)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return live
+
+
+def _shared_memory_with_key(key):
+    """Host SysV shared memory segments with ``key`` (the shared_memory attack's)."""
+    with open("/proc/sysvipc/shm") as table:
+        header, *rows = [line.split() for line in table]
+    return [row for row in rows if int(row[header.index("key")]) == key]
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +120,9 @@ def batch(tmp_path_factory, loopback_listener):
                  course / "submitted" / "other" / "lab" / "labs" / "numpy_mlp.py", numpy_init]
     before = {path: _digest(path) for path in protected}
     replacements = {"__COURSE__": str(course), "__GRADEBOOK__": str(course / "gradebook.db"),
-                    "__NUMPY_INIT__": str(numpy_init), "__PORT__": str(loopback_listener.port)}
+                    "__NUMPY_INIT__": str(numpy_init), "__PORT__": str(loopback_listener.port),
+                    "__SOLUTION_NUMPY_MLP__": str(SOLUTIONS_DIR / "numpy_mlp.py"),
+                    "__OTHER_STUDENT_MODULE__": str(protected[2])}
     results = {}
     for name in ["honest", "stub", *ATTACKS]:
         code = (ATTACKS_DIR / f"{name}.py").read_text() if name in ATTACKS else ""
@@ -97,7 +136,8 @@ def batch(tmp_path_factory, loopback_listener):
         results[name] = run_check(CHECK, folder, hidden=[course], cells=cells, limits=LIMITS)
     connected = loopback_listener.was_reached()
     changed = [str(path) for path in protected if _digest(path) != before[path]]
-    return {"results": results, "changed": changed, "connected": connected}
+    return {"results": results, "changed": changed, "connected": connected,
+            "processes_left": _lingering_processes(), "shared_memory_left": _shared_memory_with_key(0xBAC7)}
 
 
 def test_honest_submission_in_the_same_batch_gets_every_case(batch):
@@ -131,6 +171,11 @@ def test_every_attack_has_an_expected_feedback_line():
 def test_no_attack_changed_the_course_the_packages_or_reached_the_network(batch):
     assert batch["changed"] == []
     assert not batch["connected"]
+
+
+def test_no_attack_left_a_process_or_shared_memory_behind(batch):
+    assert batch["processes_left"] == []
+    assert batch["shared_memory_left"] == []
 
 
 BIAS_CELL = ("def log_linear_bias_gradient(probabilities, output):\n"
