@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from grading.course.assignments import get_assignment
+from grading.course.assignments import all_assignments, get_assignment
 from grading.course.pipeline import cell_scores, export_grades, generate_feedback
 from grading.trusted import parallel
 from grading.trusted.autograde import is_done
@@ -155,3 +155,27 @@ def test_course_grade_uses_the_trusted_checks_when_run_as_root(tmp_path, capsys,
     assert scores["s00_honest"] == FULL_MARKS
     assert scores["s01_cheat"] == {cell: 0.0 for cell in FULL_MARKS}   # in-kernel it would have full marks
     assert (tmp_path / "grades.csv").is_file()
+
+
+TRUSTED_ASSIGNMENTS = ["backprop_mlp"]   # every other assignment is refused until its cells have checks
+
+
+@pytest.mark.parametrize("assignment", [assignment.name for assignment in all_assignments()])
+def test_every_autograded_cell_is_trusted_or_the_assignment_is_refused(assignment, tmp_path):
+    """Enumerates the test cells of every assignment: a cell without a trusted score makes
+    ``grade_class`` refuse the assignment before grading anyone, naming the cell."""
+    from grading.trusted.autograde import AssignmentNotTrusted, autograded_cells, untrusted_cells
+
+    spec = get_assignment(assignment)
+    cells = autograded_cells(spec.notebook)
+    assert cells, f"{assignment} has no autograded test cell"
+    mapped = {cell for cells_of_check in spec.trusted_cells.values() for cell in cells_of_check}
+    assert mapped <= set(cells), f"ASSIGNMENTS maps cells that are not autograded test cells: {mapped - set(cells)}"
+    missing = untrusted_cells(spec.notebook, spec.trusted_cells)
+    assert (missing == []) == (assignment in TRUSTED_ASSIGNMENTS), missing
+    if missing:
+        course = tmp_path / "course"
+        course.mkdir()
+        with pytest.raises(AssignmentNotTrusted, match=missing[0]):
+            parallel.grade_class(course, assignment, progress=False)
+        assert not (course / ".trusted-grading").exists()   # refused before touching the course

@@ -31,6 +31,40 @@ SANDBOXED_KERNEL = ('\n# Added by backprop-labs grade: the student notebook runs
                     'c.Execute.kernel_manager_class = "grading.trusted.sandbox.kernel.SandboxedKernelManager"\n')
 
 
+class AssignmentNotTrusted(ValueError):
+    """An assignment has autograded test cells that no trusted check scores."""
+
+
+def autograded_cells(notebook_path):
+    """Grade ids of the code cells nbgrader scores automatically (``grade: true``) in a notebook."""
+    import nbformat
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    return [cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells
+            if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade")]
+
+
+def untrusted_cells(notebook_path, cells_by_check):
+    """Autograded cells of the notebook that no trusted check scores (their in-kernel score could be forged)."""
+    trusted = {cell for cells in cells_by_check.values() for cell in cells}
+    return [cell for cell in autograded_cells(notebook_path) if cell not in trusted]
+
+
+def check_assignment_is_trusted(course_dir, assignment):
+    """Raise :class:`AssignmentNotTrusted`, naming the cells, unless every autograded test cell of the
+    course's source notebook is scored by a trusted check."""
+    notebook = Path(course_dir) / "source" / assignment / f"{assignment}.ipynb"
+    if not notebook.is_file():
+        notebook = get_assignment(assignment).notebook
+    missing = untrusted_cells(notebook, get_assignment(assignment).trusted_cells)
+    if missing:
+        raise AssignmentNotTrusted(
+            f"assignment {assignment} cannot be graded with the trusted checks: its autograded test cells "
+            f"{', '.join(missing)} have no trusted check, so their scores would come from the student's own "
+            f"kernel, which a submission can tamper with. Add a TrustedCheck for them (grading/exercises/, "
+            f"mapped in ASSIGNMENTS), or grade in-kernel knowingly (backprop-labs course grade --in-kernel).")
+
+
 def work_root(course_dir):
     root = Path(course_dir) / WORK_DIR
     root.mkdir(mode=0o700, exist_ok=True)
