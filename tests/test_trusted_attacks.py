@@ -37,7 +37,7 @@ EXPECTED_FEEDBACK = {
     "memory_bomb": ["memory limit 1.5 GiB"],
     "monkeypatch_grader": ["differs from the reference"],
     "monkeypatch_numpy": ["differs from the reference"],
-    "monkeypatch_torch": ["differs from the reference"],
+    "monkeypatch_torch": ["differs from the reference", "PyTorch is not available in this exercise"],
     "network": ["Network is unreachable"],
     "os_exit": ["ended (exit status 0) before reporting a result"],
     "read_source": ["RuntimeError: could read: []"],
@@ -53,6 +53,8 @@ EXPECTED_FEEDBACK = {
     "link_to_solution": ["labs/numpy_mlp.py (symbolic link)"],
     "link_to_device": ["labs/numpy_mlp.py (symbolic link)"],
     "link_to_other_student": ["labs/numpy_mlp.py (symbolic link)"],
+    "torch_autograd": ["PyTorch is not available in this exercise"],
+    "torch_unblocked": ["module 'torch' has no attribute 'tensor'"],   # the package folder is empty in the sandbox
 }
 
 
@@ -78,6 +80,7 @@ def _submission(root, name, appended="", from_dir=STUDENT_DIR):
     lines make ``name`` a symbolic link instead."""
     folder = root / "submissions" / name
     shutil.copytree(from_dir, folder / "labs", ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "labs" / "__init__.py").write_text('"""As released: the package imports none of its modules."""\n')
     if appended:
         with open(folder / "labs" / "numpy_mlp.py", "a") as handle:
             handle.write("\n\n" + appended)
@@ -191,8 +194,12 @@ def test_one_process_per_submission_keeps_finished_checks_and_names_where_it_sto
 
     course = _make_course(tmp_path)
     folder = _submission(tmp_path, "exits_in_2_2", (ATTACKS_DIR / "os_exit.py").read_text(), from_dir=SOLUTIONS_DIR)
+    from dataclasses import replace
+
     names = ["pytorch_mlp_log_forward", "numpy_mlp_backpropagation", "log_linear_bias_gradient"]
-    results = run_checks({name: CHECKS[name] for name in names}, folder, hidden=[course],
+    # All three in one process: the NumPy check allows torch here (else it runs in a process of its own).
+    checks = {name: replace(CHECKS[name], torch_allowed=True) for name in names}
+    results = run_checks(checks, folder, hidden=[course],
                          cells_by_check={"log_linear_bias_gradient": [{"name": "ex2_1_answer", "source": BIAS_CELL}]},
                          limits=LIMITS)
     finished, stopped, not_run = (results[name] for name in names)
@@ -201,3 +208,16 @@ def test_one_process_per_submission_keeps_finished_checks_and_names_where_it_sto
     assert "while checking" not in stopped.feedback()
     assert not_run.passed == 0 and not_run.kind == "exited"
     assert "while checking Exercise 2.2: NumpyMLP.backpropagation" in not_run.feedback()
+
+
+def test_a_numpy_exercise_runs_where_torch_cannot_be_imported_and_other_checks_keep_it(tmp_path):
+    """The NumPy check runs in a process of its own with the torch packages hidden; the PyTorch
+    check of the same submission still gets torch."""
+    from grading.trusted.grade import run_checks
+
+    course = _make_course(tmp_path)
+    folder = _submission(tmp_path, "honest", from_dir=SOLUTIONS_DIR)
+    names = ["pytorch_mlp_log_forward", "numpy_mlp_backpropagation"]
+    results = run_checks({name: CHECKS[name] for name in names}, folder, hidden=[course], limits=LIMITS)
+    assert [(results[name].passed, results[name].total) for name in names] == [(4, 4), (4, 4)]
+    assert CHECKS["numpy_mlp_backpropagation"].torch_allowed is False

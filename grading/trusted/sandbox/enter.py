@@ -113,7 +113,7 @@ def isolate_mounts():
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
 
 
-def hide_directories(hidden, kept, writable):
+def hide_directories(hidden, kept, writable, masked=()):
     """Cover each ``hidden`` directory with an empty tmpfs; bind ``kept`` paths back read-only
     and ``writable`` ones (the working directory) as they are.
 
@@ -131,6 +131,8 @@ def hide_directories(hidden, kept, writable):
         os.close(fd)
     for path in hidden:
         _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    for path in masked:  # inside a kept path (a package in the venv): covered after the binds
+        _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
 
 
 def die_with_parent():
@@ -162,7 +164,7 @@ def _first_process_of_namespace(spec, report):
     the student's process."""
     die_with_parent()
     isolate_mounts()
-    hide_directories(spec["hidden"], spec["kept"], spec["writable"])
+    hide_directories(spec["hidden"], spec["kept"], spec["writable"], spec.get("masked", ()))
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     student = os.fork()
     if student == 0:

@@ -183,7 +183,8 @@ class SandboxRequest:
     the nonce; stdin is closed after it). ``require_isolation=False`` allows the limits-only
     fallback when not root (the result says so in ``isolation``). ``extra_kept``: more paths
     left visible read-only (e.g. the data directory); ``extra_writable``: more paths left
-    writable (the kernel's socket folder); ``extra_env``: more environment variables;
+    writable (the kernel's socket folder); ``masked``: folders inside kept paths covered by an
+    empty read-only tmpfs (a package the run must not import); ``extra_env``: more environment variables;
     ``prepare(slot)`` runs (as root) before the command starts, ``started(process)`` right
     after. ``preload``: for ``["python", "-I", SCRIPT, ...]``, modules a warm interpreter
     imports once per grading process; each run is then forked from it (:mod:`.zygote`)
@@ -202,6 +203,7 @@ class SandboxRequest:
     require_isolation: bool = True
     extra_kept: tuple = ()
     extra_writable: tuple = ()
+    masked: tuple = ()
     extra_env: dict = None
     prepare: object = None
     started: object = None
@@ -243,6 +245,7 @@ def run_sandboxed(request, **fields):
         argv = request.argv
         spec = {
             "isolate": is_root, "network": False, "hidden": hidden_dirs, "kept": kept, "writable": writable,
+            "masked": [str(path) for path in request.masked],
             "limits": request.limits.rlimits(),
             "uid": slot.uid, "gid": slot.gid, "workdir": str(slot.workdir),
             "argv": [sys.executable if argv[0] == "python" else argv[0], *argv[1:]],
