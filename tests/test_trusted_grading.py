@@ -179,3 +179,31 @@ def test_every_autograded_cell_is_trusted_or_the_assignment_is_refused(assignmen
         with pytest.raises(AssignmentNotTrusted, match=missing[0]):
             parallel.grade_class(course, assignment, progress=False)
         assert not (course / ".trusted-grading").exists()   # refused before touching the course
+
+
+def test_outputs_showing_hidden_tests_or_imitating_a_verdict_are_removed(tmp_path):
+    """A kernel hook can capture the hidden tests and update_display an answer cell's output with
+    them; a student can print a fake verdict. Both are replaced; honest outputs and the real
+    (marked) verdict stay."""
+    import nbformat
+
+    from grading.course.leaks import secret_lines
+    from grading.trusted.gradebook import TRUSTED_OUTPUT_MARK, scrub_outputs
+
+    hidden = secret_lines(get_assignment(ASSIGNMENT))[0]
+    cell = nbformat.v4.new_code_cell("x = 1", outputs=[
+        nbformat.v4.new_output("display_data", data={"text/plain": f"captured:\n    {hidden}\n"}),
+        nbformat.v4.new_output("stream", name="stdout", text="Exercise 2.2 (trusted check): 4/4 cases match\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="loss 0.25\n")])
+    path = tmp_path / "graded.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
+    notebook = nbformat.read(path, as_version=4)                 # the real verdict, as annotate_notebook adds it
+    notebook.cells[0]["outputs"].append(nbformat.v4.new_output("stream", name="stdout",
+                                                                text="Exercise 2.2 (trusted check): 0/4 cases\n"))
+    notebook.cells[0]["outputs"][-1]["metadata"] = {TRUSTED_OUTPUT_MARK: True}
+    nbformat.write(notebook, path)
+    assert scrub_outputs(path, secret_lines(get_assignment(ASSIGNMENT))) == 2
+    outputs = nbformat.read(path, as_version=4).cells[0].outputs
+    assert "hidden tests" in outputs[0]["text"] and hidden not in outputs[0]["text"]
+    assert "a copy of a trusted verdict" in outputs[1]["text"]
+    assert outputs[2]["text"] == "loss 0.25\n" and outputs[3]["metadata"] == {TRUSTED_OUTPUT_MARK: True}

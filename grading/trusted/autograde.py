@@ -18,9 +18,11 @@ import sqlite3
 from pathlib import Path
 
 from grading.course.assignments import get_assignment
+from grading.course.leaks import secret_lines
 
 from .check_spec import trusted_checks
-from .gradebook import annotate_notebook, copy_submission, gradebook_scores, gradebook_url, write_trusted_scores
+from .gradebook import (annotate_notebook, copy_submission, gradebook_scores, gradebook_url, scrub_outputs,
+                        write_trusted_scores)
 from .sandbox.files import copy_submission as copy_files, fingerprint
 from .sandbox.limits import MIB
 
@@ -106,7 +108,10 @@ def is_done(course_dir, assignment, student):
         recorded, scores = record["submission"], record["scores"]
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return False
-    if recorded != submission_fingerprint(course_dir, assignment, student):
+    try:
+        if recorded != submission_fingerprint(course_dir, assignment, student):
+            return False
+    except (OSError, ValueError):  # unreadable or too large: grade_student reports it for this student
         return False
     return gradebook_scores(gradebook_url(course_dir), assignment, student, scores) == {
         cell: float(score) for cell, (score, _) in scores.items()}
@@ -179,6 +184,7 @@ def grade_student(job):
             for result in results.values():
                 result.lines.insert(0, note)
         scores = write_trusted_scores(gradebook_url(job_dir), assignment, student, assignment, results, cells_by_check)
+        scrub_outputs(graded / f"{assignment}.ipynb", secret_lines(get_assignment(assignment)))
         annotate_notebook(graded / f"{assignment}.ipynb", results, cells_by_check, scores)
         answer.update(ok=True, scores={cell: list(score) for cell, score in scores.items()},
                       checks={name: result.to_json() for name, result in results.items()})

@@ -86,8 +86,11 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
     with tqdm(total=len(jobs), desc=f"autograde {assignment}", unit="student", disable=not progress) as bar:
         for answer in answers:
             if answer["ok"]:
-                merge_student(course_dir, assignment, answer)
-                run.graded.append(answer["student"])
+                try:
+                    merge_student(course_dir, assignment, answer)
+                    run.graded.append(answer["student"])
+                except Exception as error:  # noqa: BLE001 - one student's files never stop the class
+                    run.failed[answer["student"]] = f"recording the grades failed: {type(error).__name__}: {error}"
             else:
                 run.failed[answer["student"]] = answer["error"]
             bar.update(1)

@@ -6,17 +6,19 @@ Executed as a script by :mod:`grading.trusted.sandbox.runner`::
 
 SPEC.json (root-owned, unreadable by the sandbox user) says what to do, step by step:
 
-1. ``unshare`` new network (only a downed loopback: no network at all), mount, IPC (SysV
-   shared memory, semaphores and message queues of its own, gone with the run) and PID
-   namespaces;
-2. hide directories (shared folders such as /tmp, /run and /work, the repository, the course,
-   the data) under empty read-only tmpfs, binding back the few paths inside them that the
-   student needs: read-only the venv, the interpreter and ``backprop_labs``, writable the
-   working directory (a size-limited tmpfs the runner mounted) and any ``writable`` path;
-3. fork the namespace's first process (PID 1, still root, with its own ``/proc``): it forks
-   the student's process and reaps orphans until that one ends. When it ends, or when this
-   process (the only handle the caller has) dies for any reason, the kernel kills every
-   process of the run: nothing the student started can outlive the run;
+1. ``unshare`` new network (only a downed loopback: no network at all), IPC (SysV shared
+   memory, semaphores and message queues of its own, gone with the run) and PID namespaces,
+   and fork the PID namespace's first process (PID 1, still root). This process stays outside,
+   dies with its own parent (``PR_SET_PDEATHSIG``) and is the only handle the caller has;
+2. PID 1, which dies with this process, takes a mount namespace of its own and hides
+   directories (shared folders such as /tmp, /run and /work, the repository, the course, the
+   data) under empty read-only tmpfs, binding back the few paths inside them that the student
+   needs: read-only the venv, the interpreter and ``backprop_labs``, writable the working
+   directory (a size-limited tmpfs the runner mounted) and any ``writable`` path; ``masked``
+   folders (a package a check forbids) are covered last;
+3. PID 1 mounts its own ``/proc``, forks the student's process and reaps orphans until that
+   one ends. When PID 1 ends the kernel kills every process of the namespace: nothing the
+   student started outlives the run, its caller, or a kill of this process;
 4. in the student's process: set the resource limits (address space, CPU seconds, processes,
    file size, open files), drop to the unprivileged uid/gid with no supplementary groups and
    no way back (``PR_SET_NO_NEW_PRIVS`` blocks setuid programs), and install a seccomp filter
