@@ -207,3 +207,47 @@ def test_outputs_showing_hidden_tests_or_imitating_a_verdict_are_removed(tmp_pat
     assert "hidden tests" in outputs[0]["text"] and hidden not in outputs[0]["text"]
     assert "a copy of a trusted verdict" in outputs[1]["text"]
     assert outputs[2]["text"] == "loss 0.25\n" and outputs[3]["metadata"] == {TRUSTED_OUTPUT_MARK: True}
+
+
+def test_the_done_record_cannot_be_forged_from_the_graded_folder_and_follows_the_gradebook(serial, tmp_path):
+    """A kernel run by plain nbgrader can write into autograded/; the record lives in the root-only
+    work folder, and a gradebook whose trusted scores changed since (e.g. plain nbgrader autograded
+    again) no longer counts as recorded."""
+    import json
+    import stat
+
+    from nbgrader.api import Gradebook
+
+    from grading.trusted.autograde import graded_folder, record_path, submission_fingerprint
+    from grading.trusted.gradebook import gradebook_url
+
+    course = _copy(serial["course"], tmp_path)
+    student = "s02_cheat"
+    record = record_path(course, ASSIGNMENT, student)
+    assert is_done(course, ASSIGNMENT, student)
+    assert stat.S_IMODE(os.stat(course / ".trusted-grading").st_mode) == 0o700
+    assert not record.is_relative_to(course / "autograded")
+    forged = {"submission": submission_fingerprint(course, ASSIGNMENT, student),
+              "scores": {cell: [points, points] for cell, points in FULL_MARKS.items()}}
+    (graded_folder(course, ASSIGNMENT, student) / "trusted_grading.json").write_text(json.dumps(forged))
+    record.unlink()
+    assert not is_done(course, ASSIGNMENT, student)            # the forged file in autograded/ is not a record
+    record.write_text(json.dumps(forged))                     # a record whose scores the gradebook does not hold
+    assert not is_done(course, ASSIGNMENT, "s02_cheat")
+    with Gradebook(gradebook_url(course)) as gradebook:       # the honest student's gradebook changed since
+        grade = gradebook.find_grade("test_2_2_hidden", ASSIGNMENT, ASSIGNMENT, "s00_honest")
+        grade.auto_score = 0.5
+        gradebook.db.commit()
+    assert not is_done(course, ASSIGNMENT, "s00_honest") and is_done(course, ASSIGNMENT, "s01_stub")
+
+
+def test_a_file_name_that_is_not_utf8_neither_fails_the_student_nor_stops_a_rerun(built, tmp_path):
+    course = _copy(built, tmp_path)
+    odd = os.fsdecode(b"notes-\xff.txt")
+    (course / "submitted" / "s00_honest" / ASSIGNMENT / odd).write_bytes(b"my notes")
+    students = ["s00_honest", "s01_stub"]
+    first = parallel.grade_class(course, ASSIGNMENT, workers=1, students=students, progress=False)
+    assert first.failed == {} and sorted(first.graded) == students
+    again = parallel.grade_class(course, ASSIGNMENT, workers=1, students=students, progress=False)
+    assert sorted(again.skipped) == students
+    assert _scores(course)["s00_honest"] == FULL_MARKS
