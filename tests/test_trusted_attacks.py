@@ -54,6 +54,7 @@ EXPECTED_FEEDBACK = {
     "link_to_device": ["labs/numpy_mlp.py (symbolic link)"],
     "link_to_other_student": ["labs/numpy_mlp.py (symbolic link)"],
     "torch_autograd": ["PyTorch is not available in this exercise"],
+    "planted_link_result": ["refused: status.json is not a plain file"],
     "torch_unblocked": ["module 'torch' has no attribute 'tensor'"],   # the package folder is empty in the sandbox
 }
 

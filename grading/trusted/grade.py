@@ -146,6 +146,10 @@ def _run_group(checks, submission, hidden, cells_by_check, limits, torch_allowed
         return {name: CheckResult(check.name, check.title, 0, len(check.cases), "refused",
                                   [f"your submission was not run: {run.refused}"])
                 for name, check in checks.items()}
+    if "status.json" in run.output_errors:  # e.g. a symbolic link planted in place of the status
+        return {name: CheckResult(check.name, check.title, 0, len(check.cases), "rejected",
+                                  [f"the result of your code was refused: {run.output_errors['status.json']}"])
+                for name, check in checks.items()}
     try:
         statuses = {} if run.outputs.get("status.json") is None else read_check_statuses(
             run.outputs["status.json"], nonce, {name: [case.key for case in check.cases]
@@ -177,6 +181,9 @@ def run_check(check, submission, hidden=(), cells=(), limits=None):
 def _graded(check, status, raw_arrays, run, limits):
     """The :class:`CheckResult` of a check that finished: its status section and arrays."""
     total = len(check.cases)
+    if result_file(check.name) in run.output_errors:
+        return CheckResult(check.name, check.title, 0, total, "rejected",
+                           [f"the result of your code was refused: {run.output_errors[result_file(check.name)]}"])
     try:
         expected = {f"{case.key}.{name}": shape for case in check.cases
                     for name, shape in check.expected_shapes(case).items()}
