@@ -18,10 +18,15 @@ def add_arguments(parser):
                         help="grade only this student (repeatable)")
 
 def run(args):
+    from grading.trusted.autograde import AssignmentNotTrusted
     from grading.trusted.parallel import grade_class
 
-    result = grade_class(args.course_dir, args.assignment, workers=args.workers,
-                         scheduler=args.dask_scheduler, students=args.students)
+    try:
+        result = grade_class(args.course_dir, args.assignment, workers=args.workers,
+                             scheduler=args.dask_scheduler, students=args.students)
+    except AssignmentNotTrusted as refusal:
+        print(f"refused: {refusal}")
+        return 2
     print(f"graded {len(result.graded)}, already recorded {len(result.skipped)}, failed {len(result.failed)}")
     for student, reason in sorted(result.failed.items()):
         print(f"  {student}: {reason.splitlines()[-1] if reason else 'unknown error'}")

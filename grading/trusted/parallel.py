@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .autograde import grade_student, is_done, merge_student, snapshot_gradebook
+from .autograde import check_assignment_is_trusted, grade_student, is_done, merge_student, snapshot_gradebook
 
 
 @dataclass
@@ -62,6 +62,9 @@ def _dask_results(jobs, scheduler):
 def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None, progress=True):
     """Grade every submitted student not already recorded; returns a :class:`ClassRun`.
 
+    Refuses (:class:`.autograde.AssignmentNotTrusted`) an assignment with an autograded test cell
+    that no trusted check scores.
+
     ``scheduler``: a Dask scheduler address (or ``distributed.Client``) to run the jobs on
     instead of ``workers`` local processes; the course folder must then be on a file system
     the Dask workers share.
@@ -69,6 +72,7 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
     from tqdm import tqdm
 
     course_dir = Path(course_dir).resolve()
+    check_assignment_is_trusted(course_dir, assignment)
     protect_course(course_dir)
     students = submitted_students(course_dir, assignment) if students is None else list(students)
     run = ClassRun(skipped=[s for s in students if is_done(course_dir, assignment, s)])
@@ -82,8 +86,11 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
     with tqdm(total=len(jobs), desc=f"autograde {assignment}", unit="student", disable=not progress) as bar:
         for answer in answers:
             if answer["ok"]:
-                merge_student(course_dir, assignment, answer)
-                run.graded.append(answer["student"])
+                try:
+                    merge_student(course_dir, assignment, answer)
+                    run.graded.append(answer["student"])
+                except Exception as error:  # noqa: BLE001 - one student's files never stop the class
+                    run.failed[answer["student"]] = f"recording the grades failed: {type(error).__name__}: {error}"
             else:
                 run.failed[answer["student"]] = answer["error"]
             bar.update(1)
