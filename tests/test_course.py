@@ -12,7 +12,7 @@ from grading.course.assignments import (ASSIGNMENTS, Assignment, AssignmentError
                                         get_assignment)
 from grading.course.config import apply_course_chains, write_config
 from grading.course.leaks import find_leaks, secret_lines
-from grading.course.pipeline import CourseError, collect_submissions
+from grading.course.submissions import ID_RULE, collect_submissions
 from grading.course.preprocessors import (HIDDEN_FAILED, HIDDEN_PASSED, ClearHiddenTestsAndOutputs,
                                           InjectParameters, StderrAsStdout, inject_parameters)
 
@@ -135,15 +135,23 @@ def test_collection_copies_each_student_and_skips_links(tmp_path):
     (submissions / "bob" / "backprop_mlp").mkdir(parents=True)  # nested form, as exported by some tools
     (submissions / "bob" / "backprop_mlp" / "backprop_mlp.ipynb").write_text("{}", encoding="utf-8")
     course = tmp_path / "course"
-    assert collect_submissions(course, BACKPROP, submissions) == ["ada", "bob"]
+    assert collect_submissions(course, BACKPROP, submissions).students == ["ada", "bob"]
     ada = course / "submitted" / "ada" / "backprop_mlp"
     assert (ada / "labs" / "numpy_mlp.py").read_text(encoding="utf-8") == "x = 1\n"
     assert not (ada / "labs" / "peek.ipynb").exists()
-    assert (ada / "timestamp.txt").exists()
+    stamp = (ada / "timestamp.txt").read_text(encoding="utf-8")
     assert (course / "submitted" / "bob" / "backprop_mlp" / "backprop_mlp.ipynb").exists()
     (submissions / "bad name").mkdir()
-    with pytest.raises(CourseError, match="bad name: a student id may hold"):
-        collect_submissions(course, BACKPROP, submissions)
+    (submissions / "José").mkdir()
+    again = collect_submissions(course, BACKPROP, submissions)
+    assert again.students == ["ada", "bob"]  # the others are still collected
+    assert again.refused == {
+        "bad name": "student id 'bad name' refused: " + ID_RULE + " (rename the folder, e.g. to 'bad_name')",
+        "José": "student id 'José' refused: " + ID_RULE + " (rename the folder, e.g. to 'Jose')"}
+    assert (ada / "timestamp.txt").read_text(encoding="utf-8") == stamp  # the same work keeps its time
+    (submissions / "ada" / "labs" / "numpy_mlp.py").write_text("x = 2\n", encoding="utf-8")
+    collect_submissions(course, BACKPROP, submissions)
+    assert (ada / "timestamp.txt").read_text(encoding="utf-8") > stamp  # new work, new time
 
 
 def test_course_command_reports_an_unknown_assignment(tmp_path, capsys):

@@ -127,3 +127,13 @@ def find_leaks(directory, secrets):
             shown = _shown_lines(readable_text(path))
             leaks += [(path, secret) for secret in secrets if secret in shown]
     return leaks
+
+
+def course_secret_lines(assignments, student_files=()):
+    """Secret lines of every assignment at once, for files that reach students of any of them
+    (e.g. the student wheel): a line given outside a solution region in any assignment, or in
+    one of ``student_files`` (the student package, the student notebooks), is no secret."""
+    public = set()
+    for path in student_files:
+        public |= {_normalize(line) for line in readable_text(Path(path)).splitlines()}
+    return sorted(set().union(*(secret_lines(assignment) for assignment in assignments)) - public)

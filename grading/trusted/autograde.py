@@ -9,7 +9,6 @@ graded folder in the sandbox and their scores replace the in-kernel ones of the 
 test cells. :func:`merge_student` (run by the coordinator only) then copies the result
 into the course: graded folder, gradebook rows, and last a marker that says it is done.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ import sqlite3
 from pathlib import Path
 
 from grading.course.assignments import get_assignment
+from grading.course.submissions import folder_digest
 
 from .check_spec import trusted_checks
 from .gradebook import annotate_notebook, copy_submission, gradebook_url, write_trusted_scores
@@ -47,12 +47,9 @@ def graded_folder(course_dir, assignment, student):
 
 
 def submission_fingerprint(course_dir, assignment, student):
-    """SHA-256 of the student's submitted files (relative names and contents)."""
-    folder = Path(course_dir) / "submitted" / student / assignment
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    """SHA-256 of the student's submitted files, without the ``timestamp.txt`` that collection
+    writes: collecting the same work again is no new submission."""
+    return folder_digest(Path(course_dir) / "submitted" / student / assignment)
 
 
 def is_done(course_dir, assignment, student):
@@ -83,17 +80,10 @@ def _prepare_job(course_dir, assignment, student, template):
 
 def _nbgrader_autograde(job_dir, assignment, student):
     """nbgrader's own autograde of one student, in this process: ``{'success', 'log', 'error'}``."""
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config.loader import PyFileConfigLoader
+    from grading.course.nbgrader_api import nbgrader_api
 
-    config = PyFileConfigLoader(CONFIG_NAME, path=str(job_dir)).load_config()
-    config.CourseDirectory.root = str(job_dir)
-    previous = os.getcwd()
-    os.chdir(job_dir)  # nbgrader resolves some paths against the working directory
-    try:
-        return NbGraderAPI(config=config).autograde(assignment, student, force=True, create=True)
-    finally:
-        os.chdir(previous)
+    with nbgrader_api(job_dir) as api:
+        return api.autograde(assignment, student, force=True, create=True)
 
 
 def grade_student(job):
@@ -105,6 +95,8 @@ def grade_student(job):
     import warnings
 
     from sqlalchemy.exc import SAWarning
+
+    from grading.course.nbgrader_api import failure_reason, full_log
 
     from .grade import SandboxSetupError, grade_submission
 
@@ -119,7 +111,8 @@ def grade_student(job):
         autograde = _nbgrader_autograde(job_dir, assignment, student)
         graded = job_dir / "autograded" / student / assignment
         if not autograde.get("success") or not (graded / f"{assignment}.ipynb").exists():
-            answer["error"] = "nbgrader autograde failed: " + (autograde.get("error") or autograde.get("log") or "")[-2000:]
+            answer["error"] = "nbgrader could not autograde it: " + failure_reason(autograde)
+            answer["log"] = full_log(autograde)
             return answer
         cells_by_check = get_assignment(assignment).trusted_cells
         checks = {name: trusted_checks()[name] for name in cells_by_check}

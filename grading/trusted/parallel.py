@@ -21,6 +21,7 @@ class ClassRun:
     graded: list = field(default_factory=list)
     skipped: list = field(default_factory=list)     # already recorded by an earlier run
     failed: dict = field(default_factory=dict)      # student -> why
+    logs: dict = field(default_factory=dict)        # student -> nbgrader's full log, when it failed
 
 
 def submitted_students(course_dir, assignment):
@@ -86,5 +87,7 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
                 run.graded.append(answer["student"])
             else:
                 run.failed[answer["student"]] = answer["error"]
+                if answer.get("log"):
+                    run.logs[answer["student"]] = answer["log"]
             bar.update(1)
     return run
