@@ -14,7 +14,7 @@ from grading.course.config import apply_course_chains, write_config
 from grading.course.leaks import find_leaks, secret_lines
 from grading.course.submissions import ID_RULE, collect_submissions
 from grading.course.preprocessors import (HIDDEN_FAILED, HIDDEN_PASSED, ClearHiddenTestsAndOutputs,
-                                          InjectParameters, StderrAsStdout, inject_parameters)
+                                          InjectParameters, KeepTrustedScores, StderrAsStdout, inject_parameters)
 
 BACKPROP = get_assignment("backprop_mlp")
 
@@ -40,6 +40,7 @@ def test_course_chains_put_each_fix_in_its_place():
     assert chain.index(StderrAsStdout) < chain.index(SaveAutoGrades)  # before the score is read
     feedback = c.GenerateFeedback.preprocessors
     assert feedback.index(ClearHiddenTestsAndOutputs) == feedback.index(GetGrades) + 1
+    assert c.Autograde.sanitize_preprocessors[0] is KeepTrustedScores  # before anything is executed or saved
 
 
 def test_written_config_excludes_the_edited_modules_from_overwriting(tmp_path):

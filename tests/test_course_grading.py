@@ -85,6 +85,19 @@ def test_plain_nbgrader_scores_agree_for_every_honest_submission(graded, tmp_pat
     assert _cells(tmp_path / "grades-cells.csv") == _cells(root / "grades-cells.csv")
 
 
+def test_plain_nbgrader_autograde_refuses_to_replace_trusted_scores(graded):
+    # What formgrader's Autograde button runs, through the command line: the trusted scores stand.
+    from grading.course.pipeline import cell_scores, run_nbgrader
+
+    root, _ = graded
+    course, assignment = root / "course", get_assignment(ASSIGNMENT)
+    before = cell_scores(course, assignment)["partly_right"]
+    result = run_nbgrader(course, "autograde", ASSIGNMENT, "--student", "partly_right", "--force")
+    assert result.returncode != 0
+    assert "partly_right was graded with the trusted checks" in result.stdout + result.stderr
+    assert cell_scores(course, assignment)["partly_right"] == before
+
+
 @pytest.fixture
 def built_course(tmp_path):
     from grading.course.config import write_config

@@ -10,14 +10,16 @@ import pytest
 from backprop_labs.paths import REPOSITORY_ROOT
 from grading.course.assignments import STUDENT_PACKAGE_DIR, all_assignments, get_assignment
 from grading.course.leaks import course_secret_lines, find_leaks
-from grading.course.student_dist import build_student_wheel
+from grading.cli import main
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
-    return build_student_wheel(tmp_path_factory.mktemp("dist"))
+    out = tmp_path_factory.mktemp("dist")
+    assert main(["course", "student-wheel", str(out)]) == 0  # the command the README gives
+    return next(out.glob("*.whl"))
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """``backprop-labs course``: build an nbgrader course folder; ``course grade`` is ``backprop-labs grade``.
 
     backprop-labs course build DIR [--assignment NAME ...] [--timeout S] [--epochs N]
+    backprop-labs course student-wheel OUT    (the students' package, without labs_solutions)
     backprop-labs course grade DIR ASSIGNMENT [the options of backprop-labs grade]
 """
 from pathlib import Path
@@ -16,6 +17,8 @@ def add_arguments(parser):
                        help="build only this assignment (repeatable; default: every notebook)")
     build.add_argument("--timeout", type=int, default=None, help="seconds a cell may run when graded")
     build.add_argument("--epochs", type=int, default=None, help="num_epochs injected in graded runs")
+    wheel = actions.add_parser("student-wheel", help="build the students' wheel (no solutions) into OUT")
+    wheel.add_argument("out_dir", type=Path, metavar="OUT")
     grade = actions.add_parser("grade", help="the same as `backprop-labs grade`")
     grade_command.add_arguments(grade)
 
@@ -26,6 +29,11 @@ def run(args):
 
     if args.action == "grade":
         return grade_command.run(args)
+    if args.action == "student-wheel":
+        from grading.course.student_dist import build_student_wheel
+
+        print(f"students install {build_student_wheel(args.out_dir)}")
+        return 0
     try:
         return _build(args)
     except (AssignmentError, CourseError) as error:

@@ -6,7 +6,8 @@ preprocessors into nbgrader's default chains:
 
 * generate_assignment: ``NamedClearSolutions`` instead of ``ClearSolutions`` (same stubs as the
   committed student notebooks);
-* autograde: ``InjectParameters`` before ``Execute`` and ``StderrAsStdout`` after it;
+* autograde: ``KeepTrustedScores`` first, ``InjectParameters`` before ``Execute`` and
+  ``StderrAsStdout`` after it;
 * generate_feedback: ``ClearHiddenTestsAndOutputs`` after ``GetGrades``.
 """
 from pathlib import Path
@@ -77,7 +78,7 @@ def apply_course_chains(c):
     from nbgrader.preprocessors import ClearSolutions, Execute, GetGrades
 
     from backprop_labs.student_notebooks import NamedClearSolutions
-    from .preprocessors import ClearHiddenTestsAndOutputs, InjectParameters, StderrAsStdout
+    from .preprocessors import ClearHiddenTestsAndOutputs, InjectParameters, KeepTrustedScores, StderrAsStdout
 
     def default(converter, name):
         return list(converter.class_traits()[name].make_dynamic_default())
@@ -87,6 +88,7 @@ def apply_course_chains(c):
     chain = default(Autograde, "autograde_preprocessors")
     chain = _insert(chain, Execute, InjectParameters, after=False)
     c.Autograde.autograde_preprocessors = _insert(chain, Execute, StderrAsStdout, after=True)
+    c.Autograde.sanitize_preprocessors = [KeepTrustedScores, *default(Autograde, "sanitize_preprocessors")]
     c.GenerateFeedback.preprocessors = _insert(
         default(GenerateFeedback, "preprocessors"), GetGrades, ClearHiddenTestsAndOutputs, after=True)
     return c
