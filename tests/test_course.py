@@ -49,6 +49,7 @@ def test_written_config_excludes_the_edited_modules_from_overwriting(tmp_path):
     assert config.Autograde.exclude_overwriting == {"backprop_mlp": ["labs/numpy_mlp.py", "labs/pytorch_mlp.py"]}
     assert config.OverwriteCells.add_missing_cells is True
     assert config.Execute.timeout == 7
+    assert config.Execute.iopub_timeout == 60  # a loaded machine's late output does not fail a submission
     assert config.InjectParameters.parameters == {"num_epochs": 2}
     assert StderrAsStdout in config.Autograde.autograde_preprocessors
 

@@ -16,6 +16,7 @@ COURSE_ID = "backprop-labs"
 CONFIG_NAME = "nbgrader_config.py"
 DEFAULT_TIMEOUT = 120           # seconds per cell before nbgrader interrupts it (scored 0)
 DEFAULT_PARAMETERS = {"num_epochs": 1}
+IOPUB_TIMEOUT = 60              # seconds to wait for a finished cell's output (nbclient's default: 4)
 
 CONFIG_TEMPLATE = '''\
 # nbgrader configuration written by `backprop-labs course build`: run nbgrader from this folder.
@@ -35,6 +36,10 @@ c.OverwriteCells.add_missing_cells = True
 # Seconds a cell may run before it is interrupted and scores 0 (e.g. an infinite loop).
 c.Execute.timeout = {timeout!r}
 
+# Seconds to wait for a finished cell's last output; nbgrader fails the whole submission when
+# it is late, and 4 s (the default) is too short on a loaded grading machine.
+c.Execute.iopub_timeout = {iopub_timeout!r}
+
 # Assigned after each notebook's cell tagged "parameters" in graded runs: shorter training.
 c.InjectParameters.parameters = {parameters!r}
 
@@ -50,6 +55,7 @@ def write_config(course_dir, assignments, timeout=DEFAULT_TIMEOUT, parameters=No
         course_id=COURSE_ID,
         exclude_overwriting={a.name: a.edited_modules() for a in assignments if a.edited_modules()},
         timeout=timeout,
+        iopub_timeout=IOPUB_TIMEOUT,
         parameters=DEFAULT_PARAMETERS if parameters is None else dict(parameters),
     )
     path = course_dir / CONFIG_NAME

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import unicodedata
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -140,7 +141,9 @@ def prepare_submission(course_dir, assignment, student, assignments=()):
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         return f"{path.name} is not a notebook: no list of cells", []
     try:
-        notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        with warnings.catch_warnings():  # nbformat warns about the duplicated ids repaired below
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
     except Exception as error:  # nbformat raises several types for a malformed notebook
         return f"{path.name} is not a notebook nbformat can read ({type(error).__name__}: {error})", []
     expected = set(graded_cell_ids(assignment.notebook))
