@@ -19,6 +19,8 @@ from pathlib import Path
 
 from grading.course.assignments import get_assignment
 from grading.course.leaks import secret_lines
+from grading.course.preprocessors import trusted_record
+from grading.course.submissions import TIMESTAMP
 
 from .check_spec import trusted_checks
 from .gradebook import (annotate_notebook, copy_submission, gradebook_scores, gradebook_url, scrub_outputs,
@@ -87,15 +89,20 @@ def graded_folder(course_dir, assignment, student):
 
 def submission_fingerprint(course_dir, assignment, student):
     """SHA-256 of the student's submitted files: relative names as bytes (any file name works),
-    contents of regular files, links and special files by name only (never followed)."""
+    contents of regular files, links and special files by name only (never followed). The
+    ``timestamp.txt`` that collection writes is left out: collecting the same work again is no
+    new submission."""
     folder = Path(course_dir) / "submitted" / student / assignment
-    return fingerprint(folder, hashlib.sha256(), MAX_SUBMISSION_BYTES).hexdigest()
+    return fingerprint(folder, hashlib.sha256(), MAX_SUBMISSION_BYTES, skip=(TIMESTAMP,)).hexdigest()
 
 
 def record_path(course_dir, assignment, student):
     """Where the record that ``student`` was graded lives: under the root-only work folder, outside
-    ``autograded/`` (a notebook kernel run by plain nbgrader writes there, and could forge it)."""
-    return work_root(course_dir) / "records" / assignment / f"{student}.json"
+    ``autograded/`` (a notebook kernel run by plain nbgrader writes there, and could forge it).
+    nbgrader's own autograde refuses a student with such a record
+    (:class:`grading.course.preprocessors.KeepTrustedScores`)."""
+    work_root(course_dir)  # root-only, mode 0700
+    return trusted_record(course_dir, assignment, student)
 
 
 def is_done(course_dir, assignment, student):
@@ -137,17 +144,10 @@ def _prepare_job(course_dir, assignment, student, template):
 
 def _nbgrader_autograde(job_dir, assignment, student):
     """nbgrader's own autograde of one student, in this process: ``{'success', 'log', 'error'}``."""
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config.loader import PyFileConfigLoader
+    from grading.course.nbgrader_api import nbgrader_api
 
-    config = PyFileConfigLoader(CONFIG_NAME, path=str(job_dir)).load_config()
-    config.CourseDirectory.root = str(job_dir)
-    previous = os.getcwd()
-    os.chdir(job_dir)  # nbgrader resolves some paths against the working directory
-    try:
-        return NbGraderAPI(config=config).autograde(assignment, student, force=True, create=True)
-    finally:
-        os.chdir(previous)
+    with nbgrader_api(job_dir) as api:
+        return api.autograde(assignment, student, force=True, create=True)
 
 
 def grade_student(job):
@@ -159,6 +159,8 @@ def grade_student(job):
     import warnings
 
     from sqlalchemy.exc import SAWarning
+
+    from grading.course.nbgrader_api import failure_reason, full_log
 
     from .grade import SandboxSetupError, grade_submission
 
@@ -173,7 +175,8 @@ def grade_student(job):
         autograde = _nbgrader_autograde(job_dir, assignment, student)
         graded = job_dir / "autograded" / student / assignment
         if not autograde.get("success") or not (graded / f"{assignment}.ipynb").exists():
-            answer["error"] = "nbgrader autograde failed: " + (autograde.get("error") or autograde.get("log") or "")[-2000:]
+            answer["error"] = "nbgrader could not autograde it: " + failure_reason(autograde)
+            answer["log"] = full_log(autograde)
             return answer
         cells_by_check = get_assignment(assignment).trusted_cells
         checks = {name: trusted_checks()[name] for name in cells_by_check}

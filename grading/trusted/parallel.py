@@ -21,6 +21,7 @@ class ClassRun:
     graded: list = field(default_factory=list)
     skipped: list = field(default_factory=list)     # already recorded by an earlier run
     failed: dict = field(default_factory=dict)      # student -> why
+    logs: dict = field(default_factory=dict)        # student -> nbgrader's full log, when it failed
 
 
 def submitted_students(course_dir, assignment):
@@ -33,6 +34,21 @@ def protect_course(course_dir):
     os.chmod(course_dir, 0o700)
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_coordinator():
+    """Worker initializer: the kernel kills this worker when the coordinator dies (even by
+    SIGKILL), so a dead run never goes on grading queued students."""
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the coordinator died before the setting took effect
+        os._exit(1)
+
+
 def _local_results(jobs, workers):
     if workers <= 1:
         for job in jobs:
@@ -40,7 +56,8 @@ def _local_results(jobs, workers):
         return
     # spawn, not fork: the coordinator may hold threads and locks (nbgrader's kernel client,
     # tqdm) that a forked worker would inherit in a locked state.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=die_with_coordinator) as pool:
         futures = [pool.submit(grade_student, job) for job in jobs]
         for future in as_completed(futures):
             yield future.result()
@@ -93,5 +110,7 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
                     run.failed[answer["student"]] = f"recording the grades failed: {type(error).__name__}: {error}"
             else:
                 run.failed[answer["student"]] = answer["error"]
+                if answer.get("log"):
+                    run.logs[answer["student"]] = answer["log"]
             bar.update(1)
     return run

@@ -95,11 +95,14 @@ def printable(path):
     return os.fsencode(path).decode("utf-8", errors="backslashreplace")
 
 
-def fingerprint(source, digest, max_bytes):
+def fingerprint(source, digest, max_bytes, skip=()):
     """Feed the relative names (bytes) and contents of ``source``'s regular files into ``digest``;
-    links and special files count by name and kind only. Reads at most ``max_bytes``."""
+    links and special files count by name and kind only; ``skip``: relative paths left out.
+    Reads at most ``max_bytes``."""
     total = 0
     for relative, kind, opener in walk_submission(Path(source)):
+        if relative in skip:
+            continue
         digest.update(os.fsencode(relative) + b"\0" + kind.encode() + b"\0")
         if kind != "file":
             continue
