@@ -13,8 +13,8 @@ COMMANDS = {  # name -> (module, one line of help)
     "demo": (demo, "train and check the reference solutions on data that needs no download"),
     "check": (check, "check the gradients of labs/ (or --solutions) against PyTorch autograd"),
     "generate": (generate, "regenerate the student package labs/ from labs_solutions/"),
-    "course": (course, "build an nbgrader course folder and grade submissions"),
-    "grade": (grade, "trusted, parallel, resumable autograde of a built course (sandboxed checks)"),
+    "course": (course, "build an nbgrader course folder (course grade = grade)"),
+    "grade": (grade, "grade an assignment: collect, trusted autograde, feedback, grade files"),
 }
 
 

@@ -12,9 +12,9 @@ from grading.course.assignments import (ASSIGNMENTS, Assignment, AssignmentError
                                         get_assignment)
 from grading.course.config import apply_course_chains, write_config
 from grading.course.leaks import find_leaks, secret_lines
-from grading.course.pipeline import CourseError, collect_submissions
+from grading.course.submissions import ID_RULE, collect_submissions
 from grading.course.preprocessors import (HIDDEN_FAILED, HIDDEN_PASSED, ClearHiddenTestsAndOutputs,
-                                          InjectParameters, StderrAsStdout, inject_parameters)
+                                          InjectParameters, KeepTrustedScores, StderrAsStdout, inject_parameters)
 
 BACKPROP = get_assignment("backprop_mlp")
 
@@ -40,6 +40,7 @@ def test_course_chains_put_each_fix_in_its_place():
     assert chain.index(StderrAsStdout) < chain.index(SaveAutoGrades)  # before the score is read
     feedback = c.GenerateFeedback.preprocessors
     assert feedback.index(ClearHiddenTestsAndOutputs) == feedback.index(GetGrades) + 1
+    assert c.Autograde.sanitize_preprocessors[0] is KeepTrustedScores  # before anything is executed or saved
 
 
 def test_written_config_excludes_the_edited_modules_from_overwriting(tmp_path):
@@ -49,6 +50,7 @@ def test_written_config_excludes_the_edited_modules_from_overwriting(tmp_path):
         "backprop_mlp": ["labs/log_linear.py", "labs/numpy_mlp.py", "labs/pytorch_mlp.py"]}  # 2.1 comments too
     assert config.OverwriteCells.add_missing_cells is True
     assert config.Execute.timeout == 7
+    assert config.Execute.iopub_timeout == 60  # a loaded machine's late output does not fail a submission
     assert config.InjectParameters.parameters == {"num_epochs": 2}
     assert StderrAsStdout in config.Autograde.autograde_preprocessors
 
@@ -136,15 +138,23 @@ def test_collection_copies_each_student_and_skips_links(tmp_path):
     (submissions / "bob" / "backprop_mlp").mkdir(parents=True)  # nested form, as exported by some tools
     (submissions / "bob" / "backprop_mlp" / "backprop_mlp.ipynb").write_text("{}", encoding="utf-8")
     course = tmp_path / "course"
-    assert collect_submissions(course, BACKPROP, submissions) == ["ada", "bob"]
+    assert collect_submissions(course, BACKPROP, submissions).students == ["ada", "bob"]
     ada = course / "submitted" / "ada" / "backprop_mlp"
     assert (ada / "labs" / "numpy_mlp.py").read_text(encoding="utf-8") == "x = 1\n"
     assert not (ada / "labs" / "peek.ipynb").exists()
-    assert (ada / "timestamp.txt").exists()
+    stamp = (ada / "timestamp.txt").read_text(encoding="utf-8")
     assert (course / "submitted" / "bob" / "backprop_mlp" / "backprop_mlp.ipynb").exists()
     (submissions / "bad name").mkdir()
-    with pytest.raises(CourseError, match="bad name: a student id may hold"):
-        collect_submissions(course, BACKPROP, submissions)
+    (submissions / "José").mkdir()
+    again = collect_submissions(course, BACKPROP, submissions)
+    assert again.students == ["ada", "bob"]  # the others are still collected
+    assert again.refused == {
+        "bad name": "student id 'bad name' refused: " + ID_RULE + " (rename the folder, e.g. to 'bad_name')",
+        "José": "student id 'José' refused: " + ID_RULE + " (rename the folder, e.g. to 'Jose')"}
+    assert (ada / "timestamp.txt").read_text(encoding="utf-8") == stamp  # the same work keeps its time
+    (submissions / "ada" / "labs" / "numpy_mlp.py").write_text("x = 2\n", encoding="utf-8")
+    collect_submissions(course, BACKPROP, submissions)
+    assert (ada / "timestamp.txt").read_text(encoding="utf-8") > stamp  # new work, new time
 
 
 def test_course_command_reports_an_unknown_assignment(tmp_path, capsys):

@@ -17,8 +17,8 @@ from filelock import FileLock
 
 from grading.course.assignments import get_assignment
 from grading.course.leaks import find_leaks, readable_text, secret_lines
-from grading.course.pipeline import (autograde, build_course, cell_scores, collect_submissions,
-                                     export_grades, generate_feedback)
+from grading.course.grading_run import grade_assignment
+from grading.course.pipeline import build_course, cell_scores
 from grading.course.preprocessors import HIDDEN_FAILED, HIDDEN_PASSED
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
@@ -131,12 +131,10 @@ def _run_class(root):
     submissions = root / "submissions"
     for name in [*EXPECTED, MALFORMED]:
         _write_submission(release, submissions / name, name)
-    collected = collect_submissions(course, assignment, submissions)
-    run = autograde(course, assignment)
-    generate_feedback(course, assignment)
-    grades, cells = export_grades(course, assignment, root / "grades.csv")
-    return {"course": str(course), "submissions": str(submissions), "collected": collected,
-            "graded": run.graded, "failed": run.failed, "grades_csv": str(grades), "cells_csv": str(cells),
+    run = grade_assignment(course, assignment, submissions, root / "grades.csv", in_kernel=True)
+    grades, cells, _ = run.files
+    return {"course": str(course), "submissions": str(submissions), "problems": run.problems,
+            "graded": run.graded, "grades_csv": str(grades), "cells_csv": str(cells),
             "scores": {student: {cell: score for cell, (score, _) in by_cell.items()}
                        for student, by_cell in cell_scores(course, assignment).items()}}
 
@@ -185,7 +183,8 @@ def test_every_submission_gets_the_expected_score_per_test_cell(graded_class):
 
 
 def test_a_malformed_notebook_is_reported_and_does_not_stop_the_class(graded_class):
-    assert graded_class["failed"] == [MALFORMED]
+    assert list(graded_class["problems"]) == [MALFORMED]
+    assert graded_class["problems"][MALFORMED].startswith("backprop_mlp.ipynb is not a notebook: not JSON text")
     assert sorted(graded_class["graded"]) == sorted(EXPECTED)
 
 

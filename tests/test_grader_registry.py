@@ -85,6 +85,7 @@ def test_a_new_exercise_touches_two_places(monkeypatch):
     """Its description (registry, with its trusted check) and the assignment table: every consumer
     (the gradient check, the trusted checks, the check command, the course) reads from those two."""
     from grading.course import assignments
+    from grading.course.cell_scope import EVERY_CASE
     from grading.trusted.cases import mlp_cases
     from grading.trusted.check_spec import TrustedCheck, compare_gradients, gradient_shapes, trusted_checks
 
@@ -102,7 +103,7 @@ def test_a_new_exercise_touches_two_places(monkeypatch):
 
     assert grading.get_exercise("new_lab") is exercise
     assert trusted_checks()["new_lab_backpropagation"] is trusted
-    assert assignments.get_assignment("backprop_mlp").trusted_cells == {"new_lab_backpropagation": ("test_new",)}
+    assert assignments.get_assignment("backprop_mlp").trusted_cells == {"new_lab_backpropagation": {"test_new": EVERY_CASE}}
     case = trusted.cases[0]
     from grading.trusted.check_spec import reference_gradients
     _, reference = reference_gradients("new_lab", case)

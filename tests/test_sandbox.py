@@ -70,7 +70,7 @@ def test_runs_as_an_unprivileged_user_in_a_folder_holding_only_the_submission(ob
     assert seen["uid"] != 0 and seen["gid"] != 0 and seen["groups"] == []
     assert pwd.getpwuid(seen["uid"]).pw_name.startswith("backprop-sbx")
     assert seen["cwd_files"] == [".grader", "answer.py", "out", "tmp"]  # the symlink was not copied
-    assert run.skipped_files == ["link_to_gradebook"]
+    assert run.skipped_files == ["link_to_gradebook (symbolic link)"]
     # stdin, stdout, stderr and the descriptor listing /proc/self/fd: nothing of the grader (or zygote) leaks
     assert seen["open_descriptors"] == [0, 1, 2, 3] and seen["stdin"] == "token\n"
 
@@ -118,6 +118,173 @@ def _live_processes_of(uid):
         except (FileNotFoundError, ProcessLookupError, StopIteration):
             continue
     return live
+
+
+STUBBORN = ("import os, signal, sys, time\n"
+            "for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n"
+            "    signal.signal(number, signal.SIG_IGN)\n"
+            "for _ in range(3):\n"
+            "    if os.fork() == 0:\n"
+            "        os.setsid()\n"
+            "        if os.fork() == 0:\n"
+            "            time.sleep(600)\n"
+            "        time.sleep(600)\n"
+            "print('forked', flush=True)\n"
+            "time.sleep(600)\n")
+
+
+@needs_root
+@pytest.mark.parametrize("start", sorted(STARTS))
+def test_a_run_that_ignores_signals_and_forks_leaves_no_process_when_it_ends(start):
+    run = run_sandboxed(["python", "-I", "-c", STUBBORN], limits=Limits(wall_seconds=3, cpu_seconds=5),
+                        preload=STARTS[start])
+    assert run.timed_out and "forked" in run.stdout, run.stderr
+    assert _live_processes_of(run.uid) == []
+
+
+CALLER = """
+import sys
+from grading.trusted.sandbox import Limits, run_sandboxed
+preload = tuple(sys.argv[2:])
+run_sandboxed(["python", "-I", "-c", sys.argv[1]], limits=Limits(wall_seconds=600, cpu_seconds=600), preload=preload,
+              prepare=lambda slot: print(slot.uid, flush=True))
+"""
+
+
+@needs_root
+@pytest.mark.parametrize("start", sorted(STARTS))
+def test_a_killed_caller_takes_every_process_of_its_run_with_it(start):
+    """As when jupyter_client SIGKILLs a kernel launcher whose kernel ignores SIGTERM: nothing of
+    the run survives its caller, whether forked from a zygote or started as a fresh python."""
+    import subprocess
+    import sys
+    import time
+
+    caller = subprocess.Popen([sys.executable, "-c", CALLER, STUBBORN, *STARTS[start]], stdout=subprocess.PIPE,
+                              text=True)
+    uid = int(caller.stdout.readline())
+    deadline = time.monotonic() + 120
+    while len(_live_processes_of(uid)) < 7 and time.monotonic() < deadline:  # the student's 7 processes
+        time.sleep(0.1)
+    assert len(_live_processes_of(uid)) >= 7
+    caller.kill()
+    caller.wait()
+    while _live_processes_of(uid) and time.monotonic() < deadline:  # the kernel reaps them asynchronously
+        time.sleep(0.1)
+    assert _live_processes_of(uid) == []
+
+
+LEFTOVERS = r"""
+import ctypes, errno, json, os
+libc = ctypes.CDLL(None, use_errno=True)
+seen = {}
+seen["shm_key_seen"] = libc.shmget(0x5EED, 0, 0) >= 0    # one left by an earlier run?
+segment = libc.shmget(0x5EED, 1 << 20, 0o1666)          # IPC_CREAT | 0666
+seen["shm_created"] = segment >= 0
+def attempt(name, action):
+    try:
+        action()
+        seen[name] = "ok"
+    except OSError as error:
+        seen[name] = errno.errorcode.get(error.errno, str(error.errno))
+for folder in ("/run/lock", "/tmp", "/var/tmp", "/dev/shm"):
+    attempt("write " + folder, lambda folder=folder: open(os.path.join(folder, "left-behind"), "w").close())
+def fill():
+    try:
+        with open("tmp/fill", "wb") as handle:
+            for _ in range(64):
+                handle.write(b"x" * (1 << 20))
+    finally:
+        os.remove("tmp/fill")
+attempt("fill working directory", fill)
+seen["processes_visible"] = sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
+with open("out/seen.json", "w") as handle:
+    json.dump(seen, handle)
+"""
+
+
+def _host_shared_memory_of(uid):
+    with open("/proc/sysvipc/shm") as table:
+        header, *rows = [line.split() for line in table]
+    return [row for row in rows if int(row[header.index("uid")]) == uid]
+
+
+@needs_root
+@pytest.mark.parametrize("start", sorted(STARTS))
+def test_nothing_a_run_creates_outlives_it_and_its_writable_area_is_bounded(start):
+    limits = Limits(disk_bytes=32 * 1024 * 1024, file_size_bytes=128 * 1024 * 1024)
+    first = run_sandboxed(["python", "-I", "-c", LEFTOVERS], limits=limits, collect=["seen.json"],
+                          preload=STARTS[start])
+    seen = json.loads(first.outputs["seen.json"])
+    assert seen["shm_key_seen"] is False and seen["shm_created"] is True                        # its own IPC namespace allows it...
+    assert _host_shared_memory_of(first.uid) == []            # ...and it is gone with the run
+    assert seen["processes_visible"] == [1, 2]                # own PID namespace and /proc: no host process
+    for folder in ("/run/lock", "/tmp", "/var/tmp", "/dev/shm"):
+        assert seen["write " + folder] in ("EROFS", "EACCES", "ENOENT"), (folder, seen)  # hidden, read-only
+    assert seen["fill working directory"] == "ENOSPC"
+    second = run_sandboxed(["python", "-I", "-c", LEFTOVERS], limits=limits, collect=["seen.json"],
+                           preload=STARTS[start])
+    assert json.loads(second.outputs["seen.json"])["shm_key_seen"] is False   # a later run cannot find it
+
+
+NAMESPACES = r"""
+import ctypes, errno, os, threading
+libc = ctypes.CDLL(None, use_errno=True)
+def refused(result):
+    return "refused " + errno.errorcode[ctypes.get_errno()] if result != 0 else "allowed"
+print("unshare user", refused(libc.unshare(0x10000000)))
+print("unshare net", refused(libc.unshare(0x40000000)))
+print("mount", refused(libc.mount(b"none", b"tmp", b"tmpfs", 0, None)))
+pid = os.fork()
+if pid == 0:
+    os._exit(3)
+print("fork", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+thread = threading.Thread(target=lambda: None)
+thread.start(); thread.join()
+print("thread ok")
+"""
+
+
+@needs_root
+@pytest.mark.parametrize("start", sorted(STARTS))
+def test_namespace_creation_and_mounts_are_refused_but_fork_and_threads_work(start):
+    run = run_sandboxed(["python", "-I", "-c", NAMESPACES], preload=STARTS[start])
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["unshare user refused EPERM", "unshare net refused EPERM",
+                                       "mount refused EPERM", "fork 3", "thread ok"]
+
+
+def test_an_unknown_machine_gets_no_filter_and_no_run():
+    from grading.trusted.sandbox.enter import seccomp_program
+
+    with pytest.raises(OSError, match="no seccomp table for machine 'pdp11'"):
+        seccomp_program("pdp11")
+    assert seccomp_program("x86_64")[-1] == (0x06, 0, 0, 0x00050001)   # the last rule refuses with EPERM
+
+
+def test_copying_a_submission_never_follows_links_or_opens_special_files(tmp_path):
+    from grading.trusted.sandbox.files import SubmissionTooLarge, copy_submission
+
+    source, target = tmp_path / "submission", tmp_path / "copy"
+    (source / "labs").mkdir(parents=True)
+    target.mkdir()
+    (tmp_path / "solution.py").write_text("SOLVED = True\n")
+    (source / "labs" / "numpy_mlp.py").write_text("x = 1\n")
+    os.symlink(tmp_path / "solution.py", source / "labs" / "pytorch_mlp.py")
+    os.symlink("/dev/zero", source / "labs" / "log_linear.py")
+    os.symlink(tmp_path, source / "linked_folder")
+    os.mkfifo(source / "pipe")
+    (source / bytes.fromhex("ff6e616d65").decode("utf-8", "surrogateescape")).write_bytes(b"odd name")
+    owner = (os.getuid(), os.getgid())
+    refused = copy_submission(source, target, owner, max_bytes=1000)
+    assert sorted(refused) == ["labs/log_linear.py (symbolic link)", "labs/pytorch_mlp.py (symbolic link)",
+                               "linked_folder (symbolic link)", "pipe (FIFO)"]
+    assert sorted(os.listdir(target)) == sorted(["labs", "\udcffname"])
+    assert os.listdir(target / "labs") == ["numpy_mlp.py"]
+    (source / "labs" / "big.py").write_bytes(b"#" * 2000)
+    (tmp_path / "copy2").mkdir()
+    with pytest.raises(SubmissionTooLarge, match="more than 1000 bytes"):
+        copy_submission(source, tmp_path / "copy2", owner, max_bytes=1000)
 
 
 @needs_root
@@ -206,7 +373,7 @@ def test_a_sandbox_that_cannot_be_set_up_never_runs_the_command(monkeypatch, sta
 def test_runs_started_side_by_side_from_threads_each_get_a_zygote_of_their_own():
     from concurrent.futures import ThreadPoolExecutor
 
-    script = "import os, sys, time; time.sleep(0.5); print(os.getppid()); sys.exit(int(sys.argv[1]))"
+    script = "import sys, time; time.sleep(0.5); sys.exit(int(sys.argv[1]))"
 
     def one(code):
         return run_sandboxed(["python", "-I", "-c", script, str(code)], preload=("numpy",))
@@ -214,7 +381,7 @@ def test_runs_started_side_by_side_from_threads_each_get_a_zygote_of_their_own()
     with ThreadPoolExecutor(max_workers=3) as pool:
         runs = list(pool.map(one, [3, 4, 5]))
     assert [run.returncode for run in runs] == [3, 4, 5]         # each run's own status came back
-    assert len({run.stdout.strip() for run in runs}) == 3         # three zygotes, none shared at once
+    assert len({run.forked_from for run in runs}) == 3            # three zygotes, none shared at once
 
 
 @needs_root

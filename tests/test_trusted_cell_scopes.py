@@ -9,7 +9,7 @@ import pytest
 from grading.course.assignments import get_assignment
 from grading.course.pipeline import autograde, cell_scores
 from grading.trusted import parallel
-from grading.trusted.cell_scope import CellScope
+from grading.course.cell_scope import CellScope
 from grading.trusted.cases import mlp_cases
 from trusted_class import PARTLY_RIGHT, build_demo_class
 

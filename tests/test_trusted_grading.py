@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from grading.course.assignments import get_assignment
-from grading.course.pipeline import cell_scores, export_grades, generate_feedback
+from grading.course.assignments import all_assignments, get_assignment
+from grading.course.pipeline import cell_scores, export_grades, feedback_page, generate_feedback
 from grading.trusted import parallel
 from grading.trusted.autograde import is_done
 from trusted_class import build_demo_class
@@ -108,8 +108,8 @@ def test_export_and_feedback_show_the_trusted_scores(serial, tmp_path):
     assert {row["student_id"]: float(row["raw_score"]) for row in rows} == {
         "s00_honest": 10.0, "s01_stub": 0.0, "s02_cheat": 0.0}
     assert {float(row["max_score"]) for row in rows} == {10.0}  # the cheat's "99 points" edit is ignored
-    feedback = generate_feedback(course, assignment)
-    page = (feedback / "s02_cheat" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert generate_feedback(course, assignment) == {}  # no page failed
+    page = feedback_page(course, assignment, "s02_cheat").read_text()
     assert ("Exercise 2.2: NumpyMLP.backpropagation (trusted check, output layer of the sigmoid network): "
             "0/1 cases match the reference") in page
     assert "answer cell ex2_1_answer raised NameError" in page
@@ -156,3 +156,106 @@ def test_course_grade_uses_the_trusted_checks_when_run_as_root(tmp_path, capsys,
     assert scores["s00_honest"] == FULL_MARKS
     assert scores["s01_cheat"] == {cell: 0.0 for cell in FULL_MARKS}   # in-kernel it would have full marks
     assert (tmp_path / "grades.csv").is_file()
+
+
+TRUSTED_ASSIGNMENTS = ["backprop_mlp"]   # every other assignment is refused until its cells have checks
+
+
+@pytest.mark.parametrize("assignment", [assignment.name for assignment in all_assignments()])
+def test_every_autograded_cell_is_trusted_or_the_assignment_is_refused(assignment, tmp_path):
+    """Enumerates the test cells of every assignment: a cell without a trusted score makes
+    ``grade_class`` refuse the assignment before grading anyone, naming the cell."""
+    from grading.trusted.autograde import AssignmentNotTrusted, autograded_cells, untrusted_cells
+
+    spec = get_assignment(assignment)
+    cells = autograded_cells(spec.notebook)
+    assert cells, f"{assignment} has no autograded test cell"
+    mapped = {cell for cells_of_check in spec.trusted_cells.values() for cell in cells_of_check}
+    assert mapped <= set(cells), f"ASSIGNMENTS maps cells that are not autograded test cells: {mapped - set(cells)}"
+    missing = untrusted_cells(spec.notebook, spec.trusted_cells)
+    assert (missing == []) == (assignment in TRUSTED_ASSIGNMENTS), missing
+    if missing:
+        course = tmp_path / "course"
+        course.mkdir()
+        with pytest.raises(AssignmentNotTrusted, match=missing[0]):
+            parallel.grade_class(course, assignment, progress=False)
+        assert not (course / ".trusted-grading").exists()   # refused before touching the course
+
+
+def test_outputs_showing_hidden_tests_or_imitating_a_verdict_are_removed(tmp_path):
+    """A kernel hook can capture the hidden tests and update_display an answer cell's output with
+    them; a student can print a fake verdict. Both are replaced; honest outputs and the real
+    (marked) verdict stay."""
+    import nbformat
+
+    from grading.course.leaks import secret_lines
+    from grading.trusted.gradebook import TRUSTED_OUTPUT_MARK, scrub_outputs
+
+    hidden = secret_lines(get_assignment(ASSIGNMENT))[0]
+    cell = nbformat.v4.new_code_cell("x = 1", outputs=[
+        nbformat.v4.new_output("display_data", data={"text/plain": f"captured:\n    {hidden}\n"}),
+        nbformat.v4.new_output("stream", name="stdout", text="Exercise 2.2 (trusted check): 4/4 cases match\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="loss 0.25\n")])
+    path = tmp_path / "graded.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
+    notebook = nbformat.read(path, as_version=4)                 # the real verdict, as annotate_notebook adds it
+    notebook.cells[0]["outputs"].append(nbformat.v4.new_output("stream", name="stdout",
+                                                                text="Exercise 2.2 (trusted check): 0/4 cases\n"))
+    notebook.cells[0]["outputs"][-1]["metadata"] = {TRUSTED_OUTPUT_MARK: True}
+    nbformat.write(notebook, path)
+    assert scrub_outputs(path, secret_lines(get_assignment(ASSIGNMENT))) == 2
+    outputs = nbformat.read(path, as_version=4).cells[0].outputs
+    assert "hidden tests" in outputs[0]["text"] and hidden not in outputs[0]["text"]
+    assert "a copy of a trusted verdict" in outputs[1]["text"]
+    assert outputs[2]["text"] == "loss 0.25\n" and outputs[3]["metadata"] == {TRUSTED_OUTPUT_MARK: True}
+
+
+def test_the_done_record_cannot_be_forged_from_the_graded_folder_and_follows_the_gradebook(serial, tmp_path):
+    """A kernel run by plain nbgrader can write into autograded/; the record lives in the root-only
+    work folder, and a gradebook whose trusted scores changed since (e.g. plain nbgrader autograded
+    again) no longer counts as recorded."""
+    import json
+    import stat
+
+    from nbgrader.api import Gradebook
+
+    from grading.trusted.autograde import graded_folder, record_path, submission_fingerprint
+    from grading.trusted.gradebook import gradebook_url
+
+    course = _copy(serial["course"], tmp_path)
+    student = "s02_cheat"
+    record = record_path(course, ASSIGNMENT, student)
+    assert is_done(course, ASSIGNMENT, student)
+    assert stat.S_IMODE(os.stat(course / ".trusted-grading").st_mode) == 0o700
+    assert not record.is_relative_to(course / "autograded")
+    forged = {"submission": submission_fingerprint(course, ASSIGNMENT, student),
+              "scores": {cell: [points, points] for cell, points in FULL_MARKS.items()}}
+    (graded_folder(course, ASSIGNMENT, student) / "trusted_grading.json").write_text(json.dumps(forged))
+    record.unlink()
+    assert not is_done(course, ASSIGNMENT, student)            # the forged file in autograded/ is not a record
+    record.write_text(json.dumps(forged))                     # a record whose scores the gradebook does not hold
+    assert not is_done(course, ASSIGNMENT, "s02_cheat")
+    with Gradebook(gradebook_url(course)) as gradebook:       # the honest student's gradebook changed since
+        grade = gradebook.find_grade("test_2_2_hidden", ASSIGNMENT, ASSIGNMENT, "s00_honest")
+        grade.auto_score = 0.5
+        gradebook.db.commit()
+    assert not is_done(course, ASSIGNMENT, "s00_honest") and is_done(course, ASSIGNMENT, "s01_stub")
+
+
+def test_a_file_name_that_is_not_utf8_neither_fails_the_student_nor_stops_a_rerun(built, tmp_path, capfd):
+    import logging
+
+    course = _copy(built, tmp_path)
+    odd = os.fsdecode(b"notes-\xff.txt")
+    (course / "submitted" / "s00_honest" / ASSIGNMENT / odd).write_bytes(b"my notes")
+    students = ["s00_honest", "s01_stub"]
+    logging.disable(logging.CRITICAL)  # nbgrader logs the file name, which pytest-xdist cannot send as UTF-8
+    try:
+        first = parallel.grade_class(course, ASSIGNMENT, workers=1, students=students, progress=False)
+        again = parallel.grade_class(course, ASSIGNMENT, workers=1, students=students, progress=False)
+    finally:
+        logging.disable(logging.NOTSET)
+        capfd.readouterr()
+    assert first.failed == {} and sorted(first.graded) == students
+    assert sorted(again.skipped) == students
+    assert _scores(course)["s00_honest"] == FULL_MARKS

@@ -1,29 +1,58 @@
-"""``backprop-labs grade``: trusted, parallel, resumable autograde of a built course.
+"""``backprop-labs grade``: grade one assignment of a built course, whole class to grade files.
 
-    backprop-labs grade COURSE_DIR ASSIGNMENT [--workers N] [--dask-scheduler ADDR]
+    backprop-labs grade COURSE ASSIGNMENT [--submissions FOLDER] [--csv FILE] [--workers N]
+                        [--dask-scheduler ADDR] [--student ID ...] [--in-kernel]
 
-Run after ``backprop-labs course build`` and after the submissions are in
-``COURSE_DIR/submitted/<student>/ASSIGNMENT/``. Exit status 0 when every student is graded,
-1 when some could not be (listed with the reason; run again to retry them).
+Collects ``FOLDER/<student>/`` when given (else grades ``COURSE/submitted/<student>/ASSIGNMENT/``),
+autogrades with the trusted checks (needs root; ``--in-kernel`` for plain nbgrader), writes the
+feedback pages and ``FILE``, ``FILE-cells.csv`` and ``FILE-problems.csv`` (default
+``COURSE/grades/ASSIGNMENT.csv``). ``backprop-labs course grade`` is the same command.
+Exit status: 0 when every student is graded, 1 when some could not be (each listed with the
+reason, also in the problems CSV), 2 when grading could not start or a step failed.
 """
+from pathlib import Path
+
 
 def add_arguments(parser):
-    parser.add_argument("course_dir", metavar="COURSE_DIR", help="nbgrader course folder (made root-only)")
+    parser.add_argument("course_dir", type=Path, metavar="COURSE", help="course folder made by `course build`")
     parser.add_argument("assignment", metavar="ASSIGNMENT")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="local worker processes (default 2)")
+    parser.add_argument("--submissions", type=Path, default=None, metavar="FOLDER",
+                        help="collect one sub-folder per student from here first (default: use COURSE/submitted/)")
+    parser.add_argument("--csv", type=Path, default=None, metavar="FILE",
+                        help="grade CSV to write, with FILE-cells.csv and FILE-problems.csv beside it "
+                             "(default COURSE/grades/ASSIGNMENT.csv)")
+    parser.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     parser.add_argument("--dask-scheduler", metavar="ADDR", default=None,
                         help="run the jobs on this Dask scheduler instead of local processes")
     parser.add_argument("--student", action="append", dest="students", metavar="ID",
-                        help="grade only this student (repeatable)")
+                        help="grade only this student (repeatable; the grade files still list the class)")
+    parser.add_argument("--in-kernel", action="store_true",
+                        help="plain nbgrader scores from the student's own kernel (no root needed; "
+                             "a submission can change its own scores)")
+
 
 def run(args):
-    from grading.trusted.parallel import grade_class
+    from grading.course.assignments import AssignmentError, all_assignments, get_assignment
+    from grading.course.grading_run import grade_assignment
+    from grading.course.pipeline import CourseError
+    from grading.trusted.autograde import AssignmentNotTrusted
 
-    result = grade_class(args.course_dir, args.assignment, workers=args.workers,
-                         scheduler=args.dask_scheduler, students=args.students)
-    print(f"graded {len(result.graded)}, already recorded {len(result.skipped)}, failed {len(result.failed)}")
-    for student, reason in sorted(result.failed.items()):
-        print(f"  {student}: {reason.splitlines()[-1] if reason else 'unknown error'}")
-    return 1 if result.failed else 0
-
+    try:
+        assignment = get_assignment(args.assignment)
+        result = grade_assignment(args.course_dir, assignment, submissions=args.submissions, csv_path=args.csv,
+                                  workers=args.workers, scheduler=args.dask_scheduler, students=args.students,
+                                  in_kernel=args.in_kernel, assignments=all_assignments())
+    except (AssignmentError, CourseError, AssignmentNotTrusted) as error:
+        print(f"grade: {error}")
+        return 2
+    how = "in-kernel (plain nbgrader)" if args.in_kernel else "with the trusted checks"
+    print(f"{assignment.name}: graded {len(result.graded)} {how}, {len(result.unchanged)} unchanged since "
+          f"graded, {len(result.problems)} not graded")
+    for student, reason in sorted(result.problems.items()):
+        print(f"  not graded {student}: {reason}")
+    for student, notes in sorted(result.notes.items()):
+        print(f"  note {student}: {'; '.join(notes)}")
+    grades, cells, problems = result.files
+    print(f"grades in {grades}, per test cell in {cells}, problems in {problems}; "
+          f"feedback in {Path(args.course_dir) / 'feedback'}")
+    return 1 if result.problems else 0

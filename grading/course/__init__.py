@@ -5,9 +5,11 @@ Assignments are the notebooks in ``notebooks/source/`` (see ``assignments.py`` a
 course folder::
 
     build:  write_config -> copy_source -> generate_release
-    grade:  collect_submissions -> autograde -> generate_feedback -> export_grades
+    grade:  collect_submissions -> prepare_submission -> autograde -> generate_feedback -> export_grades
 
-``backprop-labs course build DIR`` and ``backprop-labs course grade DIR ...`` run them
-(``command.py``); ``preprocessors.py`` holds the nbgrader preprocessors that fix its traps and
-``checks.py`` the helpers that the notebooks' test cells call.
+``backprop-labs course build DIR`` and ``backprop-labs grade DIR ASSIGNMENT ...`` run them
+(``grading/commands/``; ``grading_run.py`` is the grading path, ``submissions.py`` the id rules
+and notebook checks, ``nbgrader_api.py`` the one way nbgrader is driven); ``preprocessors.py``
+holds the nbgrader preprocessors that fix its traps, ``test_cell_helpers.py`` the helpers that the
+notebooks' test cells call and ``student_dist.py`` the students' wheel (no solutions).
 """

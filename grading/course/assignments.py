@@ -19,7 +19,7 @@ from pathlib import Path
 
 from backprop_labs.paths import SOLUTIONS_PACKAGE_DIR, SOURCE_NOTEBOOKS_DIR, STUDENT_PACKAGE_DIR
 from backprop_labs.stubgen import GENERATED_HEADER, solution_regions
-from grading.trusted.cell_scope import DEEP_NETWORKS, EVERY_CASE, SIGMOID_NETWORKS, CellScope
+from .cell_scope import DEEP_NETWORKS, EVERY_CASE, SIGMOID_NETWORKS, CellScope
 
 __all__ = ["ASSIGNMENTS", "Assignment", "AssignmentError", "all_assignments", "get_assignment",
            "SOLUTIONS_PACKAGE_DIR", "SOURCE_NOTEBOOKS_DIR", "STUDENT_PACKAGE_DIR", "SHIPPED_PACKAGE"]

@@ -6,7 +6,8 @@ preprocessors into nbgrader's default chains:
 
 * generate_assignment: ``NamedClearSolutions`` instead of ``ClearSolutions`` (same stubs as the
   committed student notebooks);
-* autograde: ``InjectParameters`` before ``Execute`` and ``StderrAsStdout`` after it;
+* autograde: ``KeepTrustedScores`` first, ``InjectParameters`` before ``Execute`` and
+  ``StderrAsStdout`` after it;
 * generate_feedback: ``ClearHiddenTestsAndOutputs`` after ``GetGrades``.
 """
 from pathlib import Path
@@ -15,6 +16,7 @@ COURSE_ID = "backprop-labs"
 CONFIG_NAME = "nbgrader_config.py"
 DEFAULT_TIMEOUT = 120           # seconds per cell before nbgrader interrupts it (scored 0)
 DEFAULT_PARAMETERS = {"num_epochs": 1}
+IOPUB_TIMEOUT = 60              # seconds to wait for a finished cell's output (nbclient's default: 4)
 
 CONFIG_TEMPLATE = '''\
 # nbgrader configuration written by `backprop-labs course build`: run nbgrader from this folder.
@@ -34,6 +36,10 @@ c.OverwriteCells.add_missing_cells = True
 # Seconds a cell may run before it is interrupted and scores 0 (e.g. an infinite loop).
 c.Execute.timeout = {timeout!r}
 
+# Seconds to wait for a finished cell's last output; nbgrader fails the whole submission when
+# it is late, and 4 s (the default) is too short on a loaded grading machine.
+c.Execute.iopub_timeout = {iopub_timeout!r}
+
 # Assigned after each notebook's cell tagged "parameters" in graded runs: shorter training.
 c.InjectParameters.parameters = {parameters!r}
 
@@ -49,6 +55,7 @@ def write_config(course_dir, assignments, timeout=DEFAULT_TIMEOUT, parameters=No
         course_id=COURSE_ID,
         exclude_overwriting={a.name: a.edited_modules() for a in assignments if a.edited_modules()},
         timeout=timeout,
+        iopub_timeout=IOPUB_TIMEOUT,
         parameters=DEFAULT_PARAMETERS if parameters is None else dict(parameters),
     )
     path = course_dir / CONFIG_NAME
@@ -77,7 +84,7 @@ def apply_course_chains(c):
     from nbgrader.preprocessors import ClearSolutions, Execute, GetGrades
 
     from backprop_labs.student_notebooks import NamedClearSolutions
-    from .preprocessors import ClearHiddenTestsAndOutputs, InjectParameters, StderrAsStdout
+    from .preprocessors import ClearHiddenTestsAndOutputs, InjectParameters, KeepTrustedScores, StderrAsStdout
 
     def default(converter, name):
         return list(converter.class_traits()[name].make_dynamic_default())
@@ -87,6 +94,7 @@ def apply_course_chains(c):
     chain = default(Autograde, "autograde_preprocessors")
     chain = _insert(chain, Execute, InjectParameters, after=False)
     c.Autograde.autograde_preprocessors = _insert(chain, Execute, StderrAsStdout, after=True)
+    c.Autograde.sanitize_preprocessors = [KeepTrustedScores, *default(Autograde, "sanitize_preprocessors")]
     c.GenerateFeedback.preprocessors = _insert(
         default(GenerateFeedback, "preprocessors"), GetGrades, ClearHiddenTestsAndOutputs, after=True)
     return c

@@ -101,11 +101,39 @@ def readable_text(path):
     return text
 
 
+# A traceback quotes a source line after an arrow and its line number ("----> 3 assert ...").
+TRACEBACK_PREFIX = re.compile(r"^(?:-*>\s*)?\d+\s+")
+
+
+def _shown_lines(text):
+    """Normalized lines of ``text``, and each again without a traceback's line-number prefix."""
+    lines = set()
+    for line in text.splitlines():
+        line = _normalize(line)
+        lines.add(line)
+        lines.add(TRACEBACK_PREFIX.sub("", line))
+    return lines
+
+
 def find_leaks(directory, secrets):
-    """``(file, secret line)`` for every secret line found in a file under ``directory``."""
+    """``(file, secret line)`` for every secret line shown as a whole line in a file under ``directory``.
+
+    A whole line, not a substring: a short solution line (``return g * y``) is often the start
+    of a given line (``return g * y * np.power(x, y - 1)``), which is no leak.
+    """
     leaks = []
     for path in sorted(Path(directory).rglob("*")):
         if path.is_file():
-            text = _normalize(readable_text(path))
-            leaks += [(path, secret) for secret in secrets if secret in text]
+            shown = _shown_lines(readable_text(path))
+            leaks += [(path, secret) for secret in secrets if secret in shown]
     return leaks
+
+
+def course_secret_lines(assignments, student_files=()):
+    """Secret lines of every assignment at once, for files that reach students of any of them
+    (e.g. the student wheel): a line given outside a solution region in any assignment, or in
+    one of ``student_files`` (the student package, the student notebooks), is no secret."""
+    public = set()
+    for path in student_files:
+        public |= {_normalize(line) for line in readable_text(Path(path)).splitlines()}
+    return sorted(set().union(*(secret_lines(assignment) for assignment in assignments)) - public)

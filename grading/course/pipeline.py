@@ -1,20 +1,20 @@
 """The course pipeline as small steps, each a function over an nbgrader course folder.
 
     build:  write_config -> copy_source -> generate_release          (build_course runs all three)
-    grade:  collect_submissions -> autograde -> generate_feedback -> export_grades
+    grade:  collect_submissions -> prepare_submission -> autograde -> generate_feedback -> export_grades
+            (``grading.course.grading_run.grade_assignment`` runs them, with the trusted autograde)
 
-Every step takes the course folder first and can be called on its own (a later step may be
-swapped, e.g. autograde by a sandboxed one). nbgrader runs as a subprocess of this Python
-(``python -m nbgrader`` in the course folder), so its kernel ``python3`` is this interpreter.
+Every step takes the course folder first and can be called on its own. nbgrader is driven
+through its Python API in this process (:mod:`.nbgrader_api`), so its kernel ``python3`` is
+this interpreter; :func:`run_nbgrader` runs the plain ``nbgrader`` command, for comparisons.
 """
 import csv
 import os
-import re
 import shutil
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from backprop_labs.stubgen import generate_student_package
@@ -22,9 +22,12 @@ from backprop_labs.stubgen import generate_student_package
 from .assignments import SOLUTIONS_PACKAGE_DIR, STUDENT_PACKAGE_DIR, all_assignments
 from .config import DEFAULT_TIMEOUT, write_config
 from .leaks import find_leaks, secret_lines
+from .nbgrader_api import failure_reason, full_log, nbgrader_api
+from .submissions import collect_submissions  # noqa: F401  (a step of this pipeline)
 
-STUDENT_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 GRADEBOOK = "gradebook.db"
+EXPORT_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
+                  "raw_score", "late_submission_penalty", "score", "max_score", "problem"]
 
 
 class CourseError(RuntimeError):
@@ -32,22 +35,13 @@ class CourseError(RuntimeError):
 
 
 def run_nbgrader(course_dir, *arguments, timeout=None):
-    """Run ``nbgrader <arguments>`` in ``course_dir``; return the ``CompletedProcess`` (output as text)."""
+    """The plain ``nbgrader <arguments>`` command in ``course_dir`` (for comparisons and benchmarks)."""
     command = [sys.executable, "-m", "nbgrader", *arguments]
     # nbgrader runs `alembic` found on PATH: put this environment's scripts first.
     scripts = os.path.dirname(sys.executable)
     environment = dict(os.environ, PATH=os.pathsep.join([scripts, os.environ.get("PATH", "")]))
     return subprocess.run(command, cwd=course_dir, capture_output=True, text=True, timeout=timeout,
                           env=environment)
-
-
-def _nbgrader_or_fail(course_dir, *arguments):
-    result = run_nbgrader(course_dir, *arguments)
-    if result.returncode != 0:
-        log = (result.stdout + result.stderr).strip().splitlines()
-        raise CourseError(f"`nbgrader {' '.join(arguments)}` failed in {course_dir} "
-                          f"(exit {result.returncode}):\n" + "\n".join(log[-30:]))
-    return result
 
 
 def check_student_package(assignments):
@@ -73,7 +67,11 @@ def copy_source(course_dir, assignment):
 
 def generate_release(course_dir, assignment):
     """Step 3: ``nbgrader generate_assignment``, then check ``release/`` holds no secret line."""
-    _nbgrader_or_fail(course_dir, "generate_assignment", assignment.name, "--force")
+    with nbgrader_api(course_dir) as api:
+        result = api.generate_assignment(assignment.name, force=True, create=True)
+    if not result["success"]:
+        raise CourseError(f"nbgrader could not generate the release of {assignment.name} in {course_dir}: "
+                          f"{failure_reason(result)}")
     release = Path(course_dir) / "release" / assignment.name
     leaks = find_leaks(release, secret_lines(assignment))
     if leaks:
@@ -93,74 +91,69 @@ def build_course(course_dir, assignments=None, timeout=DEFAULT_TIMEOUT, paramete
     return assignments
 
 
-def _without_symlinks(directory, names):
-    return [name for name in names if os.path.islink(os.path.join(directory, name))]
-
-
-def collect_submissions(course_dir, assignment, submissions_dir):
-    """Step 4: copy ``submissions_dir/<student>/`` into ``submitted/<student>/<assignment>/``.
-
-    A student's folder holds the assignment's files (or one sub-folder named after the
-    assignment that does). Symbolic links are skipped; student ids must be plain names.
-    Returns the student ids collected; raises ``CourseError`` naming any bad folder name.
-    """
-    students = []
-    for folder in sorted(Path(submissions_dir).iterdir()):
-        if not folder.is_dir() or folder.is_symlink():
-            continue
-        if not STUDENT_ID.match(folder.name):
-            raise CourseError(f"{folder}: a student id may hold letters, digits, '_', '.' and '-' only")
-        files = folder / assignment.name if (folder / assignment.name).is_dir() else folder
-        target = Path(course_dir) / "submitted" / folder.name / assignment.name
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(files, target, ignore=_without_symlinks)
-        if not (target / "timestamp.txt").exists():
-            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
-            (target / "timestamp.txt").write_text(stamp, encoding="utf-8")
-        students.append(folder.name)
-    return students
-
-
 @dataclass
 class AutogradeRun:
-    """What ``autograde`` did: students graded, students nbgrader could not grade, its log (also saved)."""
+    """What ``autograde`` did: students graded, and ``{student: one-line reason}`` for the others."""
 
     graded: list = field(default_factory=list)
-    failed: list = field(default_factory=list)
-    log: str = ""
-    log_path: Path = None
+    failed: dict = field(default_factory=dict)
+    logs: dict = field(default_factory=dict)      # student -> path of nbgrader's full log, when it failed
 
 
-def autograde(course_dir, assignment, students=None):
-    """Step 5: ``nbgrader autograde`` for every submitted student (or ``students``).
+def log_path(course_dir, assignment, student):
+    """Where nbgrader's full log of a failed step for one student is kept."""
+    return Path(course_dir) / "logs" / assignment.name / f"{student}.log"
 
-    One bad submission (e.g. a malformed notebook) does not stop the others: nbgrader
-    grades the rest and exits non-zero; the students without a graded folder are listed
-    in ``failed``.
+
+def _keep_log(course_dir, assignment, student, result):
+    path = log_path(course_dir, assignment, student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(full_log(result), encoding="utf-8")
+    return path
+
+
+def autograde(course_dir, assignment, students):
+    """Plain nbgrader autograde (scores from the student's own kernel), one student at a time.
+
+    One bad submission does not stop the others; each failure gets a one-line reason and
+    nbgrader's full log in ``logs/<assignment>/<student>.log``.
     """
-    submitted = Path(course_dir) / "submitted"
-    selections = [[]] if students is None else [["--student", student] for student in students]
-    if students is None:
-        students = sorted(path.parent.name for path in submitted.glob(f"*/{assignment.name}"))
+    from sqlalchemy.exc import SAWarning
+
     run = AutogradeRun()
-    for selection in selections:
-        result = run_nbgrader(course_dir, "autograde", assignment.name, "--force", "--create", *selection)
-        run.log += result.stdout + result.stderr
-    graded_dir = Path(course_dir) / "autograded"
-    for student in students:
-        graded = (graded_dir / student / assignment.name / f"{assignment.name}.ipynb").exists()
-        (run.graded if graded else run.failed).append(student)
-    run.log_path = Path(course_dir) / "logs" / f"autograde-{assignment.name}.log"
-    run.log_path.parent.mkdir(exist_ok=True)
-    run.log_path.write_text(run.log, encoding="utf-8")
+    with nbgrader_api(course_dir) as api, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader 0.9.6's own, harmless
+        for student in students:
+            result = api.autograde(assignment.name, student, force=True, create=True)
+            graded = Path(course_dir) / "autograded" / student / assignment.name / f"{assignment.name}.ipynb"
+            if result["success"] and graded.exists():
+                run.graded.append(student)
+            else:
+                run.failed[student] = failure_reason(result)
+                run.logs[student] = _keep_log(course_dir, assignment, student, result)
     return run
 
 
-def generate_feedback(course_dir, assignment):
-    """Step 6: ``nbgrader generate_feedback``: one HTML page per graded student, hidden tests removed."""
-    _nbgrader_or_fail(course_dir, "generate_feedback", assignment.name, "--force")
-    return Path(course_dir) / "feedback"
+def generate_feedback(course_dir, assignment, students=None):
+    """One HTML page per graded student (default: every student with an autograded folder),
+    hidden tests removed. Returns ``{student: reason}`` for pages nbgrader could not write."""
+    graded_root = Path(course_dir) / "autograded"
+    if students is None:
+        students = sorted(path.parent.name for path in graded_root.glob(f"*/{assignment.name}"))
+    failed = {}
+    with nbgrader_api(course_dir) as api:
+        for student in students:
+            if not (graded_root / student / assignment.name).is_dir():
+                continue
+            result = api.generate_feedback(assignment.name, student, force=True)
+            if not result["success"]:
+                failed[student] = "feedback: " + failure_reason(result)
+                _keep_log(course_dir, assignment, student, result)
+    return failed
+
+
+def feedback_page(course_dir, assignment, student):
+    return Path(course_dir) / "feedback" / student / assignment.name / f"{assignment.name}.html"
 
 
 def cell_scores(course_dir, assignment):
@@ -178,18 +171,55 @@ def cell_scores(course_dir, assignment):
     return scores
 
 
-def export_grades(course_dir, assignment, csv_path):
-    """Step 7: nbgrader's grade CSV at ``csv_path`` and a per-cell CSV next to it (``*-cells.csv``).
-
-    Returns both paths.
-    """
+def export_paths(csv_path):
+    """``(grades, per-cell grades, problems)`` CSV paths: ``X.csv``, ``X-cells.csv``, ``X-problems.csv``."""
     csv_path = Path(csv_path).resolve()
-    _nbgrader_or_fail(course_dir, "export", "--to", str(csv_path), "--assignment", assignment.name)
-    cells_path = csv_path.with_name(csv_path.stem + "-cells.csv")
+    return csv_path, csv_path.with_name(csv_path.stem + "-cells.csv"), csv_path.with_name(csv_path.stem + "-problems.csv")
+
+
+def export_grades(course_dir, assignment, csv_path, problems=None):
+    """The grade CSV at ``csv_path`` (nbgrader's export columns plus ``problem``) and a per-cell
+    CSV next to it (``*-cells.csv``); returns both paths.
+
+    Every student in the gradebook and every student of ``problems`` (``{student: reason}``)
+    has a row: a student with a problem scores 0 on every cell, with the reason.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    problems = dict(problems or {})
+    grades_path, cells_path, _ = export_paths(csv_path)
+    grades_path.parent.mkdir(parents=True, exist_ok=True)
+    with Gradebook(f"sqlite:///{Path(course_dir).resolve() / GRADEBOOK}") as gradebook:
+        source = gradebook.find_assignment(assignment.name)
+        cells = [(cell.name, cell.max_score) for notebook in source.notebooks for cell in notebook.grade_cells]
+        max_score = sum(points for _, points in cells)
+        students = sorted({student.id for student in gradebook.students} | set(problems))
+        rows, cell_rows = [], []
+        for student in students:
+            row = dict.fromkeys(EXPORT_COLUMNS, "")
+            row.update(assignment=assignment.name, duedate=source.duedate or "", student_id=student,
+                       raw_score=0.0, late_submission_penalty=0.0, score=0.0, max_score=max_score)
+            scored = {}
+            try:
+                if student in problems:
+                    raise MissingEntry()
+                submission = gradebook.find_submission(assignment.name, student)
+                person = submission.student
+                row.update(timestamp=submission.timestamp or "", last_name=person.last_name or "",
+                           first_name=person.first_name or "", email=person.email or "",
+                           raw_score=submission.score, late_submission_penalty=submission.late_submission_penalty,
+                           score=max(0.0, submission.score - submission.late_submission_penalty))
+                scored = {grade.name: grade.score for notebook in submission.notebooks for grade in notebook.grades}
+            except MissingEntry:
+                row["problem"] = problems.get(student, "no submission graded")
+            rows.append(row)
+            cell_rows += [[assignment.name, student, name, scored.get(name, 0.0), points] for name, points in cells]
+    with open(grades_path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, EXPORT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
     with open(cells_path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["assignment", "student_id", "cell", "score", "max_score"])
-        for student, cells in sorted(cell_scores(course_dir, assignment).items()):
-            for cell, (score, max_score) in sorted(cells.items()):
-                writer.writerow([assignment.name, student, cell, score, max_score])
-    return csv_path, cells_path
+        writer.writerows(cell_rows)
+    return grades_path, cells_path

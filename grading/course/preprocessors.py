@@ -4,10 +4,15 @@
 * :class:`StderrAsStdout` (autograde, before ``SaveAutoGrades``): nbgrader scores a test cell 0
   when it wrote anything to stderr, so a correct answer that triggers a library warning would
   lose its points; the text is kept, as stdout;
+* :class:`KeepTrustedScores` (autograde, first): refuses nbgrader's own autograde (the
+  ``nbgrader autograde`` command, formgrader's Autograde button) of a submission that
+  ``backprop-labs grade`` scored with the trusted checks, which it would silently replace;
 * :class:`ClearHiddenTestsAndOutputs` (feedback): nbgrader restores hidden tests into the
   graded notebook, and feedback would show their code and traceback; this removes both and
   leaves one line saying whether the hidden tests passed.
 """
+from pathlib import Path
+
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
@@ -55,6 +60,35 @@ class StderrAsStdout(NbGraderPreprocessor):
                 if output.output_type == "stream" and output.name == "stderr":
                     output.name = "stdout"
         return cell, resources
+
+
+TRUSTED_RECORDS = Path(".trusted-grading") / "records"   # <course>/.../<assignment>/<student>.json
+
+
+def trusted_record(course_dir, assignment, student):
+    """Written by ``backprop-labs grade`` for each student it scored with the trusted checks."""
+    return Path(course_dir) / TRUSTED_RECORDS / assignment / f"{student}.json"
+
+
+class KeepTrustedScores(NbGraderPreprocessor):
+    """Stop nbgrader's in-kernel autograde of a submission that has trusted scores.
+
+    Runs first, so the gradebook still holds the trusted scores when it refuses (nbgrader has
+    already removed the old autograded copy, so ``backprop-labs grade`` grades that student again).
+    """
+
+    def preprocess(self, nb, resources):
+        info = resources.get("nbgrader", {})
+        url = info.get("db_url", "")
+        course_dir = Path(url[len("sqlite:///"):]).parent if url.startswith("sqlite:///") else None
+        assignment, student = info.get("assignment"), info.get("student")
+        if course_dir is not None and trusted_record(course_dir, assignment, student).exists():
+            raise RuntimeError(
+                f"{student} was graded with the trusted checks, and nbgrader's own autograde would replace those "
+                f"scores with ones from the student's kernel: grade with `backprop-labs grade {course_dir} "
+                f"{assignment} --student {student}` (or delete {trusted_record(course_dir, assignment, student)} "
+                "to allow it)")
+        return nb, resources
 
 
 HIDDEN_PASSED = "Hidden tests passed."

@@ -47,5 +47,6 @@ register_exercise(GradientExercise(
         probe="numpy_mlp_backpropagation", cases=mlp_cases("backprop", 2202),
         expected_shapes=gradient_shapes,
         compare=lambda case, arrays: compare_gradients("numpy_mlp", case, arrays),
+        torch_allowed=False,  # the exercise is backpropagation by hand in NumPy
     ),
 ))

@@ -67,6 +67,10 @@ class TangentCheck:
         return (f"{self.label} {where} = {self.current_weight:.6g}: {self.slopes_text()}: {self.verdict} "
                 f"(tolerance {self.tolerance + self.precision_allowance:.1e})")
 
+    def __repr__(self):
+        # The readable line, not a dump of the loss curve's arrays (a notebook's text/plain output).
+        return str(self)
+
 
 def distinguishable(first, second, least=4):
     """``first`` and ``second`` printed with the fewest significant digits (at least ``least``, at most 17)
@@ -76,10 +80,6 @@ def distinguishable(first, second, least=4):
         if a != b or first == second:
             return a, b
     return f"{first!r}", f"{second!r}"
-
-    def __repr__(self):
-        # The readable line, not a dump of the loss curve's arrays (a notebook's text/plain output).
-        return str(self)
 
 
 class _LossOf:

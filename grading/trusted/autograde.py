@@ -7,7 +7,8 @@ folder and its own copy of the gradebook. nbgrader's in-kernel autograde writes 
 parallel jobs never write the same SQLite file), then the trusted checks run on the
 graded folder in the sandbox and their scores replace the in-kernel ones of the mapped
 test cells. :func:`merge_student` (run by the coordinator only) then copies the result
-into the course: graded folder, gradebook rows, and last a marker that says it is done.
+into the course: graded folder, gradebook rows, and last a record that says it is done (root-only, under
+``.trusted-grading/records/``, checked against the gradebook).
 """
 import hashlib
 import json
@@ -17,15 +18,55 @@ import sqlite3
 from pathlib import Path
 
 from grading.course.assignments import get_assignment
+from grading.course.leaks import secret_lines
+from grading.course.preprocessors import trusted_record
+from grading.course.submissions import TIMESTAMP
 
 from .check_spec import trusted_checks
-from .gradebook import annotate_notebook, copy_submission, gradebook_url, write_trusted_scores
+from .gradebook import (annotate_notebook, copy_submission, gradebook_scores, gradebook_url, scrub_outputs,
+                        write_trusted_scores)
+from .sandbox.files import copy_submission as copy_files, fingerprint
+from .sandbox.limits import MIB
 
 WORK_DIR = ".trusted-grading"
-MARKER = "trusted_grading.json"
+MAX_SUBMISSION_BYTES = 256 * MIB
 CONFIG_NAME = "nbgrader_config.py"
 SANDBOXED_KERNEL = ('\n# Added by backprop-labs grade: the student notebook runs in the sandbox.\n'
                     'c.Execute.kernel_manager_class = "grading.trusted.sandbox.kernel.SandboxedKernelManager"\n')
+
+
+class AssignmentNotTrusted(ValueError):
+    """An assignment has autograded test cells that no trusted check scores."""
+
+
+def autograded_cells(notebook_path):
+    """Grade ids of the code cells nbgrader scores automatically (``grade: true``) in a notebook."""
+    import nbformat
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    return [cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells
+            if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade")]
+
+
+def untrusted_cells(notebook_path, cells_by_check):
+    """Autograded cells of the notebook that no trusted check scores (their in-kernel score could be forged)."""
+    trusted = {cell for cells in cells_by_check.values() for cell in cells}
+    return [cell for cell in autograded_cells(notebook_path) if cell not in trusted]
+
+
+def check_assignment_is_trusted(course_dir, assignment):
+    """Raise :class:`AssignmentNotTrusted`, naming the cells, unless every autograded test cell of the
+    course's source notebook is scored by a trusted check."""
+    notebook = Path(course_dir) / "source" / assignment / f"{assignment}.ipynb"
+    if not notebook.is_file():
+        notebook = get_assignment(assignment).notebook
+    missing = untrusted_cells(notebook, get_assignment(assignment).trusted_cells)
+    if missing:
+        raise AssignmentNotTrusted(
+            f"assignment {assignment} cannot be graded with the trusted checks: its autograded test cells "
+            f"{', '.join(missing)} have no trusted check, so their scores would come from the student's own "
+            f"kernel, which a submission can tamper with. Add a TrustedCheck for them (grading/exercises/, "
+            f"mapped in ASSIGNMENTS), or grade in-kernel knowingly (backprop-labs course grade --in-kernel).")
 
 
 def work_root(course_dir):
@@ -47,23 +88,40 @@ def graded_folder(course_dir, assignment, student):
 
 
 def submission_fingerprint(course_dir, assignment, student):
-    """SHA-256 of the student's submitted files (relative names and contents)."""
+    """SHA-256 of the student's submitted files: relative names as bytes (any file name works),
+    contents of regular files, links and special files by name only (never followed). The
+    ``timestamp.txt`` that collection writes is left out: collecting the same work again is no
+    new submission."""
     folder = Path(course_dir) / "submitted" / student / assignment
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return fingerprint(folder, hashlib.sha256(), MAX_SUBMISSION_BYTES, skip=(TIMESTAMP,)).hexdigest()
+
+
+def record_path(course_dir, assignment, student):
+    """Where the record that ``student`` was graded lives: under the root-only work folder, outside
+    ``autograded/`` (a notebook kernel run by plain nbgrader writes there, and could forge it).
+    nbgrader's own autograde refuses a student with such a record
+    (:class:`grading.course.preprocessors.KeepTrustedScores`)."""
+    work_root(course_dir)  # root-only, mode 0700
+    return trusted_record(course_dir, assignment, student)
 
 
 def is_done(course_dir, assignment, student):
-    """Recorded by an earlier run, for the submission as it is now: the marker is written after
-    the gradebook commit and names the submission it graded (a new one is graded again)."""
-    marker = graded_folder(course_dir, assignment, student) / MARKER
+    """Recorded by an earlier run, for the submission as it is now, and still what the gradebook
+    says: the record is written after the gradebook commit, names the submission it graded (a new
+    one is graded again) and the trusted scores it wrote (a gradebook changed since, e.g. by
+    plain ``nbgrader autograde``, is graded again)."""
     try:
-        recorded = json.loads(marker.read_text()).get("submission")
-    except (OSError, ValueError, AttributeError):
+        record = json.loads(record_path(course_dir, assignment, student).read_text())
+        recorded, scores = record["submission"], record["scores"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return False
-    return recorded == submission_fingerprint(course_dir, assignment, student)
+    try:
+        if recorded != submission_fingerprint(course_dir, assignment, student):
+            return False
+    except (OSError, ValueError):  # unreadable or too large: grade_student reports it for this student
+        return False
+    return gradebook_scores(gradebook_url(course_dir), assignment, student, scores) == {
+        cell: float(score) for cell, (score, _) in scores.items()}
 
 
 def _prepare_job(course_dir, assignment, student, template):
@@ -76,24 +134,20 @@ def _prepare_job(course_dir, assignment, student, template):
             config.write(SANDBOXED_KERNEL)
     shutil.copy2(template, job_dir / "gradebook.db")
     os.symlink(Path(course_dir).resolve() / "source", job_dir / "source")
-    shutil.copytree(Path(course_dir) / "submitted" / student / assignment,
-                    job_dir / "submitted" / student / assignment, symlinks=True)
-    return job_dir
+    # Never shutil.copytree: nbgrader (root) would then follow the links it kept.
+    submitted = job_dir / "submitted" / student / assignment
+    submitted.mkdir(mode=0o700)
+    refused = copy_files(Path(course_dir) / "submitted" / student / assignment, submitted, (0, 0),
+                         MAX_SUBMISSION_BYTES)
+    return job_dir, refused
 
 
 def _nbgrader_autograde(job_dir, assignment, student):
     """nbgrader's own autograde of one student, in this process: ``{'success', 'log', 'error'}``."""
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config.loader import PyFileConfigLoader
+    from grading.course.nbgrader_api import nbgrader_api
 
-    config = PyFileConfigLoader(CONFIG_NAME, path=str(job_dir)).load_config()
-    config.CourseDirectory.root = str(job_dir)
-    previous = os.getcwd()
-    os.chdir(job_dir)  # nbgrader resolves some paths against the working directory
-    try:
-        return NbGraderAPI(config=config).autograde(assignment, student, force=True, create=True)
-    finally:
-        os.chdir(previous)
+    with nbgrader_api(job_dir) as api:
+        return api.autograde(assignment, student, force=True, create=True)
 
 
 def grade_student(job):
@@ -106,6 +160,8 @@ def grade_student(job):
 
     from sqlalchemy.exc import SAWarning
 
+    from grading.course.nbgrader_api import failure_reason, full_log
+
     from .grade import SandboxSetupError, grade_submission
 
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader 0.9.6's own, harmless
@@ -114,18 +170,25 @@ def grade_student(job):
     answer = {"student": student, "ok": False, "error": "", "scores": {}, "checks": {}}
     try:
         answer["submission"] = submission_fingerprint(course_dir, assignment, student)  # before the copy
-        job_dir = _prepare_job(course_dir, assignment, student, job["template"])
+        job_dir, refused = _prepare_job(course_dir, assignment, student, job["template"])
         answer["job_dir"] = str(job_dir)
         autograde = _nbgrader_autograde(job_dir, assignment, student)
         graded = job_dir / "autograded" / student / assignment
         if not autograde.get("success") or not (graded / f"{assignment}.ipynb").exists():
-            answer["error"] = "nbgrader autograde failed: " + (autograde.get("error") or autograde.get("log") or "")[-2000:]
+            answer["error"] = "nbgrader could not autograde it: " + failure_reason(autograde)
+            answer["log"] = full_log(autograde)
             return answer
         cells_by_check = get_assignment(assignment).trusted_cells
         checks = {name: trusted_checks()[name] for name in cells_by_check}
         results = grade_submission(graded, checks, hidden=[course_dir], notebook=graded / f"{assignment}.ipynb",
                                    scopes=cells_by_check)
+        if refused:
+            note = ("not copied from your submission (links and special files are not accepted): "
+                    + ", ".join(refused[:5]))
+            for result in results.values():
+                result.lines.insert(0, note)
         scores = write_trusted_scores(gradebook_url(job_dir), assignment, student, assignment, results, cells_by_check)
+        scrub_outputs(graded / f"{assignment}.ipynb", secret_lines(get_assignment(assignment)))
         annotate_notebook(graded / f"{assignment}.ipynb", results, cells_by_check, scores)
         answer.update(ok=True, scores={cell: list(score) for cell, score in scores.items()},
                       checks={name: result.to_json() for name, result in results.items()})
@@ -137,7 +200,7 @@ def grade_student(job):
 
 
 def merge_student(course_dir, assignment, answer):
-    """Coordinator only: graded folder, then gradebook rows, then the done marker."""
+    """Coordinator only: graded folder, then gradebook rows, then the done record."""
     student, job_dir = answer["student"], Path(answer["job_dir"])
     target = graded_folder(course_dir, assignment, student)
     if target.exists():
@@ -145,7 +208,8 @@ def merge_student(course_dir, assignment, answer):
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(job_dir / "autograded" / student / assignment, target)
     copy_submission(gradebook_url(job_dir), gradebook_url(course_dir), assignment, student)
-    marker = target / MARKER
+    marker = record_path(course_dir, assignment, student)
+    marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = marker.with_suffix(".partial")
     partial.write_text(json.dumps({"submission": answer["submission"], "scores": answer["scores"],
                                    "checks": answer["checks"]}, indent=1))

@@ -82,6 +82,8 @@ class TrustedCheck:
     ``class_name`` (a class or a function) is looked up in the cells' namespace first.
     ``limits``: what the check may use; the checks of one submission run in one process,
     whose time limits are the sums of theirs (see :func:`grading.trusted.grade.combined_limits`).
+    ``torch_allowed=False`` (an exercise whose learning goal is NumPy): the check runs in a process
+    of its own where the torch package is hidden, and the feedback says so if the code needs it.
     """
 
     name: str
@@ -95,6 +97,7 @@ class TrustedCheck:
     compare: object
     answer_cells: tuple = ()
     limits: Limits = field(default_factory=Limits)
+    torch_allowed: bool = True   # False: the student's code runs where PyTorch cannot be imported
 
 
 def trusted_checks():

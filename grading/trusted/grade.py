@@ -13,16 +13,32 @@ from pathlib import Path
 
 import numpy as np
 
-from .cell_scope import EVERY_CASE
+from grading.course.cell_scope import EVERY_CASE
 from .check_spec import trusted_checks
 from .results import ResultRejected, new_nonce, read_arrays, read_check_statuses
 from .sandbox import Limits, run_sandboxed
+from .sandbox.runner import SandboxRequest
 from .verdicts import ending_without_result, explain_case_error
 
 STUDENT_SIDE = Path(__file__).with_name("student_side.py")
 # Imported once per grading process and forked for each submission (grading.trusted.sandbox.zygote):
 # a fresh interpreter spends about 0.9 s of CPU importing torch, per student.
 WARM_MODULES = ("numpy", "torch", "IPython.core.inputtransformer2")
+WARM_MODULES_WITHOUT_TORCH = ("numpy", "IPython.core.inputtransformer2")
+TORCH_PACKAGES = ("torch", "functorch", "torchgen")
+NO_TORCH_REASON = "PyTorch is not available in this exercise: its goal is backpropagation written with NumPy"
+
+
+def torch_directories():
+    """The installed folders of the torch packages, hidden from checks with ``torch_allowed=False``
+    (found without importing them)."""
+    import importlib.util
+
+    folders = []
+    for name in TORCH_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        folders += list(spec.submodule_search_locations or []) if spec is not None else []
+    return tuple(folders)
 
 
 class SandboxSetupError(RuntimeError):
@@ -97,12 +113,14 @@ def combined_limits(checks):
                   open_files=max(each.open_files for each in limits))
 
 
-def build_task(checks, cells_by_check):
+def build_task(checks, cells_by_check, unavailable=()):
     """The files the sandbox gets under ``.grader/`` (JSON and npz only), for ``checks``
-    (``{name: TrustedCheck}``, run in this order) with their answer cells."""
+    (``{name: TrustedCheck}``, run in this order) with their answer cells; importing a package of
+    ``unavailable`` fails with :data:`NO_TORCH_REASON`."""
     task = {"checks": [{"name": name, "module": check.module, "class": check.class_name, "probe": check.probe,
                         "cases": [case.spec() for case in check.cases], "cells": list(cells_by_check.get(name, ()))}
-                       for name, check in checks.items()]}
+                       for name, check in checks.items()],
+            "unavailable": {"packages": list(unavailable), "reason": NO_TORCH_REASON}}
     inputs = {}
     for check in checks.values():
         for case in check.cases:
@@ -132,14 +150,37 @@ def run_checks(checks, submission, hidden=(), cells_by_check=None, limits=None, 
     keep their results. ``limits`` default to :func:`combined_limits`. ``scopes``:
     ``{check name: {test cell id: CellScope}}``, the cells each check scores.
     """
+    with_torch = {name: check for name, check in checks.items() if check.torch_allowed}
+    without_torch = {name: check for name, check in checks.items() if not check.torch_allowed}
+    results = {}
+    for group, torch_allowed in ((with_torch, True), (without_torch, False)):
+        if group:
+            results.update(_run_group(group, submission, hidden, cells_by_check or {}, limits, torch_allowed))
+    return {name: results[name] for name in checks}
+
+
+def _run_group(checks, submission, hidden, cells_by_check, limits, torch_allowed):
+    """:func:`run_checks` for checks that all allow torch, or all forbid it (then torch is hidden
+    from the sandbox and the zygote they fork from never imported it)."""
     limits = limits or combined_limits(checks.values())
     nonce = new_nonce()
-    run = run_sandboxed(["python", "-I", ".grader/student_side.py"], submission=submission,
-                        grader_files=build_task(checks, cells_by_check or {}), limits=limits, hidden=hidden,
-                        collect=["status.json", *map(result_file, checks)], stdin_data=(nonce + "\n").encode(),
-                        preload=WARM_MODULES)
+    request = SandboxRequest(
+        ["python", "-I", ".grader/student_side.py"], submission=submission,
+        grader_files=build_task(checks, cells_by_check, () if torch_allowed else TORCH_PACKAGES), limits=limits,
+        hidden=hidden, collect=["status.json", *map(result_file, checks)], stdin_data=(nonce + "\n").encode(),
+        preload=WARM_MODULES if torch_allowed else WARM_MODULES_WITHOUT_TORCH,
+        masked=() if torch_allowed else torch_directories())
+    run = run_sandboxed(request)
     if run.setup_failed:
         raise SandboxSetupError(run.setup_error)
+    if run.refused:
+        return {name: CheckResult(check.name, check.title, 0, len(check.cases), "refused",
+                                  [f"your submission was not run: {run.refused}"])
+                for name, check in checks.items()}
+    if "status.json" in run.output_errors:  # e.g. a symbolic link planted in place of the status
+        return {name: CheckResult(check.name, check.title, 0, len(check.cases), "rejected",
+                                  [f"the result of your code was refused: {run.output_errors['status.json']}"])
+                for name, check in checks.items()}
     try:
         statuses = {} if run.outputs.get("status.json") is None else read_check_statuses(
             run.outputs["status.json"], nonce, {name: [case.key for case in check.cases]
@@ -173,6 +214,9 @@ def _graded(check, status, raw_arrays, run, limits, scopes=None):
     """The :class:`CheckResult` of a check that finished: its status section and arrays.
     ``scopes``: ``{test cell id: CellScope}``, each cell scored on its own cases and layers."""
     total = len(check.cases)
+    if result_file(check.name) in run.output_errors:
+        return CheckResult(check.name, check.title, 0, total, "rejected",
+                           [f"the result of your code was refused: {run.output_errors[result_file(check.name)]}"])
     try:
         expected = {f"{case.key}.{name}": shape for case in check.cases
                     for name, shape in check.expected_shapes(case).items()}

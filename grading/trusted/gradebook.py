@@ -54,6 +54,47 @@ def annotate_notebook(path, results, cells_by_check, scores):
     nbformat.write(notebook, path)
 
 
+VERDICT_PHRASE = "(trusted check)"
+REMOVED_OUTPUT = ("[output removed by the grader: it showed {what}; the real verdicts are the outputs marked "
+                  "'from the trusted check' under the test cells]\n")
+
+
+def _output_text(output):
+    """Every string in one notebook output (stream text, rich data of any type, tracebacks)."""
+    if isinstance(output, str):
+        return [output]
+    if isinstance(output, dict):
+        return [text for value in output.values() for text in _output_text(value)]
+    if isinstance(output, list):
+        return [text for value in output for text in _output_text(value)]
+    return []
+
+
+def scrub_outputs(path, secret_lines):
+    """Replace each output of the graded notebook that shows a hidden-test or solution line
+    (``secret_lines``, normalized as :func:`grading.course.leaks.secret_lines` gives them; a kernel
+    hook can capture hidden tests and ``update_display`` an earlier output with them) or imitates a
+    trusted verdict. Returns how many outputs were replaced."""
+    from grading.course.leaks import _normalize
+
+    notebook = nbformat.read(path, as_version=4)
+    replaced = 0
+    for cell in notebook.cells:
+        outputs = cell.get("outputs", [])
+        for index, output in enumerate(outputs):
+            if output.get("metadata", {}).get(TRUSTED_OUTPUT_MARK):
+                continue
+            text = _normalize("\n".join(_output_text(output)))
+            what = ("lines of the hidden tests or the solution" if any(line in text for line in secret_lines)
+                    else "a copy of a trusted verdict" if VERDICT_PHRASE in text else None)
+            if what is not None:
+                outputs[index] = nbformat.v4.new_output("stream", name="stdout", text=REMOVED_OUTPUT.format(what=what))
+                replaced += 1
+    if replaced:
+        nbformat.write(notebook, path)
+    return replaced
+
+
 def copy_submission(source_url, target_url, assignment, student):
     """Copy one student's autograded rows (automatic fields only) from a private gradebook.
 
@@ -81,3 +122,17 @@ def copy_submission(source_url, target_url, assignment, student):
                 comment_copy = target.find_comment(comment.name, notebook.name, assignment, student)
                 comment_copy.auto_comment = comment.auto_comment
         target.db.commit()
+
+
+def gradebook_scores(url, assignment, student, cells):
+    """``{cell: auto_score}`` of the named test cells of the student's notebook (named after the
+    assignment), as the gradebook holds them now; ``{}`` without such a submission."""
+    found = {}
+    with Gradebook(url) as gradebook:
+        for cell in cells:
+            try:
+                grade = gradebook.find_grade(cell, assignment, assignment, student)
+            except MissingEntry:
+                return {}
+            found[cell] = None if grade.auto_score is None else float(grade.auto_score)
+    return found

@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .autograde import grade_student, is_done, merge_student, snapshot_gradebook
+from .autograde import check_assignment_is_trusted, grade_student, is_done, merge_student, snapshot_gradebook
 
 
 @dataclass
@@ -21,6 +21,7 @@ class ClassRun:
     graded: list = field(default_factory=list)
     skipped: list = field(default_factory=list)     # already recorded by an earlier run
     failed: dict = field(default_factory=dict)      # student -> why
+    logs: dict = field(default_factory=dict)        # student -> nbgrader's full log, when it failed
 
 
 def submitted_students(course_dir, assignment):
@@ -33,6 +34,21 @@ def protect_course(course_dir):
     os.chmod(course_dir, 0o700)
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_coordinator():
+    """Worker initializer: the kernel kills this worker when the coordinator dies (even by
+    SIGKILL), so a dead run never goes on grading queued students."""
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the coordinator died before the setting took effect
+        os._exit(1)
+
+
 def _local_results(jobs, workers):
     if workers <= 1:
         for job in jobs:
@@ -40,7 +56,8 @@ def _local_results(jobs, workers):
         return
     # spawn, not fork: the coordinator may hold threads and locks (nbgrader's kernel client,
     # tqdm) that a forked worker would inherit in a locked state.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=die_with_coordinator) as pool:
         futures = [pool.submit(grade_student, job) for job in jobs]
         for future in as_completed(futures):
             yield future.result()
@@ -62,6 +79,9 @@ def _dask_results(jobs, scheduler):
 def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None, progress=True):
     """Grade every submitted student not already recorded; returns a :class:`ClassRun`.
 
+    Refuses (:class:`.autograde.AssignmentNotTrusted`) an assignment with an autograded test cell
+    that no trusted check scores.
+
     ``scheduler``: a Dask scheduler address (or ``distributed.Client``) to run the jobs on
     instead of ``workers`` local processes; the course folder must then be on a file system
     the Dask workers share.
@@ -69,6 +89,7 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
     from tqdm import tqdm
 
     course_dir = Path(course_dir).resolve()
+    check_assignment_is_trusted(course_dir, assignment)
     protect_course(course_dir)
     students = submitted_students(course_dir, assignment) if students is None else list(students)
     run = ClassRun(skipped=[s for s in students if is_done(course_dir, assignment, s)])
@@ -82,9 +103,14 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
     with tqdm(total=len(jobs), desc=f"autograde {assignment}", unit="student", disable=not progress) as bar:
         for answer in answers:
             if answer["ok"]:
-                merge_student(course_dir, assignment, answer)
-                run.graded.append(answer["student"])
+                try:
+                    merge_student(course_dir, assignment, answer)
+                    run.graded.append(answer["student"])
+                except Exception as error:  # noqa: BLE001 - one student's files never stop the class
+                    run.failed[answer["student"]] = f"recording the grades failed: {type(error).__name__}: {error}"
             else:
                 run.failed[answer["student"]] = answer["error"]
+                if answer.get("log"):
+                    run.logs[answer["student"]] = answer["log"]
             bar.update(1)
     return run

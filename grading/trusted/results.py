@@ -50,6 +50,8 @@ def _parse_status(raw, nonce):
         status = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ResultRejected(f"the status file is not valid JSON ({error})") from None
+    except RecursionError:  # json nests one Python call per level: a deep file exhausts the stack
+        raise ResultRejected("the status file is nested too deeply to be a status") from None
     if not isinstance(status, dict) or not isinstance(status.get("nonce"), str):
         raise ResultRejected("the status file does not have the expected fields")
     if not hmac.compare_digest(status["nonce"].encode(), nonce.encode()):

@@ -183,12 +183,28 @@ def write_status(status):
     os.replace("out/status.json.partial", "out/status.json")
 
 
+class Unavailable:
+    """A meta path finder that makes importing the listed packages fail with the reason (honest code
+    learns why; the packages are also hidden from the sandbox, so removing this finder gains nothing)."""
+
+    def __init__(self, packages, reason):
+        self.packages, self.reason = tuple(packages), reason
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in self.packages:
+            raise ModuleNotFoundError(f"No module named {name!r}: {self.reason}", name=name)
+        return None
+
+
 def main():
     nonce = sys.stdin.readline().strip()
     sys.stdin.close()
     sys.path.insert(0, os.getcwd())
     with open(".grader/task.json") as handle:
         task = json.load(handle)
+    unavailable = task.get("unavailable", {})
+    if unavailable.get("packages"):
+        sys.meta_path.insert(0, Unavailable(unavailable["packages"], unavailable["reason"]))
     with np.load(".grader/inputs.npz", allow_pickle=False) as archive:
         inputs = dict(archive)
     status = {"nonce": nonce, "checks": {}}

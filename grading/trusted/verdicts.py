@@ -6,7 +6,7 @@ Each line names the problem and what the student can do about it.
 from dataclasses import dataclass
 from typing import Callable
 
-from .sandbox import GIB
+from .sandbox import GIB, MIB
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,9 @@ ENDINGS = (
            lambda run, limits: f"the Python process running your code was killed by {run.signal_name} "
                                f"(limits: {limits.memory_bytes / GIB:g} GiB memory, "
                                f"{limits.processes} processes)"),
+    Ending("disk limit", lambda run, limits: "[Errno 28] No space left on device" in run.stderr,
+           lambda run, limits: f"your code filled its working area (disk limit {limits.disk_bytes / MIB:g} MiB: "
+                               f"No space left on device), so no result could be written"),
     Ending("exited", lambda run, limits: True,
            lambda run, limits: f"the Python process running your code ended (exit status {run.returncode}) "
                                f"before reporting a result: do not call sys.exit(), exit(), quit() or "

@@ -36,7 +36,7 @@ class Slot:
     uid: int
     gid: int
     user: str
-    workdir: Path   # owned by the slot's user: the student's only writable place
+    workdir: Path   # owned by the slot's user: the student's only writable place (a tmpfs while a run uses it)
     private: Path   # root-only: the run's spec, staging mounts, results read back
 
 
@@ -115,8 +115,13 @@ def reserve_slot():
 
 
 def _clean(slot, slot_dir):
-    """End what an earlier run of this slot left (even a killed grader's) and empty its folders."""
+    """End what an earlier run of this slot left (even a killed grader's), take down its tmpfs
+    working directory and empty its folders."""
+    from .enter import unmount
+
     kill_all_processes_of(slot.uid, slot.gid)
+    while os.path.ismount(slot.workdir):
+        unmount(slot.workdir)
     _reset_directory(slot_dir, 0o711)
     _reset_directory(slot.workdir, 0o700, owner=(slot.uid, slot.gid))
     _reset_directory(slot.private, 0o700)

@@ -15,8 +15,25 @@ from backprop_labs.paths import REPOSITORY_ROOT, data_directory
 from .limits import GIB, Limits
 
 CONNECTION_FILE = "kernel.json"
-# A whole notebook runs in one kernel: nbgrader's per-cell timeout bounds each cell.
-KERNEL_LIMITS = Limits(wall_seconds=3 * 3600, cpu_seconds=3600, memory_bytes=8 * GIB, processes=128)
+# A whole notebook runs in one kernel: nbgrader's per-cell timeout bounds each cell, and the
+# kernel's wall clock bounds the notebook (an endless loop in every cell would otherwise hold a
+# worker for cells x timeout). Configurable per grading run by environment variable.
+NOTEBOOK_SECONDS_VARIABLE = "BACKPROP_LABS_NOTEBOOK_SECONDS"
+DEFAULT_NOTEBOOK_SECONDS = 300
+KERNEL_LIMITS = Limits(wall_seconds=DEFAULT_NOTEBOOK_SECONDS, cpu_seconds=3600, memory_bytes=8 * GIB,
+                       processes=128, disk_bytes=GIB)
+
+
+def kernel_limits():
+    """:data:`KERNEL_LIMITS` with the notebook's wall-clock budget from the environment, if set."""
+    from dataclasses import replace
+
+    value = os.environ.get(NOTEBOOK_SECONDS_VARIABLE, "")
+    try:
+        seconds = float(value) if value else DEFAULT_NOTEBOOK_SECONDS
+    except ValueError:
+        raise ValueError(f"{NOTEBOOK_SECONDS_VARIABLE}={value!r} is not a number of seconds") from None
+    return replace(KERNEL_LIMITS, wall_seconds=seconds)
 
 
 def _course_folders(folder):
@@ -37,6 +54,7 @@ def launch(command, zygote_path=""):
     sockets = Path(connection["ip"]).parent
     command = [*command[:position], f".grader/{CONNECTION_FILE}", *command[position + 1:]]
     cwd = Path.cwd()
+    run_limits = kernel_limits()
 
     def hand_over_sockets(slot):
         os.chown(sockets, slot.uid, slot.gid)
@@ -50,17 +68,22 @@ def launch(command, zygote_path=""):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, forward)
 
-    from .runner import run_sandboxed
+    from .runner import SandboxRequest, run_sandboxed
     from .zygote import SocketZygote
 
-    run = run_sandboxed(
+    run = run_sandboxed(SandboxRequest(
         command, submission=cwd, grader_files={CONNECTION_FILE: json.dumps(connection).encode()},
-        limits=KERNEL_LIMITS, hidden=_course_folders(cwd),
-        extra_kept=[REPOSITORY_ROOT / "grading", data_directory()],
+        limits=run_limits, hidden=_course_folders(cwd),
+        extra_kept=[REPOSITORY_ROOT / "grading", data_directory()], extra_writable=[sockets],
         extra_env={"BACKPROP_LABS_DATA": str(data_directory())},
         prepare=hand_over_sockets, started=forward_signals,
-        zygote=SocketZygote(zygote_path) if zygote_path else None)
+        zygote=SocketZygote(zygote_path) if zygote_path else None))
     if run.setup_failed:
         print(f"sandboxed kernel could not start: {run.setup_error}", file=sys.stderr)
+    if run.refused:
+        print(f"sandboxed kernel not started: {run.refused}", file=sys.stderr)
+    if run.timed_out:
+        print(f"the notebook used up its time budget of {run_limits.wall_seconds:g} s "
+              f"({NOTEBOOK_SECONDS_VARIABLE}); the kernel was stopped", file=sys.stderr)
     sys.stderr.write(run.stderr[-2000:])
     return 0 if run.returncode == 0 else 1

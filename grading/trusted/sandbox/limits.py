@@ -10,7 +10,8 @@ class Limits:
     """What one run may use; exceeding any of these ends it with a message naming the limit.
 
     ``memory_bytes`` bounds the address space (importing torch alone reserves about
-    0.7 GiB); ``processes`` bounds processes *and threads* of the run's user.
+    0.7 GiB); ``processes`` bounds processes *and threads* of the run's user; ``disk_bytes``
+    bounds the working directory (the only writable place), half of it for the copied submission.
     """
 
     wall_seconds: float = 120.0
@@ -19,6 +20,7 @@ class Limits:
     processes: int = 64
     file_size_bytes: int = 64 * MIB
     open_files: int = 256
+    disk_bytes: int = 256 * MIB   # the working directory's tmpfs: the copied submission and all writes
 
     def rlimits(self):
         """The table ``enter.py`` applies with ``setrlimit`` (soft, hard)."""

@@ -1,10 +1,11 @@
 """Run a command in the sandbox and report how it ended.
 
-``run_sandboxed`` copies a submission into a fresh working directory owned by an
-unprivileged slot user, starts ``enter.py`` (as root) which isolates the process and
-execs the command as that user, enforces the wall-clock limit by killing the whole
-process group, then ends every process the user still has and reads back the result
-files. Nothing the command prints is trusted: callers read only the files named in
+``run_sandboxed`` takes one :class:`SandboxRequest`. It mounts a size-limited tmpfs as the
+working directory of an unprivileged slot user, copies the submission into it, starts
+``enter.py`` (as root, or forked from a warm zygote) which isolates the process and runs the
+command as that user, enforces the wall-clock limit by killing the run (which ends every
+process of its PID namespace), then ends every process the user still has and reads back the
+result files. Nothing the command prints is trusted: callers read only the files named in
 ``collect`` and validate them (see :mod:`grading.trusted.sandbox.results`).
 """
 import json
@@ -22,7 +23,8 @@ from pathlib import Path
 from backprop_labs.paths import REPOSITORY_ROOT, data_directory
 
 from .accounts import Slot, kill_all_processes_of, reserve_slot
-from .files import copy_submission, read_back
+from .enter import mount_tmpfs
+from .files import SubmissionTooLarge, copy_submission, read_back
 from .limits import MIB, Limits
 from .zygote import Zygote, ZygoteError, ZygoteRun
 
@@ -49,6 +51,8 @@ class SandboxRun:
     output_errors: dict = field(default_factory=dict)  # name -> why it was refused
     skipped_files: list = field(default_factory=list)
     setup_error: str = ""  # why enter.py refused to start the command (root-only report)
+    refused: str = ""      # why the submission was not run at all (e.g. too large to copy)
+    forked_from: int | None = None  # pid of the zygote the run was forked from, if any
 
     @property
     def signal_name(self):
@@ -63,7 +67,8 @@ class SandboxRun:
 
 # Folders where world-readable copies of solutions, other students' work or credentials may
 # lie on a grading machine. The sandbox sees none of them, except the kept paths below.
-SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/home", "/root", "/work", "/srv", "/mnt", "/media")
+# /run holds /run/lock, writable by everyone and kept between runs.
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/home", "/root", "/work", "/srv", "/mnt", "/media")
 
 
 def default_hidden_directories(extra=()):
@@ -87,9 +92,9 @@ def _outermost(paths):
     return chosen
 
 
-def mount_plan(workdir, hidden, extra_kept=()):
+def mount_plan(workdir, hidden, extra_kept=(), extra_writable=()):
     """For ``enter.py``: the outermost hidden folders, the read-only paths kept inside them,
-    and the working directory if it lies inside one (kept writable)."""
+    and the working directory and ``extra_writable`` paths that lie inside one (kept writable)."""
     hidden = _outermost(hidden)
 
     def inside_hidden(path):
@@ -97,8 +102,7 @@ def mount_plan(workdir, hidden, extra_kept=()):
 
     kept = [p.resolve() for p in [*kept_paths(), *map(Path, extra_kept)]
             if p.exists() and inside_hidden(p.resolve())]
-    workdir = Path(workdir).resolve()
-    writable = [str(workdir)] if inside_hidden(workdir) else []
+    writable = [str(path) for path in (Path(p).resolve() for p in [workdir, *extra_writable]) if inside_hidden(path)]
     return [str(p) for p in hidden], [str(p) for p in kept], writable
 
 
@@ -168,61 +172,102 @@ def warm_zygote(preload):
         zygote.lock.release()
 
 
-def run_sandboxed(argv, submission=None, grader_files=None, limits=Limits(), hidden=(), collect=(),
-                  stdin_data=None, max_output_bytes=16 * MIB, require_isolation=True,
-                  extra_kept=(), extra_env=None, prepare=None, started=None, preload=(), zygote=None):
-    """Run ``argv`` (``argv[0]`` may be ``"python"``: the venv's interpreter) in the sandbox.
+@dataclass(frozen=True)
+class SandboxRequest:
+    """What one sandboxed run does (``argv[0]`` may be ``"python"``: the venv's interpreter).
 
-    ``submission``: folder copied into the working directory (the command's cwd);
-    ``grader_files``: name -> bytes, written read-only under ``.grader/``;
+    ``submission``: folder copied into the working directory (the command's cwd), links and
+    special files left out; ``grader_files``: name -> bytes, written read-only under ``.grader/``;
     ``hidden``: more folders to hide (the course directory); ``collect``: file names read
     back from ``out/`` after the run; ``stdin_data``: bytes on the command's stdin (e.g.
     the nonce; stdin is closed after it). ``require_isolation=False`` allows the limits-only
     fallback when not root (the result says so in ``isolation``). ``extra_kept``: more paths
-    left visible read-only (e.g. the data directory); ``extra_env``: more environment
-    variables; ``prepare(slot)`` runs (as root) before the command starts, ``started(process)``
-    right after. ``preload``: for ``["python", "-I", SCRIPT, ...]``, modules a warm interpreter
+    left visible read-only (e.g. the data directory); ``extra_writable``: more paths left
+    writable (the kernel's socket folder); ``masked``: folders inside kept paths covered by an
+    empty read-only tmpfs (a package the run must not import); ``extra_env``: more environment variables;
+    ``prepare(slot)`` runs (as root) before the command starts, ``started(process)`` right
+    after. ``preload``: for ``["python", "-I", SCRIPT, ...]``, modules a warm interpreter
     imports once per grading process; each run is then forked from it (:mod:`.zygote`)
     instead of starting a fresh Python (isolated runs only). ``zygote``: one to fork from
     that another process started (:class:`.zygote.SocketZygote`), for any ``["python", ...]``.
     """
+
+    argv: tuple
+    submission: object = None
+    grader_files: dict = None
+    limits: Limits = Limits()
+    hidden: tuple = ()
+    collect: tuple = ()
+    stdin_data: bytes = None
+    max_output_bytes: int = 16 * MIB
+    require_isolation: bool = True
+    extra_kept: tuple = ()
+    extra_writable: tuple = ()
+    masked: tuple = ()
+    extra_env: dict = None
+    prepare: object = None
+    started: object = None
+    preload: tuple = ()
+    zygote: object = None
+
+
+def run_sandboxed(request, **fields):
+    """Run a :class:`SandboxRequest` in the sandbox; returns a :class:`SandboxRun`.
+
+    ``run_sandboxed(argv, limits=..., ...)`` builds the request from its fields.
+    """
+    if not isinstance(request, SandboxRequest):
+        request = SandboxRequest(request, **fields)
+    elif fields:
+        raise TypeError("pass either a SandboxRequest or argv and fields, not both")
     is_root = os.geteuid() == 0
-    if not is_root and require_isolation:
+    if not is_root and request.require_isolation:
         from .accounts import SandboxUnavailable
         raise SandboxUnavailable("isolation needs root (user switch, network and mount namespaces); "
                                  "pass require_isolation=False to run with resource limits only")
     slot_context = reserve_slot() if is_root else _unisolated_slot()
     with slot_context as slot:
         owner = (slot.uid, slot.gid)
-        skipped = copy_submission(submission, slot.workdir, owner, max_output_bytes * 8) if submission else []
-        _write_grader_files(slot.workdir / GRADER_DIR, grader_files or {})
+        if is_root:
+            mount_tmpfs(slot.workdir, request.limits.disk_bytes, owner)
+        try:
+            skipped = (copy_submission(request.submission, slot.workdir, owner, request.limits.disk_bytes // 2)
+                       if request.submission else [])
+        except SubmissionTooLarge as error:
+            return SandboxRun(None, False, 0.0, "", "", ISOLATED if is_root else LIMITS_ONLY, uid=slot.uid,
+                              refused=str(error))
+        _write_grader_files(slot.workdir / GRADER_DIR, request.grader_files or {})
         for name in (OUTPUT_DIR, "tmp"):
             (slot.workdir / name).mkdir(mode=0o700, exist_ok=True)
             os.chown(slot.workdir / name, *owner)
-        hidden_dirs, kept, writable = mount_plan(slot.workdir, default_hidden_directories(hidden), extra_kept)
+        hidden_dirs, kept, writable = mount_plan(slot.workdir, default_hidden_directories(request.hidden),
+                                                 request.extra_kept, request.extra_writable)
+        argv = request.argv
         spec = {
             "isolate": is_root, "network": False, "hidden": hidden_dirs, "kept": kept, "writable": writable,
-            "limits": limits.rlimits(),
+            "masked": [str(path) for path in request.masked],
+            "limits": request.limits.rlimits(),
             "uid": slot.uid, "gid": slot.gid, "workdir": str(slot.workdir),
             "argv": [sys.executable if argv[0] == "python" else argv[0], *argv[1:]],
-            "env": {**student_environment(slot.workdir, slot.user), **(extra_env or {})},
+            "env": {**student_environment(slot.workdir, slot.user), **(request.extra_env or {})},
         }
         spec_path = slot.private / "spec.json"
         spec_path.write_text(json.dumps(spec))
-        if prepare is not None:
-            prepare(slot)
+        if request.prepare is not None:
+            request.prepare(slot)
         python = argv[0] in ("python", sys.executable)
-        warm = zygote is None and bool(preload) and is_root and python and argv[1:2] == ["-I"]
-        with warm_zygote(preload) if warm else nullcontext(zygote if is_root and python else None) as forker:
-            run = _run_and_wait(spec_path, slot, limits, stdin_data, started, forker)
+        warm = request.zygote is None and bool(request.preload) and is_root and python and argv[1:2] == ["-I"]
+        forker = warm_zygote(request.preload) if warm else nullcontext(request.zygote if is_root and python else None)
+        with forker as zygote:
+            run = _run_and_wait(spec_path, slot, request.limits, request.stdin_data, request.started, zygote)
         setup_error = slot.private / "setup_error"
         run.setup_error = setup_error.read_text() if setup_error.exists() else ""
         run.isolation = ISOLATED if is_root else LIMITS_ONLY
         run.uid = slot.uid
         run.skipped_files = skipped
-        for name in collect:
+        for name in request.collect:
             try:
-                run.outputs[name] = read_back(slot.workdir / OUTPUT_DIR, name, max_output_bytes)
+                run.outputs[name] = read_back(slot.workdir / OUTPUT_DIR, name, request.max_output_bytes)
             except ValueError as error:
                 run.outputs[name], run.output_errors[name] = None, str(error)
         return run
@@ -276,7 +321,8 @@ def _run_and_wait(spec_path, slot, limits, stdin_data, started=None, zygote=None
             if slot.index >= 0:
                 kill_all_processes_of(slot.uid, slot.gid)
         wall = time.monotonic() - start_time
-        return SandboxRun(process.returncode, timed_out, wall, _tail(stdout), _tail(stderr), isolation="")
+        return SandboxRun(process.returncode, timed_out, wall, _tail(stdout), _tail(stderr), isolation="",
+                          forked_from=getattr(process, "zygote_pid", None))
 
 
 def _kill_group(pgid):

@@ -48,7 +48,7 @@ def _child(request, stdin_read):
             os.dup2(fd, target)
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))
         spec = enter.read_spec(request["spec"])
-        enter.enter(spec)
+        enter.enter(spec, request["spec"])
     except BaseException as error:  # noqa: BLE001 - refuse to run the student's code
         try:
             enter.report_setup_error(request["spec"], error)
@@ -104,7 +104,39 @@ def _run_script(spec):
     return status
 
 
-def _serve_one(request, replies):
+def _reply(replies, message):
+    """Send one reply; False if the caller is gone (its end closed: nothing to report to)."""
+    try:
+        replies.write(json.dumps(message) + "\n")
+        replies.flush()
+        return True
+    except OSError:  # BrokenPipeError, ConnectionResetError: never a traceback on the grader's terminal
+        return False
+
+
+def _wait_or_end(pid, caller_fd):
+    """Wait for the run ``pid``; if the caller's end becomes readable first (it closed: the caller
+    died, e.g. a kernel launcher killed by jupyter_client), kill the run. Killing the run's first
+    process ends its whole PID namespace (see :mod:`enter`). Returns the wait status."""
+    watched = os.pidfd_open(pid)
+    try:
+        ready, _, _ = select.select([watched, caller_fd], [], [])
+        if watched not in ready:
+            _kill_run(pid)
+    finally:
+        os.close(watched)
+    return os.waitpid(pid, 0)[1]
+
+
+def _kill_run(pid):
+    for kill, target in ((os.killpg, pid), (os.kill, pid)):  # before the child's setsid, no group yet
+        try:
+            kill(target, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _serve_one(request, replies, caller_fd):
     """Fork the run of one request; reply its pid, then its exit status."""
     stdin_read, stdin_write = os.pipe()
     pid = os.fork()
@@ -117,11 +149,12 @@ def _serve_one(request, replies):
     except BrokenPipeError:
         pass
     os.close(stdin_write)
-    replies.write(json.dumps({"pid": pid}) + "\n")
-    replies.flush()
-    _, status = os.waitpid(pid, 0)
-    replies.write(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}) + "\n")
-    replies.flush()
+    if _reply(replies, {"pid": pid}):
+        status = _wait_or_end(pid, caller_fd)
+    else:
+        _kill_run(pid)
+        status = os.waitpid(pid, 0)[1]
+    _reply(replies, {"returncode": os.waitstatus_to_exitcode(status)})
 
 
 def _preload(modules):
@@ -140,8 +173,8 @@ def serve(preload):
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0), os.dup2(null, 1)
     replies.write(json.dumps({"ready": True}) + "\n")
-    for line in requests:
-        _serve_one(json.loads(line), replies)
+    for line in requests:  # one request at a time: the caller writes the next after the last reply
+        _serve_one(json.loads(line), replies, requests.fileno())
 
 
 def serve_socket(path, preload):
@@ -170,10 +203,13 @@ def serve_socket(path, preload):
             credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
             if struct.unpack("3i", credentials)[1] != 0:  # the spec says whom to run as: only root may ask
                 continue
-            stream = connection.makefile("rw", buffering=1)
-            line = stream.readline()
-            if line:
-                _serve_one(json.loads(line), stream)
+            try:
+                stream = connection.makefile("rw", buffering=1)
+                line = stream.readline()
+                if line:
+                    _serve_one(json.loads(line), stream, connection.fileno())
+            except (OSError, ValueError):  # a caller that went away or sent garbage: the next one
+                continue
 
 
 # ------------------------------------------------------------------- the caller's side
@@ -229,8 +265,9 @@ def _start_zygote(arguments, environment, flags):
 class ZygoteRun:
     """A run forked by a zygote, with the part of ``Popen`` the sandbox runner uses."""
 
-    def __init__(self, replies, pid, connection=None):
+    def __init__(self, replies, pid, connection=None, zygote_pid=None):
         self.replies, self.pid, self.returncode, self.connection = replies, pid, None, connection
+        self.zygote_pid = zygote_pid
 
     def wait(self, timeout=None):
         if self.returncode is None:
@@ -240,11 +277,7 @@ class ZygoteRun:
         return self.returncode
 
     def kill(self):
-        for kill, target in ((os.killpg, self.pid), (os.kill, self.pid)):  # before setsid, no group yet
-            try:
-                kill(target, 9)
-            except (ProcessLookupError, PermissionError):
-                pass
+        _kill_run(self.pid)
 
 
 class Zygote:
@@ -267,7 +300,7 @@ class Zygote:
             self.process.stdin.flush()
         except (BrokenPipeError, OSError) as error:
             raise ZygoteError(f"the zygote is gone: {error}") from error
-        return ZygoteRun(self.replies, self.replies.next("pid", timeout=60))
+        return ZygoteRun(self.replies, self.replies.next("pid", timeout=60), zygote_pid=self.process.pid)
 
 
 class SocketZygote:
@@ -286,13 +319,16 @@ class SocketZygote:
 
     def start(self, spec_path, stdout_path, stderr_path, stdin_data=b""):
         import socket
+        import struct
 
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             connection.connect(self.path)
             connection.sendall(_request(spec_path, stdout_path, stderr_path, stdin_data).encode())
             replies = _Replies(connection.fileno(), self.path)
-            return ZygoteRun(replies, replies.next("pid", timeout=60), connection)
+            credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            return ZygoteRun(replies, replies.next("pid", timeout=60), connection,
+                             zygote_pid=struct.unpack("3i", credentials)[0])
         except OSError as error:
             connection.close()
             raise ZygoteError(f"no zygote at {self.path}: {error}") from error

@@ -1,0 +1,144 @@
+"""Grade one assignment of a built course, whole class to grade files: the one grading path.
+
+:func:`grade_assignment` runs, in order:
+
+1. :func:`preflight`: the course is built, its folder writable, the disk has room, and (for
+   trusted grading) this process can start the sandbox; otherwise one sentence says what to
+   do, before any student is touched;
+2. collection from a submissions folder (when given): an id that breaks the rules is refused
+   for that student alone;
+3. :func:`~grading.course.submissions.prepare_submission` per student: a notebook that cannot
+   be graded gets its reason, duplicated graded cells are repaired;
+4. autograde: trusted (sandboxed kernels, scores computed outside the student's kernel;
+   :mod:`grading.trusted.parallel`) or, with ``in_kernel``, nbgrader's own;
+5. feedback pages; 6. ``X.csv``, ``X-cells.csv`` and ``X-problems.csv``: every student of the
+   class has a row, with 0 and the reason when nothing could run.
+"""
+import csv
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .nbgrader_api import CONFIG_NAME
+from .pipeline import (CourseError, autograde, export_grades, export_paths, generate_feedback, log_path)
+from .submissions import collect_submissions, id_problem, prepare_submission, submitted_ids
+
+MIB = 1 << 20
+SPARE_DISK = 200 * MIB          # gradebook, logs, job copies and feedback pages of a small class
+COPIES_KEPT = 3                 # submitted/, autograded/ and feedback/ each hold a copy of a submission
+NOT_ROOT = ("trusted grading needs root (the sandbox switches to unprivileged users and makes namespaces): "
+            "run the command as root, e.g. `sudo -E $(which backprop-labs) grade ...`, or add --in-kernel to "
+            "grade with plain nbgrader, whose scores a submission can change")
+
+
+@dataclass
+class GradingRun:
+    """What one grading run did, per student."""
+
+    graded: list = field(default_factory=list)       # graded in this run
+    unchanged: list = field(default_factory=list)    # graded before, submission unchanged
+    problems: dict = field(default_factory=dict)     # student -> why nothing of it could be graded
+    notes: dict = field(default_factory=dict)        # student -> [what was repaired before grading]
+    logs: dict = field(default_factory=dict)         # student -> nbgrader's full log of a failure
+    files: tuple = ()                                # grades, per-cell grades, problems CSV
+
+
+def _folder_size(folder):
+    return sum(path.stat().st_size for path in Path(folder).rglob("*") if path.is_file() and not path.is_symlink())
+
+
+def preflight(course_dir, assignment, trusted=True, submissions=None):
+    """Raise ``CourseError`` with one sentence when grading cannot start; touch no student."""
+    course_dir = Path(course_dir)
+    if not (course_dir / CONFIG_NAME).is_file() or not (course_dir / "source" / assignment.name).is_dir():
+        raise CourseError(f"{course_dir} is not a built course for {assignment.name}: "
+                          f"run `backprop-labs course build {course_dir}` first")
+    if submissions is not None and not Path(submissions).is_dir():
+        raise CourseError(f"the submissions folder {submissions} does not exist: give the folder that holds "
+                          "one sub-folder per student")
+    try:
+        with tempfile.NamedTemporaryFile(dir=course_dir, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        raise CourseError(f"cannot write in the course folder {course_dir} ({error.strerror}): grading writes "
+                          "submitted/, autograded/, feedback/ and gradebook.db there, so make it writable "
+                          "(or copy it to a writable disk) and run again") from None
+    class_size = _folder_size(submissions) if submissions is not None else _folder_size(course_dir / "submitted")
+    needed = COPIES_KEPT * class_size + SPARE_DISK
+    free = shutil.disk_usage(course_dir).free
+    if free < needed:
+        raise CourseError(f"only {free // MIB} MiB free on the disk of {course_dir}, and grading this class needs "
+                          f"about {needed // MIB} MiB: free some space or move the course, then run again")
+    if trusted and os.geteuid() != 0:
+        raise CourseError(NOT_ROOT)
+
+
+def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, workers=2, scheduler=None,
+                     students=None, in_kernel=False, assignments=(), progress=True):
+    """Steps 1-6 above for ``assignment``; returns a :class:`GradingRun`.
+
+    ``students``: grade only these ids (the export still lists the whole class).
+    ``csv_path``: default ``COURSE/grades/<assignment>.csv``. ``assignments``: the course's
+    assignments, to recognize another assignment's notebook.
+    """
+    course_dir = Path(course_dir).resolve()
+    preflight(course_dir, assignment, trusted=not in_kernel, submissions=submissions)
+    run = GradingRun()
+    if submissions is not None:
+        run.problems.update(collect_submissions(course_dir, assignment, submissions).refused)
+    class_ids = sorted(set(submitted_ids(course_dir, assignment)) | set(run.problems))
+    selected = [s for s in class_ids if students is None or s in students]
+    for student in selected:
+        if student in run.problems:
+            continue
+        problem = id_problem(student)
+        if problem is None:
+            problem, notes = prepare_submission(course_dir, assignment, student, assignments)
+            if notes:
+                run.notes[student] = notes
+        if problem:
+            run.problems[student] = problem
+    to_grade = [s for s in selected if s not in run.problems]
+    if to_grade and in_kernel:
+        outcome = autograde(course_dir, assignment, to_grade)
+        run.graded, failed = outcome.graded, outcome.failed
+        run.logs.update(outcome.logs)
+    elif to_grade:
+        from grading.trusted.parallel import grade_class
+
+        outcome = grade_class(course_dir, assignment.name, workers=workers, scheduler=scheduler,
+                              students=to_grade, progress=progress)
+        run.graded, run.unchanged, failed = outcome.graded, outcome.skipped, outcome.failed
+        for student, text in outcome.logs.items():
+            path = log_path(course_dir, assignment, student)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            run.logs[student] = path
+    else:
+        failed = {}
+    run.problems.update(failed)
+    for student, reason in generate_feedback(course_dir, assignment, run.graded).items():
+        run.notes.setdefault(student, []).append(reason)  # graded; only the page is missing
+    csv_path = csv_path or course_dir / "grades" / f"{assignment.name}.csv"
+    # A student whose current submission has a problem scores 0 with the reason, even if an
+    # earlier submission of theirs was graded: the grade files describe the submissions as they are.
+    grades, cells = export_grades(course_dir, assignment, csv_path, run.problems)
+    problems_path = export_paths(csv_path)[2]
+    write_problems(problems_path, assignment, run)
+    run.files = (grades, cells, problems_path)
+    return run
+
+
+def write_problems(path, assignment, run):
+    """One row per student with a problem (not graded) or a repair note (graded)."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["assignment", "student_id", "graded", "reason", "log"])
+        for student in sorted(set(run.problems) | set(run.notes)):
+            if student in run.problems:
+                writer.writerow([assignment.name, student, "no", run.problems[student], run.logs.get(student, "")])
+            else:
+                writer.writerow([assignment.name, student, "yes", "; ".join(run.notes[student]), ""])
+    return path

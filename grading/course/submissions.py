@@ -1,0 +1,181 @@
+"""Students' submissions before anything runs: their ids, collection, and the notebook checks.
+
+A student id is a folder name and a gradebook key; it may hold ASCII letters, digits, ``_``,
+``.`` and ``-`` and must not start with ``.`` or ``-``. Any other id (a space, an accent) is
+refused for that student alone, with a suggested name (:func:`id_problem`).
+
+:func:`prepare_submission` looks at a submitted notebook before nbgrader does and returns
+the reason it cannot be graded (empty, not a notebook, another assignment's notebook, no
+notebook), or repairs what nbgrader 0.9.6 cannot grade although the work is there: a
+graded cell copied twice (the first copy is kept) and duplicated cell ids.
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+
+STUDENT_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+ID_RULE = "a student id may hold ASCII letters, digits, '_', '.' and '-' only, and must not start with '.' or '-'"
+TIMESTAMP = "timestamp.txt"
+
+
+def suggested_id(name):
+    """``name`` spelled with the allowed characters: accents dropped, anything else as ``_``."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", ascii_name).lstrip(".-") or "student"
+
+
+def id_problem(name):
+    """Why ``name`` cannot be a student id, or ``None`` when it can."""
+    if STUDENT_ID.match(name):
+        return None
+    return f"student id {name!r} refused: {ID_RULE} (rename the folder, e.g. to {suggested_id(name)!r})"
+
+
+def folder_digest(folder):
+    """SHA-256 of the files under ``folder`` (relative names and contents), without the top-level
+    ``timestamp.txt``: the same work collected again has the same digest."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()
+                       and p.relative_to(folder).as_posix() != TIMESTAMP):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _without_symlinks(directory, names):
+    return [name for name in names if os.path.islink(os.path.join(directory, name))]
+
+
+@dataclass
+class Collection:
+    """What collection did: the ids copied into ``submitted/`` and the folders refused, with why."""
+
+    students: list = field(default_factory=list)
+    refused: dict = field(default_factory=dict)
+
+
+def collect_submissions(course_dir, assignment, submissions_dir):
+    """Copy ``submissions_dir/<student>/`` into ``submitted/<student>/<assignment>/``.
+
+    A student's folder holds the assignment's files (or one sub-folder named after the
+    assignment that does). Symbolic links are skipped. A folder whose name is not a valid id
+    is refused, alone. A ``timestamp.txt`` (nbgrader's submission time) is written when the
+    student's folder has none, and kept when the files did not change since the last collection.
+    """
+    collection = Collection()
+    for folder in sorted(Path(submissions_dir).iterdir()):
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        problem = id_problem(folder.name)
+        if problem:
+            collection.refused[folder.name] = problem
+            continue
+        files = folder / assignment.name if (folder / assignment.name).is_dir() else folder
+        target = Path(course_dir) / "submitted" / folder.name / assignment.name
+        old_stamp, old_digest = None, None
+        if target.exists():
+            if (target / TIMESTAMP).is_file():
+                old_stamp, old_digest = (target / TIMESTAMP).read_text(encoding="utf-8"), folder_digest(target)
+            shutil.rmtree(target)
+        shutil.copytree(files, target, ignore=_without_symlinks)
+        if not (target / TIMESTAMP).exists():
+            unchanged = old_digest is not None and folder_digest(target) == old_digest
+            stamp = old_stamp if unchanged else datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+            (target / TIMESTAMP).write_text(stamp, encoding="utf-8")
+        collection.students.append(folder.name)
+    return collection
+
+
+def submitted_ids(course_dir, assignment):
+    """Every folder name under ``submitted/`` that holds this assignment, valid id or not."""
+    return sorted(path.parent.name for path in (Path(course_dir) / "submitted").glob(f"*/{assignment.name}")
+                  if path.is_dir())
+
+
+def _grade_id(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def graded_cell_ids(notebook_path):
+    """The nbgrader grade ids of an instructor notebook, in order."""
+    return [grade_id for grade_id in map(_grade_id, nbformat.read(notebook_path, as_version=4).cells) if grade_id]
+
+
+def _other_assignment(found_ids, assignments, own):
+    """The name of another assignment whose graded cells the notebook holds, if any."""
+    for other in assignments:
+        if other.name != own.name and found_ids & set(graded_cell_ids(other.notebook)):
+            return other.name
+    return None
+
+
+def prepare_submission(course_dir, assignment, student, assignments=()):
+    """Check and repair ``submitted/<student>/<assignment>/<assignment>.ipynb`` in place.
+
+    Returns ``(problem, notes)``: ``problem`` is why nothing of this submission can be graded
+    (``None`` when it can), ``notes`` what was repaired. Idempotent: a repaired notebook is
+    left as it is on the next run, so its fingerprint does not change.
+    """
+    folder = Path(course_dir) / "submitted" / student / assignment.name
+    path = folder / f"{assignment.name}.ipynb"
+    if not path.is_file():
+        others = sorted(p.name for p in folder.glob("*.ipynb"))
+        hint = f" (it holds {', '.join(others)}: rename the notebook if it is this assignment's)" if others else ""
+        return f"no {path.name} in the submission{hint}", []
+    raw = path.read_bytes()
+    if not raw.strip():
+        return f"{path.name} is empty ({len(raw)} bytes)", []
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        return f"{path.name} is not a notebook: not JSON text ({error})", []
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        return f"{path.name} is not a notebook: no list of cells", []
+    try:
+        with warnings.catch_warnings():  # nbformat warns about the duplicated ids repaired below
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except Exception as error:  # nbformat raises several types for a malformed notebook
+        return f"{path.name} is not a notebook nbformat can read ({type(error).__name__}: {error})", []
+    expected = set(graded_cell_ids(assignment.notebook))
+    found = {_grade_id(cell) for cell in notebook.cells} - {None}
+    if not found & expected:
+        other = _other_assignment(found, assignments, assignment)
+        if other:
+            return f"{path.name} holds the notebook of assignment {other}, not {assignment.name}", []
+    notes = _keep_first_copies(notebook)
+    if notes:
+        nbformat.write(notebook, path)
+    return None, notes
+
+
+def _keep_first_copies(notebook):
+    """Drop later copies of graded cells and give duplicated cell ids new ones; what was done."""
+    seen, kept, dropped = set(), [], []
+    for cell in notebook.cells:
+        grade_id = _grade_id(cell)
+        if grade_id and grade_id in seen:
+            dropped.append(grade_id)
+            continue
+        seen.add(grade_id)
+        kept.append(cell)
+    notes = [f"removed a second copy of graded cell {grade_id} (the first copy is graded)" for grade_id in dropped]
+    ids, renamed = set(), 0
+    for index, cell in enumerate(kept):
+        if "id" in cell and cell.id in ids:
+            cell.id = f"{cell.id[:50]}-copy{index}"  # nbformat allows 64 characters
+            renamed += 1
+        ids.add(cell.get("id"))
+    if renamed:
+        notes.append(f"gave {renamed} cell(s) with a duplicated id a new id")
+    notebook.cells = kept
+    return notes

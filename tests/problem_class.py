@@ -1,0 +1,97 @@
+"""A class with the problems a real one has, for the grading command's tests.
+
+``write_problem_class(release, submissions)`` writes one folder per student into
+``submissions`` from the released files of backprop_mlp; ``EXPECTED`` is each student's
+score per test cell (``None``: not graded, with the reason matching ``REASONS``).
+"""
+import json
+import shutil
+
+import nbformat
+
+from backprop_labs.paths import REPOSITORY_ROOT
+from trusted_class import make_submission
+
+ASSIGNMENT = "backprop_mlp"
+CELLS = ["test_2_1_bias_gradient", "test_2_2_output_layer", "test_2_2_all_layers", "test_2_2_hidden",
+         "test_2_4_log_forward", "test_2_4_hidden"]
+FULL = [1, 2, 2, 2, 2, 1]
+EXPECTED = {
+    "honest": FULL,
+    "partly_right": [0, 2, 2, 2, 2, 1],       # modules right, answer cell 2.1 left as the stub
+    "stub": [0, 0, 0, 0, 0, 0],
+    "duplicated_cells": FULL,                 # graded on the first copy of each cell
+    "reordered_deleted": FULL,                # deleted test cell put back, moved cells found by id
+    "empty_file": None,
+    "not_a_notebook": None,
+    "wrong_assignment": None,
+    "no_notebook": None,
+    "José García": None,
+    "with space": None,
+}
+REASONS = {
+    "empty_file": "backprop_mlp.ipynb is empty (0 bytes)",
+    "not_a_notebook": "backprop_mlp.ipynb is not a notebook: not JSON text",
+    "wrong_assignment": "backprop_mlp.ipynb holds the notebook of assignment glm, not backprop_mlp",
+    "no_notebook": "no backprop_mlp.ipynb in the submission (it holds my_work.ipynb",
+    "José García": "student id 'José García' refused",
+    "with space": "student id 'with space' refused",
+}
+
+
+def _grade_id(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _edit(path, change):
+    notebook = nbformat.read(path, as_version=4)
+    change(notebook)
+    # json, not nbformat.write: nbformat would already repair the duplicated cell ids
+    path.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+
+
+def _duplicate(notebook):
+    cells = notebook.cells
+    answer = next(i for i, cell in enumerate(cells) if _grade_id(cell) == "ex2_1_answer")
+    test = next(i for i, cell in enumerate(cells) if _grade_id(cell) == "test_2_2_output_layer")
+    # a student copies the answer cell (keeping its id) and pastes a test cell twice at the end
+    cells.insert(answer + 1, nbformat.from_dict(json.loads(json.dumps(cells[answer]))))
+    cells += [nbformat.from_dict(json.loads(json.dumps(cells[test + 1]))) for _ in range(2)]
+
+
+def _reorder_and_delete(notebook):
+    cells = [cell for cell in notebook.cells if _grade_id(cell) != "test_2_2_all_layers"]
+    moved = next(i for i, cell in enumerate(cells) if _grade_id(cell) == "test_2_4_hidden")
+    cells.append(cells.pop(moved))                      # a test cell moved to the end
+    cells[0], cells[1] = cells[1], cells[0]              # two leading cells swapped
+    notebook.cells = cells
+
+
+def write_problem_class(release, submissions):
+    """The class of ``EXPECTED`` in ``submissions`` (one folder per student)."""
+    from grading.course.assignments import get_assignment
+
+    assignment = get_assignment(ASSIGNMENT)
+    notebook = f"{ASSIGNMENT}.ipynb"
+    for student in EXPECTED:
+        folder = submissions / student
+        kind = "stub" if student == "stub" else "honest"
+        make_submission(release, folder, kind, assignment)
+        if student == "partly_right":
+            stub = nbformat.read(release / notebook, as_version=4)
+            answer = next(cell for cell in stub.cells if _grade_id(cell) == "ex2_1_answer")
+            _edit(folder / notebook, lambda nb: [cell.update(source=answer.source) for cell in nb.cells
+                                                 if _grade_id(cell) == "ex2_1_answer"])
+        elif student == "duplicated_cells":
+            _edit(folder / notebook, _duplicate)
+        elif student == "reordered_deleted":
+            _edit(folder / notebook, _reorder_and_delete)
+        elif student == "empty_file":
+            (folder / notebook).write_bytes(b"")
+        elif student == "not_a_notebook":
+            (folder / notebook).write_text("print('my answers')\n", encoding="utf-8")
+        elif student == "wrong_assignment":
+            shutil.copy(REPOSITORY_ROOT / "notebooks" / "student" / "glm.ipynb", folder / notebook)
+        elif student == "no_notebook":
+            (folder / notebook).rename(folder / "my_work.ipynb")
+    return submissions

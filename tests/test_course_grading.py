@@ -1,0 +1,158 @@
+"""The one grading command on a class with real problems: every student ends with a score or a
+reason, in the summary and in the grade files; re-runs; checks before any student is touched."""
+import csv
+import errno
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grading.cli import main
+from grading.course.assignments import get_assignment
+from grading.course.grading_run import NOT_ROOT
+from problem_class import ASSIGNMENT, CELLS, EXPECTED, REASONS, write_problem_class
+from trusted_class import _build_course_folder
+
+pytestmark = [pytest.mark.corpus, pytest.mark.slow]
+
+
+def _rows(path):
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _cells(path):
+    scores = {}
+    for row in _rows(path):
+        scores.setdefault(row["student_id"], {})[row["cell"]] = float(row["score"])
+    return {student: [by_cell[cell] for cell in CELLS] for student, by_cell in scores.items()}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, books):
+    root = tmp_path_factory.mktemp("problem_class")
+    release = _build_course_folder(root / "course", get_assignment(ASSIGNMENT))
+    write_problem_class(release, root / "submissions")
+    pristine = root / "pristine"
+    shutil.copytree(root / "course", pristine, symlinks=True)  # built, nothing collected: for the in-kernel run
+    status = main(["grade", str(root / "course"), ASSIGNMENT, "--submissions", str(root / "submissions"),
+                   "--csv", str(root / "grades.csv"), "--workers", "2"])
+    return root, status
+
+
+def test_every_student_ends_with_a_score_or_a_reason(graded, capsys):
+    root, status = graded
+    assert status == 1  # some students could not be graded
+    grades = {row["student_id"]: row for row in _rows(root / "grades.csv")}
+    assert sorted(grades) == sorted(EXPECTED)
+    cells = _cells(root / "grades-cells.csv")
+    assert sorted(cells) == sorted(EXPECTED)
+    problems = {row["student_id"]: row for row in _rows(root / "grades-problems.csv")}
+    for student, expected in EXPECTED.items():
+        if expected is None:
+            assert cells[student] == [0.0] * len(CELLS), student
+            assert float(grades[student]["score"]) == 0.0
+            assert grades[student]["problem"].startswith(REASONS[student]), grades[student]["problem"]
+            assert problems[student]["graded"] == "no" and problems[student]["reason"] == grades[student]["problem"]
+        else:
+            assert cells[student] == expected, student
+            assert float(grades[student]["score"]) == sum(expected) and grades[student]["problem"] == ""
+    assert problems["duplicated_cells"]["graded"] == "yes"
+    assert "removed a second copy of graded cell ex2_1_answer" in problems["duplicated_cells"]["reason"]
+
+
+def test_an_unchanged_class_is_not_graded_again(graded, capsys):
+    root, _ = graded
+    before = (root / "grades-cells.csv").read_text(encoding="utf-8")
+    status = main(["course", "grade", str(root / "course"), ASSIGNMENT, "--submissions", str(root / "submissions"),
+                   "--csv", str(root / "grades.csv"), "--workers", "2"])
+    out = capsys.readouterr().out
+    assert status == 1
+    graded_count = sum(expected is not None for expected in EXPECTED.values())
+    assert f"graded 0 with the trusted checks, {graded_count} unchanged since graded" in out, out
+    assert (root / "grades-cells.csv").read_text(encoding="utf-8") == before
+    for student, reason in REASONS.items():
+        assert f"not graded {student}: {reason}" in out
+
+
+def test_plain_nbgrader_scores_agree_for_every_honest_submission(graded, tmp_path, capsys):
+    root, _ = graded
+    course = tmp_path / "course"
+    shutil.copytree(root / "pristine", course, symlinks=True)
+    status = main(["grade", str(course), ASSIGNMENT, "--submissions", str(root / "submissions"),
+                   "--csv", str(tmp_path / "grades.csv"), "--in-kernel"])
+    assert status == 1, capsys.readouterr().out
+    assert _cells(tmp_path / "grades-cells.csv") == _cells(root / "grades-cells.csv")
+
+
+def test_plain_nbgrader_autograde_refuses_to_replace_trusted_scores(graded):
+    # What formgrader's Autograde button runs, through the command line: the trusted scores stand.
+    from grading.course.pipeline import cell_scores, run_nbgrader
+
+    root, _ = graded
+    course, assignment = root / "course", get_assignment(ASSIGNMENT)
+    before = cell_scores(course, assignment)["partly_right"]
+    result = run_nbgrader(course, "autograde", ASSIGNMENT, "--student", "partly_right", "--force")
+    assert result.returncode != 0
+    assert "partly_right was graded with the trusted checks" in result.stdout + result.stderr
+    assert cell_scores(course, assignment)["partly_right"] == before
+
+
+@pytest.fixture
+def built_course(tmp_path):
+    from grading.course.config import write_config
+    from grading.course.pipeline import copy_source
+
+    assignment = get_assignment(ASSIGNMENT)
+    write_config(tmp_path / "course", [assignment])
+    copy_source(tmp_path / "course", assignment)
+    (tmp_path / "submissions" / "ada").mkdir(parents=True)
+    return tmp_path / "course", tmp_path / "submissions"
+
+
+def _refused_before_touching_anyone(course, submissions, capsys, *options):
+    status = main(["grade", str(course), ASSIGNMENT, "--submissions", str(submissions), *options])
+    out = capsys.readouterr().out
+    assert status == 2
+    assert not (course / "submitted").exists()
+    return out.strip()
+
+
+def test_without_root_trusted_grading_says_what_to_do_before_touching_anyone(built_course, capsys, monkeypatch):
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    assert _refused_before_touching_anyone(*built_course, capsys) == f"grade: {NOT_ROOT}"
+
+
+def test_a_read_only_course_folder_gets_one_sentence(built_course, capsys, monkeypatch):
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", read_only)
+    out = _refused_before_touching_anyone(*built_course, capsys)
+    assert out.startswith(f"grade: cannot write in the course folder {built_course[0]} (Read-only file system)")
+    assert out.count("\n") == 0
+
+
+def test_a_full_disk_gets_one_sentence(built_course, capsys, monkeypatch):
+    usage = shutil.disk_usage(built_course[0])
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=50 << 20))
+    out = _refused_before_touching_anyone(*built_course, capsys)
+    assert out.startswith("grade: only 50 MiB free on the disk of") and "free some space" in out
+
+
+def test_an_unbuilt_course_is_named(tmp_path, capsys):
+    assert main(["grade", str(tmp_path), ASSIGNMENT]) == 2
+    assert f"run `backprop-labs course build {tmp_path}` first" in capsys.readouterr().out
+
+
+def test_grade_and_course_grade_take_the_same_options():
+    from grading.cli import build_parser
+
+    options = ["C", ASSIGNMENT, "--submissions", "S", "--csv", "g.csv", "--workers", "3", "--dask-scheduler",
+               "tcp://127.0.0.1:8786", "--student", "ada", "--student", "bob", "--in-kernel"]
+    direct = vars(build_parser().parse_args(["grade", *options]))
+    via_course = vars(build_parser().parse_args(["course", "grade", *options]))
+    for key in ("course_dir", "assignment", "submissions", "csv", "workers", "dask_scheduler", "students", "in_kernel"):
+        assert direct[key] == via_course[key], key
+    assert direct["students"] == ["ada", "bob"] and direct["csv"] == Path("g.csv")
