@@ -61,7 +61,7 @@ def _trusted(workers):
 
         run = grade_class(course, ASSIGNMENT, workers=workers, progress=False)
         if run.failed:
-            raise RuntimeError(f"trusted autograde failed for {sorted(run.failed)}")
+            raise RuntimeError(f"trusted autograde failed for {sorted(run.failed)}: {run.failed}")
     return grade
 
 
