@@ -155,11 +155,11 @@ def run_checks(checks, submission, hidden=(), cells_by_check=None, limits=None, 
     results = {}
     for group, torch_allowed in ((with_torch, True), (without_torch, False)):
         if group:
-            results.update(_run_group(group, submission, hidden, cells_by_check or {}, limits, torch_allowed))
+            results.update(_run_group(group, submission, hidden, cells_by_check or {}, limits, torch_allowed, scopes))
     return {name: results[name] for name in checks}
 
 
-def _run_group(checks, submission, hidden, cells_by_check, limits, torch_allowed):
+def _run_group(checks, submission, hidden, cells_by_check, limits, torch_allowed, scopes=None):
     """:func:`run_checks` for checks that all allow torch, or all forbid it (then torch is hidden
     from the sandbox and the zygote they fork from never imported it)."""
     limits = limits or combined_limits(checks.values())
