@@ -17,7 +17,7 @@ from filelock import FileLock
 
 from grading.course.assignments import get_assignment
 from grading.course.leaks import find_leaks, readable_text, secret_lines
-from grading.course.grading_run import grade_assignment
+from grading.commands.grading_run import grade_assignment
 from grading.course.pipeline import build_course, cell_scores
 from grading.course.preprocessors import HIDDEN_FAILED, HIDDEN_PASSED
 

@@ -9,7 +9,7 @@ import pytest
 
 from grading.cli import main
 from grading.course.assignments import get_assignment
-from grading.course.grading_run import NOT_ROOT
+from grading.commands.grading_run import NOT_ROOT
 from problem_class import ASSIGNMENT, CELLS, EXPECTED, REASONS, write_problem_class
 from trusted_class import _build_course_folder
 

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from backprop_labs.paths import REPOSITORY_ROOT
+from backprop_labs.paths import DEFAULT_DATA_DIR, REPOSITORY_ROOT
 from grading.course.assignments import STUDENT_PACKAGE_DIR, all_assignments, get_assignment
 from grading.course.leaks import course_secret_lines, find_leaks
 from grading.cli import main
@@ -83,6 +83,7 @@ def test_a_completed_released_notebook_runs_top_to_bottom_with_the_wheel(student
         f"NotebookClient(nb, timeout=600, kernel_name='python3', resources={{'metadata': {{'path': {str(work)!r}}}}}).execute()\n"
         "import sys; print('ran', len(nb.cells), 'cells;', 'labs_solutions' in sys.modules)\n")
     completed = subprocess.run([str(student_python), "-c", script], capture_output=True, text=True, cwd=str(work),
-                               env=dict(os.environ, PYTHONPATH=""))
+                               # the data as the README tells a student to point at it
+                               env=dict(os.environ, PYTHONPATH="", BACKPROP_LABS_DATA=str(DEFAULT_DATA_DIR)))
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stdout.strip().endswith("cells; False"), completed.stdout

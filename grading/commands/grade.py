@@ -33,7 +33,7 @@ def add_arguments(parser):
 
 def run(args):
     from grading.course.assignments import AssignmentError, all_assignments, get_assignment
-    from grading.course.grading_run import grade_assignment
+    from grading.commands.grading_run import grade_assignment
     from grading.course.pipeline import CourseError
     from grading.trusted.autograde import AssignmentNotTrusted
 

@@ -11,7 +11,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-CONFIG_NAME = "nbgrader_config.py"
+from .config import CONFIG_NAME  # noqa: F401 (the course folder's nbgrader configuration)
 
 # nbgrader's wrapper exception and its pointer to the log say nothing by themselves.
 _WRAPPER = re.compile(r"NbGraderException|Please see the above traceback|see the error above")

@@ -152,6 +152,11 @@ def prepare_submission(course_dir, assignment, student, assignments=()):
         other = _other_assignment(found, assignments, assignment)
         if other:
             return f"{path.name} holds the notebook of assignment {other}, not {assignment.name}", []
+    for index, (cell, raw_cell) in enumerate(zip(notebook.cells, data["cells"])):
+        if isinstance(raw_cell, dict) and "id" not in raw_cell and "id" in cell:
+            # nbformat's upgrade draws random ids: the repaired copy must be the same on every run,
+            # or an unchanged submission would look new.
+            cell.id = f"cell-{index}"
     notes = _keep_first_copies(notebook)
     if notes:
         nbformat.write(notebook, path)

@@ -18,19 +18,19 @@ import sqlite3
 from pathlib import Path
 
 from grading.course.assignments import get_assignment
+from grading.course.config import CONFIG_NAME
 from grading.course.leaks import secret_lines
 from grading.course.preprocessors import trusted_record
 from grading.course.submissions import TIMESTAMP
 
 from .check_spec import trusted_checks
-from .gradebook import (annotate_notebook, copy_submission, gradebook_scores, gradebook_url, scrub_outputs,
+from .gradebook import (annotate_notebook, copy_gradebook_rows, gradebook_scores, gradebook_url, scrub_outputs,
                         write_trusted_scores)
 from .sandbox.files import copy_submission as copy_files, fingerprint
 from .sandbox.limits import MIB
 
 WORK_DIR = ".trusted-grading"
 MAX_SUBMISSION_BYTES = 256 * MIB
-CONFIG_NAME = "nbgrader_config.py"
 SANDBOXED_KERNEL = ('\n# Added by backprop-labs grade: the student notebook runs in the sandbox.\n'
                     'c.Execute.kernel_manager_class = "grading.trusted.sandbox.kernel.SandboxedKernelManager"\n')
 
@@ -207,7 +207,7 @@ def merge_student(course_dir, assignment, answer):
         shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(job_dir / "autograded" / student / assignment, target)
-    copy_submission(gradebook_url(job_dir), gradebook_url(course_dir), assignment, student)
+    copy_gradebook_rows(gradebook_url(job_dir), gradebook_url(course_dir), assignment, student)
     marker = record_path(course_dir, assignment, student)
     marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = marker.with_suffix(".partial")

@@ -1,7 +1,7 @@
 """Grade one submission with the trusted checks: sandboxed run, validation, comparison.
 
 ``grade_submission(folder)`` runs every check in one sandboxed process (:func:`run_checks`)
-and returns one :class:`CheckResult` per check, each with the
+and returns one :class:`TrustedResult` per check, each with the
 fraction of cases that match the reference and the feedback lines that explain it. No
 outcome of the student's code raises here: only a sandbox that cannot start does
 (:class:`SandboxSetupError`), since that is the grader's problem, not the student's.
@@ -56,7 +56,7 @@ class CellOutcome:
 
 
 @dataclass
-class CheckResult:
+class TrustedResult:
     """Outcome of one trusted check: ``fraction`` of cases correct and the feedback lines;
     ``cells``: ``{test cell id: CellOutcome}`` for the cells given a :class:`CellScope`."""
 
@@ -140,7 +140,7 @@ def result_file(name):
 
 def run_checks(checks, submission, hidden=(), cells_by_check=None, limits=None, scopes=None):
     """Run every check of ``checks`` (``{name: TrustedCheck}``) on the submission folder in ONE
-    sandboxed process; returns ``{name: CheckResult}``.
+    sandboxed process; returns ``{name: TrustedResult}``.
 
     One process per submission keeps the isolation between students and from the grader
     (own uid, no network, hidden course, limits, token, plain-data results) but not between
@@ -155,8 +155,7 @@ def run_checks(checks, submission, hidden=(), cells_by_check=None, limits=None, 
     results = {}
     for group, torch_allowed in ((with_torch, True), (without_torch, False)):
         if group:
-            results.update(_run_group(group, submission, hidden, cells_by_check or {}, limits, torch_allowed,
-                                      scopes))
+            results.update(_run_group(group, submission, hidden, cells_by_check or {}, limits, torch_allowed, scopes))
     return {name: results[name] for name in checks}
 
 
@@ -175,11 +174,11 @@ def _run_group(checks, submission, hidden, cells_by_check, limits, torch_allowed
     if run.setup_failed:
         raise SandboxSetupError(run.setup_error)
     if run.refused:
-        return {name: CheckResult(check.name, check.title, 0, len(check.cases), "refused",
+        return {name: TrustedResult(check.name, check.title, 0, len(check.cases), "refused",
                                   [f"your submission was not run: {run.refused}"])
                 for name, check in checks.items()}
     if "status.json" in run.output_errors:  # e.g. a symbolic link planted in place of the status
-        return {name: CheckResult(check.name, check.title, 0, len(check.cases), "rejected",
+        return {name: TrustedResult(check.name, check.title, 0, len(check.cases), "rejected",
                                   [f"the result of your code was refused: {run.output_errors['status.json']}"])
                 for name, check in checks.items()}
     try:
@@ -187,7 +186,7 @@ def _run_group(checks, submission, hidden, cells_by_check, limits, torch_allowed
             run.outputs["status.json"], nonce, {name: [case.key for case in check.cases]
                                                 for name, check in checks.items()})
     except ResultRejected as rejected:
-        return {name: CheckResult(check.name, check.title, 0, len(check.cases), "rejected",
+        return {name: TrustedResult(check.name, check.title, 0, len(check.cases), "rejected",
                                   [f"the result of your code was refused: {rejected}"])
                 for name, check in checks.items()}
     results, stopped_in = {}, None
@@ -202,28 +201,28 @@ def _run_group(checks, submission, hidden, cells_by_check, limits, torch_allowed
         else:
             line += (f" (it happened while checking {stopped_in.title}: the checks of one submission "
                      f"run in one process, so this one did not run)")
-        results[name] = CheckResult(check.name, check.title, 0, len(check.cases), kind, [line])
+        results[name] = TrustedResult(check.name, check.title, 0, len(check.cases), kind, [line])
     return results
 
 
 def run_check(check, submission, hidden=(), cells=(), limits=None):
-    """Run ``check`` alone on the submission folder; returns a :class:`CheckResult`."""
+    """Run ``check`` alone on the submission folder; returns a :class:`TrustedResult`."""
     return run_checks({check.name: check}, submission, hidden, {check.name: cells}, limits or check.limits)[check.name]
 
 
 def _graded(check, status, raw_arrays, run, limits, scopes=None):
-    """The :class:`CheckResult` of a check that finished: its status section and arrays.
+    """The :class:`TrustedResult` of a check that finished: its status section and arrays.
     ``scopes``: ``{test cell id: CellScope}``, each cell scored on its own cases and layers."""
     total = len(check.cases)
     if result_file(check.name) in run.output_errors:
-        return CheckResult(check.name, check.title, 0, total, "rejected",
+        return TrustedResult(check.name, check.title, 0, total, "rejected",
                            [f"the result of your code was refused: {run.output_errors[result_file(check.name)]}"])
     try:
         expected = {f"{case.key}.{name}": shape for case in check.cases
                     for name, shape in check.expected_shapes(case).items()}
         arrays, problems = read_arrays(raw_arrays, expected)
     except ResultRejected as rejected:
-        return CheckResult(check.name, check.title, 0, total, "rejected",
+        return TrustedResult(check.name, check.title, 0, total, "rejected",
                            [f"the result of your code was refused: {rejected}"])
     lines = [f"answer cell {cell['cell']} raised {cell['error']}" for cell in status["cells"]]
     if run.skipped_files:
@@ -235,7 +234,7 @@ def _graded(check, status, raw_arrays, run, limits, scopes=None):
         lines.append(f"{step} failed: {explain_case_error(status['import_error'], limits)}")
         cells = {cell: CellOutcome(scope.description, 0, sum(map(scope.selects, check.cases)), lines)
                  for cell, scope in scopes.items()}
-        return CheckResult(check.name, check.title, 0, total, "graded", lines, cells)
+        return TrustedResult(check.name, check.title, 0, total, "graded", lines, cells)
 
     def outcome(cases, scope):
         failures = {}  # problem -> case keys, so one mistake repeated over cases is one line
@@ -253,7 +252,7 @@ def _graded(check, status, raw_arrays, run, limits, scopes=None):
         chosen = [case for case in check.cases if scope.selects(case)]
         cell_passed, cell_lines = outcome(chosen, scope)
         cells[cell] = CellOutcome(scope.description, cell_passed, len(chosen), cell_lines)
-    return CheckResult(check.name, check.title, passed, total, "graded", all_lines, cells)
+    return TrustedResult(check.name, check.title, passed, total, "graded", all_lines, cells)
 
 
 def _case_problem(check, case, status, arrays, problems, limits, scope=EVERY_CASE):
@@ -288,7 +287,7 @@ def answer_cells(notebook, grade_ids):
 
 def grade_submission(submission, checks=None, hidden=(), notebook=None, limits=None, scopes=None):
     """All trusted checks on one submission folder, in one sandboxed process (see
-    :func:`run_checks`): ``{check name: CheckResult}``.
+    :func:`run_checks`): ``{check name: TrustedResult}``.
 
     ``notebook``: the graded notebook, where checks with ``answer_cells`` find them.
     ``scopes``: ``{check name: {test cell id: CellScope}}`` (see :func:`run_checks`).
@@ -301,7 +300,7 @@ def grade_submission(submission, checks=None, hidden=(), notebook=None, limits=N
     for name, check in checks.items():
         cells, missing = answer_cells(parsed, check.answer_cells)
         if missing:
-            results[name] = CheckResult(check.name, check.title, 0, len(check.cases), "missing", [
+            results[name] = TrustedResult(check.name, check.title, 0, len(check.cases), "missing", [
                 f"answer cell {grade_id} is missing from the notebook (deleted, or its nbgrader "
                 f"metadata was changed)" for grade_id in missing])
         else:

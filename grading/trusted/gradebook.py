@@ -95,7 +95,7 @@ def scrub_outputs(path, secret_lines):
     return replaced
 
 
-def copy_submission(source_url, target_url, assignment, student):
+def copy_gradebook_rows(source_url, target_url, assignment, student):
     """Copy one student's autograded rows (automatic fields only) from a private gradebook.
 
     Like ``nbgrader autograde`` itself, this updates the submission's timestamp, the

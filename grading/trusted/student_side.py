@@ -148,7 +148,7 @@ def run_cells(cells, namespace):
     return errors
 
 
-def run_check(check, inputs):
+def probe_check(check, inputs):
     """``(status section, arrays)`` of one check: its cells, its module, then each case."""
     section = {"cases": {}, "cells": []}
     arrays = {}
@@ -209,7 +209,7 @@ def main():
         inputs = dict(archive)
     status = {"nonce": nonce, "checks": {}}
     for check in task["checks"]:
-        section, arrays = run_check(check, inputs)
+        section, arrays = probe_check(check, inputs)
         np.savez(f"out/result-{check['name']}.npz", **arrays)
         status["checks"][check["name"]] = section
         write_status(status)

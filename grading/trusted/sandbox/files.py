@@ -101,7 +101,7 @@ def fingerprint(source, digest, max_bytes, skip=()):
     Reads at most ``max_bytes``."""
     total = 0
     for relative, kind, opener in walk_submission(Path(source)):
-        if relative in skip:
+        if str(relative) in skip:
             continue
         digest.update(os.fsencode(relative) + b"\0" + kind.encode() + b"\0")
         if kind != "file":

@@ -21,9 +21,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .nbgrader_api import CONFIG_NAME
-from .pipeline import (CourseError, autograde, export_grades, export_paths, generate_feedback, log_path)
-from .submissions import collect_submissions, id_problem, prepare_submission, submitted_ids
+from grading.course.nbgrader_api import CONFIG_NAME
+from grading.course.pipeline import (CourseError, autograde, export_grades, export_paths, generate_feedback, log_path)
+from grading.course.submissions import collect_submissions, id_problem, prepare_submission, submitted_ids
 
 MIB = 1 << 20
 SPARE_DISK = 200 * MIB          # gradebook, logs, job copies and feedback pages of a small class
