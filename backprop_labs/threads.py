@@ -8,7 +8,8 @@ The training loop (:func:`backprop_labs.training.train`), the grader's calls of 
 code and the benchmark units all run under :func:`small_products`, so both sides of every
 measured ratio use the same threads.
 
-More threads: ``small_products(threads=N)``, or the environment variable ``BACKPROP_LABS_THREADS=N``
+A library loaded inside the block (a first ``import scipy.linalg``) is limited from the next
+block on. More threads: ``small_products(threads=N)``, or the environment variable ``BACKPROP_LABS_THREADS=N``
 (``python -m bench --threads N`` sets it, so child processes follow it too).
 """
 import os

@@ -39,6 +39,8 @@ def main(argv=None):
             settings.repeats = args.repeats
         if args.threads is not None:
             ask_child_processes_for(args.threads)
+        import scipy.linalg  # noqa: F401 - loads SciPy's own BLAS now, so that the policy limits it too
+        import torch  # noqa: F401 - likewise PyTorch's thread pool
         with limited_threads(args.threads):
             rows = run_benchmarks(settings, report=lambda line: print(line, file=sys.stderr))
             document = make_document(rows, settings)

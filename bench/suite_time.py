@@ -29,7 +29,9 @@ def measure(settings):
         return [Row("6", what, status="not measured (run `python -m bench --suite`)", target=target, note=last)]
     record = run_suite(settings.suite_record)
     if record["exit_code"] != 0:
-        raise RuntimeError(f"the test suite failed ({record['summary']}): its time is not a benchmark")
+        failed = "; ".join(record.get("failed", [])[:5])
+        raise RuntimeError(f"the test suite failed ({record['summary']}{': ' + failed if failed else ''}): "
+                           f"its time is not a benchmark")
     return [Row("6", what, measured=seconds(record["seconds"]),
                 baseline=f"budget {seconds(BUDGET_SECONDS)}", ratio=record["seconds"] / BUDGET_SECONDS,
                 ratio_unit="of budget", target=target, checked=record["seconds"],
@@ -47,6 +49,7 @@ def run_suite(record_path):
         "date": datetime.date.today().isoformat(),
         "summary": lines[-1].strip("= ") if lines else f"no output, exit code {finished.returncode}",
         "exit_code": finished.returncode,
+        "failed": [line.split(" - ")[0] for line in lines if line.startswith(("FAILED ", "ERROR "))],
     }
     record_path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return record
