@@ -185,7 +185,7 @@ def _unrun_copy(job_dir, assignment, student):
             target.unlink(missing_ok=True)
             shutil.copy(path, target)
     notebook_path = graded / f"{assignment}.ipynb"
-    notebook = nbformat.read(notebook_path, as_version=4)  # not parsed: the student gets the error as reason
+    notebook = nbformat.read(notebook_path, as_version=4)  # unreadable: not graded, both reasons given
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -244,7 +244,8 @@ def grade_student(job):
     except SandboxSetupError as error:
         answer["error"] = f"the sandbox could not start (grading problem, not the student's): {error}"
     except Exception as error:  # one broken submission never stops the class
-        answer["error"] = f"{type(error).__name__}: {error}"
+        cause = f"{type(error).__name__}: {error}"
+        answer["error"] = f"{answer.pop('note')}; then {cause}" if "note" in answer else cause
     return answer
 
 
