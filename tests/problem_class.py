@@ -2,7 +2,8 @@
 
 ``write_problem_class(release, submissions)`` writes one folder per student into
 ``submissions`` from the released files of backprop_mlp; ``EXPECTED`` is each student's
-score per test cell (``None``: not graded, with the reason matching ``REASONS``).
+score per test cell (``None``: not graded, with the reason matching ``REASONS``). The students
+of ``NOT_RUN`` are graded although nbgrader cannot run their notebook (trusted scores only).
 """
 import json
 import shutil
@@ -22,6 +23,8 @@ EXPECTED = {
     "stub": [0, 0, 0, 0, 0, 0],
     "duplicated_cells": FULL,                 # graded on the first copy of each cell
     "reordered_deleted": FULL,                # deleted test cell put back, moved cells found by id
+    "exits_at_import": [1, 0, 0, 0, 2, 1],    # numpy_mlp.py ends the process at import: its check scores 0
+    "kernel_exits": FULL,                     # modules right; an ungraded cell ends the notebook's kernel
     "empty_file": None,
     "not_a_notebook": None,
     "wrong_assignment": None,
@@ -37,6 +40,9 @@ REASONS = {
     "José García": "student id 'José García' refused",
     "with space": "student id 'with space' refused",
 }
+
+NOT_RUN = {student: "nbgrader could not run the notebook: " for student in ("exits_at_import", "kernel_exits")}
+EXIT_NOW = "import os\nos._exit(0)\n"
 
 
 def _grade_id(cell):
@@ -86,6 +92,11 @@ def write_problem_class(release, submissions):
             _edit(folder / notebook, _duplicate)
         elif student == "reordered_deleted":
             _edit(folder / notebook, _reorder_and_delete)
+        elif student == "exits_at_import":
+            module = folder / "labs" / "numpy_mlp.py"
+            module.write_text(EXIT_NOW + module.read_text(encoding="utf-8"), encoding="utf-8")
+        elif student == "kernel_exits":
+            _edit(folder / notebook, lambda nb: nb.cells.append(nbformat.v4.new_code_cell(EXIT_NOW)))
         elif student == "empty_file":
             (folder / notebook).write_bytes(b"")
         elif student == "not_a_notebook":

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from grading.cli import main
+from grading.course.pipeline import feedback_page
 from grading.course.assignments import get_assignment
 from grading.commands.grading_run import NOT_ROOT
-from problem_class import ASSIGNMENT, CELLS, EXPECTED, REASONS, write_problem_class
+from problem_class import ASSIGNMENT, CELLS, EXPECTED, NOT_RUN, REASONS, write_problem_class
 from trusted_class import _build_course_folder
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
@@ -57,6 +58,12 @@ def test_every_student_ends_with_a_score_or_a_reason(graded, capsys):
         else:
             assert cells[student] == expected, student
             assert float(grades[student]["score"]) == sum(expected) and grades[student]["problem"] == ""
+    for student, reason in NOT_RUN.items():  # graded all the same, and told why the notebook did not run
+        assert problems[student]["graded"] == "yes" and problems[student]["reason"].startswith(reason)
+        assert "DeadKernelError" in problems[student]["reason"], problems[student]["reason"]
+        assert Path(problems[student]["log"]).is_file()
+        page = feedback_page(root / "course", get_assignment(ASSIGNMENT), student).read_text(encoding="utf-8")
+        assert reason in page and "from the trusted check" in page
     assert problems["duplicated_cells"]["graded"] == "yes"
     assert "removed a second copy of graded cell ex2_1_answer" in problems["duplicated_cells"]["reason"]
 
@@ -82,7 +89,10 @@ def test_plain_nbgrader_scores_agree_for_every_honest_submission(graded, tmp_pat
     status = main(["grade", str(course), ASSIGNMENT, "--submissions", str(root / "submissions"),
                    "--csv", str(tmp_path / "grades.csv"), "--in-kernel"])
     assert status == 1, capsys.readouterr().out
-    assert _cells(tmp_path / "grades-cells.csv") == _cells(root / "grades-cells.csv")
+    in_kernel, trusted = _cells(tmp_path / "grades-cells.csv"), _cells(root / "grades-cells.csv")
+    assert all(in_kernel[student] == [0.0] * len(CELLS) for student in NOT_RUN)  # plain nbgrader gives up
+    assert {s: v for s, v in in_kernel.items() if s not in NOT_RUN} == {s: v for s, v in trusted.items()
+                                                                         if s not in NOT_RUN}
 
 
 def test_plain_nbgrader_autograde_refuses_to_replace_trusted_scores(graded):

@@ -24,8 +24,8 @@ from grading.course.preprocessors import trusted_record
 from grading.course.submissions import TIMESTAMP
 
 from .check_spec import trusted_checks
-from .gradebook import (annotate_notebook, copy_gradebook_rows, gradebook_scores, gradebook_url, scrub_outputs,
-                        write_trusted_scores)
+from .gradebook import (add_feedback_note, annotate_notebook, copy_gradebook_rows, ensure_submission_rows,
+                        gradebook_scores, gradebook_url, scrub_outputs, write_trusted_scores)
 from .sandbox.files import copy_submission as copy_files, fingerprint
 from .sandbox.limits import MIB
 
@@ -124,6 +124,15 @@ def is_done(course_dir, assignment, student):
         cell: float(score) for cell, (score, _) in scores.items()}
 
 
+def recorded_note(course_dir, assignment, student):
+    """The note of the student's done record (why nbgrader could not run the notebook), or ``""``."""
+    try:
+        note = json.loads(record_path(course_dir, assignment, student).read_text()).get("note", "")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return ""
+    return note if isinstance(note, str) else ""
+
+
 def _prepare_job(course_dir, assignment, student, template):
     job_dir = work_root(course_dir) / "jobs" / student
     shutil.rmtree(job_dir, ignore_errors=True)
@@ -150,11 +159,46 @@ def _nbgrader_autograde(job_dir, assignment, student):
         return api.autograde(assignment, student, force=True, create=True)
 
 
+UNRUN_FEEDBACK = (". The scores below come from the trusted checks of your modules and answer cells, "
+                  "which ran without the notebook; what needed the notebook to run scores 0.")
+
+
+def _unrun_copy(job_dir, assignment, student):
+    """The graded folder nbgrader would have made, for a notebook it could not run: the submission,
+    the course's own files over it as nbgrader copies them (all but notebooks and the modules the
+    student edits), and no outputs in the notebook (nothing ran; old outputs could be forged)."""
+    import nbformat
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import find_all_files
+
+    graded = job_dir / "autograded" / student / assignment
+    shutil.rmtree(graded, ignore_errors=True)
+    graded.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(job_dir / "submitted" / student / assignment, graded, symlinks=True)  # links were refused
+    source = job_dir / "source" / assignment
+    edited = set(get_assignment(assignment).edited_modules())
+    for path in find_all_files(str(source), CourseDirectory().ignore + ["*.ipynb"]):
+        relative = os.path.relpath(path, source)
+        if relative not in edited:
+            target = graded / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)
+            shutil.copy(path, target)
+    notebook_path = graded / f"{assignment}.ipynb"
+    notebook = nbformat.read(notebook_path, as_version=4)  # unreadable: not graded, both reasons given
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(notebook, notebook_path)
+    return graded
+
+
 def grade_student(job):
     """Worker entry point: ``job`` and the answer are plain dicts (picklable for Dask).
 
     Returns ``{'student', 'ok', 'error', 'scores': {cell: [score, max]}, 'checks': {...},
-    'job_dir'}``; never raises for a bad submission.
+    'job_dir'}``, plus ``'note'`` and ``'log'`` when nbgrader could not run the notebook (the
+    trusted scores are then still given); never raises for a bad submission.
     """
     import warnings
 
@@ -175,9 +219,14 @@ def grade_student(job):
         autograde = _nbgrader_autograde(job_dir, assignment, student)
         graded = job_dir / "autograded" / student / assignment
         if not autograde.get("success") or not (graded / f"{assignment}.ipynb").exists():
-            answer["error"] = "nbgrader could not autograde it: " + failure_reason(autograde)
+            # The notebook's kernel run failed (a module that exits at import, a kernel that dies...):
+            # the trusted checks do not need that run, so the student still gets their scores, 0 for
+            # what only the kernel run could show, and the reason in the feedback.
+            answer["note"] = "nbgrader could not run the notebook: " + failure_reason(autograde)
             answer["log"] = full_log(autograde)
-            return answer
+            graded = _unrun_copy(job_dir, assignment, student)
+            ensure_submission_rows(gradebook_url(job_dir), assignment, student)
+            add_feedback_note(graded / f"{assignment}.ipynb", answer["note"] + UNRUN_FEEDBACK)
         cells_by_check = get_assignment(assignment).trusted_cells
         checks = {name: trusted_checks()[name] for name in cells_by_check}
         results = grade_submission(graded, checks, hidden=[course_dir], notebook=graded / f"{assignment}.ipynb",
@@ -195,7 +244,8 @@ def grade_student(job):
     except SandboxSetupError as error:
         answer["error"] = f"the sandbox could not start (grading problem, not the student's): {error}"
     except Exception as error:  # one broken submission never stops the class
-        answer["error"] = f"{type(error).__name__}: {error}"
+        cause = f"{type(error).__name__}: {error}"
+        answer["error"] = f"{answer.pop('note')}; then {cause}" if "note" in answer else cause
     return answer
 
 
@@ -212,6 +262,6 @@ def merge_student(course_dir, assignment, answer):
     marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = marker.with_suffix(".partial")
     partial.write_text(json.dumps({"submission": answer["submission"], "scores": answer["scores"],
-                                   "checks": answer["checks"]}, indent=1))
+                                   "checks": answer["checks"], "note": answer.get("note", "")}, indent=1))
     os.replace(partial, marker)
     shutil.rmtree(job_dir, ignore_errors=True)

@@ -36,6 +36,28 @@ def write_trusted_scores(url, assignment, student, notebook, results, cells_by_c
     return written
 
 
+def ensure_submission_rows(url, assignment, student):
+    """Make sure the gradebook has the student's submission of ``assignment`` with a grade row per
+    graded cell (nbgrader's own ``update_or_create_submission``), for a notebook nbgrader could not
+    run: its autograde may have failed before creating them."""
+    with Gradebook(url) as gradebook, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        try:
+            gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            gradebook.update_or_create_student(student)
+            gradebook.update_or_create_submission(assignment, student)
+
+
+def add_feedback_note(path, text):
+    """Put ``text`` in a markdown cell at the top of the graded notebook (the feedback page shows it)."""
+    notebook = nbformat.read(path, as_version=4)
+    note = nbformat.v4.new_markdown_cell("**Grader's note:** " + text)
+    note.metadata[TRUSTED_OUTPUT_MARK] = True
+    notebook.cells.insert(0, note)
+    nbformat.write(notebook, path)
+
+
 def annotate_notebook(path, results, cells_by_check, scores):
     """Add the trusted verdict as an output of each mapped test cell of the graded notebook,
     so the feedback page shows it next to the in-kernel test's own output."""

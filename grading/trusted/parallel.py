@@ -13,7 +13,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .autograde import check_assignment_is_trusted, grade_student, is_done, merge_student, snapshot_gradebook
+from .autograde import (check_assignment_is_trusted, grade_student, is_done, merge_student, recorded_note,
+                        snapshot_gradebook)
 
 
 @dataclass
@@ -22,6 +23,7 @@ class ClassRun:
     skipped: list = field(default_factory=list)     # already recorded by an earlier run
     failed: dict = field(default_factory=dict)      # student -> why
     logs: dict = field(default_factory=dict)        # student -> nbgrader's full log, when it failed
+    notes: dict = field(default_factory=dict)       # student -> why the notebook could not run (graded anyway)
 
 
 def submitted_students(course_dir, assignment):
@@ -93,6 +95,8 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
     protect_course(course_dir)
     students = submitted_students(course_dir, assignment) if students is None else list(students)
     run = ClassRun(skipped=[s for s in students if is_done(course_dir, assignment, s)])
+    run.notes.update({s: recorded_note(course_dir, assignment, s) for s in run.skipped
+                      if recorded_note(course_dir, assignment, s)})
     todo = [s for s in students if s not in run.skipped]
     if not todo:
         return run
@@ -106,11 +110,13 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
                 try:
                     merge_student(course_dir, assignment, answer)
                     run.graded.append(answer["student"])
+                    if answer.get("note"):
+                        run.notes[answer["student"]] = answer["note"]
                 except Exception as error:  # noqa: BLE001 - one student's files never stop the class
                     run.failed[answer["student"]] = f"recording the grades failed: {type(error).__name__}: {error}"
             else:
                 run.failed[answer["student"]] = answer["error"]
-                if answer.get("log"):
-                    run.logs[answer["student"]] = answer["log"]
+            if answer.get("log"):
+                run.logs[answer["student"]] = answer["log"]
             bar.update(1)
     return run
