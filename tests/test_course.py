@@ -89,13 +89,9 @@ def test_feedback_names_files_relative_to_the_submission_not_by_server_paths(tmp
     import sysconfig
 
     from backprop_labs.paths import REPOSITORY_ROOT
-    from grading.trusted.sandbox.accounts import sandbox_root_path
-
     course = tmp_path / "course"
     job = course / ".trusted-grading" / "jobs" / "s01"
     text = "\n".join([f"File {job}/autograded/s01/backprop_mlp/labs/numpy_mlp.py:85",
-                      f"File {sandbox_root_path()}/slot-3/work/labs/numpy_mlp.py:85",
-                      f"reading {sandbox_root_path()}/slot-3/work/.grader/kernel.json",
                       f"File {REPOSITORY_ROOT}/grading/course/test_cell_helpers.py:104",
                       f"File {sysconfig.get_paths()['purelib']}/torch/nn/modules/module.py:1",
                       f"saved {course}/gradebook.db and {course}2/other.txt"])
@@ -107,7 +103,7 @@ def test_feedback_names_files_relative_to_the_submission_not_by_server_paths(tmp
     resources = {"nbgrader": {"db_url": f"sqlite:///{course}/gradebook.db", "student": "s01",
                               "assignment": "backprop_mlp"}}
     notebook, _ = HideServerPaths().preprocess(new_notebook(cells=[cell]), resources)
-    expected = "\n".join(["File labs/numpy_mlp.py:85", "File labs/numpy_mlp.py:85", "reading (a grader file)",
+    expected = "\n".join(["File labs/numpy_mlp.py:85",
                           "File grading/course/test_cell_helpers.py:104", "File torch/nn/modules/module.py:1",
                           f"saved gradebook.db and {course}2/other.txt"])
     stream, display, error = notebook.cells[0].outputs

@@ -238,6 +238,23 @@ def test_outputs_showing_hidden_tests_or_imitating_a_verdict_are_removed(tmp_pat
     nbformat.validate(nbformat.read(path, as_version=4))
 
 
+def test_the_sandboxs_paths_and_the_graders_files_are_removed_from_outputs(tmp_path):
+    import nbformat
+
+    from grading.course.leaks import secret_lines
+    from grading.trusted.gradebook import GRADER_FILE, scrub_outputs
+    from grading.trusted.sandbox.accounts import sandbox_root_path
+
+    text = (f"File {sandbox_root_path()}/slot-3/work/labs/numpy_mlp.py:85\n"
+            f"os.listdir(): ['.grader', 'labs']; kernel {sandbox_root_path()}/slot-3/work/.grader/kernel.json\n")
+    path = tmp_path / "graded.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text=text)])]), path)
+    assert scrub_outputs(path, secret_lines(get_assignment(ASSIGNMENT))) == 0   # rewritten, not replaced
+    assert nbformat.read(path, as_version=4).cells[0].outputs[0].text == (
+        f"File labs/numpy_mlp.py:85\nos.listdir(): ['.grader', 'labs']; kernel {GRADER_FILE}\n")
+
+
 class _Verdict:
     """Stands for a TrustedResult: annotate_notebook only asks it for a cell's feedback."""
 

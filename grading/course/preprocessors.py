@@ -11,8 +11,8 @@
   graded notebook, and feedback would show their code and traceback; this removes both and
   leaves one line saying whether the hidden tests passed;
 * :class:`HideServerPaths` (feedback, after it): paths of the grading server in outputs (the
-  course folder, the sandbox's folders, the grader's own files, installed packages) become
-  names relative to the submission, the repository or the package folder.
+  course folder, the repository, installed packages) become names relative to the submission,
+  the repository or the package folder.
 """
 import re
 import sys
@@ -123,37 +123,32 @@ class ClearHiddenTestsAndOutputs(ClearHiddenTests):
         return cell, resources
 
 
-GRADER_FILE = "(a grader file)"
+PATH_END = r"(?:/|(?![\w.-]))"   # a whole last name: /srv/course never matches /srv/course2
+
+
+def path_spellings(path):
+    """``path`` as given and resolved, regex-escaped, longest first."""
+    return sorted({re.escape(str(path)), re.escape(str(Path(path).resolve()))}, key=len, reverse=True)
 
 
 def server_path_rules(course_dir, student, assignment):
-    """``[(pattern, replacement)]``, applied in order, that turn the server's paths into relative names."""
+    """``[(pattern, replacement)]``, applied in order, that turn the server's paths into relative names
+    (the sandbox's own paths are removed when the trusted grading annotates the notebook)."""
     from backprop_labs.paths import REPOSITORY_ROOT, data_directory
-    from grading.trusted.sandbox.accounts import sandbox_root_path
-    from grading.trusted.sandbox.runner import GRADER_DIR
 
-    def spellings(path):
-        return sorted({re.escape(str(path)), re.escape(str(Path(path).resolve()))}, key=len, reverse=True)
-
-    end = r"(?:/|(?![\w.-]))"   # the whole last name: /srv/course never matches /srv/course2
     rules = []
-    for root in spellings(sandbox_root_path()):
-        rules.append((rf"{root}/slot-\d+/(?:work|private)/", ""))   # the kernel's folder holds the submission
-        rules.append((rf"{root}{end}", ""))
-    rules.append((rf"(?<![\w.-]){re.escape(GRADER_DIR)}/[\w.-]+", GRADER_FILE))
     if course_dir is not None:
         folders = r"(?:autograded|submitted|feedback)"
-        for course in spellings(course_dir):
-            job = rf"{course}/\.trusted-grading/jobs/[^/\s]+"
+        for course in path_spellings(course_dir):
+            job = rf"{course}/{re.escape(TRUSTED_RECORDS.parent.as_posix())}/jobs/[^/\s]+"
             rules.append((rf"(?:{job}/)?{folders}/{re.escape(student)}/{re.escape(assignment)}/", ""))
-            rules.append((rf"{job}{end}", ""))
-            rules.append((rf"{course}{end}", ""))
+            rules.append((rf"{job}{PATH_END}", ""))
+            rules.append((rf"{course}{PATH_END}", ""))
     # Installed packages (often inside the repository's venv) before the repository itself.
     prefixes = {sysconfig.get_paths()[name]: "" for name in ("purelib", "platlib", "stdlib")}
-    prefixes.update({str(REPOSITORY_ROOT): "", str(data_directory()): "data", sys.prefix: ""})
+    prefixes.update({str(REPOSITORY_ROOT): "", str(data_directory()): "data/", sys.prefix: ""})
     for prefix in sorted(prefixes, key=len, reverse=True):
-        for spelling in spellings(prefix):
-            rules.append((rf"{spelling}{end}", prefixes[prefix] + "/" if prefixes[prefix] else ""))
+        rules += [(rf"{spelling}{PATH_END}", prefixes[prefix]) for spelling in path_spellings(prefix)]
     return [(re.compile(pattern), replacement) for pattern, replacement in rules]
 
 
@@ -172,15 +167,24 @@ def hide_server_paths(value, rules):
     return value
 
 
+def hide_paths_in_outputs(notebook, rules):
+    """Apply ``rules`` to every code cell output; returns whether anything changed."""
+    changed = False
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            for key in ("text", "data", "traceback", "evalue"):
+                if key in output:
+                    hidden = hide_server_paths(output[key], rules)
+                    changed = changed or hidden != output[key]
+                    output[key] = hidden
+    return changed
+
+
 class HideServerPaths(NbGraderPreprocessor):
     """Replace the grading server's paths in code cell outputs with relative names."""
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
-        rules = server_path_rules(course_folder(resources), info.get("student", ""), info.get("assignment", ""))
-        for cell in nb.cells:
-            for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
-                for key in ("text", "data", "traceback", "evalue"):
-                    if key in output:
-                        output[key] = hide_server_paths(output[key], rules)
+        hide_paths_in_outputs(nb, server_path_rules(course_folder(resources), info.get("student", ""),
+                                                    info.get("assignment", "")))
         return nb, resources

@@ -134,8 +134,10 @@ def scrub_outputs(path, secret_lines):
     """Replace each output of the graded notebook that shows a hidden-test or solution line
     (``secret_lines``, normalized as :func:`grading.course.leaks.secret_lines` gives them; a kernel
     hook can capture hidden tests and ``update_display`` an earlier output with them) or imitates a
-    trusted verdict. Returns how many outputs were replaced."""
+    trusted verdict, and removes the sandbox's paths from every output. Returns how many outputs
+    were replaced."""
     from grading.course.leaks import _normalize
+    from grading.course.preprocessors import hide_paths_in_outputs
 
     notebook = nbformat.read(path, as_version=4)
     replaced = 0
@@ -150,9 +152,28 @@ def scrub_outputs(path, secret_lines):
             if what is not None:
                 outputs[index] = nbformat.v4.new_output("stream", name="stdout", text=REMOVED_OUTPUT.format(what=what))
                 replaced += 1
-    if replaced:
+    if hide_paths_in_outputs(notebook, sandbox_path_rules()) or replaced:
         nbformat.write(notebook, path)
     return replaced
+
+
+GRADER_FILE = "(a grader file)"
+
+
+def sandbox_path_rules():
+    """Rules for :func:`grading.course.preprocessors.hide_server_paths`: the sandbox's folders (the
+    kernel's folder holds the submission, so its files keep their relative names) and the grader's
+    own files in it."""
+    from grading.course.preprocessors import PATH_END, path_spellings
+
+    from .sandbox.accounts import sandbox_root_path
+    from .sandbox.runner import GRADER_DIR
+
+    rules = []
+    for root in path_spellings(sandbox_root_path()):
+        rules += [(rf"{root}/slot-\d+/(?:work|private)/", ""), (rf"{root}{PATH_END}", "")]
+    rules.append((rf"(?<![\w.-]){re.escape(GRADER_DIR)}/[\w.-]+", GRADER_FILE))
+    return [(re.compile(pattern), replacement) for pattern, replacement in rules]
 
 
 def copy_gradebook_rows(source_url, target_url, assignment, student):
