@@ -13,7 +13,7 @@ from grading.course.assignments import (ASSIGNMENTS, Assignment, AssignmentError
 from grading.course.config import apply_course_chains, write_config
 from grading.course.leaks import find_leaks, secret_lines
 from grading.course.submissions import ID_RULE, collect_submissions
-from grading.course.preprocessors import (HIDDEN_FAILED, HIDDEN_PASSED, ClearHiddenTestsAndOutputs,
+from grading.course.preprocessors import (HIDDEN_FAILED, HIDDEN_PASSED, ClearHiddenTestsAndOutputs, HideServerPaths,
                                           InjectParameters, KeepTrustedScores, StderrAsStdout, inject_parameters)
 
 BACKPROP = get_assignment("backprop_mlp")
@@ -40,6 +40,7 @@ def test_course_chains_put_each_fix_in_its_place():
     assert chain.index(StderrAsStdout) < chain.index(SaveAutoGrades)  # before the score is read
     feedback = c.GenerateFeedback.preprocessors
     assert feedback.index(ClearHiddenTestsAndOutputs) == feedback.index(GetGrades) + 1
+    assert feedback.index(HideServerPaths) == feedback.index(ClearHiddenTestsAndOutputs) + 1
     assert c.Autograde.sanitize_preprocessors[0] is KeepTrustedScores  # before anything is executed or saved
 
 
@@ -82,6 +83,33 @@ def test_feedback_keeps_hidden_tests_and_their_traceback_out():
     visible = _test_cell("assert 1 == 1", [printed])
     ClearHiddenTestsAndOutputs().preprocess_cell(visible, {}, 0)
     assert visible.outputs == [printed]  # visible tests keep their outputs
+
+
+def test_feedback_names_files_relative_to_the_submission_not_by_server_paths(tmp_path):
+    import sysconfig
+
+    from backprop_labs.paths import REPOSITORY_ROOT
+    course = tmp_path / "course"
+    job = course / ".trusted-grading" / "jobs" / "s01"
+    text = "\n".join([f"File {job}/autograded/s01/backprop_mlp/labs/numpy_mlp.py:85",
+                      f"File {REPOSITORY_ROOT}/grading/course/test_cell_helpers.py:104",
+                      f"File {sysconfig.get_paths()['purelib']}/torch/nn/modules/module.py:1",
+                      f"saved {course}/gradebook.db and {course}2/other.txt"])
+    image = "iVBORw0KGgo" + str(REPOSITORY_ROOT)   # image data is left alone
+    cell = new_code_cell("train()", outputs=[
+        new_output("stream", name="stdout", text=text),
+        new_output("display_data", data={"text/plain": text, "image/png": image}),
+        new_output("error", ename="OSError", evalue=f"{course}/x", traceback=[text])])
+    resources = {"nbgrader": {"db_url": f"sqlite:///{course}/gradebook.db", "student": "s01",
+                              "assignment": "backprop_mlp"}}
+    notebook, _ = HideServerPaths().preprocess(new_notebook(cells=[cell]), resources)
+    expected = "\n".join(["File labs/numpy_mlp.py:85",
+                          "File grading/course/test_cell_helpers.py:104", "File torch/nn/modules/module.py:1",
+                          f"saved gradebook.db and {course}2/other.txt"])
+    stream, display, error = notebook.cells[0].outputs
+    assert stream.text == expected and display.data["text/plain"] == expected and error.traceback == [expected]
+    assert error.evalue == "x" and display.data["image/png"] == image
+    nbformat.validate(notebook)
 
 
 def test_parameters_are_injected_after_the_tagged_cell_only():

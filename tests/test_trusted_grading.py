@@ -19,6 +19,7 @@ pytestmark = [
 ]
 ASSIGNMENT = "backprop_mlp"
 KINDS = ["honest", "stub", "cheat"]
+KINDS_IDS = [f"s{index:02d}_{kind}" for index, kind in enumerate(KINDS)]
 FULL_MARKS = {"test_2_1_bias_gradient": 1.0, "test_2_2_output_layer": 2.0, "test_2_2_all_layers": 2.0,
               "test_2_2_hidden": 2.0, "test_2_4_log_forward": 2.0, "test_2_4_hidden": 1.0}
 
@@ -115,6 +116,33 @@ def test_export_and_feedback_show_the_trusted_scores(serial, tmp_path):
     assert "answer cell ex2_1_answer raised NameError" in page
 
 
+def test_feedback_pages_show_the_figures_validate_and_name_no_server_path(serial):
+    """Figures of the sandboxed kernel reach the page (none did with the sandbox's Agg backend); the
+    graded notebooks are valid nbformat; no page shows the course folder, the repository, the
+    sandbox's folders or the grader's files (the stub's tracebacks go through the repository)."""
+    import re
+
+    import nbformat
+
+    from backprop_labs.paths import REPOSITORY_ROOT
+    from grading.trusted.autograde import graded_folder
+    from grading.trusted.gradebook import KERNEL_PASSED_QUALIFIED
+    from grading.trusted.sandbox.accounts import sandbox_root_path
+
+    course, assignment = serial["course"], get_assignment(ASSIGNMENT)
+    assert generate_feedback(course, assignment) == {}
+    server_paths = {str(course), str(course.resolve()), str(REPOSITORY_ROOT), str(sandbox_root_path()), ".grader/"}
+    images = {}
+    for student in KINDS_IDS:
+        nbformat.validate(nbformat.read(graded_folder(course, ASSIGNMENT, student) / f"{ASSIGNMENT}.ipynb",
+                                        as_version=4))
+        page = feedback_page(course, assignment, student).read_text()
+        images[student] = len(re.findall(r"<img ", page))
+        assert [path for path in server_paths if path in page] == [], student
+    assert images["s00_honest"] >= 3 and images["s01_stub"] >= 1, images
+    assert KERNEL_PASSED_QUALIFIED not in feedback_page(course, assignment, "s00_honest").read_text()
+
+
 def test_the_notebook_kernel_ran_unprivileged_and_could_write_nothing(serial):
     import nbformat
 
@@ -189,7 +217,7 @@ def test_outputs_showing_hidden_tests_or_imitating_a_verdict_are_removed(tmp_pat
     import nbformat
 
     from grading.course.leaks import secret_lines
-    from grading.trusted.gradebook import TRUSTED_OUTPUT_MARK, scrub_outputs
+    from grading.trusted.gradebook import TRUSTED_OUTPUT_MARK, scrub_outputs, trusted_output
 
     hidden = secret_lines(get_assignment(ASSIGNMENT))[0]
     cell = nbformat.v4.new_code_cell("x = 1", outputs=[
@@ -199,15 +227,81 @@ def test_outputs_showing_hidden_tests_or_imitating_a_verdict_are_removed(tmp_pat
     path = tmp_path / "graded.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
     notebook = nbformat.read(path, as_version=4)                 # the real verdict, as annotate_notebook adds it
-    notebook.cells[0]["outputs"].append(nbformat.v4.new_output("stream", name="stdout",
-                                                                text="Exercise 2.2 (trusted check): 0/4 cases\n"))
-    notebook.cells[0]["outputs"][-1]["metadata"] = {TRUSTED_OUTPUT_MARK: True}
+    notebook.cells[0]["outputs"].append(trusted_output("Exercise 2.2 (trusted check): 0/4 cases\n"))
     nbformat.write(notebook, path)
     assert scrub_outputs(path, secret_lines(get_assignment(ASSIGNMENT))) == 2
     outputs = nbformat.read(path, as_version=4).cells[0].outputs
     assert "hidden tests" in outputs[0]["text"] and hidden not in outputs[0]["text"]
     assert "a copy of a trusted verdict" in outputs[1]["text"]
     assert outputs[2]["text"] == "loss 0.25\n" and outputs[3]["metadata"] == {TRUSTED_OUTPUT_MARK: True}
+    assert scrub_outputs(path, secret_lines(get_assignment(ASSIGNMENT))) == 0   # its own notices are not verdicts
+    nbformat.validate(nbformat.read(path, as_version=4))
+
+
+def test_the_sandboxs_paths_and_the_graders_files_are_removed_from_outputs(tmp_path):
+    import nbformat
+
+    from grading.course.leaks import secret_lines
+    from grading.trusted.gradebook import GRADER_FILE, scrub_outputs
+    from grading.trusted.sandbox.accounts import sandbox_root_path
+
+    text = (f"File {sandbox_root_path()}/slot-3/work/labs/numpy_mlp.py:85\n"
+            f"os.listdir(): ['.grader', 'labs']; kernel {sandbox_root_path()}/slot-3/work/.grader/kernel.json\n")
+    path = tmp_path / "graded.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text=text)])]), path)
+    assert scrub_outputs(path, secret_lines(get_assignment(ASSIGNMENT))) == 0   # rewritten, not replaced
+    assert nbformat.read(path, as_version=4).cells[0].outputs[0].text == (
+        f"File labs/numpy_mlp.py:85\nos.listdir(): ['.grader', 'labs']; kernel {GRADER_FILE}\n")
+
+
+class _Verdict:
+    """Stands for a TrustedResult: annotate_notebook only asks it for a cell's feedback."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def feedback_for(self, cell):
+        return self.text
+
+
+def test_the_trusted_verdict_qualifies_a_contradicting_in_kernel_verdict_and_keeps_the_notebook_valid(tmp_path):
+    """A test cell whose own check printed PASSED but that the trusted check scores 1/2 says which
+    one decides; a FAILED that the trusted check gives full marks likewise; an agreeing verdict is
+    left alone. A marked output the student's kernel made is dropped. The result validates."""
+    import nbformat
+
+    from grading.trusted.gradebook import (KERNEL_FAILED_QUALIFIED, KERNEL_PASSED_QUALIFIED, TRUSTED_OUTPUT_MARK,
+                                           annotate_notebook, is_trusted_output)
+
+    def test_cell(grade_id, verdict):
+        cell = nbformat.v4.new_code_cell("check()", outputs=[nbformat.v4.new_output(
+            "display_data", data={"text/plain": f"Exercise 2.2 [numpy_mlp]: {verdict}",
+                                  "text/html": f"<b>{verdict}</b>"})])
+        cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "points": 2}
+        return cell
+
+    forged = nbformat.v4.new_code_cell("display(...)", outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/plain": "This cell's score: 2/2"}, metadata={TRUSTED_OUTPUT_MARK: True})])
+    path = tmp_path / "graded.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[forged, test_cell("partly", "PASSED"),
+                                                   test_cell("full", "FAILED"), test_cell("agrees", "PASSED")]), path)
+    annotate_notebook(path, {"check": _Verdict("Exercise 2.2 (trusted check): details")},
+                      {"check": ["partly", "full", "agrees"]},
+                      {"partly": (1.0, 2.0), "full": (2.0, 2.0), "agrees": (2.0, 2.0)})
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    forged_cell, partly, full, agrees = notebook.cells
+    assert forged_cell.outputs == []
+    kernel, verdict = partly.outputs
+    assert is_trusted_output(verdict) and not is_trusted_output(kernel)
+    assert KERNEL_PASSED_QUALIFIED in kernel.data["text/plain"] and KERNEL_PASSED_QUALIFIED in kernel.data["text/html"]
+    assert verdict.data["text/plain"].startswith("This cell's score: 1/2 (from the trusted check")
+    assert "The PASSED above comes from the test in your own notebook" in verdict.data["text/plain"]
+    assert KERNEL_FAILED_QUALIFIED in full.outputs[0].data["text/plain"]
+    assert "The FAILED above" in full.outputs[1].data["text/plain"]
+    assert agrees.outputs[0].data["text/plain"] == "Exercise 2.2 [numpy_mlp]: PASSED"
+    assert "above" not in agrees.outputs[1].data["text/plain"]
 
 
 def test_the_done_record_cannot_be_forged_from_the_graded_folder_and_follows_the_gradebook(serial, tmp_path):

@@ -8,7 +8,7 @@ preprocessors into nbgrader's default chains:
   committed student notebooks);
 * autograde: ``KeepTrustedScores`` first, ``InjectParameters`` before ``Execute`` and
   ``StderrAsStdout`` after it;
-* generate_feedback: ``ClearHiddenTestsAndOutputs`` after ``GetGrades``.
+* generate_feedback: ``ClearHiddenTestsAndOutputs`` then ``HideServerPaths`` after ``GetGrades``.
 """
 from pathlib import Path
 
@@ -84,7 +84,8 @@ def apply_course_chains(c):
     from nbgrader.preprocessors import ClearSolutions, Execute, GetGrades
 
     from backprop_labs.student_notebooks import NamedClearSolutions
-    from .preprocessors import ClearHiddenTestsAndOutputs, InjectParameters, KeepTrustedScores, StderrAsStdout
+    from .preprocessors import (ClearHiddenTestsAndOutputs, HideServerPaths, InjectParameters, KeepTrustedScores,
+                                StderrAsStdout)
 
     def default(converter, name):
         return list(converter.class_traits()[name].make_dynamic_default())
@@ -95,6 +96,6 @@ def apply_course_chains(c):
     chain = _insert(chain, Execute, InjectParameters, after=False)
     c.Autograde.autograde_preprocessors = _insert(chain, Execute, StderrAsStdout, after=True)
     c.Autograde.sanitize_preprocessors = [KeepTrustedScores, *default(Autograde, "sanitize_preprocessors")]
-    c.GenerateFeedback.preprocessors = _insert(
-        default(GenerateFeedback, "preprocessors"), GetGrades, ClearHiddenTestsAndOutputs, after=True)
+    chain = _insert(default(GenerateFeedback, "preprocessors"), GetGrades, ClearHiddenTestsAndOutputs, after=True)
+    c.GenerateFeedback.preprocessors = _insert(chain, ClearHiddenTestsAndOutputs, HideServerPaths, after=True)
     return c

@@ -9,8 +9,14 @@
   ``backprop-labs grade`` scored with the trusted checks, which it would silently replace;
 * :class:`ClearHiddenTestsAndOutputs` (feedback): nbgrader restores hidden tests into the
   graded notebook, and feedback would show their code and traceback; this removes both and
-  leaves one line saying whether the hidden tests passed.
+  leaves one line saying whether the hidden tests passed;
+* :class:`HideServerPaths` (feedback, after it): paths of the grading server in outputs (the
+  course folder, the repository, installed packages) become names relative to the submission,
+  the repository or the package folder.
 """
+import re
+import sys
+import sysconfig
 from pathlib import Path
 
 from nbformat.v4 import new_code_cell, new_output
@@ -70,6 +76,12 @@ def trusted_record(course_dir, assignment, student):
     return Path(course_dir) / TRUSTED_RECORDS / assignment / f"{student}.json"
 
 
+def course_folder(resources):
+    """The course folder of the gradebook nbgrader is using (None if it is not a SQLite file)."""
+    url = resources.get("nbgrader", {}).get("db_url", "")
+    return Path(url[len("sqlite:///"):]).parent if url.startswith("sqlite:///") else None
+
+
 class KeepTrustedScores(NbGraderPreprocessor):
     """Stop nbgrader's in-kernel autograde of a submission that has trusted scores.
 
@@ -79,8 +91,7 @@ class KeepTrustedScores(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
-        url = info.get("db_url", "")
-        course_dir = Path(url[len("sqlite:///"):]).parent if url.startswith("sqlite:///") else None
+        course_dir = course_folder(resources)
         assignment, student = info.get("assignment"), info.get("student")
         if course_dir is not None and trusted_record(course_dir, assignment, student).exists():
             raise RuntimeError(
@@ -110,3 +121,70 @@ class ClearHiddenTestsAndOutputs(ClearHiddenTests):
             text = HIDDEN_FAILED.format(ename=errors[0].ename) if errors else HIDDEN_PASSED
             cell.outputs = [new_output("stream", name="stdout", text=text + "\n")]
         return cell, resources
+
+
+PATH_END = r"(?:/|(?![\w.-]))"   # a whole last name: /srv/course never matches /srv/course2
+
+
+def path_spellings(path):
+    """``path`` as given and resolved, regex-escaped, longest first."""
+    return sorted({re.escape(str(path)), re.escape(str(Path(path).resolve()))}, key=len, reverse=True)
+
+
+def server_path_rules(course_dir, student, assignment):
+    """``[(pattern, replacement)]``, applied in order, that turn the server's paths into relative names
+    (the sandbox's own paths are removed when the trusted grading annotates the notebook)."""
+    from backprop_labs.paths import REPOSITORY_ROOT, data_directory
+
+    rules = []
+    if course_dir is not None:
+        folders = r"(?:autograded|submitted|feedback)"
+        for course in path_spellings(course_dir):
+            job = rf"{course}/{re.escape(TRUSTED_RECORDS.parent.as_posix())}/jobs/[^/\s]+"
+            rules.append((rf"(?:{job}/)?{folders}/{re.escape(student)}/{re.escape(assignment)}/", ""))
+            rules.append((rf"{job}{PATH_END}", ""))
+            rules.append((rf"{course}{PATH_END}", ""))
+    # Installed packages (often inside the repository's venv) before the repository itself.
+    prefixes = {sysconfig.get_paths()[name]: "" for name in ("purelib", "platlib", "stdlib")}
+    prefixes.update({str(REPOSITORY_ROOT): "", str(data_directory()): "data/", sys.prefix: ""})
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        rules += [(rf"{spelling}{PATH_END}", prefixes[prefix]) for spelling in path_spellings(prefix)]
+    return [(re.compile(pattern), replacement) for pattern, replacement in rules]
+
+
+def hide_server_paths(value, rules):
+    """``value`` (an output's text, data or traceback) with every rule applied to its strings;
+    images are left alone."""
+    if isinstance(value, str):
+        for pattern, replacement in rules:
+            value = pattern.sub(replacement, value)
+        return value
+    if isinstance(value, list):
+        return [hide_server_paths(item, rules) for item in value]
+    if isinstance(value, dict):
+        return {key: item if key.startswith("image/") else hide_server_paths(item, rules)
+                for key, item in value.items()}
+    return value
+
+
+def hide_paths_in_outputs(notebook, rules):
+    """Apply ``rules`` to every code cell output; returns whether anything changed."""
+    changed = False
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            for key in ("text", "data", "traceback", "evalue"):
+                if key in output:
+                    hidden = hide_server_paths(output[key], rules)
+                    changed = changed or hidden != output[key]
+                    output[key] = hidden
+    return changed
+
+
+class HideServerPaths(NbGraderPreprocessor):
+    """Replace the grading server's paths in code cell outputs with relative names."""
+
+    def preprocess(self, nb, resources):
+        info = resources.get("nbgrader", {})
+        hide_paths_in_outputs(nb, server_path_rules(course_folder(resources), info.get("student", ""),
+                                                    info.get("assignment", "")))
+        return nb, resources

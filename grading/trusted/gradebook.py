@@ -6,6 +6,7 @@ else from ``auto_score``; the trusted score is written as ``auto_score`` (it *is
 automatic score, now computed outside the student's kernel), so ``nbgrader export``,
 formgrader and ``generate_feedback`` show it and an instructor can still override it.
 """
+import re
 import warnings
 
 import nbformat
@@ -58,27 +59,86 @@ def add_feedback_note(path, text):
     nbformat.write(notebook, path)
 
 
+def is_trusted_output(output):
+    return bool(output.get("metadata", {}).get(TRUSTED_OUTPUT_MARK))
+
+
+def trusted_output(text):
+    """A notebook output carrying a trusted verdict. ``display_data``, not ``stream``: nbformat
+    allows ``metadata`` (where the mark is) only on rich outputs, and a notebook with a marked
+    stream fails validation ("Notebook JSON is invalid")."""
+    return nbformat.v4.new_output("display_data", data={"text/plain": text}, metadata={TRUSTED_OUTPUT_MARK: True})
+
+
+KERNEL_VERDICT = re.compile(r"\b(PASSED|FAILED)\b")
+KERNEL_PASSED_QUALIFIED = "PASSED in your notebook's own run (the trusted check below decides the score)"
+KERNEL_FAILED_QUALIFIED = "FAILED in your notebook's own run (the trusted check below decides the score)"
+
+
+def _qualify_kernel_verdicts(outputs, full_marks):
+    """Rewrite the test cell's own PASSED (or FAILED) that the trusted score contradicts, in every
+    string of its outputs; returns the verdict words that were qualified."""
+    wrong = "PASSED" if not full_marks else "FAILED"
+    qualified = KERNEL_PASSED_QUALIFIED if wrong == "PASSED" else KERNEL_FAILED_QUALIFIED
+    found = set()
+
+    def rewrite(value):
+        if isinstance(value, str):
+            if wrong in KERNEL_VERDICT.findall(value):
+                found.add(wrong)
+                return re.sub(rf"\b{wrong}\b", qualified, value)
+            return value
+        if isinstance(value, list):
+            return [rewrite(item) for item in value]
+        if isinstance(value, dict):
+            return {key: rewrite(item) for key, item in value.items()}
+        return value
+
+    for output in outputs:
+        for key in ("text", "data"):
+            if key in output:
+                output[key] = rewrite(output[key])
+    return found
+
+
+def verdict_text(feedback, score, max_score, contradicted=()):
+    """The trusted verdict of one test cell, as its annotation shows it."""
+    lines = [f"This cell's score: {score:g}/{max_score:g} (from the trusted check, which decides it)."]
+    if "PASSED" in contradicted:
+        lines.append("The PASSED above comes from the test in your own notebook, which checks fewer cases; "
+                     "the trusted check, run outside your notebook, found the differences below.")
+    if "FAILED" in contradicted:
+        lines.append("The FAILED above comes from the test in your own notebook; the trusted check, run outside "
+                     "your notebook, found every case it checks matches the reference.")
+    return "\n".join([*lines, feedback]) + "\n"
+
+
 def annotate_notebook(path, results, cells_by_check, scores):
     """Add the trusted verdict as an output of each mapped test cell of the graded notebook,
-    so the feedback page shows it next to the in-kernel test's own output."""
+    so the feedback page shows it next to the in-kernel test's own output (whose PASSED or
+    FAILED is qualified where the trusted score says otherwise)."""
     notebook = nbformat.read(path, as_version=4)
+    check_of_cell = {cell: check for check, cells in cells_by_check.items() for cell in cells}
     for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        # Only this function writes marked outputs: one already there is an earlier run's or
+        # the student's imitation (a kernel can attach any metadata to a display).
+        cell.outputs = [output for output in cell.outputs if not is_trusted_output(output)]
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        for check, cell_ids in cells_by_check.items():
-            if grade_id in cell_ids:
-                score, max_score = scores[grade_id]
-                text = results[check].feedback_for(grade_id) + f"\nThis cell's score: {score:g}/{max_score:g} (from the trusted check).\n"
-                cell.setdefault("outputs", [])
-                cell["outputs"] = [o for o in cell["outputs"] if not o.get("metadata", {}).get(TRUSTED_OUTPUT_MARK)]
-                cell["outputs"].append(nbformat.v4.new_output(
-                    "stream", name="stdout", text=text))
-                cell["outputs"][-1]["metadata"] = {TRUSTED_OUTPUT_MARK: True}
+        if grade_id in check_of_cell:
+            score, max_score = scores[grade_id]
+            contradicted = _qualify_kernel_verdicts(cell.outputs, full_marks=score >= max_score)
+            feedback = results[check_of_cell[grade_id]].feedback_for(grade_id)
+            cell.outputs.append(trusted_output(verdict_text(feedback, score, max_score, contradicted)))
     nbformat.write(notebook, path)
 
 
-VERDICT_PHRASE = "(trusted check)"
+VERDICT_PHRASE = "trusted check"
 REMOVED_OUTPUT = ("[output removed by the grader: it showed {what}; the real verdicts are the outputs marked "
                   "'from the trusted check' under the test cells]\n")
+SHOWED_SECRET, SHOWED_VERDICT = "lines of the hidden tests or the solution", "a copy of a trusted verdict"
+REMOVED_TEXTS = {REMOVED_OUTPUT.format(what=what) for what in (SHOWED_SECRET, SHOWED_VERDICT)}
 
 
 def _output_text(output):
@@ -96,25 +156,46 @@ def scrub_outputs(path, secret_lines):
     """Replace each output of the graded notebook that shows a hidden-test or solution line
     (``secret_lines``, normalized as :func:`grading.course.leaks.secret_lines` gives them; a kernel
     hook can capture hidden tests and ``update_display`` an earlier output with them) or imitates a
-    trusted verdict. Returns how many outputs were replaced."""
+    trusted verdict, and removes the sandbox's paths from every output. Returns how many outputs
+    were replaced."""
     from grading.course.leaks import _normalize
+    from grading.course.preprocessors import hide_paths_in_outputs
 
     notebook = nbformat.read(path, as_version=4)
     replaced = 0
     for cell in notebook.cells:
         outputs = cell.get("outputs", [])
         for index, output in enumerate(outputs):
-            if output.get("metadata", {}).get(TRUSTED_OUTPUT_MARK):
+            if is_trusted_output(output) or output.get("text") in REMOVED_TEXTS:
                 continue
             text = _normalize("\n".join(_output_text(output)))
-            what = ("lines of the hidden tests or the solution" if any(line in text for line in secret_lines)
-                    else "a copy of a trusted verdict" if VERDICT_PHRASE in text else None)
+            what = (SHOWED_SECRET if any(line in text for line in secret_lines)
+                    else SHOWED_VERDICT if VERDICT_PHRASE in text else None)
             if what is not None:
                 outputs[index] = nbformat.v4.new_output("stream", name="stdout", text=REMOVED_OUTPUT.format(what=what))
                 replaced += 1
-    if replaced:
+    if hide_paths_in_outputs(notebook, sandbox_path_rules()) or replaced:
         nbformat.write(notebook, path)
     return replaced
+
+
+GRADER_FILE = "(a grader file)"
+
+
+def sandbox_path_rules():
+    """Rules for :func:`grading.course.preprocessors.hide_server_paths`: the sandbox's folders (the
+    kernel's folder holds the submission, so its files keep their relative names) and the grader's
+    own files in it."""
+    from grading.course.preprocessors import PATH_END, path_spellings
+
+    from .sandbox.accounts import sandbox_root_path
+    from .sandbox.runner import GRADER_DIR
+
+    rules = []
+    for root in path_spellings(sandbox_root_path()):
+        rules += [(rf"{root}/slot-\d+/(?:work|private)/", ""), (rf"{root}{PATH_END}", "")]
+    rules.append((rf"(?<![\w.-]){re.escape(GRADER_DIR)}/[\w.-]+", GRADER_FILE))
+    return [(re.compile(pattern), replacement) for pattern, replacement in rules]
 
 
 def copy_gradebook_rows(source_url, target_url, assignment, student):

@@ -40,9 +40,14 @@ class Slot:
     private: Path   # root-only: the run's spec, staging mounts, results read back
 
 
+def sandbox_root_path():
+    """Where :func:`sandbox_root` is (nothing created)."""
+    return Path(os.environ.get(SANDBOX_ROOT_VARIABLE) or Path(tempfile.gettempdir()) / "backprop-labs-sandbox")
+
+
 def sandbox_root():
     """Directory holding every slot: root-owned, mode 0711 (enter, but not list)."""
-    root = Path(os.environ.get(SANDBOX_ROOT_VARIABLE) or Path(tempfile.gettempdir()) / "backprop-labs-sandbox")
+    root = sandbox_root_path()
     root.mkdir(mode=0o711, exist_ok=True)
     os.chmod(root, 0o711)
     (root / "locks").mkdir(mode=0o700, exist_ok=True)

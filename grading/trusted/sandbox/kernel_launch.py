@@ -15,6 +15,7 @@ from backprop_labs.paths import REPOSITORY_ROOT, data_directory
 from .limits import GIB, Limits
 
 CONNECTION_FILE = "kernel.json"
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # A whole notebook runs in one kernel: nbgrader's per-cell timeout bounds each cell, and the
 # kernel's wall clock bounds the notebook (an endless loop in every cell would otherwise hold a
 # worker for cells x timeout). Configurable per grading run by environment variable.
@@ -75,7 +76,9 @@ def launch(command, zygote_path=""):
         command, submission=cwd, grader_files={CONNECTION_FILE: json.dumps(connection).encode()},
         limits=run_limits, hidden=_course_folders(cwd),
         extra_kept=[REPOSITORY_ROOT / "grading", data_directory()], extra_writable=[sockets],
-        extra_env={"BACKPROP_LABS_DATA": str(data_directory())},
+        # The sandbox sets MPLBACKEND=Agg for its scripts; a notebook kernel needs the inline backend,
+        # which ipykernel only picks when MPLBACKEND is unset, or its figures never reach the notebook.
+        extra_env={"BACKPROP_LABS_DATA": str(data_directory()), "MPLBACKEND": INLINE_BACKEND},
         prepare=hand_over_sockets, started=forward_signals,
         zygote=SocketZygote(zygote_path) if zygote_path else None))
     if run.setup_failed:
