@@ -195,3 +195,19 @@ def test_notebook_json_round_trip_is_untouched_by_reading():
     # The source notebook is committed in nbformat's own layout, so tools rewrite it identically.
     text = BACKPROP.notebook.read_text(encoding="utf-8")
     assert nbformat.writes(nbformat.reads(text, as_version=4)) + "\n" == text
+
+
+def test_collection_takes_the_submission_time_from_the_collection_not_the_student(tmp_path):
+    from grading.course.submissions import collect_submissions
+
+    assignment = get_assignment("backprop_mlp")
+    student = tmp_path / "submissions" / "alice"
+    student.mkdir(parents=True)
+    (student / "backprop_mlp.ipynb").write_text("{}", encoding="utf-8")
+    (student / "timestamp.txt").write_text("2000-01-01 00:00:00.000000 UTC", encoding="utf-8")  # forged
+    course = tmp_path / "course"
+    collect_submissions(course, assignment, tmp_path / "submissions")
+    stamp = (course / "submitted" / "alice" / "backprop_mlp" / "timestamp.txt").read_text(encoding="utf-8")
+    assert not stamp.startswith("2000-") and stamp.startswith("20")
+    collect_submissions(course, assignment, tmp_path / "submissions")  # unchanged work keeps its time
+    assert (course / "submitted" / "alice" / "backprop_mlp" / "timestamp.txt").read_text(encoding="utf-8") == stamp

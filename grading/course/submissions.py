@@ -51,8 +51,13 @@ def folder_digest(folder):
     return digest.hexdigest()
 
 
-def _without_symlinks(directory, names):
-    return [name for name in names if os.path.islink(os.path.join(directory, name))]
+def _ignored_when_collecting(top):
+    """``copytree``'s ``ignore``: symbolic links, and the student's own top-level ``timestamp.txt``."""
+    def ignored(directory, names):
+        links = [name for name in names if os.path.islink(os.path.join(directory, name))]
+        own_stamp = [TIMESTAMP] if os.path.samefile(directory, top) and TIMESTAMP in names else []
+        return links + own_stamp
+    return ignored
 
 
 @dataclass
@@ -68,8 +73,9 @@ def collect_submissions(course_dir, assignment, submissions_dir):
 
     A student's folder holds the assignment's files (or one sub-folder named after the
     assignment that does). Symbolic links are skipped. A folder whose name is not a valid id
-    is refused, alone. A ``timestamp.txt`` (nbgrader's submission time) is written when the
-    student's folder has none, and kept when the files did not change since the last collection.
+    is refused, alone. ``timestamp.txt`` (nbgrader's submission time) is always the collection's:
+    a student's own copy is ignored (it could claim any time), and the time of the last collection
+    is kept when the files did not change since.
     """
     collection = Collection()
     for folder in sorted(Path(submissions_dir).iterdir()):
@@ -86,11 +92,10 @@ def collect_submissions(course_dir, assignment, submissions_dir):
             if (target / TIMESTAMP).is_file():
                 old_stamp, old_digest = (target / TIMESTAMP).read_text(encoding="utf-8"), folder_digest(target)
             shutil.rmtree(target)
-        shutil.copytree(files, target, ignore=_without_symlinks)
-        if not (target / TIMESTAMP).exists():
-            unchanged = old_digest is not None and folder_digest(target) == old_digest
-            stamp = old_stamp if unchanged else datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
-            (target / TIMESTAMP).write_text(stamp, encoding="utf-8")
+        shutil.copytree(files, target, ignore=_ignored_when_collecting(files))
+        unchanged = old_digest is not None and folder_digest(target) == old_digest
+        stamp = old_stamp if unchanged else datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+        (target / TIMESTAMP).write_text(stamp, encoding="utf-8")
         collection.students.append(folder.name)
     return collection
 
