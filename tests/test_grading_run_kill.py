@@ -1,5 +1,4 @@
 """A SIGKILLed coordinator leaves no grading worker behind."""
-import os
 import signal
 import subprocess
 import sys

@@ -71,3 +71,16 @@ def relu_model_with_zeros(backpropagation=None, digits=None):
     batch = digits_batch(digits)
     batch["input"][:3] = 0.0
     return model, batch
+
+
+def solution_gradients(model, input, output):
+    from labs_solutions import NumpyMLP
+
+    return NumpyMLP.backpropagation(model, input, output)
+
+
+def returning(transform):
+    """A student backpropagation that returns ``transform(correct gradients)``."""
+    def backpropagation(self, input, output):
+        return transform(solution_gradients(self, input, output))
+    return backpropagation
