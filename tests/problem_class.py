@@ -11,6 +11,7 @@ import shutil
 import nbformat
 
 from backprop_labs.paths import REPOSITORY_ROOT
+from grading.course.submissions import cell_grade_id
 from trusted_class import make_submission
 
 ASSIGNMENT = "backprop_mlp"
@@ -45,10 +46,6 @@ NOT_RUN = {student: "nbgrader could not run the notebook: " for student in ("exi
 EXIT_NOW = "import os\nos._exit(0)\n"
 
 
-def _grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
 def _edit(path, change):
     notebook = nbformat.read(path, as_version=4)
     change(notebook)
@@ -58,16 +55,16 @@ def _edit(path, change):
 
 def _duplicate(notebook):
     cells = notebook.cells
-    answer = next(i for i, cell in enumerate(cells) if _grade_id(cell) == "ex2_1_answer")
-    test = next(i for i, cell in enumerate(cells) if _grade_id(cell) == "test_2_2_output_layer")
+    answer = next(i for i, cell in enumerate(cells) if cell_grade_id(cell) == "ex2_1_answer")
+    test = next(i for i, cell in enumerate(cells) if cell_grade_id(cell) == "test_2_2_output_layer")
     # a student copies the answer cell (keeping its id) and pastes a test cell twice at the end
     cells.insert(answer + 1, nbformat.from_dict(json.loads(json.dumps(cells[answer]))))
     cells += [nbformat.from_dict(json.loads(json.dumps(cells[test + 1]))) for _ in range(2)]
 
 
 def _reorder_and_delete(notebook):
-    cells = [cell for cell in notebook.cells if _grade_id(cell) != "test_2_2_all_layers"]
-    moved = next(i for i, cell in enumerate(cells) if _grade_id(cell) == "test_2_4_hidden")
+    cells = [cell for cell in notebook.cells if cell_grade_id(cell) != "test_2_2_all_layers"]
+    moved = next(i for i, cell in enumerate(cells) if cell_grade_id(cell) == "test_2_4_hidden")
     cells.append(cells.pop(moved))                      # a test cell moved to the end
     cells[0], cells[1] = cells[1], cells[0]              # two leading cells swapped
     notebook.cells = cells
@@ -85,9 +82,9 @@ def write_problem_class(release, submissions):
         make_submission(release, folder, kind, assignment)
         if student == "partly_right":
             stub = nbformat.read(release / notebook, as_version=4)
-            answer = next(cell for cell in stub.cells if _grade_id(cell) == "ex2_1_answer")
+            answer = next(cell for cell in stub.cells if cell_grade_id(cell) == "ex2_1_answer")
             _edit(folder / notebook, lambda nb: [cell.update(source=answer.source) for cell in nb.cells
-                                                 if _grade_id(cell) == "ex2_1_answer"])
+                                                 if cell_grade_id(cell) == "ex2_1_answer"])
         elif student == "duplicated_cells":
             _edit(folder / notebook, _duplicate)
         elif student == "reordered_deleted":

@@ -20,6 +20,7 @@ from grading.course.leaks import find_leaks, readable_text, secret_lines
 from grading.commands.grading_run import grade_assignment
 from grading.course.pipeline import build_course, cell_scores
 from grading.course.preprocessors import HIDDEN_FAILED, HIDDEN_PASSED
+from grading.course.submissions import cell_grade_id
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
@@ -163,7 +164,7 @@ def graded_class(tmp_path_factory, worker_id, books):
 def _autograded_cell(graded_class, student, cell_id):
     path = graded_class["course"] / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     cells = [cell for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]
-             if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == cell_id]
+             if cell_grade_id(cell) == cell_id]
     assert len(cells) == 1, f"{student}: {len(cells)} cells with grade id {cell_id}"
     return cells[0]
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import nbformat
 
 from backprop_labs.paths import REPOSITORY_ROOT
+from grading.course.submissions import cell_grade_id
 
 CHEAT_CELL = """
 import os, numpy
@@ -42,10 +43,6 @@ PARTLY_RIGHT = {
                           "error = error @ weight"),
     "forward_without_bias": ("pytorch_mlp.py", "z = activation @ weight.T + bias", "z = activation @ weight.T"),
 }
-
-
-def _grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
 def _edit_notebook(path, edit):
@@ -77,15 +74,15 @@ def make_submission(release, folder, kind, assignment):
             text = (folder / "labs" / module).read_text()
             assert text.count(right) == 1, f"{module} no longer has the line {right!r}"
             (folder / "labs" / module).write_text(text.replace(right, wrong))
-        answers = {_grade_id(cell): cell.source for cell in nbformat.read(assignment.notebook, as_version=4).cells
+        answers = {cell_grade_id(cell): cell.source for cell in nbformat.read(assignment.notebook, as_version=4).cells
                    if cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
-        _edit_notebook(notebook_path, lambda cell: cell.update(source=answers[_grade_id(cell)])
-                       if _grade_id(cell) in answers else None)
+        _edit_notebook(notebook_path, lambda cell: cell.update(source=answers[cell_grade_id(cell)])
+                       if cell_grade_id(cell) in answers else None)
     elif kind == "cheat":
         def cheat(cell):
-            if _grade_id(cell) == "ex2_1_answer":
+            if cell_grade_id(cell) == "ex2_1_answer":
                 cell.source += CHEAT_CELL
-            elif _grade_id(cell) == "test_2_2_hidden":
+            elif cell_grade_id(cell) == "test_2_2_hidden":
                 cell.source = "pass"
                 cell.metadata["nbgrader"]["points"] = 99
         _edit_notebook(notebook_path, cheat)
@@ -96,7 +93,7 @@ def make_submission(release, folder, kind, assignment):
 def build_demo_class(root, kinds, assignment_name="backprop_mlp"):
     """Course in ``root/course`` with submissions ``s00_<kind>``, ...; returns the course path."""
     from grading.course.assignments import get_assignment
-    from grading.course.pipeline import collect_submissions
+    from grading.course.submissions import collect_submissions
 
     root = Path(root)
     assignment = get_assignment(assignment_name)

@@ -23,7 +23,6 @@ from .assignments import SOLUTIONS_PACKAGE_DIR, STUDENT_PACKAGE_DIR, all_assignm
 from .config import DEFAULT_TIMEOUT, write_config
 from .leaks import find_leaks, secret_lines
 from .nbgrader_api import failure_reason, full_log, nbgrader_api
-from .submissions import collect_submissions  # noqa: F401  (a step of this pipeline)
 
 GRADEBOOK = "gradebook.db"
 EXPORT_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",

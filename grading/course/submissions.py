@@ -106,13 +106,14 @@ def submitted_ids(course_dir, assignment):
                   if path.is_dir())
 
 
-def _grade_id(cell):
+def cell_grade_id(cell):
+    """The nbgrader grade id of a notebook cell (dict or NotebookNode), or None."""
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
 def graded_cell_ids(notebook_path):
     """The nbgrader grade ids of an instructor notebook, in order."""
-    return [grade_id for grade_id in map(_grade_id, nbformat.read(notebook_path, as_version=4).cells) if grade_id]
+    return [grade_id for grade_id in map(cell_grade_id, nbformat.read(notebook_path, as_version=4).cells) if grade_id]
 
 
 def _other_assignment(found_ids, assignments, own):
@@ -152,7 +153,7 @@ def prepare_submission(course_dir, assignment, student, assignments=()):
     except Exception as error:  # nbformat raises several types for a malformed notebook
         return f"{path.name} is not a notebook nbformat can read ({type(error).__name__}: {error})", []
     expected = set(graded_cell_ids(assignment.notebook))
-    found = {_grade_id(cell) for cell in notebook.cells} - {None}
+    found = {cell_grade_id(cell) for cell in notebook.cells} - {None}
     if not found & expected:
         other = _other_assignment(found, assignments, assignment)
         if other:
@@ -172,7 +173,7 @@ def _keep_first_copies(notebook):
     """Drop later copies of graded cells and give duplicated cell ids new ones; what was done."""
     seen, kept, dropped = set(), [], []
     for cell in notebook.cells:
-        grade_id = _grade_id(cell)
+        grade_id = cell_grade_id(cell)
         if grade_id and grade_id in seen:
             dropped.append(grade_id)
             continue

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from grading.course.cell_scope import EVERY_CASE
+from grading.course.submissions import cell_grade_id
+
 from .check_spec import trusted_checks
 from .results import ResultRejected, new_nonce, read_arrays, read_check_statuses
 from .sandbox import Limits, run_sandboxed
@@ -278,7 +280,7 @@ def answer_cells(notebook, grade_ids):
     wanted = set(grade_ids)
     found = {}
     for cell in notebook.cells if notebook is not None else ():
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = cell_grade_id(cell)
         if grade_id in wanted and cell.get("cell_type") == "code" and grade_id not in found:
             found[grade_id] = cell.source
     return ([{"name": grade_id, "source": found[grade_id]} for grade_id in grade_ids if grade_id in found],

@@ -13,6 +13,8 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
+from grading.course.submissions import cell_grade_id
+
 TRUSTED_OUTPUT_MARK = "backprop_labs_trusted"
 
 
@@ -125,7 +127,7 @@ def annotate_notebook(path, results, cells_by_check, scores):
         # Only this function writes marked outputs: one already there is an earlier run's or
         # the student's imitation (a kernel can attach any metadata to a display).
         cell.outputs = [output for output in cell.outputs if not is_trusted_output(output)]
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = cell_grade_id(cell)
         if grade_id in check_of_cell:
             score, max_score = scores[grade_id]
             contradicted = _qualify_kernel_verdicts(cell.outputs, full_marks=score >= max_score)
