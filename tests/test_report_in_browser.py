@@ -5,22 +5,16 @@ API with that executable; the set-up installs either when missing). Screenshots 
 ``out/test-artifacts/``.
 """
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from backprop_labs.paths import REPOSITORY_ROOT
+from chromium import ARTIFACTS, browser  # noqa: F401 (the fixture)
 from grading.course.execute import execute_notebook
 
 pytestmark = pytest.mark.slow
-CHROMIUM = Path("/usr/bin/chromium")
-PLAYWRIGHT = "playwright==1.65.2"  # as pinned in setup.cfg's test extra
-ARTIFACTS = REPOSITORY_ROOT / "out" / "test-artifacts"
 MIN_GAP_PX = 8  # between the texts of neighbouring cells: "layer parameter", not "layerparameter"
 
 REPORT_CELL = '''
@@ -50,22 +44,6 @@ HEADER_BOXES = """() => {
     return [box.left, box.right, box.top];
   });
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        subprocess.run(["apt-get", "update"], check=True, capture_output=True)  # a fresh machine has no list
-        subprocess.run(["apt-get", "install", "-y", "chromium"], check=True, capture_output=True)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        subprocess.run([sys.executable, "-m", "pip", "install", PLAYWRIGHT], check=True, capture_output=True)
-        from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -147,5 +125,6 @@ def test_the_text_form_of_a_report_is_the_readable_table(executed):
 
 @pytest.fixture(autouse=True, scope="module")
 def _clean_artifacts():
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    for old in ARTIFACTS.glob("report-*.png"):  # this module's screenshots only
+        old.unlink()
     yield
