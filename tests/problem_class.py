@@ -42,6 +42,9 @@ REASONS = {
     "with space": "student id 'with space' refused",
 }
 
+# The honest student also hands in a large file (kept only in submitted/) and a small one (kept everywhere).
+LARGE_FILE, LARGE_BYTES = "recordings/training_run.npy", 3 << 20
+SMALL_FILE = "notes.txt"
 NOT_RUN = {student: "nbgrader could not run the notebook: " for student in ("exits_at_import", "kernel_exits")}
 EXIT_NOW = "import os\nos._exit(0)\n"
 
@@ -80,7 +83,11 @@ def write_problem_class(release, submissions):
         folder = submissions / student
         kind = "stub" if student == "stub" else "honest"
         make_submission(release, folder, kind, assignment)
-        if student == "partly_right":
+        if student == "honest":
+            (folder / LARGE_FILE).parent.mkdir()
+            (folder / LARGE_FILE).write_bytes(b"\0" * LARGE_BYTES)
+            (folder / SMALL_FILE).write_text("my notes\n", encoding="utf-8")
+        elif student == "partly_right":
             stub = nbformat.read(release / notebook, as_version=4)
             answer = next(cell for cell in stub.cells if cell_grade_id(cell) == "ex2_1_answer")
             _edit(folder / notebook, lambda nb: [cell.update(source=answer.source) for cell in nb.cells

@@ -11,7 +11,8 @@ from grading.cli import main
 from grading.course.pipeline import feedback_page
 from grading.course.assignments import get_assignment
 from grading.commands.grading_run import NOT_ROOT
-from problem_class import ASSIGNMENT, CELLS, EXPECTED, NOT_RUN, REASONS, write_problem_class
+from problem_class import (ASSIGNMENT, CELLS, EXPECTED, LARGE_BYTES, LARGE_FILE, NOT_RUN, REASONS, SMALL_FILE,
+                           write_problem_class)
 from trusted_class import _build_course_folder
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
@@ -66,6 +67,40 @@ def test_every_student_ends_with_a_score_or_a_reason(graded, capsys):
         assert reason in page and "from the trusted check" in page
     assert problems["duplicated_cells"]["graded"] == "yes"
     assert "removed a second copy of graded cell ex2_1_answer" in problems["duplicated_cells"]["reason"]
+
+
+def test_a_large_file_is_kept_once_and_named(graded):
+    root, _ = graded
+    course = root / "course"
+    assert (course / "submitted" / "honest" / ASSIGNMENT / LARGE_FILE).stat().st_size == LARGE_BYTES
+    for copy in ("autograded", "feedback"):
+        folder = course / copy / "honest" / ASSIGNMENT
+        assert not (folder / LARGE_FILE).exists(), copy
+        assert (folder / SMALL_FILE).is_file() and (folder / "labs" / "numpy_mlp.py").is_file(), copy
+    problems = {row["student_id"]: row for row in _rows(root / "grades-problems.csv")}
+    assert problems["honest"]["graded"] == "yes"
+    assert problems["honest"]["reason"] == ("kept only in submitted/ (files over 1.0 MiB are not copied to "
+                                            f"autograded/ and feedback/): {LARGE_FILE} (3.0 MiB)")
+
+
+def test_only_large_files_that_are_not_notebooks_or_modules_leave_the_graded_copy(tmp_path):
+    from grading.course.pipeline import trim_graded_copy
+
+    assignment = get_assignment(ASSIGNMENT)
+    graded = tmp_path / "autograded" / "ada" / ASSIGNMENT
+    files = {f"{ASSIGNMENT}.ipynb": 5000, "labs/numpy_mlp.py": 5000, "labs/helper.py": 5120, "plot.png": 1024,
+             "data/big.csv": 1536, "weights.npy": 4096}
+    for relative, size in files.items():
+        (graded / relative).parent.mkdir(parents=True, exist_ok=True)
+        (graded / relative).write_bytes(b"x" * size)
+    (graded / "link.npy").symlink_to(graded / "weights.npy")
+    note = trim_graded_copy(tmp_path, assignment, "ada", limit=1024)
+    left = sorted(path.relative_to(graded).as_posix() for path in graded.rglob("*") if not path.is_dir())
+    # a module the assignment does not ship (labs/helper.py) is an ordinary file
+    assert left == [f"{ASSIGNMENT}.ipynb", "labs/numpy_mlp.py", "link.npy", "plot.png"]
+    assert note == ("kept only in submitted/ (files over 1.0 KiB are not copied to autograded/ and "
+                    "feedback/): data/big.csv (1.5 KiB), labs/helper.py (5.0 KiB), weights.npy (4.0 KiB)")
+    assert trim_graded_copy(tmp_path, assignment, "ada", limit=1024) == ""
 
 
 def test_an_unchanged_class_is_not_graded_again(graded, capsys):

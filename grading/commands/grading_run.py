@@ -10,7 +10,8 @@
 3. :func:`~grading.course.submissions.prepare_submission` per student: a notebook that cannot
    be graded gets its reason, duplicated graded cells are repaired;
 4. autograde: trusted (sandboxed kernels, scores computed outside the student's kernel;
-   :mod:`grading.trusted.parallel`) or, with ``in_kernel``, nbgrader's own;
+   :mod:`grading.trusted.parallel`) or, with ``in_kernel``, nbgrader's own; then each graded
+   folder drops the large files that are not notebooks or modules (kept once, in ``submitted/``);
 5. feedback pages; 6. ``X.csv``, ``X-cells.csv`` and ``X-problems.csv``: every student of the
    class has a row, with 0 and the reason when nothing could run.
 """
@@ -22,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grading.course.nbgrader_api import CONFIG_NAME
-from grading.course.pipeline import (CourseError, autograde, export_grades, export_paths, generate_feedback, log_path)
+from grading.course.pipeline import (KEPT_FILE_BYTES, CourseError, autograde, export_grades, export_paths,
+                                     generate_feedback, log_path, trim_graded_copy)
 from grading.course.submissions import collect_submissions, id_problem, prepare_submission, submitted_ids
 
 MIB = 1 << 20
 SPARE_DISK = 200 * MIB          # gradebook, logs, job copies and feedback pages of a small class
-COPIES_KEPT = 3                 # submitted/, autograded/ and feedback/ each hold a copy of a submission
 NOT_ROOT = ("trusted grading needs root (the sandbox switches to unprivileged users and makes namespaces): "
             "run the command as root, e.g. `sudo -E $(which backprop-labs) grade ...`, or add --in-kernel to "
             "grade with plain nbgrader, whose scores a submission can change")
@@ -45,8 +46,12 @@ class GradingRun:
     files: tuple = ()                                # grades, per-cell grades, problems CSV
 
 
-def _folder_size(folder):
-    return sum(path.stat().st_size for path in Path(folder).rglob("*") if path.is_file() and not path.is_symlink())
+def _disk_needed(folder):
+    """What grading keeps of the submissions in ``folder``: all of it in ``submitted/``, and each file
+    up to ``KEPT_FILE_BYTES`` in ``autograded/`` and in ``feedback/`` (the notebooks and modules, kept
+    whole, are far smaller)."""
+    sizes = [path.lstat().st_size for path in Path(folder).rglob("*") if path.is_file() and not path.is_symlink()]
+    return sum(sizes) + 2 * sum(min(size, KEPT_FILE_BYTES) for size in sizes)
 
 
 def preflight(course_dir, assignment, trusted=True, submissions=None):
@@ -65,8 +70,7 @@ def preflight(course_dir, assignment, trusted=True, submissions=None):
         raise CourseError(f"cannot write in the course folder {course_dir} ({error.strerror}): grading writes "
                           "submitted/, autograded/, feedback/ and gradebook.db there, so make it writable "
                           "(or copy it to a writable disk) and run again") from None
-    class_size = _folder_size(submissions) if submissions is not None else _folder_size(course_dir / "submitted")
-    needed = COPIES_KEPT * class_size + SPARE_DISK
+    needed = _disk_needed(submissions if submissions is not None else course_dir / "submitted") + SPARE_DISK
     free = shutil.disk_usage(course_dir).free
     if free < needed:
         raise CourseError(f"only {free // MIB} MiB free on the disk of {course_dir}, and grading this class needs "
@@ -121,6 +125,10 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
     else:
         failed = {}
     run.problems.update(failed)
+    for student in run.graded:
+        note = trim_graded_copy(course_dir, assignment, student)
+        if note:
+            run.notes.setdefault(student, []).append(note)
     for student, reason in generate_feedback(course_dir, assignment, run.graded).items():
         run.notes.setdefault(student, []).append(reason)  # graded; only the page is missing
     csv_path = csv_path or course_dir / "grades" / f"{assignment.name}.csv"

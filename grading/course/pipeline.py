@@ -1,7 +1,8 @@
 """The course pipeline as small steps, each a function over an nbgrader course folder.
 
     build:  write_config -> copy_source -> generate_release          (build_course runs all three)
-    grade:  collect_submissions -> prepare_submission -> autograde -> generate_feedback -> export_grades
+    grade:  collect_submissions -> prepare_submission -> autograde -> trim_graded_copy -> generate_feedback
+            -> export_grades
             (``grading.commands.grading_run.grade_assignment`` runs them, with the trusted autograde)
 
 Every step takes the course folder first and can be called on its own. nbgrader is driven
@@ -19,12 +20,15 @@ from pathlib import Path
 
 from backprop_labs.stubgen import generate_student_package
 
-from .assignments import SOLUTIONS_PACKAGE_DIR, STUDENT_PACKAGE_DIR, all_assignments
+from .assignments import SHIPPED_PACKAGE, SOLUTIONS_PACKAGE_DIR, STUDENT_PACKAGE_DIR, all_assignments
 from .config import DEFAULT_TIMEOUT, write_config
 from .leaks import find_leaks, secret_lines
 from .nbgrader_api import failure_reason, full_log, nbgrader_api
 
 GRADEBOOK = "gradebook.db"
+# autograded/ and feedback/ keep a submitted file that is neither a notebook nor one of the
+# assignment's modules only up to this size: a 100 MB file is kept once, in submitted/.
+KEPT_FILE_BYTES = 1 << 20
 EXPORT_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
                   "raw_score", "late_submission_penalty", "score", "max_score", "problem"]
 
@@ -131,6 +135,32 @@ def autograde(course_dir, assignment, students):
                 run.failed[student] = failure_reason(result)
                 run.logs[student] = _keep_log(course_dir, assignment, student, result)
     return run
+
+
+def _readable_size(size):
+    return f"{size / (1 << 20):.1f} MiB" if size >= 1 << 20 else f"{size / 1024:.1f} KiB"
+
+
+def trim_graded_copy(course_dir, assignment, student, limit=KEPT_FILE_BYTES):
+    """Remove from the student's ``autograded/`` folder, once graded, every file over ``limit``
+    bytes that is neither a notebook nor a module the assignment ships; feedback, which copies
+    that folder, never gets them, and ``submitted/`` keeps the originals. Returns a note naming
+    them (``""`` when none)."""
+    graded = Path(course_dir) / "autograded" / student / assignment.name
+    kept = {f"{SHIPPED_PACKAGE}/{relative}" for relative in [*assignment.shipped_files(), "__init__.py"]}
+    removed = []
+    for folder, _, names in os.walk(graded):  # links are not followed
+        for name in names:
+            path = Path(folder, name)
+            relative = path.relative_to(graded).as_posix()
+            size = path.lstat().st_size
+            if size > limit and path.suffix != ".ipynb" and relative not in kept and not path.is_symlink():
+                path.unlink()
+                removed.append(f"{relative} ({_readable_size(size)})")
+    if not removed:
+        return ""
+    return (f"kept only in submitted/ (files over {_readable_size(limit)} are not copied to autograded/ "
+            f"and feedback/): {', '.join(sorted(removed))}")
 
 
 def generate_feedback(course_dir, assignment, students=None):
