@@ -23,6 +23,7 @@ from pathlib import Path
 
 from grading.course.nbgrader_api import CONFIG_NAME
 from grading.course.pipeline import (CourseError, autograde, export_grades, export_paths, generate_feedback, log_path)
+from grading.course.submission_files import refused_line, submission_size
 from grading.course.submissions import collect_submissions, id_problem, prepare_submission, submitted_ids
 
 MIB = 1 << 20
@@ -45,10 +46,6 @@ class GradingRun:
     files: tuple = ()                                # grades, per-cell grades, problems CSV
 
 
-def _folder_size(folder):
-    return sum(path.stat().st_size for path in Path(folder).rglob("*") if path.is_file() and not path.is_symlink())
-
-
 def preflight(course_dir, assignment, trusted=True, submissions=None):
     """Raise ``CourseError`` with one sentence when grading cannot start; touch no student."""
     course_dir = Path(course_dir)
@@ -65,7 +62,7 @@ def preflight(course_dir, assignment, trusted=True, submissions=None):
         raise CourseError(f"cannot write in the course folder {course_dir} ({error.strerror}): grading writes "
                           "submitted/, autograded/, feedback/ and gradebook.db there, so make it writable "
                           "(or copy it to a writable disk) and run again") from None
-    class_size = _folder_size(submissions) if submissions is not None else _folder_size(course_dir / "submitted")
+    class_size = submission_size(submissions if submissions is not None else course_dir / "submitted")
     needed = COPIES_KEPT * class_size + SPARE_DISK
     free = shutil.disk_usage(course_dir).free
     if free < needed:
@@ -87,7 +84,10 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
     preflight(course_dir, assignment, trusted=not in_kernel, submissions=submissions)
     run = GradingRun()
     if submissions is not None:
-        run.problems.update(collect_submissions(course_dir, assignment, submissions).refused)
+        collection = collect_submissions(course_dir, assignment, submissions)
+        run.problems.update(collection.refused)
+        for student, not_copied in collection.not_copied.items():
+            run.notes.setdefault(student, []).append(refused_line(not_copied))
     class_ids = sorted(set(submitted_ids(course_dir, assignment)) | set(run.problems))
     selected = [s for s in class_ids if students is None or s in students]
     for student in selected:

@@ -21,16 +21,14 @@ from grading.course.assignments import get_assignment
 from grading.course.config import CONFIG_NAME
 from grading.course.leaks import secret_lines
 from grading.course.preprocessors import trusted_record
-from grading.course.submissions import TIMESTAMP
+from grading.course.submission_files import copy_submission, fingerprint, refused_line
+from grading.course.submissions import TIMESTAMP, not_collected
 
 from .check_spec import trusted_checks
 from .gradebook import (add_feedback_note, annotate_notebook, copy_gradebook_rows, ensure_submission_rows,
                         gradebook_scores, gradebook_url, scrub_outputs, write_trusted_scores)
-from .sandbox.files import copy_submission as copy_files, fingerprint
-from .sandbox.limits import MIB
 
 WORK_DIR = ".trusted-grading"
-MAX_SUBMISSION_BYTES = 256 * MIB
 SANDBOXED_KERNEL = ('\n# Added by backprop-labs grade: the student notebook runs in the sandbox.\n'
                     'c.Execute.kernel_manager_class = "grading.trusted.sandbox.kernel.SandboxedKernelManager"\n')
 
@@ -88,12 +86,13 @@ def graded_folder(course_dir, assignment, student):
 
 
 def submission_fingerprint(course_dir, assignment, student):
-    """SHA-256 of the student's submitted files: relative names as bytes (any file name works),
-    contents of regular files, links and special files by name only (never followed). The
-    ``timestamp.txt`` that collection writes is left out: collecting the same work again is no
-    new submission."""
+    """SHA-256 of the student's submitted files (:func:`~grading.course.submission_files.fingerprint`)
+    and of what collection refused. The ``timestamp.txt`` that collection writes is left out:
+    collecting the same work again is no new submission."""
     folder = Path(course_dir) / "submitted" / student / assignment
-    return fingerprint(folder, hashlib.sha256(), MAX_SUBMISSION_BYTES, skip=(TIMESTAMP,)).hexdigest()
+    digest = fingerprint(folder, hashlib.sha256(), skip=(TIMESTAMP,))
+    digest.update("\n".join(not_collected(course_dir, assignment, student)).encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
 
 
 def record_path(course_dir, assignment, student):
@@ -146,8 +145,7 @@ def _prepare_job(course_dir, assignment, student, template):
     # Never shutil.copytree: nbgrader (root) would then follow the links it kept.
     submitted = job_dir / "submitted" / student / assignment
     submitted.mkdir(mode=0o700)
-    refused = copy_files(Path(course_dir) / "submitted" / student / assignment, submitted, (0, 0),
-                         MAX_SUBMISSION_BYTES)
+    refused = copy_submission(Path(course_dir) / "submitted" / student / assignment, submitted, owner=(0, 0))
     return job_dir, refused
 
 
@@ -231,9 +229,9 @@ def grade_student(job):
         checks = {name: trusted_checks()[name] for name in cells_by_check}
         results = grade_submission(graded, checks, hidden=[course_dir], notebook=graded / f"{assignment}.ipynb",
                                    scopes=cells_by_check)
+        refused = not_collected(course_dir, assignment, student) + [str(entry) for entry in refused]
         if refused:
-            note = ("not copied from your submission (links and special files are not accepted): "
-                    + ", ".join(refused[:5]))
+            note = refused_line(refused)
             for result in results.values():
                 result.lines.insert(0, note)
         scores = write_trusted_scores(gradebook_url(job_dir), assignment, student, assignment, results, cells_by_check)
