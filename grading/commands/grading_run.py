@@ -90,6 +90,7 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
             run.notes.setdefault(student, []).append(refused_line(not_copied))
     class_ids = sorted(set(submitted_ids(course_dir, assignment)) | set(run.problems))
     selected = [s for s in class_ids if students is None or s in students]
+    repairs = {}                     # student -> what was repaired in the notebook, for their feedback too
     for student in selected:
         if student in run.problems:
             continue
@@ -97,7 +98,8 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
         if problem is None:
             problem, notes = prepare_submission(course_dir, assignment, student, assignments)
             if notes:
-                run.notes[student] = notes
+                repairs[student] = notes
+                run.notes.setdefault(student, []).extend(notes)
         if problem:
             run.problems[student] = problem
     to_grade = [s for s in selected if s not in run.problems]
@@ -109,7 +111,7 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
         from grading.trusted.parallel import grade_class
 
         outcome = grade_class(course_dir, assignment.name, workers=workers, scheduler=scheduler,
-                              students=to_grade, progress=progress)
+                              students=to_grade, progress=progress, notes=repairs)
         run.graded, run.unchanged, failed = outcome.graded, outcome.skipped, outcome.failed
         for student, note in outcome.notes.items():  # graded with the trusted checks all the same
             run.notes.setdefault(student, []).append(note)

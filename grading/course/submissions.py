@@ -7,7 +7,10 @@ refused for that student alone, with a suggested name (:func:`id_problem`).
 :func:`prepare_submission` looks at a submitted notebook before nbgrader does and returns
 the reason it cannot be graded (empty, not a notebook, another assignment's notebook, no
 notebook), or repairs what nbgrader 0.9.6 cannot grade although the work is there: a
-graded cell copied twice (the first copy is kept) and duplicated cell ids.
+graded cell copied twice (the first copy is kept), duplicated cell ids, a graded cell whose
+nbgrader metadata was edited (``"grade": false`` on a test cell makes nbgrader stop with
+"Inconsistent checksums": the course's metadata is put back), and saved outputs too large to
+be worth carrying (a 128 MB picture: grading runs the notebook again, so they are dropped).
 """
 import hashlib
 import json
@@ -27,6 +30,8 @@ STUDENT_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 ID_RULE = "a student id may hold ASCII letters, digits, '_', '.' and '-' only, and must not start with '.' or '-'"
 TIMESTAMP = "timestamp.txt"
 NOT_COLLECTED_DIR = ".not-collected"  # <course>/.not-collected/<assignment>/<student>.txt
+GRADING_METADATA = ("grade", "solution", "locked", "points", "task")  # what nbgrader's checksum covers
+MAX_SAVED_OUTPUT_BYTES = 8 << 20   # one saved output of a submitted notebook (JSON text)
 
 
 def suggested_id(name):
@@ -178,9 +183,51 @@ def prepare_submission(course_dir, assignment, student, assignments=()):
             # or an unchanged submission would look new.
             cell.id = f"cell-{index}"
     notes = _keep_first_copies(notebook)
+    notes += _restore_grading_metadata(notebook, assignment.notebook)
+    notes += _drop_large_outputs(notebook)
     if notes:
         nbformat.write(notebook, path)
     return None, notes
+
+
+def _restore_grading_metadata(notebook, instructor_notebook):
+    """Put back the course's nbgrader flags of every graded cell whose flags the student changed."""
+    course = {cell_grade_id(cell): cell.metadata["nbgrader"]
+              for cell in nbformat.read(instructor_notebook, as_version=4).cells if cell_grade_id(cell)}
+    notes = []
+    for cell in notebook.cells:
+        original = course.get(cell_grade_id(cell))
+        if original is None:
+            continue
+        metadata = cell.metadata["nbgrader"]
+        changed = [f"{key}: {json.dumps(metadata.get(key))}" for key in GRADING_METADATA
+                   if metadata.get(key) != original.get(key)]
+        if changed:
+            for key in GRADING_METADATA:
+                metadata.pop(key, None)
+                if key in original:
+                    metadata[key] = original[key]
+            notes.append(f"cell {cell_grade_id(cell)} had its grading metadata changed ({', '.join(changed)}): "
+                         "the course's was put back")
+    return notes
+
+
+def _drop_large_outputs(notebook):
+    """Remove saved outputs over :data:`MAX_SAVED_OUTPUT_BYTES` (grading runs every cell again)."""
+    notes = []
+    for index, cell in enumerate(notebook.cells):
+        kept = []
+        for output in cell.get("outputs", []):
+            size = len(json.dumps(output))
+            if size > MAX_SAVED_OUTPUT_BYTES:
+                notes.append(f"removed a saved output of {size / (1 << 20):.0f} MiB from cell "
+                             f"{cell_grade_id(cell) or index + 1} (saved outputs over "
+                             f"{MAX_SAVED_OUTPUT_BYTES >> 20} MiB are not kept; grading runs the notebook again)")
+            else:
+                kept.append(output)
+        if "outputs" in cell:
+            cell.outputs = kept
+    return notes
 
 
 def _keep_first_copies(notebook):

@@ -196,7 +196,8 @@ def grade_student(job):
 
     Returns ``{'student', 'ok', 'error', 'scores': {cell: [score, max]}, 'checks': {...},
     'job_dir'}``, plus ``'note'`` and ``'log'`` when nbgrader could not run the notebook (the
-    trusted scores are then still given); never raises for a bad submission.
+    trusted scores are then still given); never raises for a bad submission. ``job['notes']``
+    (optional): what was repaired before grading, put at the top of the student's feedback.
     """
     import warnings
 
@@ -225,6 +226,8 @@ def grade_student(job):
             graded = _unrun_copy(job_dir, assignment, student)
             ensure_submission_rows(gradebook_url(job_dir), assignment, student)
             add_feedback_note(graded / f"{assignment}.ipynb", answer["note"] + UNRUN_FEEDBACK)
+        if job.get("notes"):  # what course.submissions.prepare_submission repaired: the student is told too
+            add_feedback_note(graded / f"{assignment}.ipynb", "before grading, " + "; ".join(job["notes"]) + ".")
         cells_by_check = get_assignment(assignment).trusted_cells
         checks = {name: trusted_checks()[name] for name in cells_by_check}
         results = grade_submission(graded, checks, hidden=[course_dir], notebook=graded / f"{assignment}.ipynb",
