@@ -163,6 +163,8 @@ def prepare_submission(course_dir, assignment, student, assignments=()):
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         return f"{path.name} is not a notebook: not JSON text ({error})", []
+    except RecursionError:  # a crafted file nested deeper than any notebook: it would stop the whole class
+        return f"{path.name} is not a notebook: its JSON is nested too deeply to read", []
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         return f"{path.name} is not a notebook: no list of cells", []
     try:
