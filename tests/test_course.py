@@ -1,4 +1,5 @@
 """Course tooling pieces, without running nbgrader: config, preprocessors, assignments, leaks, collection."""
+import json
 import os
 
 import nbformat
@@ -211,3 +212,38 @@ def test_collection_takes_the_submission_time_from_the_collection_not_the_studen
     assert not stamp.startswith("2000-") and stamp.startswith("20")
     collect_submissions(course, assignment, tmp_path / "submissions")  # unchanged work keeps its time
     assert (course / "submitted" / "alice" / "backprop_mlp" / "timestamp.txt").read_text(encoding="utf-8") == stamp
+
+
+def _submitted_notebook(course, text):
+    folder = course / "submitted" / "ada" / BACKPROP.name
+    folder.mkdir(parents=True)
+    (folder / f"{BACKPROP.name}.ipynb").write_text(text, encoding="utf-8")
+    return folder / f"{BACKPROP.name}.ipynb"
+
+
+def test_a_notebook_nested_too_deeply_is_refused_with_its_reason_not_a_crash(tmp_path):
+    from grading.course.submissions import prepare_submission
+
+    _submitted_notebook(tmp_path, '{"cells": [], "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert prepare_submission(tmp_path, BACKPROP, "ada") == (
+        "backprop_mlp.ipynb is not a notebook: its JSON is nested too deeply to read", [])
+
+
+def test_switched_off_test_cells_and_huge_saved_outputs_are_repaired_once(tmp_path):
+    from grading.course.submissions import cell_grade_id, prepare_submission
+
+    notebook = json.loads(BACKPROP.notebook.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        if cell_grade_id(cell) == "test_2_2_hidden":
+            cell["metadata"]["nbgrader"]["grade"] = False
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "y" * (9 << 20)}]
+    path = _submitted_notebook(tmp_path, json.dumps(notebook))
+    problem, notes = prepare_submission(tmp_path, BACKPROP, "ada")
+    assert problem is None
+    assert notes == ["cell test_2_2_hidden had its grading metadata changed (grade: false): the course's was put back",
+                     "removed a saved output of 9 MiB from cell test_2_2_hidden (saved outputs over 8 MiB are not "
+                     "kept; grading runs the notebook again)"]
+    repaired = nbformat.read(path, as_version=4)
+    cell = next(cell for cell in repaired.cells if cell_grade_id(cell) == "test_2_2_hidden")
+    assert cell.metadata.nbgrader["grade"] is True and cell.outputs == []
+    assert prepare_submission(tmp_path, BACKPROP, "ada") == (None, [])   # idempotent: nothing left to repair

@@ -21,7 +21,8 @@ from grading.trusted.grade import run_check
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's isolation needs root (CI runs as root)")
 
 ATTACKS_DIR = Path(__file__).with_name("attacks")
-ATTACKS = sorted(path.stem for path in ATTACKS_DIR.glob("*.py"))
+ATTACKS = sorted(path.stem for path in ATTACKS_DIR.glob("*.py") if not path.stem.startswith("notebook_"))
+NOTEBOOK_ATTACKS = sorted(path.stem for path in ATTACKS_DIR.glob("notebook_*.py"))
 CHECKS = trusted_checks()
 CHECK = CHECKS["numpy_mlp_backpropagation"]
 # The honest submission needs well under 1 s of CPU; the wall clock limit is generous so that a
@@ -224,3 +225,83 @@ def test_a_numpy_exercise_runs_where_torch_cannot_be_imported_and_other_checks_k
     results = run_checks({name: CHECKS[name] for name in names}, folder, hidden=[course], limits=LIMITS)
     assert [(results[name].passed, results[name].total) for name in names] == [(4, 4), (4, 4)]
     assert CHECKS["numpy_mlp_backpropagation"].torch_allowed is False
+
+
+# Notebook attacks (tests/attacks/notebook_*.py) go through the whole grading command: collection,
+# the notebook checks, nbgrader in the sandboxed kernel, the trusted checks and the feedback pages.
+# Their base is the honest work with answer cell 2.1 left as released, so the score they must end
+# with is the trusted one of that work, neither full marks nor 0.
+NOTEBOOK_CELLS = ["test_2_1_bias_gradient", "test_2_2_output_layer", "test_2_2_all_layers", "test_2_2_hidden",
+                  "test_2_4_log_forward", "test_2_4_hidden"]
+FULL_MARKS = [1, 2, 2, 2, 2, 1]
+ANSWER_2_1_AS_RELEASED = [0, 2, 2, 2, 2, 1]
+NOTEBOOK_FEEDBACK = {
+    "notebook_grade_false": "cell test_2_1_bias_gradient had its grading metadata changed (grade: false)",
+    "notebook_huge_output": "removed a saved output of 128 MiB from cell",
+}
+
+
+def _load_attack(name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ATTACKS_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def notebook_batch(tmp_path_factory):
+    """The honest control and every notebook attack, graded in one run of the grading command."""
+    import json
+
+    from grading.commands.grading_run import grade_assignment
+    from grading.course.assignments import get_assignment
+    from grading.course.pipeline import cell_scores
+    from grading.course.submissions import cell_grade_id
+    from trusted_class import _build_course_folder, make_submission
+
+    root = tmp_path_factory.mktemp("notebook_attacks")
+    assignment = get_assignment("backprop_mlp")
+    release = _build_course_folder(root / "course", assignment)
+    released = json.loads((release / "backprop_mlp.ipynb").read_text(encoding="utf-8"))
+    released_2_1 = next(cell for cell in released["cells"] if cell_grade_id(cell) == "ex2_1_answer")["source"]
+    for name in ["honest", *NOTEBOOK_ATTACKS]:
+        folder = root / "submissions" / name
+        make_submission(release, folder, "honest", assignment)
+        if name == "honest":
+            continue
+        path = folder / "backprop_mlp.ipynb"
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        next(cell for cell in notebook["cells"] if cell_grade_id(cell) == "ex2_1_answer")["source"] = released_2_1
+        _load_attack(name).change(notebook, folder)
+        path.write_text(json.dumps(notebook), encoding="utf-8")  # generated here, never committed
+    run = grade_assignment(root / "course", assignment, submissions=root / "submissions", workers=2, progress=False)
+    scores = {student: [cells[cell][0] for cell in NOTEBOOK_CELLS]
+              for student, cells in cell_scores(root / "course", assignment).items()}
+    return {"run": run, "scores": scores, "course": root / "course", "assignment": assignment}
+
+
+def test_every_notebook_attack_has_an_expected_feedback_line():
+    assert sorted(NOTEBOOK_FEEDBACK) == NOTEBOOK_ATTACKS
+
+
+@pytest.mark.slow
+def test_the_honest_control_of_the_notebook_batch_gets_full_marks(notebook_batch):
+    assert notebook_batch["scores"]["honest"] == FULL_MARKS
+    assert "honest" not in notebook_batch["run"].problems and "honest" not in notebook_batch["run"].notes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attack", NOTEBOOK_ATTACKS)
+def test_a_notebook_attack_ends_with_the_trusted_score_and_its_reason(notebook_batch, attack):
+    from grading.course.pipeline import feedback_page
+
+    run = notebook_batch["run"]
+    assert attack in run.graded and attack not in run.problems, run.problems.get(attack)
+    assert notebook_batch["scores"][attack] == ANSWER_2_1_AS_RELEASED
+    summary = "; ".join(run.notes.get(attack, []))
+    assert NOTEBOOK_FEEDBACK[attack] in summary, summary                  # the instructor's summary line
+    page = feedback_page(notebook_batch["course"], notebook_batch["assignment"], attack).read_text(encoding="utf-8")
+    assert NOTEBOOK_FEEDBACK[attack] in page                                # the student's feedback
+    assert page.count("x" * 1000) == 0                                      # the huge output is not carried along

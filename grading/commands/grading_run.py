@@ -25,6 +25,7 @@ from pathlib import Path
 from grading.course.nbgrader_api import CONFIG_NAME
 from grading.course.pipeline import (KEPT_FILE_BYTES, CourseError, autograde, export_grades, export_paths,
                                      generate_feedback, log_path, trim_graded_copy)
+from grading.course.submission_files import file_sizes, refused_line
 from grading.course.submissions import collect_submissions, id_problem, prepare_submission, submitted_ids
 
 MIB = 1 << 20
@@ -49,8 +50,8 @@ class GradingRun:
 def _disk_needed(folder):
     """What grading keeps of the submissions in ``folder``: all of it in ``submitted/``, and each file
     up to ``KEPT_FILE_BYTES`` in ``autograded/`` and in ``feedback/`` (the notebooks and modules, kept
-    whole, are far smaller)."""
-    sizes = [path.lstat().st_size for path in Path(folder).rglob("*") if path.is_file() and not path.is_symlink()]
+    whole, are far smaller). Sizes as listed by the safe walk: nothing is opened."""
+    sizes = file_sizes(folder)
     return sum(sizes) + 2 * sum(min(size, KEPT_FILE_BYTES) for size in sizes)
 
 
@@ -91,9 +92,13 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
     preflight(course_dir, assignment, trusted=not in_kernel, submissions=submissions)
     run = GradingRun()
     if submissions is not None:
-        run.problems.update(collect_submissions(course_dir, assignment, submissions).refused)
+        collection = collect_submissions(course_dir, assignment, submissions)
+        run.problems.update(collection.refused)
+        for student, not_copied in collection.not_copied.items():
+            run.notes.setdefault(student, []).append(refused_line(not_copied))
     class_ids = sorted(set(submitted_ids(course_dir, assignment)) | set(run.problems))
     selected = [s for s in class_ids if students is None or s in students]
+    repairs = {}                     # student -> what was repaired in the notebook, for their feedback too
     for student in selected:
         if student in run.problems:
             continue
@@ -101,7 +106,8 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
         if problem is None:
             problem, notes = prepare_submission(course_dir, assignment, student, assignments)
             if notes:
-                run.notes[student] = notes
+                repairs[student] = notes
+                run.notes.setdefault(student, []).extend(notes)
         if problem:
             run.problems[student] = problem
     to_grade = [s for s in selected if s not in run.problems]
@@ -113,7 +119,7 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
         from grading.trusted.parallel import grade_class
 
         outcome = grade_class(course_dir, assignment.name, workers=workers, scheduler=scheduler,
-                              students=to_grade, progress=progress)
+                              students=to_grade, progress=progress, notes=repairs)
         run.graded, run.unchanged, failed = outcome.graded, outcome.skipped, outcome.failed
         for student, note in outcome.notes.items():  # graded with the trusted checks all the same
             run.notes.setdefault(student, []).append(note)

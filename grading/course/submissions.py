@@ -7,11 +7,13 @@ refused for that student alone, with a suggested name (:func:`id_problem`).
 :func:`prepare_submission` looks at a submitted notebook before nbgrader does and returns
 the reason it cannot be graded (empty, not a notebook, another assignment's notebook, no
 notebook), or repairs what nbgrader 0.9.6 cannot grade although the work is there: a
-graded cell copied twice (the first copy is kept) and duplicated cell ids.
+graded cell copied twice (the first copy is kept), duplicated cell ids, a graded cell whose
+nbgrader metadata was edited (``"grade": false`` on a test cell makes nbgrader stop with
+"Inconsistent checksums": the course's metadata is put back), and saved outputs too large to
+be worth carrying (a 128 MB picture: grading runs the notebook again, so they are dropped).
 """
 import hashlib
 import json
-import os
 import re
 import shutil
 import unicodedata
@@ -22,9 +24,14 @@ from pathlib import Path
 
 import nbformat
 
+from .submission_files import copy_submission, fingerprint
+
 STUDENT_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 ID_RULE = "a student id may hold ASCII letters, digits, '_', '.' and '-' only, and must not start with '.' or '-'"
 TIMESTAMP = "timestamp.txt"
+NOT_COLLECTED_DIR = ".not-collected"  # <course>/.not-collected/<assignment>/<student>.txt
+GRADING_METADATA = ("grade", "solution", "locked", "points", "task")  # what nbgrader's checksum covers
+MAX_SAVED_OUTPUT_BYTES = 8 << 20   # one saved output of a submitted notebook (JSON text)
 
 
 def suggested_id(name):
@@ -41,38 +48,41 @@ def id_problem(name):
 
 
 def folder_digest(folder):
-    """SHA-256 of the files under ``folder`` (relative names and contents), without the top-level
-    ``timestamp.txt``: the same work collected again has the same digest."""
-    folder = Path(folder)
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()
-                       and p.relative_to(folder).as_posix() != TIMESTAMP):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    """SHA-256 of the files under ``folder`` (:func:`~.submission_files.fingerprint`), without the
+    top-level ``timestamp.txt``: the same work collected again has the same digest."""
+    return fingerprint(folder, hashlib.sha256(), skip=(TIMESTAMP,)).hexdigest()
 
 
-def _ignored_when_collecting(top):
-    """``copytree``'s ``ignore``: symbolic links, and the student's own top-level ``timestamp.txt``."""
-    def ignored(directory, names):
-        links = [name for name in names if os.path.islink(os.path.join(directory, name))]
-        own_stamp = [TIMESTAMP] if os.path.samefile(directory, top) and TIMESTAMP in names else []
-        return links + own_stamp
-    return ignored
+def _not_collected_path(course_dir, assignment_name, student):
+    return Path(course_dir) / NOT_COLLECTED_DIR / assignment_name / f"{student}.txt"
+
+
+def not_collected(course_dir, assignment_name, student):
+    """What the last collection of ``student``'s folder refused, one ``"path (reason)"`` each."""
+    try:
+        text = _not_collected_path(course_dir, assignment_name, student).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return text.splitlines()
 
 
 @dataclass
 class Collection:
-    """What collection did: the ids copied into ``submitted/`` and the folders refused, with why."""
+    """What collection did: the ids copied into ``submitted/``, the folders refused with why, and per
+    student the entries of their folder that were not copied (:class:`~.submission_files.Refused`)."""
 
     students: list = field(default_factory=list)
     refused: dict = field(default_factory=dict)
+    not_copied: dict = field(default_factory=dict)
 
 
 def collect_submissions(course_dir, assignment, submissions_dir):
     """Copy ``submissions_dir/<student>/`` into ``submitted/<student>/<assignment>/``.
 
     A student's folder holds the assignment's files (or one sub-folder named after the
-    assignment that does). Symbolic links are skipped. A folder whose name is not a valid id
+    assignment that does). The copy is :func:`~.submission_files.copy_submission`: links, FIFOs,
+    sockets, devices and files over the size limit are not copied, and named (kept for the
+    student's feedback, see :func:`not_collected`). A folder whose name is not a valid id
     is refused, alone. ``timestamp.txt`` (nbgrader's submission time) is always the collection's:
     a student's own copy is ignored (it could claim any time), and the time of the last collection
     is kept when the files did not change since.
@@ -85,14 +95,23 @@ def collect_submissions(course_dir, assignment, submissions_dir):
         if problem:
             collection.refused[folder.name] = problem
             continue
-        files = folder / assignment.name if (folder / assignment.name).is_dir() else folder
+        own_folder = folder / assignment.name
+        files = own_folder if own_folder.is_dir() and not own_folder.is_symlink() else folder
         target = Path(course_dir) / "submitted" / folder.name / assignment.name
         old_stamp, old_digest = None, None
         if target.exists():
             if (target / TIMESTAMP).is_file():
                 old_stamp, old_digest = (target / TIMESTAMP).read_text(encoding="utf-8"), folder_digest(target)
             shutil.rmtree(target)
-        shutil.copytree(files, target, ignore=_ignored_when_collecting(files))
+        target.mkdir(parents=True)
+        not_copied = copy_submission(files, target, skip=(TIMESTAMP,))
+        record = _not_collected_path(course_dir, assignment.name, folder.name)
+        if not_copied:
+            collection.not_copied[folder.name] = not_copied
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text("".join(f"{entry}\n" for entry in not_copied), encoding="utf-8")
+        else:
+            record.unlink(missing_ok=True)
         unchanged = old_digest is not None and folder_digest(target) == old_digest
         stamp = old_stamp if unchanged else datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
         (target / TIMESTAMP).write_text(stamp, encoding="utf-8")
@@ -144,6 +163,8 @@ def prepare_submission(course_dir, assignment, student, assignments=()):
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         return f"{path.name} is not a notebook: not JSON text ({error})", []
+    except RecursionError:  # a crafted file nested deeper than any notebook: it would stop the whole class
+        return f"{path.name} is not a notebook: its JSON is nested too deeply to read", []
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         return f"{path.name} is not a notebook: no list of cells", []
     try:
@@ -164,9 +185,51 @@ def prepare_submission(course_dir, assignment, student, assignments=()):
             # or an unchanged submission would look new.
             cell.id = f"cell-{index}"
     notes = _keep_first_copies(notebook)
+    notes += _restore_grading_metadata(notebook, assignment.notebook)
+    notes += _drop_large_outputs(notebook)
     if notes:
         nbformat.write(notebook, path)
     return None, notes
+
+
+def _restore_grading_metadata(notebook, instructor_notebook):
+    """Put back the course's nbgrader flags of every graded cell whose flags the student changed."""
+    course = {cell_grade_id(cell): cell.metadata["nbgrader"]
+              for cell in nbformat.read(instructor_notebook, as_version=4).cells if cell_grade_id(cell)}
+    notes = []
+    for cell in notebook.cells:
+        original = course.get(cell_grade_id(cell))
+        if original is None:
+            continue
+        metadata = cell.metadata["nbgrader"]
+        changed = [f"{key}: {json.dumps(metadata.get(key))}" for key in GRADING_METADATA
+                   if metadata.get(key) != original.get(key)]
+        if changed:
+            for key in GRADING_METADATA:
+                metadata.pop(key, None)
+                if key in original:
+                    metadata[key] = original[key]
+            notes.append(f"cell {cell_grade_id(cell)} had its grading metadata changed ({', '.join(changed)}): "
+                         "the course's was put back")
+    return notes
+
+
+def _drop_large_outputs(notebook):
+    """Remove saved outputs over :data:`MAX_SAVED_OUTPUT_BYTES` (grading runs every cell again)."""
+    notes = []
+    for index, cell in enumerate(notebook.cells):
+        kept = []
+        for output in cell.get("outputs", []):
+            size = len(json.dumps(output))
+            if size > MAX_SAVED_OUTPUT_BYTES:
+                notes.append(f"removed a saved output of {size / (1 << 20):.0f} MiB from cell "
+                             f"{cell_grade_id(cell) or index + 1} (saved outputs over "
+                             f"{MAX_SAVED_OUTPUT_BYTES >> 20} MiB are not kept; grading runs the notebook again)")
+            else:
+                kept.append(output)
+        if "outputs" in cell:
+            cell.outputs = kept
+    return notes
 
 
 def _keep_first_copies(notebook):

@@ -21,16 +21,14 @@ from grading.course.assignments import get_assignment
 from grading.course.config import CONFIG_NAME
 from grading.course.leaks import secret_lines
 from grading.course.preprocessors import trusted_record
-from grading.course.submissions import TIMESTAMP
+from grading.course.submission_files import copy_submission, fingerprint, refused_line
+from grading.course.submissions import TIMESTAMP, not_collected
 
 from .check_spec import trusted_checks
 from .gradebook import (add_feedback_note, annotate_notebook, copy_gradebook_rows, ensure_submission_rows,
                         gradebook_scores, gradebook_url, scrub_outputs, write_trusted_scores)
-from .sandbox.files import copy_submission as copy_files, fingerprint
-from .sandbox.limits import MIB
 
 WORK_DIR = ".trusted-grading"
-MAX_SUBMISSION_BYTES = 256 * MIB
 SANDBOXED_KERNEL = ('\n# Added by backprop-labs grade: the student notebook runs in the sandbox.\n'
                     'c.Execute.kernel_manager_class = "grading.trusted.sandbox.kernel.SandboxedKernelManager"\n')
 
@@ -88,12 +86,13 @@ def graded_folder(course_dir, assignment, student):
 
 
 def submission_fingerprint(course_dir, assignment, student):
-    """SHA-256 of the student's submitted files: relative names as bytes (any file name works),
-    contents of regular files, links and special files by name only (never followed). The
-    ``timestamp.txt`` that collection writes is left out: collecting the same work again is no
-    new submission."""
+    """SHA-256 of the student's submitted files (:func:`~grading.course.submission_files.fingerprint`)
+    and of what collection refused. The ``timestamp.txt`` that collection writes is left out:
+    collecting the same work again is no new submission."""
     folder = Path(course_dir) / "submitted" / student / assignment
-    return fingerprint(folder, hashlib.sha256(), MAX_SUBMISSION_BYTES, skip=(TIMESTAMP,)).hexdigest()
+    digest = fingerprint(folder, hashlib.sha256(), skip=(TIMESTAMP,))
+    digest.update("\n".join(not_collected(course_dir, assignment, student)).encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
 
 
 def record_path(course_dir, assignment, student):
@@ -146,8 +145,7 @@ def _prepare_job(course_dir, assignment, student, template):
     # Never shutil.copytree: nbgrader (root) would then follow the links it kept.
     submitted = job_dir / "submitted" / student / assignment
     submitted.mkdir(mode=0o700)
-    refused = copy_files(Path(course_dir) / "submitted" / student / assignment, submitted, (0, 0),
-                         MAX_SUBMISSION_BYTES)
+    refused = copy_submission(Path(course_dir) / "submitted" / student / assignment, submitted, owner=(0, 0))
     return job_dir, refused
 
 
@@ -198,7 +196,8 @@ def grade_student(job):
 
     Returns ``{'student', 'ok', 'error', 'scores': {cell: [score, max]}, 'checks': {...},
     'job_dir'}``, plus ``'note'`` and ``'log'`` when nbgrader could not run the notebook (the
-    trusted scores are then still given); never raises for a bad submission.
+    trusted scores are then still given); never raises for a bad submission. ``job['notes']``
+    (optional): what was repaired before grading, put at the top of the student's feedback.
     """
     import warnings
 
@@ -227,13 +226,15 @@ def grade_student(job):
             graded = _unrun_copy(job_dir, assignment, student)
             ensure_submission_rows(gradebook_url(job_dir), assignment, student)
             add_feedback_note(graded / f"{assignment}.ipynb", answer["note"] + UNRUN_FEEDBACK)
+        if job.get("notes"):  # what course.submissions.prepare_submission repaired: the student is told too
+            add_feedback_note(graded / f"{assignment}.ipynb", "before grading, " + "; ".join(job["notes"]) + ".")
         cells_by_check = get_assignment(assignment).trusted_cells
         checks = {name: trusted_checks()[name] for name in cells_by_check}
         results = grade_submission(graded, checks, hidden=[course_dir], notebook=graded / f"{assignment}.ipynb",
                                    scopes=cells_by_check)
+        refused = not_collected(course_dir, assignment, student) + [str(entry) for entry in refused]
         if refused:
-            note = ("not copied from your submission (links and special files are not accepted): "
-                    + ", ".join(refused[:5]))
+            note = refused_line(refused)
             for result in results.values():
                 result.lines.insert(0, note)
         scores = write_trusted_scores(gradebook_url(job_dir), assignment, student, assignment, results, cells_by_check)

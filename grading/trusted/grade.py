@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from grading.course.cell_scope import EVERY_CASE
+from grading.course.submission_files import refused_line
 from grading.course.submissions import cell_grade_id
 
 from .check_spec import trusted_checks
@@ -175,10 +176,6 @@ def _run_group(checks, submission, hidden, cells_by_check, limits, torch_allowed
     run = run_sandboxed(request)
     if run.setup_failed:
         raise SandboxSetupError(run.setup_error)
-    if run.refused:
-        return {name: TrustedResult(check.name, check.title, 0, len(check.cases), "refused",
-                                  [f"your submission was not run: {run.refused}"])
-                for name, check in checks.items()}
     if "status.json" in run.output_errors:  # e.g. a symbolic link planted in place of the status
         return {name: TrustedResult(check.name, check.title, 0, len(check.cases), "rejected",
                                   [f"the result of your code was refused: {run.output_errors['status.json']}"])
@@ -228,8 +225,7 @@ def _graded(check, status, raw_arrays, run, limits, scopes=None):
                            [f"the result of your code was refused: {rejected}"])
     lines = [f"answer cell {cell['cell']} raised {cell['error']}" for cell in status["cells"]]
     if run.skipped_files:
-        lines.append("not copied (symbolic links and special files are not accepted): "
-                     + ", ".join(run.skipped_files[:5]))
+        lines.append(refused_line(run.skipped_files))
     scopes = scopes or {}
     if status["import_error"]:
         step = f"importing {check.module}" if check.module else f"defining {check.class_name}"

@@ -78,7 +78,7 @@ def _dask_results(jobs, scheduler):
             client.close()
 
 
-def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None, progress=True):
+def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None, progress=True, notes=None):
     """Grade every submitted student not already recorded; returns a :class:`ClassRun`.
 
     Refuses (:class:`.autograde.AssignmentNotTrusted`) an assignment with an autograded test cell
@@ -86,7 +86,8 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
 
     ``scheduler``: a Dask scheduler address (or ``distributed.Client``) to run the jobs on
     instead of ``workers`` local processes; the course folder must then be on a file system
-    the Dask workers share.
+    the Dask workers share. ``notes``: ``{student: [what was repaired before grading]}``, shown at
+    the top of the student's feedback.
     """
     from tqdm import tqdm
 
@@ -101,8 +102,8 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
     if not todo:
         return run
     template = str(snapshot_gradebook(course_dir))
-    jobs = [{"course_dir": str(course_dir), "assignment": assignment, "student": s, "template": template}
-            for s in todo]
+    jobs = [{"course_dir": str(course_dir), "assignment": assignment, "student": s, "template": template,
+             "notes": list((notes or {}).get(s, []))} for s in todo]
     answers = _dask_results(jobs, scheduler) if scheduler is not None else _local_results(jobs, workers)
     with tqdm(total=len(jobs), desc=f"autograde {assignment}", unit="student", disable=not progress) as bar:
         for answer in answers:

@@ -83,8 +83,6 @@ def launch(command, zygote_path=""):
         zygote=SocketZygote(zygote_path) if zygote_path else None))
     if run.setup_failed:
         print(f"sandboxed kernel could not start: {run.setup_error}", file=sys.stderr)
-    if run.refused:
-        print(f"sandboxed kernel not started: {run.refused}", file=sys.stderr)
     if run.timed_out:
         print(f"the notebook used up its time budget of {run_limits.wall_seconds:g} s "
               f"({NOTEBOOK_SECONDS_VARIABLE}); the kernel was stopped", file=sys.stderr)

@@ -24,7 +24,9 @@ from backprop_labs.paths import REPOSITORY_ROOT, data_directory
 
 from .accounts import Slot, kill_all_processes_of, reserve_slot
 from .enter import mount_tmpfs
-from .files import SubmissionTooLarge, copy_submission, read_back
+from grading.course.submission_files import copy_submission
+
+from .files import read_back
 from .limits import MIB, Limits
 from .zygote import Zygote, ZygoteError, ZygoteRun
 
@@ -49,9 +51,8 @@ class SandboxRun:
     uid: int = -1
     outputs: dict = field(default_factory=dict)   # name -> bytes, None if absent
     output_errors: dict = field(default_factory=dict)  # name -> why it was refused
-    skipped_files: list = field(default_factory=list)
+    skipped_files: list = field(default_factory=list)  # Refused entries of the submission, not copied
     setup_error: str = ""  # why enter.py refused to start the command (root-only report)
-    refused: str = ""      # why the submission was not run at all (e.g. too large to copy)
     forked_from: int | None = None  # pid of the zygote the run was forked from, if any
 
     @property
@@ -230,12 +231,9 @@ def run_sandboxed(request, **fields):
         owner = (slot.uid, slot.gid)
         if is_root:
             mount_tmpfs(slot.workdir, request.limits.disk_bytes, owner)
-        try:
-            skipped = (copy_submission(request.submission, slot.workdir, owner, request.limits.disk_bytes // 2)
-                       if request.submission else [])
-        except SubmissionTooLarge as error:
-            return SandboxRun(None, False, 0.0, "", "", ISOLATED if is_root else LIMITS_ONLY, uid=slot.uid,
-                              refused=str(error))
+        # half the run's disk for the submission's files, half for what the code writes
+        skipped = (copy_submission(request.submission, slot.workdir, request.limits.disk_bytes // 2, owner)
+                   if request.submission else [])
         _write_grader_files(slot.workdir / GRADER_DIR, request.grader_files or {})
         for name in (OUTPUT_DIR, "tmp"):
             (slot.workdir / name).mkdir(mode=0o700, exist_ok=True)
