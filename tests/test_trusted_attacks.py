@@ -184,9 +184,9 @@ def test_no_attack_left_a_process_or_shared_memory_behind(batch):
     assert batch["shared_memory_left"] == []
 
 
-BIAS_CELL = ("def log_linear_bias_gradient(probabilities, output):\n"
-             "    onehot = np.eye(probabilities.shape[1])[output]\n"
-             "    return (probabilities - onehot).mean(axis=0, keepdims=True)\n")
+INPUT_GRADIENT_CELL = ("def log_linear_input_gradient(probabilities, output, weight):\n"
+                       "    onehot = np.eye(probabilities.shape[1])[output]\n"
+                       "    return (probabilities - onehot) @ weight / len(output)\n")
 
 
 def test_one_process_per_submission_keeps_finished_checks_and_names_where_it_stopped(tmp_path):
@@ -199,11 +199,12 @@ def test_one_process_per_submission_keeps_finished_checks_and_names_where_it_sto
     folder = _submission(tmp_path, "exits_in_2_2", (ATTACKS_DIR / "os_exit.py").read_text(), from_dir=SOLUTIONS_DIR)
     from dataclasses import replace
 
-    names = ["pytorch_mlp_log_forward", "numpy_mlp_backpropagation", "log_linear_bias_gradient"]
+    names = ["pytorch_mlp_log_forward", "numpy_mlp_backpropagation", "log_linear_input_gradient"]
     # All three in one process: the NumPy check allows torch here (else it runs in a process of its own).
     checks = {name: replace(CHECKS[name], torch_allowed=True) for name in names}
     results = run_checks(checks, folder, hidden=[course],
-                         cells_by_check={"log_linear_bias_gradient": [{"name": "ex2_1_answer", "source": BIAS_CELL}]},
+                         cells_by_check={"log_linear_input_gradient": [{"name": "ex2_1_answer",
+                                                                      "source": INPUT_GRADIENT_CELL}]},
                          limits=LIMITS)
     finished, stopped, not_run = (results[name] for name in names)
     assert (finished.passed, finished.total, finished.lines) == (4, 4, [])

@@ -20,8 +20,8 @@ pytestmark = [
 ASSIGNMENT = "backprop_mlp"
 KINDS = ["honest", "stub", "cheat"]
 KINDS_IDS = [f"s{index:02d}_{kind}" for index, kind in enumerate(KINDS)]
-FULL_MARKS = {"test_2_1_bias_gradient": 1.0, "test_2_2_output_layer": 2.0, "test_2_2_all_layers": 2.0,
-              "test_2_2_hidden": 2.0, "test_2_4_log_forward": 2.0, "test_2_4_hidden": 1.0}
+FULL_MARKS = {"test_2_1_input_gradient": 1.0, "test_2_2_tangent": 1.0, "test_2_2_output_layer": 1.0,
+              "test_2_2_all_layers": 2.0, "test_2_2_hidden": 2.0, "test_2_4_log_forward": 2.0, "test_2_4_hidden": 1.0}
 
 
 @pytest.fixture(scope="module")

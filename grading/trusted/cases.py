@@ -63,12 +63,14 @@ class TangentCase(Case):
     row: int = 0
     column: int = 0
     function: str = "loss_and_tangent"
+    model: tuple = ("labs.numpy_mlp", "NumpyMLP")   # the student's model class the function is called on
 
     def spec(self):
         from backprop_labs.perturbation import LOSS_RANGE_POINTS
 
-        return {**super().spec(), "function": self.function, "layer_index": self.layer_index,
-                "is_bias": self.is_bias, "row": self.row, "column": self.column, "points": LOSS_RANGE_POINTS}
+        return {**super().spec(), "function": self.function, "model": list(self.model),
+                "layer_index": self.layer_index, "is_bias": self.is_bias, "row": self.row, "column": self.column,
+                "points": LOSS_RANGE_POINTS}
 
     def gradients(self):
         """``[[dW, db], ...]``: random values of the parameters' shapes."""

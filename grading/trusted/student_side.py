@@ -109,13 +109,16 @@ def probe_cell_function(function, case, inputs):
 
 
 def probe_loss_and_tangent(function, case, inputs):
-    """The tangent-plot answer cell on the student's ``NumpyMLP`` holding the case's parameters, with
-    stand-in gradients: ``function(model, batch, gradients, layer_index, is_bias, row, column)`` must
-    return three arrays of ``points`` values."""
-    from labs.numpy_mlp import NumpyMLP
+    """The tangent-plot answer cell on the student's model (``case['model']``: module and class, e.g. the
+    lab's ``NumpyMLP``) holding the case's parameters, with stand-in gradients:
+    ``function(model, batch, gradients, layer_index, is_bias, row, column)`` must return three arrays of
+    ``points`` values."""
+    import importlib
 
+    module_name, class_name = case["model"]
     key, num_layers = case["key"], len(case["geometry"]) - 1
-    model = NumpyMLP(case["geometry"], case["activations"], learning_rate=0.0, seed=0)
+    model_class = getattr(importlib.import_module(module_name), class_name)
+    model = model_class(case["geometry"], case["activations"], learning_rate=0.0, seed=0)
     model.parameters = _parameters(inputs, key, num_layers)
     batch = {"input": inputs[f"{key}.input"].copy(), "output": inputs[f"{key}.output"].copy()}
     found = function(model, batch, _parameters(inputs, f"{key}.gradient", num_layers), case["layer_index"],
