@@ -211,3 +211,15 @@ def test_collection_takes_the_submission_time_from_the_collection_not_the_studen
     assert not stamp.startswith("2000-") and stamp.startswith("20")
     collect_submissions(course, assignment, tmp_path / "submissions")  # unchanged work keeps its time
     assert (course / "submitted" / "alice" / "backprop_mlp" / "timestamp.txt").read_text(encoding="utf-8") == stamp
+
+
+@pytest.mark.parametrize("source, title", [
+    ("# Test 2.2b (1 point): the output layer\nassert True", "Test 2.2b: the output layer"),
+    ("# Test 2.4a (2 points): log-probabilities\n# more", "Test 2.4a: log-probabilities"),
+    ("### BEGIN HIDDEN TESTS\nassert True", None),
+    ("assert True  # no title", None),
+])
+def test_a_test_cell_title_is_its_first_comment_without_the_points(source, title):
+    from grading.course.preprocessors import test_cell_title
+
+    assert test_cell_title(source) == title

@@ -232,6 +232,15 @@ def test_a_warning_in_a_test_cell_keeps_full_marks(graded_class):
     assert graded_class["scores"]["warns"]["test_2_4_log_forward"] == 2  # ...and cost nothing
 
 
+def test_the_feedback_summary_names_each_test_cell(graded_class):
+    page = (graded_class["course"] / "feedback" / "correct" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "Test cell" not in page  # nbgrader's name for every one of them
+    named = re.findall(r'<li><a href="#(\w+)"><code>\1</code> (Test [^<]*)</a> \(Score', page)
+    assert [grade_id for grade_id, _ in named] == CELLS
+    assert dict(named)["test_2_2_output_layer"] == \
+        "Test 2.2b: the gradients of the output layer (layer 1) on a batch of reviews."
+
+
 def test_hidden_tests_show_only_pass_or_fail_in_feedback(graded_class):
     passed, failed = _feedback_text(graded_class, "correct"), _feedback_text(graded_class, "sum_not_mean")
     assert HIDDEN_PASSED in passed

@@ -114,6 +114,7 @@ def test_export_and_feedback_show_the_trusted_scores(serial, tmp_path):
     assert ("Exercise 2.2: NumpyMLP.backpropagation (trusted check, output layer of the sigmoid network): "
             "0/1 cases match the reference") in page
     assert "answer cell ex2_1_answer raised NameError" in page
+    assert "Test cell" not in page and all(f'<a href="#{cell}"><code>{cell}</code> Test ' in page for cell in FULL_MARKS)
 
 
 def test_feedback_pages_show_the_figures_validate_and_name_no_server_path(serial):
