@@ -7,6 +7,8 @@ by ``backpropagation``, so ``get_parameter(gradients)`` reads the matching deriv
 """
 import numpy as np
 
+LOSS_RANGE_POINTS = 21  # points of get_mlp_loss_range's curve by default
+
 
 def get_mlp_parameter_handlers(layer_index, is_bias, row, column=0):
     """Functions ``get_parameter(parameters)`` and ``set_parameter(parameters, value)``.
@@ -31,7 +33,7 @@ def get_mlp_parameter_handlers(layer_index, is_bias, row, column=0):
 
 
 def get_mlp_loss_range(model, get_parameter, set_parameter, batch, relative_span=0.5,
-                       minimum_span=0.1, num_points=21):
+                       minimum_span=0.1, num_points=LOSS_RANGE_POINTS):
     """Loss of ``model`` on ``batch`` as one parameter moves around its current value.
 
     The points span ``current +- max(relative_span * |current|, minimum_span)`` so the

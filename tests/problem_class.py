@@ -15,16 +15,17 @@ from grading.course.submissions import cell_grade_id
 from trusted_class import make_submission
 
 ASSIGNMENT = "backprop_mlp"
-CELLS = ["test_2_1_bias_gradient", "test_2_2_output_layer", "test_2_2_all_layers", "test_2_2_hidden",
-         "test_2_4_log_forward", "test_2_4_hidden"]
-FULL = [1, 2, 2, 2, 2, 1]
+CELLS = ["test_2_1_input_gradient", "test_2_2_tangent", "test_2_2_output_layer", "test_2_2_all_layers",
+         "test_2_2_hidden", "test_2_4_log_forward", "test_2_4_hidden"]
+FULL = [1, 1, 1, 2, 2, 2, 1]
 EXPECTED = {
     "honest": FULL,
-    "partly_right": [0, 2, 2, 2, 2, 1],       # modules right, answer cell 2.1 left as the stub
-    "stub": [0, 0, 0, 0, 0, 0],
+    "partly_right": [0, 1, 1, 2, 2, 2, 1],    # modules right, answer cell 2.1 left as the stub
+    "stub": [0, 0, 0, 0, 0, 0, 0],
     "duplicated_cells": FULL,                 # graded on the first copy of each cell
     "reordered_deleted": FULL,                # deleted test cell put back, moved cells found by id
-    "exits_at_import": [1, 0, 0, 0, 2, 1],    # numpy_mlp.py ends the process at import: its check scores 0
+    # numpy_mlp.py ends the process at import: its checks (backpropagation, and the tangent's on its NumpyMLP) score 0
+    "exits_at_import": [1, 0, 0, 0, 0, 2, 1],
     "kernel_exits": FULL,                     # modules right; an ungraded cell ends the notebook's kernel
     "empty_file": None,
     "not_a_notebook": None,

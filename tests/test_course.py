@@ -247,3 +247,15 @@ def test_switched_off_test_cells_and_huge_saved_outputs_are_repaired_once(tmp_pa
     cell = next(cell for cell in repaired.cells if cell_grade_id(cell) == "test_2_2_hidden")
     assert cell.metadata.nbgrader["grade"] is True and cell.outputs == []
     assert prepare_submission(tmp_path, BACKPROP, "ada") == (None, [])   # idempotent: nothing left to repair
+
+
+@pytest.mark.parametrize("source, title", [
+    ("# Test 2.2b (1 point): the output layer\nassert True", "Test 2.2b: the output layer"),
+    ("# Test 2.4a (2 points): log-probabilities\n# more", "Test 2.4a: log-probabilities"),
+    ("### BEGIN HIDDEN TESTS\nassert True", None),
+    ("assert True  # no title", None),
+])
+def test_a_test_cell_title_is_its_first_comment_without_the_points(source, title):
+    from grading.course.preprocessors import test_cell_title
+
+    assert test_cell_title(source) == title

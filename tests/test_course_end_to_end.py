@@ -30,7 +30,8 @@ TIMEOUT = 30  # seconds per cell: 10x the longest legitimate cell (3 s on a load
 
 BACKPROP_STUB = "        raise NotImplementedError('Exercise 2.2: implement backpropagation')\n"
 FORWARD_STUB = "            raise NotImplementedError('Exercise 2.4: compute layer n of PytorchMLP._log_forward')\n"
-ANSWER_STUB = "    raise NotImplementedError('Exercise 2.1: write the bias gradient of the log-linear model')"
+ANSWER_STUB = "    raise NotImplementedError('Exercise 2.1: write the gradient of the mean loss with respect to the input batch')"
+TANGENT_STUB = "    raise NotImplementedError('Exercise 2.2: compute the loss curve and the tangent of one parameter')"
 
 # A student's own correct code: written differently from labs_solutions, as a real student would.
 BACKPROP = """\
@@ -54,8 +55,14 @@ FORWARD = """\
                 activation = TORCH_HIDDEN_ACTIVATIONS[self.activation_functions[n]](scores)
 """
 ANSWER = """\
-    counts = np.bincount(output, minlength=probabilities.shape[1])
-    return (probabilities.sum(axis=0) - counts)[None, :] / len(output)"""
+    gold = np.zeros_like(probabilities)
+    gold[np.arange(len(output)), output] = 1.0
+    return (probabilities - gold) @ weight / len(output)"""
+TANGENT = """\
+    read, write = get_mlp_parameter_handlers(layer_index, is_bias, row, column)
+    w0, loss0 = read(model.parameters), model.cross_entropy_loss(batch["input"], batch["output"])
+    weight_range, loss_range = get_mlp_loss_range(model, read, write, batch)
+    tangent = loss0 + read(gradients) * (weight_range - w0)"""
 
 BUGS = {  # name: (module, correct text, buggy text)
     "sum_not_mean": ("numpy_mlp", "delta = delta / count", "delta = delta * 1.0"),
@@ -71,19 +78,19 @@ BUGS = {  # name: (module, correct text, buggy text)
     "warns": ("pytorch_mlp", "scores = activation @", "scores = (torch.tensor(activation) if n == 0 else activation) @"),
 }
 
-CELLS = ["test_2_1_bias_gradient", "test_2_2_output_layer", "test_2_2_all_layers", "test_2_2_hidden",
-         "test_2_4_log_forward", "test_2_4_hidden"]
+CELLS = ["test_2_1_input_gradient", "test_2_2_tangent", "test_2_2_output_layer", "test_2_2_all_layers",
+         "test_2_2_hidden", "test_2_4_log_forward", "test_2_4_hidden"]
 EXPECTED = {  # student: points per cell, in the order of CELLS
-    "correct": [1, 2, 2, 2, 2, 1],
-    "stub_left": [0, 0, 0, 0, 0, 0],
-    "sum_not_mean": [1, 0, 0, 0, 2, 1],
-    "no_activation_derivative": [1, 2, 0, 0, 2, 1],       # the output layer needs no activation derivative
-    "wrong_tanh_relu_derivatives": [1, 2, 2, 0, 2, 1],    # the books network is sigmoid: only hidden tests see it
-    "raises": [1, 0, 0, 0, 2, 1],
-    "infinite_loop": [1, 2, 2, 2, 0, 0],                  # interrupted at the timeout, scored 0
-    "warns": [1, 2, 2, 2, 2, 1],                          # stderr in a test cell does not cost points
-    "deleted_test_cell": [1, 2, 2, 2, 2, 1],              # restored and graded
-    "edited_test_cell": [1, 2, 0, 0, 2, 1],               # the edit (pass) is undone: the bug is caught
+    "correct": [1, 1, 1, 2, 2, 2, 1],
+    "stub_left": [0, 0, 0, 0, 0, 0, 0],
+    "sum_not_mean": [1, 1, 0, 0, 0, 2, 1],                   # the tangent test does not use backpropagation
+    "no_activation_derivative": [1, 1, 1, 0, 0, 2, 1],       # the output layer needs no activation derivative
+    "wrong_tanh_relu_derivatives": [1, 1, 1, 2, 0, 2, 1],    # the books network is sigmoid: only hidden tests see it
+    "raises": [1, 1, 0, 0, 0, 2, 1],
+    "infinite_loop": [1, 1, 1, 2, 2, 0, 0],                  # interrupted at the timeout, scored 0
+    "warns": [1, 1, 1, 2, 2, 2, 1],                          # stderr in a test cell does not cost points
+    "deleted_test_cell": [1, 1, 1, 2, 2, 2, 1],              # restored and graded
+    "edited_test_cell": [1, 1, 1, 0, 0, 2, 1],               # the edit (pass) is undone: the bug is caught
 }
 MALFORMED = "malformed_notebook"
 
@@ -115,8 +122,8 @@ def _write_submission(release, folder, name):
 
     notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
     cells = {cell["id"]: cell for cell in notebook["cells"]}
-    answer = "".join(cells["ex2_1_answer"]["source"])
-    cells["ex2_1_answer"]["source"] = _replace_once(answer, ANSWER_STUB, ANSWER, name)
+    for cell_id, stub, own in (("ex2_1_answer", ANSWER_STUB, ANSWER), ("ex2_2_tangent_answer", TANGENT_STUB, TANGENT)):
+        cells[cell_id]["source"] = _replace_once("".join(cells[cell_id]["source"]), stub, own, name)
     if name == "deleted_test_cell":
         notebook["cells"] = [cell for cell in notebook["cells"] if cell["id"] != "test_2_2_all_layers"]
     if name == "edited_test_cell":
@@ -223,6 +230,15 @@ def test_a_warning_in_a_test_cell_keeps_full_marks(graded_class):
     text = "".join("".join(output.get("text", "")) for output in outputs)
     assert "UserWarning" in text  # the warning was there, in the graded cell...
     assert graded_class["scores"]["warns"]["test_2_4_log_forward"] == 2  # ...and cost nothing
+
+
+def test_the_feedback_summary_names_each_test_cell(graded_class):
+    page = (graded_class["course"] / "feedback" / "correct" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "Test cell" not in page  # nbgrader's name for every one of them
+    named = re.findall(r'<li><a href="#(\w+)"><code>\1</code> (Test [^<]*)</a> \(Score', page)
+    assert [grade_id for grade_id, _ in named] == CELLS
+    assert dict(named)["test_2_2_output_layer"] == \
+        "Test 2.2b: the gradients of the output layer (layer 1) on a batch of reviews."
 
 
 def test_hidden_tests_show_only_pass_or_fail_in_feedback(graded_class):

@@ -16,7 +16,7 @@ from grading.course.leaks import find_leaks, secret_lines
 
 ASSIGNMENTS = all_assignments()
 NOTEBOOKS = sorted(SOURCE_NOTEBOOKS_DIR.glob("*.ipynb")) + sorted(STUDENT_NOTEBOOKS_DIR.glob("*.ipynb"))
-FIGURES = {"backprop_mlp": {"ex2_2_tangent": 2, "comparison": 1}}  # lab figures each notebook must draw
+FIGURES = {"backprop_mlp": {"ex2_2_tangent_plot": 1, "ex2_2_tangent": 2, "comparison": 1}}  # lab figures each notebook must draw
 
 
 def _nbgrader(cell):

@@ -17,7 +17,9 @@ from grading.course.execute import execute_notebook
 pytestmark = pytest.mark.slow
 MIN_GAP_PX = 8  # between the texts of neighbouring cells: "layer parameter", not "layerparameter"
 
+REPORT_TITLE = "Test 9.1: a network that forgets the first layer's bias"
 REPORT_CELL = '''
+# Test 9.1 (2 points): a network that forgets the first layer's bias
 import numpy as np
 from grading import check_backpropagation
 from grading.course.test_cell_helpers import with_random_biases
@@ -65,15 +67,20 @@ def _notebook_page(notebook):
 
 
 def _feedback_page(notebook):
-    """The page ``nbgrader generate_feedback`` writes for this notebook: its exporter, template and
-    template folders, with the grade fields GetGrades would fill in."""
-    import nbgrader
-    from nbconvert import HTMLExporter
+    """The page ``nbgrader generate_feedback`` writes for this notebook in the course: the exporter and
+    template the course's configuration sets (``apply_course_chains``), nbgrader's template settings and
+    the title preprocessor, with the grade fields GetGrades would fill in."""
+    from traitlets.config import Config
 
-    templates = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
-    exporter = HTMLExporter(template_name="feedback", extra_template_basedirs=[str(templates / "templates")],
-                            extra_template_paths=[str(templates / "static" / "node_modules" / "bootstrap" / "dist"
-                                                      / "css")])
+    from grading.course.config import apply_course_chains
+    from grading.course.preprocessors import NameTestCells, nbgrader_template_dir
+
+    config = apply_course_chains(Config())
+    config.HTMLExporter.template_name = "feedback"  # what nbgrader's GenerateFeedback sets
+    config.HTMLExporter.extra_template_paths = [str(nbgrader_template_dir().parent / "static" / "node_modules"
+                                                    / "bootstrap" / "dist" / "css")]
+    exporter = config.GenerateFeedback.exporter_class(config=config)
+    exporter.register_preprocessor(NameTestCells(), enabled=True)
     graded = nbformat.from_dict(notebook)
     graded.cells[0].metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "test_report",
                                             "points": 2, "score": 0, "locked": True, "schema_version": 3}
@@ -114,6 +121,21 @@ def test_without_inline_styles_the_feedback_page_runs_the_header_together(browse
     """What the test above guards against: the feedback template's CSS leaves no room between cells."""
     gaps = _header_gaps(browser, _without_inline_styles(_feedback_page(executed)))
     assert min(gaps) < MIN_GAP_PX
+
+
+def test_the_feedback_summary_names_the_test_cell_in_chromium(browser, executed):
+    """nbgrader's page says "Test cell" for every test; the course's names each by grade id and title."""
+    page = _feedback_page(executed)
+    assert "Test cell" not in page
+    view = browser.new_page()
+    try:
+        view.set_content(page, wait_until="load")
+        summary = view.locator("#toc li").all_inner_texts()
+        heading = view.locator(".nbgrader-label").first.inner_text()
+    finally:
+        view.close()
+    assert summary == [f"test_report {REPORT_TITLE} (Score: 0.0 / 2.0)"]
+    assert heading == f"Grade cell: test_report {REPORT_TITLE}"
 
 
 def test_the_text_form_of_a_report_is_the_readable_table(executed):

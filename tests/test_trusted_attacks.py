@@ -185,9 +185,9 @@ def test_no_attack_left_a_process_or_shared_memory_behind(batch):
     assert batch["shared_memory_left"] == []
 
 
-BIAS_CELL = ("def log_linear_bias_gradient(probabilities, output):\n"
-             "    onehot = np.eye(probabilities.shape[1])[output]\n"
-             "    return (probabilities - onehot).mean(axis=0, keepdims=True)\n")
+INPUT_GRADIENT_CELL = ("def log_linear_input_gradient(probabilities, output, weight):\n"
+                       "    onehot = np.eye(probabilities.shape[1])[output]\n"
+                       "    return (probabilities - onehot) @ weight / len(output)\n")
 
 
 def test_one_process_per_submission_keeps_finished_checks_and_names_where_it_stopped(tmp_path):
@@ -200,11 +200,12 @@ def test_one_process_per_submission_keeps_finished_checks_and_names_where_it_sto
     folder = _submission(tmp_path, "exits_in_2_2", (ATTACKS_DIR / "os_exit.py").read_text(), from_dir=SOLUTIONS_DIR)
     from dataclasses import replace
 
-    names = ["pytorch_mlp_log_forward", "numpy_mlp_backpropagation", "log_linear_bias_gradient"]
+    names = ["pytorch_mlp_log_forward", "numpy_mlp_backpropagation", "log_linear_input_gradient"]
     # All three in one process: the NumPy check allows torch here (else it runs in a process of its own).
     checks = {name: replace(CHECKS[name], torch_allowed=True) for name in names}
     results = run_checks(checks, folder, hidden=[course],
-                         cells_by_check={"log_linear_bias_gradient": [{"name": "ex2_1_answer", "source": BIAS_CELL}]},
+                         cells_by_check={"log_linear_input_gradient": [{"name": "ex2_1_answer",
+                                                                      "source": INPUT_GRADIENT_CELL}]},
                          limits=LIMITS)
     finished, stopped, not_run = (results[name] for name in names)
     assert (finished.passed, finished.total, finished.lines) == (4, 4, [])
@@ -231,12 +232,12 @@ def test_a_numpy_exercise_runs_where_torch_cannot_be_imported_and_other_checks_k
 # the notebook checks, nbgrader in the sandboxed kernel, the trusted checks and the feedback pages.
 # Their base is the honest work with answer cell 2.1 left as released, so the score they must end
 # with is the trusted one of that work, neither full marks nor 0.
-NOTEBOOK_CELLS = ["test_2_1_bias_gradient", "test_2_2_output_layer", "test_2_2_all_layers", "test_2_2_hidden",
-                  "test_2_4_log_forward", "test_2_4_hidden"]
-FULL_MARKS = [1, 2, 2, 2, 2, 1]
-ANSWER_2_1_AS_RELEASED = [0, 2, 2, 2, 2, 1]
+NOTEBOOK_CELLS = ["test_2_1_input_gradient", "test_2_2_tangent", "test_2_2_output_layer", "test_2_2_all_layers",
+                  "test_2_2_hidden", "test_2_4_log_forward", "test_2_4_hidden"]
+FULL_MARKS = [1, 1, 1, 2, 2, 2, 1]
+ANSWER_2_1_AS_RELEASED = [0, 1, 1, 2, 2, 2, 1]
 NOTEBOOK_FEEDBACK = {
-    "notebook_grade_false": "cell test_2_1_bias_gradient had its grading metadata changed (grade: false)",
+    "notebook_grade_false": "cell test_2_1_input_gradient had its grading metadata changed (grade: false)",
     "notebook_huge_output": "removed a saved output of 128 MiB from cell",
 }
 

@@ -16,17 +16,13 @@ from trusted_class import PARTLY_RIGHT, build_demo_class
 ASSIGNMENT = "backprop_mlp"
 KINDS = ["honest", *PARTLY_RIGHT]
 # What each cell must give; the trusted path and the in-kernel path must both give exactly this.
+FULL_MARKS = {"test_2_1_input_gradient": 1.0, "test_2_2_tangent": 1.0, "test_2_2_output_layer": 1.0,
+              "test_2_2_all_layers": 2.0, "test_2_2_hidden": 2.0, "test_2_4_log_forward": 2.0, "test_2_4_hidden": 1.0}
 EXPECTED = {
-    "s00_honest": {"test_2_1_bias_gradient": 1.0, "test_2_2_output_layer": 2.0, "test_2_2_all_layers": 2.0,
-                   "test_2_2_hidden": 2.0, "test_2_4_log_forward": 2.0, "test_2_4_hidden": 1.0},
-    "s01_sigmoid_only": {"test_2_1_bias_gradient": 1.0, "test_2_2_output_layer": 2.0, "test_2_2_all_layers": 2.0,
-                         "test_2_2_hidden": 0.0, "test_2_4_log_forward": 2.0, "test_2_4_hidden": 1.0},
-    "s02_output_layer_only": {"test_2_1_bias_gradient": 1.0, "test_2_2_output_layer": 2.0,
-                              "test_2_2_all_layers": 0.0, "test_2_2_hidden": 0.0, "test_2_4_log_forward": 2.0,
-                              "test_2_4_hidden": 1.0},
-    "s03_forward_without_bias": {"test_2_1_bias_gradient": 1.0, "test_2_2_output_layer": 2.0,
-                                 "test_2_2_all_layers": 2.0, "test_2_2_hidden": 2.0, "test_2_4_log_forward": 0.0,
-                                 "test_2_4_hidden": 0.0},
+    "s00_honest": FULL_MARKS,
+    "s01_sigmoid_only": dict(FULL_MARKS, test_2_2_hidden=0.0),
+    "s02_output_layer_only": dict(FULL_MARKS, test_2_2_all_layers=0.0, test_2_2_hidden=0.0),
+    "s03_forward_without_bias": dict(FULL_MARKS, test_2_4_log_forward=0.0, test_2_4_hidden=0.0),
 }
 
 

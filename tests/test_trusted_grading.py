@@ -20,8 +20,8 @@ pytestmark = [
 ASSIGNMENT = "backprop_mlp"
 KINDS = ["honest", "stub", "cheat"]
 KINDS_IDS = [f"s{index:02d}_{kind}" for index, kind in enumerate(KINDS)]
-FULL_MARKS = {"test_2_1_bias_gradient": 1.0, "test_2_2_output_layer": 2.0, "test_2_2_all_layers": 2.0,
-              "test_2_2_hidden": 2.0, "test_2_4_log_forward": 2.0, "test_2_4_hidden": 1.0}
+FULL_MARKS = {"test_2_1_input_gradient": 1.0, "test_2_2_tangent": 1.0, "test_2_2_output_layer": 1.0,
+              "test_2_2_all_layers": 2.0, "test_2_2_hidden": 2.0, "test_2_4_log_forward": 2.0, "test_2_4_hidden": 1.0}
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +114,7 @@ def test_export_and_feedback_show_the_trusted_scores(serial, tmp_path):
     assert ("Exercise 2.2: NumpyMLP.backpropagation (trusted check, output layer of the sigmoid network): "
             "0/1 cases match the reference") in page
     assert "answer cell ex2_1_answer raised NameError" in page
+    assert "Test cell" not in page and all(f'<a href="#{cell}"><code>{cell}</code> Test ' in page for cell in FULL_MARKS)
 
 
 def test_feedback_pages_show_the_figures_validate_and_name_no_server_path(serial):

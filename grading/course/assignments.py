@@ -29,7 +29,8 @@ ASSIGNMENTS = {
     "backprop_mlp": dict(
         ships=("log_linear.py", "numpy_mlp.py", "pytorch_mlp.py"),
         scores={
-            "log_linear_bias_gradient": ("test_2_1_bias_gradient",),
+            "log_linear_input_gradient": ("test_2_1_input_gradient",),
+            "numpy_mlp_loss_and_tangent": ("test_2_2_tangent",),
             "numpy_mlp_backpropagation": {
                 "test_2_2_output_layer": CellScope("output layer of the sigmoid network",
                                                    SIGMOID_NETWORKS, output_layer_only=True),

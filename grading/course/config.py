@@ -8,7 +8,8 @@ preprocessors into nbgrader's default chains:
   committed student notebooks);
 * autograde: ``KeepTrustedScores`` first, ``InjectParameters`` before ``Execute`` and
   ``StderrAsStdout`` after it;
-* generate_feedback: ``ClearHiddenTestsAndOutputs`` then ``HideServerPaths`` after ``GetGrades``.
+* generate_feedback: ``ClearHiddenTestsAndOutputs``, ``HideServerPaths`` and ``NameTestCells`` after
+  ``GetGrades``, and the course's feedback template (nbgrader's, with each test cell named).
 """
 from pathlib import Path
 
@@ -84,8 +85,9 @@ def apply_course_chains(c):
     from nbgrader.preprocessors import ClearSolutions, Execute, GetGrades
 
     from backprop_labs.student_notebooks import NamedClearSolutions
-    from .preprocessors import (ClearHiddenTestsAndOutputs, HideServerPaths, InjectParameters, KeepTrustedScores,
-                                StderrAsStdout)
+    from .preprocessors import (FEEDBACK_TEMPLATE_DIR, FEEDBACK_TEMPLATE_FILE, ClearHiddenTestsAndOutputs,
+                                HideServerPaths, InjectParameters, KeepTrustedScores, NamedTestsFeedbackExporter,
+                                NameTestCells, StderrAsStdout, nbgrader_template_dir)
 
     def default(converter, name):
         return list(converter.class_traits()[name].make_dynamic_default())
@@ -97,5 +99,10 @@ def apply_course_chains(c):
     c.Autograde.autograde_preprocessors = _insert(chain, Execute, StderrAsStdout, after=True)
     c.Autograde.sanitize_preprocessors = [KeepTrustedScores, *default(Autograde, "sanitize_preprocessors")]
     chain = _insert(default(GenerateFeedback, "preprocessors"), GetGrades, ClearHiddenTestsAndOutputs, after=True)
-    c.GenerateFeedback.preprocessors = _insert(chain, ClearHiddenTestsAndOutputs, HideServerPaths, after=True)
+    chain = _insert(chain, ClearHiddenTestsAndOutputs, HideServerPaths, after=True)
+    c.GenerateFeedback.preprocessors = _insert(chain, HideServerPaths, NameTestCells, after=True)
+    # The page is nbgrader's "feedback" template, extended: nbgrader's template folder stays on the path.
+    c.GenerateFeedback.exporter_class = NamedTestsFeedbackExporter
+    c.NamedTestsFeedbackExporter.template_file = FEEDBACK_TEMPLATE_FILE
+    c.NamedTestsFeedbackExporter.extra_template_basedirs = [str(FEEDBACK_TEMPLATE_DIR), str(nbgrader_template_dir())]
     return c

@@ -12,7 +12,10 @@
   leaves one line saying whether the hidden tests passed;
 * :class:`HideServerPaths` (feedback, after it): paths of the grading server in outputs (the
   course folder, the repository, installed packages) become names relative to the submission,
-  the repository or the package folder.
+  the repository or the package folder;
+* :class:`NameTestCells` (feedback): nbgrader's page calls every test cell "Test cell"; this gives
+  each its test's own title, which :class:`NamedTestsFeedbackExporter` (nbgrader's feedback
+  template extended by ``feedback_template/feedback/named_tests.html.j2``) shows with the grade id.
 """
 import re
 import sys
@@ -20,6 +23,7 @@ import sysconfig
 from pathlib import Path
 
 from nbformat.v4 import new_code_cell, new_output
+from nbconvert.exporters import HTMLExporter
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from traitlets import Dict
@@ -188,3 +192,44 @@ class HideServerPaths(NbGraderPreprocessor):
         hide_paths_in_outputs(nb, server_path_rules(course_folder(resources), info.get("student", ""),
                                                     info.get("assignment", "")))
         return nb, resources
+
+
+TITLE_KEY = "feedback_title"   # cell metadata read by feedback_template/feedback/named_tests.html.j2
+# A folder named like nbgrader's template ("feedback", which nbgrader's API always asks for), so that
+# the file below is found next to nbgrader's index.html.j2, which it extends.
+FEEDBACK_TEMPLATE_DIR = Path(__file__).with_name("feedback_template")
+FEEDBACK_TEMPLATE_FILE = "named_tests.html.j2"
+_POINTS = re.compile(r"\s*\(\s*[\d.]+\s+points?\s*\)", re.IGNORECASE)
+
+
+def test_cell_title(source):
+    """The title a test cell gives itself: its first line when it is a comment (``# Test 2.2b (1 point):
+    the output layer`` gives ``Test 2.2b: the output layer``; the page shows the points), else ``None``."""
+    first = source.lstrip().split("\n", 1)[0].strip()
+    if not first.startswith("#") or first.startswith("###"):  # ### marks nbgrader's fences
+        return None
+    title = _POINTS.sub("", first.lstrip("#").strip())
+    return title or None
+
+
+class NameTestCells(NbGraderPreprocessor):
+    """Put each test cell's own title (:func:`test_cell_title`) in its metadata for the feedback page."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+            title = test_cell_title(cell.source)
+            if title:
+                cell.metadata[TITLE_KEY] = title
+        return cell, resources
+
+
+class NamedTestsFeedbackExporter(HTMLExporter):
+    """The exporter of the course's feedback pages: a class of its own, so that its template settings
+    (``apply_course_chains``) leave formgrader's ``HTMLExporter`` alone."""
+
+
+def nbgrader_template_dir():
+    """nbgrader's own templates (holding ``feedback/index.html.j2``)."""
+    import nbgrader
+
+    return Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"

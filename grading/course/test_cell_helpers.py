@@ -96,6 +96,40 @@ def assert_gradients_match(model, batch, layers=None):
     raise CheckFailed(f"{report.title}: expected {expected}; found: {found}.\n" + "\n".join(reasons))
 
 
+def assert_loss_and_tangent_match(loss_and_tangent, model, batch, layer_index, is_bias, row, column=0, seed=0):
+    """The tangent-plot exercise: ``loss_and_tangent(model, batch, gradients, layer_index, is_bias, row, column)``
+    returns the parameter values, the losses and the tangent that ``grading.tangent_check`` computes.
+
+    ``gradients`` are random arrays of the parameters' shapes drawn from ``seed`` (not the model's
+    backpropagation, so this test depends only on the function): every entry differs, so the
+    tangent shows which entry was read. Compared within tangent.py's ``CURVE_RTOL`` / ``CURVE_ATOL``.
+    """
+    from grading.gradient_check.tangent import CURVE_ATOL, CURVE_RTOL, expected_loss_and_tangent
+
+    rng = np.random.default_rng(seed)
+    gradients = [[rng.normal(size=np.shape(weight)), rng.normal(size=np.shape(bias))]
+                 for weight, bias in model.parameters]
+    address = (layer_index, is_bias, row, column)
+    expected = expected_loss_and_tangent(model, batch, gradients, *address)
+    found = loss_and_tangent(model, batch, gradients, *address)
+    names = ("weight_range", "loss_range", "tangent")
+    if not isinstance(found, (tuple, list)) or len(found) != len(names):
+        raise CheckFailed(f"loss_and_tangent must return three arrays ({', '.join(names)}); "
+                          f"found {type(found).__name__}" + (f" of length {len(found)}" if hasattr(found, "__len__") else ""))
+    where = f"layer {layer_index} {'bias' if is_bias else 'weight'} [{row}{'' if is_bias else f', {column}'}]"
+    for name, found_values, expected_values in zip(names, found, expected):
+        assert_close(found_values, expected_values, f"{name} of {where}", rtol=CURVE_RTOL, atol=CURVE_ATOL)
+
+
+def assert_input_gradient_matches(found, model, batch, rtol, atol):
+    """``found`` is the gradient of the model's mean loss with respect to the input batch, ``(B, I)``:
+    autograd in float64 on the exercise's reference loss (the model's own code is not used)."""
+    from grading.gradient_check.reference import input_gradient
+
+    assert_close(found, input_gradient(model, batch), "the gradient of the mean loss with respect to the input",
+                 rtol=rtol, atol=atol)
+
+
 def assert_log_probabilities_match(model, expected_model, input):
     """``model._log_forward(input)`` is a tensor autograd can differentiate and equals
     ``expected_model.log_forward(input)`` (a NumPy model started from the same parameters)."""

@@ -1,12 +1,12 @@
 """Exercises 2.1 and 2.3 (``labs/log_linear.py``): the NumPy log-linear model's
 backpropagation, its PyTorch twin, and the trusted check of the 2.1 answer cell
-(the bias gradient).
+(the gradient of the mean loss with respect to the input batch).
 """
 import torch
 
 from grading.diagnosis.mlp_hypotheses import LOG_LINEAR_HYPOTHESES
-from grading.trusted.cases import BiasGradientCase
-from grading.trusted.check_spec import TrustedCheck, compare_bias_gradient
+from grading.trusted.cases import InputGradientCase
+from grading.trusted.check_spec import TrustedCheck, compare_input_gradient
 
 from grading.diagnosis.vocabulary import FORWARD, MLP
 from .numpy_mlp import LAB_LEARNING_RATE
@@ -31,13 +31,13 @@ register_exercise(GradientExercise(
     input_weight=first_layer_weight,
     build_model=lambda package, data: package.NumpyLogLinear(data.num_features, data.num_classes, LAB_LEARNING_RATE),
     trusted=TrustedCheck(
-        name="log_linear_bias_gradient",
-        title="Exercise 2.1: log_linear_bias_gradient (answer cell)",
-        exercise="log_linear", module=None, class_name="log_linear_bias_gradient",
+        name="log_linear_input_gradient",
+        title="Exercise 2.1: log_linear_input_gradient (answer cell)",
+        exercise="log_linear", module=None, class_name="log_linear_input_gradient",
         probe="cell_function",
-        cases=(BiasGradientCase("bias-3-classes", 6, 3, 2101), BiasGradientCase("bias-2-classes", 5, 2, 2102)),
-        expected_shapes=lambda case: {"value": (1, case.num_classes)},
-        compare=compare_bias_gradient, answer_cells=("ex2_1_answer",),
+        cases=(InputGradientCase("input-3-classes", 6, 3, 7, 2101), InputGradientCase("input-2-classes", 5, 2, 4, 2102)),
+        expected_shapes=lambda case: {"value": (case.batch_size, case.input_size)},
+        compare=compare_input_gradient, answer_cells=("ex2_1_answer",),
     ),
 ))
 

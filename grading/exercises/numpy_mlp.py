@@ -1,11 +1,13 @@
 """Exercise 2.2, ``NumpyMLP.backpropagation`` (``labs/numpy_mlp.py``): the gradient exercise,
-its trusted cases and the loss the other MLP exercises share.
+its trusted cases and the loss the other MLP exercises share; and the trusted check of the
+tangent-plot answer cell (``loss_and_tangent``).
 """
 import torch
 
 from grading.diagnosis.mlp_hypotheses import MLP_HYPOTHESES
-from grading.trusted.cases import mlp_cases
-from grading.trusted.check_spec import TrustedCheck, compare_gradients, gradient_shapes
+from grading.trusted.cases import mlp_cases, tangent_cases
+from grading.trusted.check_spec import (TrustedCheck, compare_gradients, compare_loss_and_tangent, gradient_shapes,
+                                       loss_and_tangent_shapes)
 
 from grading.diagnosis.vocabulary import MLP
 from .registry import GradientExercise, first_layer_weight, is_numpy_parameter_list, register_exercise
@@ -40,13 +42,27 @@ register_exercise(GradientExercise(
     vocabulary=MLP,
     input_weight=first_layer_weight,
     build_model=lambda package, data: package.NumpyMLP(lab_geometry(data), ["sigmoid", "softmax"], LAB_LEARNING_RATE),
-    trusted=TrustedCheck(
-        name="numpy_mlp_backpropagation",
-        title="Exercise 2.2: NumpyMLP.backpropagation",
-        exercise="numpy_mlp", module="labs.numpy_mlp", class_name="NumpyMLP",
-        probe="numpy_mlp_backpropagation", cases=mlp_cases("backprop", 2202),
-        expected_shapes=gradient_shapes,
-        compare=lambda case, arrays: compare_gradients("numpy_mlp", case, arrays),
-        torch_allowed=False,  # the exercise is backpropagation by hand in NumPy
+    trusted=(
+        TrustedCheck(
+            name="numpy_mlp_backpropagation",
+            title="Exercise 2.2: NumpyMLP.backpropagation",
+            exercise="numpy_mlp", module="labs.numpy_mlp", class_name="NumpyMLP",
+            probe="numpy_mlp_backpropagation", cases=mlp_cases("backprop", 2202),
+            expected_shapes=gradient_shapes,
+            compare=lambda case, arrays: compare_gradients("numpy_mlp", case, arrays),
+            torch_allowed=False,  # the exercise is backpropagation by hand in NumPy
+        ),
+        # The answer cell is called on the student's NumpyMLP (its given forward pass and loss) with
+        # stand-in gradients, so its score does not depend on their backpropagation.
+        TrustedCheck(
+            name="numpy_mlp_loss_and_tangent",
+            title="Exercise 2.2: loss_and_tangent (answer cell)",
+            exercise="numpy_mlp", module="labs.numpy_mlp", class_name="loss_and_tangent",
+            probe="loss_and_tangent", cases=tangent_cases("tangent", 2205),
+            expected_shapes=loss_and_tangent_shapes,
+            compare=lambda case, arrays: compare_loss_and_tangent("numpy_mlp", case, arrays),
+            answer_cells=("ex2_2_tangent_answer",),
+            torch_allowed=False,  # NumPy code, run beside the backpropagation check
+        ),
     ),
 ))

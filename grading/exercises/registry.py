@@ -182,8 +182,8 @@ class GradientExercise:
     # specs -> the spec of the weight applied as ``input @ W.T`` (its columns are the input features),
     # or None: lets the reference skip the features absent from a batch (grading/input_columns.py).
     input_weight: Optional[Callable] = None
-    # How the exercise is scored outside the student's kernel (grading.trusted.check_spec.TrustedCheck),
-    # or None when no assignment autogrades it with trusted checks.
+    # How the exercise is scored outside the student's kernel: a grading.trusted.check_spec.TrustedCheck, a
+    # tuple of them (run in that order), or None when no assignment autogrades it with trusted checks.
     trusted: Optional[Any] = None
 
 

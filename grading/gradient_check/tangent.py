@@ -5,6 +5,10 @@
 ``get_mlp_loss_range``), measures the slope there by a central difference, and compares it
 with the matching entry of the student's gradient. The figure shows the loss curve, the
 current point, the student's tangent and the numerical one, with both slopes in the title.
+
+:func:`expected_loss_and_tangent` gives the numbers of the lab's tangent-plot exercise (the loss
+curve and the tangent of a given gradient entry), which the notebook's test and the trusted
+check compare the student's ``loss_and_tangent`` with, within :data:`CURVE_RTOL` / :data:`CURVE_ATOL`.
 """
 from dataclasses import dataclass
 from typing import Optional
@@ -18,6 +22,17 @@ from .reference import ReferenceLoss, parameter_arrays
 from .student_call import call_student
 from .tolerances import FD_ROUNDING_FACTOR, achieved_tolerance, normwise_error, precision_of
 from .returned_arrays import as_plain_array, unpack_gradients
+
+
+# The loss curve of the tangent-plot exercise: the student's losses come from the same float64 forward
+# pass as the reference up to rounding (about 1e-15 relative), the parameter values are the same sums.
+CURVE_RTOL = 1e-9
+CURVE_ATOL = 1e-12
+
+
+def tangent_line(weights, current_weight, current_loss, slope):
+    """``slope * (weights - current_weight) + current_loss``: the line touching the loss at the current value."""
+    return slope * (np.asarray(weights) - current_weight) + current_loss
 
 
 @dataclass
@@ -143,14 +158,23 @@ def _own_dtype(raw, spec):
     return [] if array is None else [array]
 
 
-def tangent_check(model, batch, layer_index=0, is_bias=False, row=None, column=None, exercise=None,
-                  path=None, ax=None):
-    """Loss curve around one parameter, its numerical slope and the student's; returns a TangentCheck.
+@dataclass
+class _LossCurve:
+    """The loss of ``batch`` as one parameter moves (``get_mlp_loss_range``), and where it is now."""
 
-    ``batch`` is ``{'input': (B, I), 'output': (B,)}`` or a pair. Without ``row`` the entry
-    with the largest reference derivative is chosen. The figure goes to ``ax`` if given,
-    else to a new figure, saved as PNG at ``path`` when given. The model is left unchanged.
-    """
+    exercise: object
+    spec: object
+    row: int
+    column: Optional[int]
+    handlers: tuple          # (get_parameter, set_parameter) of the parameter
+    proxy: _LossOf
+    weights: np.ndarray
+    losses: np.ndarray
+    current_weight: float
+    current_loss: float
+
+
+def _loss_curve(model, batch, layer_index, is_bias, row, column, exercise):
     batch = _batch(batch)
     exercise = get_exercise(exercise) if isinstance(exercise, str) else exercise or find_exercise(model)
     role = "bias" if is_bias else "weight"
@@ -172,12 +196,43 @@ def tangent_check(model, batch, layer_index=0, is_bias=False, row=None, column=N
     current_weight = get_parameter(model.parameters)
     current_loss = proxy.cross_entropy_loss(batch["input"], batch["output"])
     weights, losses = get_mlp_loss_range(proxy, get_parameter, set_parameter, batch)
-    slope, tolerance = _numerical_slope(proxy, model, spec, get_parameter, set_parameter, batch, current_loss)
-    position = (0, row) if is_bias else (row, column)
-    student_slope, note, allowance = _student_slope(exercise, model, batch, spec, position)
+    return _LossCurve(exercise, spec, row, column, (get_parameter, set_parameter), proxy, weights, losses,
+                      current_weight, current_loss)
 
-    result = TangentCheck(spec.label, row, column, weights, losses, current_weight, current_loss, slope,
-                          student_slope, tolerance, note, precision_allowance=allowance)
+
+def expected_loss_and_tangent(model, batch, gradients, layer_index, is_bias, row, column=0, exercise=None):
+    """What the lab's ``loss_and_tangent(model, batch, gradients, layer_index, is_bias, row, column)`` returns:
+    ``(weight_range, loss_range, tangent)``, each of shape ``(P,)``.
+
+    ``weight_range`` and ``loss_range`` are ``get_mlp_loss_range``'s (the loss is the exercise's
+    ``model_loss``); ``tangent`` is :func:`tangent_line` with the slope read from ``gradients``
+    (``[[dW, db], ...]``) at the parameter's address. The model is left unchanged.
+    """
+    curve = _loss_curve(model, batch, layer_index, is_bias, row, column, exercise)
+    get_parameter, _ = curve.handlers
+    slope = get_parameter(gradients)
+    return curve.weights, curve.losses, tangent_line(curve.weights, curve.current_weight, curve.current_loss, slope)
+
+
+def tangent_check(model, batch, layer_index=0, is_bias=False, row=None, column=None, exercise=None,
+                  path=None, ax=None):
+    """Loss curve around one parameter, its numerical slope and the student's; returns a TangentCheck.
+
+    ``batch`` is ``{'input': (B, I), 'output': (B,)}`` or a pair. Without ``row`` the entry
+    with the largest reference derivative is chosen. The figure goes to ``ax`` if given,
+    else to a new figure, saved as PNG at ``path`` when given. The model is left unchanged.
+    """
+    batch = _batch(batch)
+    curve = _loss_curve(model, batch, layer_index, is_bias, row, column, exercise)
+    get_parameter, set_parameter = curve.handlers
+    slope, tolerance = _numerical_slope(curve.proxy, model, curve.spec, get_parameter, set_parameter, batch,
+                                        curve.current_loss)
+    position = (0, curve.row) if is_bias else (curve.row, curve.column)
+    student_slope, note, allowance = _student_slope(curve.exercise, model, batch, curve.spec, position)
+
+    result = TangentCheck(curve.spec.label, curve.row, curve.column, curve.weights, curve.losses,
+                          curve.current_weight, curve.current_loss, slope, student_slope, tolerance, note,
+                          precision_allowance=allowance)
     result.figure = _draw(result, ax, path)
     return result
 
@@ -215,13 +270,14 @@ def _draw(result, ax, path):
     # A thick pale curve: a correct tangent drawn over it stays visible.
     ax.plot(result.weights, result.losses, color="tab:blue", linewidth=4, alpha=0.45, label="loss")
     ax.plot(result.current_weight, result.current_loss, "x", color="tab:red", markersize=10, label="current value")
-    offsets = result.weights - result.current_weight
     numerical, yours = (distinguishable(result.numerical_slope, result.student_slope)
                         if result.student_slope is not None else (f"{result.numerical_slope:.4g}", "n/a"))
-    ax.plot(result.weights, result.current_loss + result.numerical_slope * offsets, ":", color="tab:green",
+    ax.plot(result.weights, tangent_line(result.weights, result.current_weight, result.current_loss,
+                                         result.numerical_slope), ":", color="tab:green",
             linewidth=2, label=f"numerical slope {numerical}")
     if result.student_slope is not None:
-        ax.plot(result.weights, result.current_loss + result.student_slope * offsets, "--", color="tab:red",
+        ax.plot(result.weights, tangent_line(result.weights, result.current_weight, result.current_loss,
+                                             result.student_slope), "--", color="tab:red",
                 label=f"your gradient {yours}")
     where = f"[{result.row}, {result.column}]" if result.column is not None else f"[0, {result.row}]"
     slopes = result.slopes_text() if result.student_slope is not None else f"numerical {numerical}, yours n/a"

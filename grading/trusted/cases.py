@@ -51,29 +51,66 @@ class Case:
 
 
 @dataclass(frozen=True)
-class BiasGradientCase:
-    """Exercise 2.1: softmax probabilities ``(B, K)`` and gold classes ``(B,)``."""
+class TangentCase(Case):
+    """The tangent-plot exercise: an MLP case, one parameter's address and stand-in gradients.
+
+    The gradients are random arrays of the parameters' shapes (every entry differs), so the
+    tangent depends only on the student's ``loss_and_tangent``, not on their backpropagation.
+    """
+
+    layer_index: int = 0
+    is_bias: bool = False
+    row: int = 0
+    column: int = 0
+    function: str = "loss_and_tangent"
+    model: tuple = ("labs.numpy_mlp", "NumpyMLP")   # the student's model class the function is called on
+
+    def spec(self):
+        from backprop_labs.perturbation import LOSS_RANGE_POINTS
+
+        return {**super().spec(), "function": self.function, "model": list(self.model),
+                "layer_index": self.layer_index, "is_bias": self.is_bias, "row": self.row, "column": self.column,
+                "points": LOSS_RANGE_POINTS}
+
+    def gradients(self):
+        """``[[dW, db], ...]``: random values of the parameters' shapes."""
+        rng = np.random.default_rng(self.seed + 2)
+        return [[rng.normal(size=weight.shape), rng.normal(size=bias.shape)] for weight, bias in self.parameters()]
+
+    def arrays(self):
+        named = super().arrays()
+        for n, (weight, bias) in enumerate(self.gradients()):
+            named[f"{self.key}.gradient.W{n}"], named[f"{self.key}.gradient.b{n}"] = weight, bias
+        return named
+
+
+@dataclass(frozen=True)
+class InputGradientCase:
+    """Exercise 2.1: softmax probabilities ``(B, K)``, gold classes ``(B,)`` and a weight ``(K, I)``."""
 
     key: str
     batch_size: int
     num_classes: int
+    input_size: int
     seed: int
-    function: str = "log_linear_bias_gradient"
+    function: str = "log_linear_input_gradient"
 
     def spec(self):
-        return {"key": self.key, "function": self.function, "arguments": ["probabilities", "output"],
-                "shape": [1, self.num_classes]}
+        return {"key": self.key, "function": self.function, "arguments": ["probabilities", "output", "weight"],
+                "shape": [self.batch_size, self.input_size]}
 
     def inputs(self):
         rng = np.random.default_rng(self.seed)
         logits = rng.normal(0, 2, (self.batch_size, self.num_classes))
         probabilities = np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
         output = rng.permutation(np.arange(self.batch_size) % self.num_classes).astype(np.int64)
-        return probabilities, output
+        weight = rng.normal(0, 1, (self.num_classes, self.input_size))
+        return probabilities, output, weight
 
     def arrays(self):
-        probabilities, output = self.inputs()
-        return {f"{self.key}.probabilities": probabilities, f"{self.key}.output": output}
+        probabilities, output, weight = self.inputs()
+        return {f"{self.key}.probabilities": probabilities, f"{self.key}.output": output,
+                f"{self.key}.weight": weight}
 
 
 def mlp_cases(prefix, seed):
@@ -83,4 +120,13 @@ def mlp_cases(prefix, seed):
         Case(f"{prefix}-sigmoid", (5, 4, 3), ("sigmoid", "softmax"), 6, seed + 10),
         Case(f"{prefix}-tanh-relu", (4, 6, 5, 3), ("tanh", "relu", "softmax"), 7, seed + 20),
         Case(f"{prefix}-relu-sigmoid", (6, 5, 4, 2), ("relu", "sigmoid", "softmax"), 5, seed + 30),
+    )
+
+
+def tangent_cases(prefix, seed):
+    """Weights and biases of both layers of the lab's kind of network (one sigmoid layer, then softmax)."""
+    return (
+        TangentCase(f"{prefix}-output-weight", (5, 4, 3), ("sigmoid", "softmax"), 6, seed, 1, False, 2, 1),
+        TangentCase(f"{prefix}-hidden-bias", (5, 4, 3), ("sigmoid", "softmax"), 6, seed + 10, 0, True, 3),
+        TangentCase(f"{prefix}-hidden-weight", (6, 5, 2), ("sigmoid", "softmax"), 5, seed + 20, 0, False, 4, 2),
     )

@@ -61,13 +61,57 @@ def compare_forward(exercise, case, arrays):
     return compare_gradients(exercise, case, arrays)
 
 
-def compare_bias_gradient(case, arrays):
-    """Exercise 2.1: the mean over the batch of ``p - onehot(y)``, shape ``(1, K)``."""
-    probabilities, output = case.inputs()
-    expected = np.mean(probabilities - index2onehot(output, case.num_classes), axis=0, keepdims=True)
+def compare_input_gradient(case, arrays):
+    """Exercise 2.1: ``((P - onehot(y)) / B) @ W``, the gradient of the mean loss with respect to the input, ``(B, I)``."""
+    probabilities, output, weight = case.inputs()
+    expected = (probabilities - index2onehot(output, case.num_classes)) / len(output) @ weight
     error = normwise_error(arrays["value"], expected)
     if not error <= FLOAT64.rtol:
-        return f"the bias gradient differs from the reference: normwise error {error:.1e} > {FLOAT64.rtol:.1e}"
+        return f"the input gradient differs from the reference: normwise error {error:.1e} > {FLOAT64.rtol:.1e}"
+    return None
+
+
+LOSS_AND_TANGENT = ("weight_range", "loss_range", "tangent")
+
+
+def loss_and_tangent_shapes(case):
+    """The tangent-plot exercise returns three arrays of ``points`` values."""
+    return {name: (case.spec()["points"],) for name in LOSS_AND_TANGENT}
+
+
+class _ReferenceMLP:
+    """A case's network whose loss is the exercise's float64 reference loss (never the student's code)."""
+
+    def __init__(self, exercise_name, case):
+        from grading.exercises.registry import get_exercise, layer_pair_specs
+
+        self.activation_functions = list(case.activations)
+        self.parameters = case.parameters()
+        self.exercise, self.specs = get_exercise(exercise_name), layer_pair_specs(self)
+
+    def cross_entropy_loss(self, input, output):
+        from grading.gradient_check.reference import ReferenceLoss, parameter_arrays
+
+        loss = ReferenceLoss(self.exercise, self, self.parameters, self.specs, {"input": input, "output": output})
+        return loss.value(parameter_arrays(self.parameters, self.specs))[0]
+
+
+def compare_loss_and_tangent(exercise, case, arrays):
+    """The student's curve and tangent against :func:`grading.gradient_check.tangent.expected_loss_and_tangent`
+    on the reference network, within tangent.py's ``CURVE_RTOL`` / ``CURVE_ATOL``."""
+    from grading.gradient_check.tangent import CURVE_ATOL, CURVE_RTOL, expected_loss_and_tangent
+
+    model = _ReferenceMLP(exercise, case)
+    spec = case.spec()
+    expected = expected_loss_and_tangent(model, case.batch(), case.gradients(), spec["layer_index"], spec["is_bias"],
+                                         spec["row"], spec["column"], exercise=exercise)
+    for name, values in zip(LOSS_AND_TANGENT, expected):
+        bad = ~np.isclose(arrays[name], values, rtol=CURVE_RTOL, atol=CURVE_ATOL)
+        if bad.any():
+            worst = int(np.argmax(np.where(bad, np.abs(arrays[name] - values), -np.inf)))
+            return (f"{name} differs from the reference at {int(bad.sum())} of {bad.size} points; at point {worst}: "
+                    f"expected {values[worst]:.10g}, found {arrays[name][worst]:.10g} "
+                    f"(rtol={CURVE_RTOL:g}, atol={CURVE_ATOL:g})")
     return None
 
 
@@ -101,11 +145,15 @@ class TrustedCheck:
 
 
 def trusted_checks():
-    """``{check name: TrustedCheck}`` of every registered exercise that has one, in registration order."""
+    """``{check name: TrustedCheck}`` of every registered exercise that has one or more, in registration order."""
     from grading.exercises.registry import registered_exercises
 
-    return {exercise.trusted.name: exercise.trusted for exercise in registered_exercises().values()
-            if exercise.trusted is not None}
+    checks = {}
+    for exercise in registered_exercises().values():
+        trusted = exercise.trusted
+        for check in (trusted if isinstance(trusted, tuple) else () if trusted is None else (trusted,)):
+            checks[check.name] = check
+    return checks
 
 
 def reference_gradients(exercise_name, case):

@@ -108,8 +108,32 @@ def probe_cell_function(function, case, inputs):
     return {"value": as_float_array(value, f"{case['function']}(...)", case["shape"])}
 
 
+def probe_loss_and_tangent(function, case, inputs):
+    """The tangent-plot answer cell on the student's model (``case['model']``: module and class, e.g. the
+    lab's ``NumpyMLP``) holding the case's parameters, with stand-in gradients:
+    ``function(model, batch, gradients, layer_index, is_bias, row, column)`` must return three arrays of
+    ``points`` values."""
+    import importlib
+
+    module_name, class_name = case["model"]
+    key, num_layers = case["key"], len(case["geometry"]) - 1
+    model_class = getattr(importlib.import_module(module_name), class_name)
+    model = model_class(case["geometry"], case["activations"], learning_rate=0.0, seed=0)
+    model.parameters = _parameters(inputs, key, num_layers)
+    batch = {"input": inputs[f"{key}.input"].copy(), "output": inputs[f"{key}.output"].copy()}
+    found = function(model, batch, _parameters(inputs, f"{key}.gradient", num_layers), case["layer_index"],
+                     case["is_bias"], case["row"], case["column"])
+    names = ("weight_range", "loss_range", "tangent")
+    if not isinstance(found, (tuple, list)) or len(found) != len(names):
+        raise ProbeError(f"{case['function']} must return three arrays ({', '.join(names)}), "
+                         f"got {type(found).__name__}")
+    return {name: as_float_array(value, f"{case['function']}(...) {name}", (case["points"],))
+            for name, value in zip(names, found)}
+
+
 PROBES = {
     "cell_function": probe_cell_function,
+    "loss_and_tangent": probe_loss_and_tangent,
     "numpy_mlp_backpropagation": probe_numpy_mlp_backpropagation,
     "pytorch_mlp_log_forward": probe_pytorch_mlp_log_forward,
 }
