@@ -414,7 +414,7 @@ def test_a_kernel_forked_from_the_zygote_sees_what_a_fresh_kernel_sees(tmp_path,
               "print(sys.path)\n"
               "print('torch' in sys.modules)")
     forked = _run_in_sandboxed_kernel(tmp_path, source).splitlines()
-    monkeypatch.setattr(kernel, "kernel_zygote_path", lambda: "")
+    monkeypatch.setattr(kernel, "lease_kernel_zygote", lambda: None)
     fresh = _run_in_sandboxed_kernel(tmp_path, source).splitlines()
     assert forked[0] == "42 True False 1" and fresh[0] == "42 True False 0"   # -s: no user site-packages
     assert forked[1] == fresh[1]
