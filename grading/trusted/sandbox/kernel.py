@@ -24,6 +24,7 @@ import shutil
 import sys
 import uuid
 import weakref
+from contextlib import ExitStack
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -40,18 +41,18 @@ KERNEL_WARM_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "to
 KERNEL_COMMAND = ["python", "-m", "ipykernel_launcher"]
 
 
-def lease_kernel_zygote():
-    """An idle kernel zygote of this process, held until released; None if none can start."""
-    from .runner import lease_zygote, zygote_flags
+def leased_kernel_zygote():
+    """The socket of an idle kernel zygote of this process, held for the block (None: none could start)."""
+    from .runner import leased_zygote, zygote_flags
 
-    return lease_zygote(KERNEL_WARM_MODULES, zygote_flags(KERNEL_COMMAND))
+    return leased_zygote(KERNEL_WARM_MODULES, zygote_flags(KERNEL_COMMAND))
 
 
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels run in the sandbox and talk over Unix sockets."""
 
     transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
-    _zygote = _zygote_release = None   # the leased zygote, and the finalizer that gives it back
+    _zygote = None   # holds the leased zygote (an ExitStack) from the kernel's start to its shutdown
 
     def _ip_default(self):
         folder = SOCKETS_ROOT / uuid.uuid4().hex
@@ -66,18 +67,17 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
-        if not restart and self._zygote_release is not None:  # the launcher has ended: the zygote is free
-            self._zygote_release()
-            self._zygote = self._zygote_release = None
+        if not restart and self._zygote is not None:  # the launcher has ended: the zygote is free
+            self._zygote.close()
+            self._zygote = None
 
     def _zygote_path(self):
         """The socket of the zygote this manager holds for its kernel ("" if none could start)."""
         if self._zygote is None:
-            self._zygote = lease_kernel_zygote()
-            if self._zygote is None:
-                return ""
-            self._zygote_release = weakref.finalize(self, self._zygote.lock.release)  # also if never shut down
-        return self._zygote.path
+            self._zygote = ExitStack()
+            self._zygote_socket = self._zygote.enter_context(leased_kernel_zygote()) or ""
+            weakref.finalize(self, self._zygote.close)  # given back also if the kernel is never shut down
+        return self._zygote_socket
 
     async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
         """End the kernel at once instead of waiting for it to tidy up (about 0.6 s per notebook).

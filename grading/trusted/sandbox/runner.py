@@ -158,10 +158,11 @@ _ZYGOTES = {}   # (preload, flags) -> zygotes of this process; each serves one u
 _ZYGOTES_LOCK = threading.Lock()
 
 
-def lease_zygote(preload, flags):
-    """A zygote of this process with ``preload`` imported, held (its ``lock``) until the caller
-    releases it: an idle one, or a new one (threads grading side by side, e.g. in a Dask worker,
-    each get their own); None when none can start."""
+@contextmanager
+def leased_zygote(preload, flags):
+    """The socket of a zygote of this process with ``preload`` imported, held for the block: an
+    idle one, or a new one (threads grading side by side, e.g. in a Dask worker, and kernels
+    running side by side each get their own); None when none can start."""
     key = (tuple(preload), tuple(flags))
     with _ZYGOTES_LOCK:
         zygotes = _ZYGOTES.setdefault(key, [])
@@ -169,23 +170,17 @@ def lease_zygote(preload, flags):
         zygote = next((zygote for zygote in zygotes if zygote.lock.acquire(blocking=False)), None)
     if zygote is None:
         try:
-            zygote = Zygote(key[0], key[1], zygote_environment())
+            zygote = Zygote(*key, zygote_environment())
         except ZygoteError:  # e.g. a preloaded module fails to import: a fresh python reports it per run
-            return None
+            yield None
+            return
         zygote.lock.acquire()
         with _ZYGOTES_LOCK:
             _ZYGOTES[key].append(zygote)
-    return zygote
-
-
-@contextmanager
-def _leased(preload, flags):
-    zygote = lease_zygote(preload, flags)
     try:
-        yield zygote and zygote.path
+        yield zygote.path
     finally:
-        if zygote is not None:
-            zygote.lock.release()
+        zygote.lock.release()
 
 
 @dataclass(frozen=True)
@@ -205,7 +200,7 @@ class SandboxRequest:
     after. ``preload``: for ``["python", ...]``, modules a warm interpreter imports once per
     grading process; each run is then forked from it (:mod:`.zygote`) instead of starting a
     fresh Python (isolated runs only). ``zygote``: the socket of a zygote that another process
-    leased for this run (:func:`lease_zygote`; the kernel launcher's), instead of ``preload``.
+    leased for this run (:func:`leased_zygote`; the kernel launcher's), instead of ``preload``.
     """
 
     argv: tuple
@@ -273,7 +268,7 @@ def run_sandboxed(request, **fields):
             request.prepare(slot)
         python = is_root and argv[0] in ("python", sys.executable)
         warm = python and request.zygote is None and bool(request.preload)
-        forker = _leased(request.preload, zygote_flags(list(argv))) if warm else nullcontext(
+        forker = leased_zygote(request.preload, zygote_flags(list(argv))) if warm else nullcontext(
             request.zygote if python else None)
         with forker as zygote:
             run = _run_and_wait(spec_path, slot, request.limits, request.stdin_data, request.started, zygote)

@@ -280,7 +280,7 @@ class Zygote:
     root-only folder); any root process may fork runs from it, one at a time, with :func:`fork_run`.
     ``flags``: the interpreter's, which its runs inherit (``-I`` for ``python -I`` runs, ``-E -s``
     for runs that put their working directory on ``sys.path``, as IPython kernels do). It ends
-    when this process ends; :attr:`lock` is held by whoever uses it (see ``runner.lease_zygote``)."""
+    when this process ends; :attr:`lock` is held by whoever uses it (see ``runner.leased_zygote``)."""
 
     def __init__(self, preload, flags, environment):
         os.makedirs(SOCKETS_ROOT, mode=0o700, exist_ok=True)
