@@ -1,8 +1,13 @@
-"""A SIGKILLed coordinator leaves no grading worker behind."""
+"""A SIGKILLed grading run leaves nothing behind, and running it again gives the grades of an
+uninterrupted run."""
+import csv
+import os
 import signal
 import subprocess
 import sys
 import time
+
+import pytest
 
 COORDINATOR = """
 import os, sys, time, multiprocessing
@@ -40,3 +45,139 @@ def test_workers_die_when_the_coordinator_is_killed(tmp_path):
             break
         time.sleep(0.1)
     assert not _alive(worker)
+
+
+# ----------------------------------------------------------------- a killed run's leftovers and re-runs
+
+def test_a_new_run_ends_what_a_killed_run_left_and_refuses_while_one_is_alive(tmp_path):
+    import json
+
+    from grading.course.pipeline import CourseError
+    from grading.trusted.parallel import RUN_MARKER, _started, claim_course
+    from grading.trusted.sandbox.runner import RUN_TAG_VARIABLE
+
+    marker = tmp_path / ".trusted-grading" / RUN_MARKER
+    marker.parent.mkdir()
+    # a killed run: its coordinator's pid now names another process (this one), a zygote it started is still up
+    marker.write_text(json.dumps({"pid": os.getpid(), "started": -1, "tag": "killed-run"}))
+    leftover = subprocess.Popen(["sleep", "600"], env={RUN_TAG_VARIABLE: "killed-run"})
+    bystander = subprocess.Popen(["sleep", "600"], env={RUN_TAG_VARIABLE: "another-run"})
+    with claim_course(tmp_path):
+        assert leftover.wait(timeout=60) == -signal.SIGKILL
+        assert bystander.poll() is None                            # another course's run is left alone
+        assert json.loads(marker.read_text())["pid"] == os.getpid()
+        assert os.environ[RUN_TAG_VARIABLE] == json.loads(marker.read_text())["tag"]
+    bystander.kill()
+    bystander.wait()
+    assert not marker.exists() and RUN_TAG_VARIABLE not in os.environ
+    marker.write_text(json.dumps({"pid": os.getpid(), "started": _started(os.getpid()), "tag": "alive"}))
+    with pytest.raises(CourseError, match=f"another grading run \\(process {os.getpid()}\\) is grading"):
+        with claim_course(tmp_path):
+            pass
+
+
+def _processes():
+    """{pid: (parent pid, start ticks)} of every process."""
+    table = {}
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            table[int(name)] = (int(fields[1]), int(fields[19]))
+        except (OSError, ValueError):
+            pass
+    return table
+
+
+def _descendants(pid):
+    """{pid: start ticks} of the processes below ``pid`` (a start time tells a reused pid apart)."""
+    table, found, frontier = _processes(), {}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, (ppid, started) in table.items():
+            if ppid == parent and child not in found:
+                found[child] = started
+                frontier.append(child)
+    return found
+
+
+def _sandbox_uids():
+    import pwd
+
+    from grading.trusted.sandbox.accounts import USER_PREFIX
+
+    return {entry.pw_uid for entry in pwd.getpwall() if entry.pw_name.startswith(USER_PREFIX)}
+
+
+def _runs_sandboxed_code(pid):
+    uids = _sandbox_uids()
+    return any(_uid(child) in uids for child in _descendants(pid))
+
+
+def _uid(pid):
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
+def _grade(course, csv):
+    return subprocess.Popen([sys.executable, "-m", "grading.cli", "grade", str(course), "backprop_mlp",
+                             "--csv", str(csv), "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for(event, command):
+    deadline = time.monotonic() + 600  # a deadline against a hang, not a guess of when the event comes
+    while not event() and command.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert event(), f"the run ended (status {command.returncode}) or hung before the kill point"
+
+
+@pytest.mark.slow
+def test_a_run_killed_at_any_point_and_run_again_grades_as_an_uninterrupted_run(tmp_path):
+    """SIGKILL `backprop-labs grade` once the run has claimed the course, while the first
+    student's sandboxed code runs, and once a student is recorded; each time the next run
+    ends what the killed one left and goes on; the last completes. Grades and per-cell grades
+    equal those of an uninterrupted run, and nothing of a killed run is left. One worker: the
+    students are graded one after the other, so the last kill comes between them (pool workers
+    dying with the coordinator: the test above)."""
+    import shutil
+
+    from grading.course.preprocessors import TRUSTED_RECORDS
+    from grading.trusted.parallel import RUN_MARKER
+    from trusted_class import build_demo_class
+
+    students = ["s00_honest", "s01_stub"]
+    course = build_demo_class(tmp_path / "killed", [student.split("_", 1)[1] for student in students])
+    reference = tmp_path / "uninterrupted"
+    shutil.copytree(course, reference, symlinks=True)  # the same collected submissions, timestamps included
+    uninterrupted = _grade(reference, tmp_path / "uninterrupted.csv")
+    records = course / TRUSTED_RECORDS
+
+    def recorded():
+        return len(list(records.glob("*/*.json"))) if records.is_dir() else 0
+
+    kill_points = [lambda command: (course / ".trusted-grading" / RUN_MARKER).exists(),  # the run claimed the course
+                   lambda command: _runs_sandboxed_code(command.pid),   # a kernel or check of the first students
+                   lambda command: recorded() > 0]                      # a student is recorded
+    killed, sandboxed = {}, set()
+    for reached in kill_points:
+        command = _grade(course, tmp_path / "killed.csv")
+        _wait_for(lambda: reached(command), command)
+        left = _descendants(command.pid)
+        command.kill()
+        command.wait()
+        killed.update(left)
+        sandboxed.update(pid for pid in left if _uid(pid) in _sandbox_uids())
+    assert sandboxed, "no kill came while sandboxed code ran"
+    assert recorded() < len(students), "the last kill came after the whole class was recorded"
+    assert _grade(course, tmp_path / "killed.csv").wait() == 0
+    assert uninterrupted.wait() == 0
+
+    for suffix in (".csv", "-cells.csv"):   # no grade lost or duplicated, none different
+        assert (tmp_path / f"killed{suffix}").read_text() == (tmp_path / f"uninterrupted{suffix}").read_text()
+    with open(tmp_path / "killed.csv", newline="") as handle:
+        assert sorted(row["student_id"] for row in csv.DictReader(handle)) == students
+    assert all((course / "feedback" / student / "backprop_mlp" / "backprop_mlp.html").is_file() for student in students)
+    table = _processes()
+    assert [pid for pid, started in killed.items() if table.get(pid, (0, 0))[1] == started and _alive(pid)] == []

@@ -405,6 +405,8 @@ def _run_in_sandboxed_kernel(folder, source):
 def test_a_kernel_forked_from_the_zygote_sees_what_a_fresh_kernel_sees(tmp_path, monkeypatch):
     """The notebook's folder is importable (students import their labs/ package) and sys.path,
     the flags and the user are those of a kernel started the usual way."""
+    import contextlib
+
     from grading.trusted.sandbox import kernel
 
     (tmp_path / "student_module.py").write_text("ANSWER = 42\n")
@@ -413,8 +415,46 @@ def test_a_kernel_forked_from_the_zygote_sees_what_a_fresh_kernel_sees(tmp_path,
               "print(sys.path)\n"
               "print('torch' in sys.modules)")
     forked = _run_in_sandboxed_kernel(tmp_path, source).splitlines()
-    monkeypatch.setattr(kernel, "kernel_zygote_path", lambda: "")
+    monkeypatch.setattr(kernel, "leased_kernel_zygote", contextlib.nullcontext)  # no zygote: a fresh python
     fresh = _run_in_sandboxed_kernel(tmp_path, source).splitlines()
     assert forked[0] == "42 True False 1" and fresh[0] == "42 True False 0"   # -s: no user site-packages
     assert forked[1] == fresh[1]
     assert (forked[2], fresh[2]) == ("True", "False")        # torch came with the zygote, not with the fresh python
+
+
+KERNEL_MANAGER = """
+import asyncio, sys, time
+from grading.trusted.sandbox.kernel import SandboxedKernelManager
+
+async def start():
+    manager = SandboxedKernelManager(kernel_name="python3")
+    await manager.start_kernel(cwd=sys.argv[1])
+    client = manager.client()
+    client.start_channels()
+    await client.wait_for_ready(timeout=120)
+    client.execute("import os; print(os.getuid())")  # the kernel says whom it runs as
+    while (message := await client.get_iopub_msg(timeout=120))["msg_type"] != "stream":
+        pass
+    print(message["content"]["text"].strip(), flush=True)
+asyncio.run(start())
+time.sleep(600)
+"""
+
+
+@needs_root
+def test_a_sandboxed_kernel_ends_when_its_kernel_managers_process_is_killed(tmp_path):
+    """A grading worker killed with its run (SIGKILL, no shutdown) takes its notebook kernel along:
+    the launcher, in a session of its own, would otherwise keep it running."""
+    import subprocess
+    import sys
+    import time
+
+    manager = subprocess.Popen([sys.executable, "-c", KERNEL_MANAGER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    uid = int(manager.stdout.readline())
+    assert pwd.getpwuid(uid).pw_name.startswith("backprop-sbx") and _live_processes_of(uid)
+    manager.kill()
+    manager.wait()
+    deadline = time.monotonic() + 120
+    while _live_processes_of(uid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _live_processes_of(uid) == []

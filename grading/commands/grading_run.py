@@ -4,7 +4,8 @@
 
 1. :func:`preflight`: the course is built, its folder writable, the disk has room, and (for
    trusted grading) this process can start the sandbox; otherwise one sentence says what to
-   do, before any student is touched;
+   do, before any student is touched; then the run claims the course
+   (:func:`~grading.trusted.parallel.claim_course`: what a killed earlier run left is ended);
 2. collection from a submissions folder (when given): an id that breaks the rules is refused
    for that student alone;
 3. :func:`~grading.course.submissions.prepare_submission` per student: a notebook that cannot
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from grading.course.nbgrader_api import CONFIG_NAME
 from grading.course.pipeline import (KEPT_FILE_BYTES, CourseError, autograde, export_grades, export_paths,
-                                     generate_feedback, log_path, trim_graded_copy)
+                                     feedback_page, generate_feedback, log_path, trim_graded_copy)
 from grading.course.submission_files import file_sizes, refused_line
 from grading.course.submissions import collect_submissions, id_problem, prepare_submission, submitted_ids
 
@@ -90,61 +91,66 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
     """
     course_dir = Path(course_dir).resolve()
     preflight(course_dir, assignment, trusted=not in_kernel, submissions=submissions)
-    run = GradingRun()
-    if submissions is not None:
-        collection = collect_submissions(course_dir, assignment, submissions)
-        run.problems.update(collection.refused)
-        for student, not_copied in collection.not_copied.items():
-            run.notes.setdefault(student, []).append(refused_line(not_copied))
-    class_ids = sorted(set(submitted_ids(course_dir, assignment)) | set(run.problems))
-    selected = [s for s in class_ids if students is None or s in students]
-    repairs = {}                     # student -> what was repaired in the notebook, for their feedback too
-    for student in selected:
-        if student in run.problems:
-            continue
-        problem = id_problem(student)
-        if problem is None:
-            problem, notes = prepare_submission(course_dir, assignment, student, assignments)
-            if notes:
-                repairs[student] = notes
-                run.notes.setdefault(student, []).extend(notes)
-        if problem:
-            run.problems[student] = problem
-    to_grade = [s for s in selected if s not in run.problems]
-    if to_grade and in_kernel:
-        outcome = autograde(course_dir, assignment, to_grade)
-        run.graded, failed = outcome.graded, outcome.failed
-        run.logs.update(outcome.logs)
-    elif to_grade:
-        from grading.trusted.parallel import grade_class
+    from grading.trusted.parallel import claim_course
 
-        outcome = grade_class(course_dir, assignment.name, workers=workers, scheduler=scheduler,
-                              students=to_grade, progress=progress, notes=repairs)
-        run.graded, run.unchanged, failed = outcome.graded, outcome.skipped, outcome.failed
-        for student, note in outcome.notes.items():  # graded with the trusted checks all the same
-            run.notes.setdefault(student, []).append(note)
-        for student, text in outcome.logs.items():
-            path = log_path(course_dir, assignment, student)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            run.logs[student] = path
-    else:
-        failed = {}
-    run.problems.update(failed)
-    for student in run.graded:
-        note = trim_graded_copy(course_dir, assignment, student)
-        if note:
-            run.notes.setdefault(student, []).append(note)
-    for student, reason in generate_feedback(course_dir, assignment, run.graded).items():
-        run.notes.setdefault(student, []).append(reason)  # graded; only the page is missing
-    csv_path = csv_path or course_dir / "grades" / f"{assignment.name}.csv"
-    # A student whose current submission has a problem scores 0 with the reason, even if an
-    # earlier submission of theirs was graded: the grade files describe the submissions as they are.
-    grades, cells = export_grades(course_dir, assignment, csv_path, run.problems)
-    problems_path = export_paths(csv_path)[2]
-    write_problems(problems_path, assignment, run)
-    run.files = (grades, cells, problems_path)
-    return run
+    with claim_course(course_dir):  # ends what a killed earlier run left; refuses while another runs
+        run = GradingRun()
+        if submissions is not None:
+            collection = collect_submissions(course_dir, assignment, submissions)
+            run.problems.update(collection.refused)
+            for student, not_copied in collection.not_copied.items():
+                run.notes.setdefault(student, []).append(refused_line(not_copied))
+        class_ids = sorted(set(submitted_ids(course_dir, assignment)) | set(run.problems))
+        selected = [s for s in class_ids if students is None or s in students]
+        repairs = {}                     # student -> what was repaired in the notebook, for their feedback too
+        for student in selected:
+            if student in run.problems:
+                continue
+            problem = id_problem(student)
+            if problem is None:
+                problem, notes = prepare_submission(course_dir, assignment, student, assignments)
+                if notes:
+                    repairs[student] = notes
+                    run.notes.setdefault(student, []).extend(notes)
+            if problem:
+                run.problems[student] = problem
+        to_grade = [s for s in selected if s not in run.problems]
+        if to_grade and in_kernel:
+            outcome = autograde(course_dir, assignment, to_grade)
+            run.graded, failed = outcome.graded, outcome.failed
+            run.logs.update(outcome.logs)
+        elif to_grade:
+            from grading.trusted.parallel import grade_class
+
+            outcome = grade_class(course_dir, assignment.name, workers=workers, scheduler=scheduler,
+                                  students=to_grade, progress=progress, notes=repairs)
+            run.graded, run.unchanged, failed = outcome.graded, outcome.skipped, outcome.failed
+            for student, note in outcome.notes.items():  # graded with the trusted checks all the same
+                run.notes.setdefault(student, []).append(note)
+            for student, text in outcome.logs.items():
+                path = log_path(course_dir, assignment, student)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+                run.logs[student] = path
+        else:
+            failed = {}
+        run.problems.update(failed)
+        # a student merged by a run killed before its feedback step has no page yet
+        unpaged = [s for s in run.unchanged if not feedback_page(course_dir, assignment, s).is_file()]
+        for student in run.graded + unpaged:
+            note = trim_graded_copy(course_dir, assignment, student)
+            if note:
+                run.notes.setdefault(student, []).append(note)
+        for student, reason in generate_feedback(course_dir, assignment, run.graded + unpaged).items():
+            run.notes.setdefault(student, []).append(reason)  # graded; only the page is missing
+        csv_path = csv_path or course_dir / "grades" / f"{assignment.name}.csv"
+        # A student whose current submission has a problem scores 0 with the reason, even if an
+        # earlier submission of theirs was graded: the grade files describe the submissions as they are.
+        grades, cells = export_grades(course_dir, assignment, csv_path, run.problems)
+        problems_path = export_paths(csv_path)[2]
+        write_problems(problems_path, assignment, run)
+        run.files = (grades, cells, problems_path)
+        return run
 
 
 def write_problems(path, assignment, run):

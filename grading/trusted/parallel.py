@@ -6,15 +6,28 @@ killing the run loses nothing already merged and running it again grades only th
 students without a done marker for their current submission. Grades do not depend on the
 number of workers: each job starts from the same gradebook snapshot and the checks are
 deterministic.
+
+Nothing of a killed run goes on: its workers die with the coordinator, zygotes with the
+process that started them, and sandboxed kernels with their kernel manager's process (see
+:mod:`.sandbox.kernel`); and :func:`claim_course` ends whatever an earlier, killed run of the
+course left before a new run starts.
 """
+import json
 import multiprocessing
 import os
+import signal
+import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grading.course.pipeline import CourseError
+
 from .autograde import (check_assignment_is_trusted, grade_student, is_done, merge_student, recorded_note,
-                        snapshot_gradebook)
+                        snapshot_gradebook, work_root)
+from .sandbox.runner import RUN_TAG_VARIABLE
 
 
 @dataclass
@@ -34,6 +47,83 @@ def submitted_students(course_dir, assignment):
 def protect_course(course_dir):
     """The course folder holds solutions, hidden tests and every grade: root only."""
     os.chmod(course_dir, 0o700)
+
+
+RUN_MARKER = "run.json"   # in the course's work folder: the coordinator of the run and its processes' tag
+
+
+def _started(pid):
+    """When process ``pid`` started (clock ticks since boot), None if there is no such process:
+    with the pid, it names one process even after its pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def tagged_processes(tag):
+    """Pids of the live processes whose environment carries the run tag ``tag``."""
+    needle = f"\0{RUN_TAG_VARIABLE}={tag}\0".encode()
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit() and int(name) != os.getpid():
+            try:
+                with open(f"/proc/{name}/environ", "rb") as environ:
+                    if needle in b"\0" + environ.read():
+                        pids.append(int(name))
+            except OSError:  # ended meanwhile, or a kernel thread
+                pass
+    return pids
+
+
+def _end_processes(pids, seconds=60):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + seconds
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the kernel ends them asynchronously; slot locks free once they are gone
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+@contextmanager
+def claim_course(course_dir):
+    """Hold the course for this grading run. Refuses (``CourseError``) while the coordinator of
+    another run of the course is alive; ends every process that an earlier, killed run left
+    (found by the run's tag, which its workers, zygotes and kernel launchers inherit, and their
+    sandboxed runs with them); tags the processes this run starts."""
+    marker = work_root(course_dir) / RUN_MARKER
+    try:
+        earlier = json.loads(marker.read_text())
+        earlier_pid, earlier_start, earlier_tag = earlier["pid"], earlier["started"], earlier["tag"]
+    except (OSError, ValueError, KeyError, TypeError):
+        earlier_tag = None
+    if earlier_tag is not None:
+        if _started(earlier_pid) == earlier_start:
+            raise CourseError(f"another grading run (process {earlier_pid}) is grading {course_dir}: wait for it "
+                              f"to end, or end it, then run again")
+        _end_processes(tagged_processes(earlier_tag))
+    tag, previous = uuid.uuid4().hex, os.environ.get(RUN_TAG_VARIABLE)
+    marker.write_text(json.dumps({"pid": os.getpid(), "started": _started(os.getpid()), "tag": tag}))
+    os.environ[RUN_TAG_VARIABLE] = tag
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(RUN_TAG_VARIABLE, None)
+        else:
+            os.environ[RUN_TAG_VARIABLE] = previous
+        marker.unlink(missing_ok=True)
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h

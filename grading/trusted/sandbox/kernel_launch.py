@@ -6,8 +6,10 @@ jupyter_client, since it runs once per notebook) and calls :func:`launch`.
 """
 import json
 import os
+import select
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from backprop_labs.paths import REPOSITORY_ROOT, data_directory
@@ -42,13 +44,27 @@ def _course_folders(folder):
     return [path for path in [folder, *folder.parents] if (path / "gradebook.db").exists()]
 
 
+def _manager_process():
+    """A pidfd of the kernel manager's process (jupyter_client names it in ``JPY_PARENT_PID``),
+    readable once it ended; exits at once if it already has."""
+    parent = int(os.environ.get("JPY_PARENT_PID") or os.getppid())
+    try:
+        manager = os.pidfd_open(parent)
+    except ProcessLookupError:
+        manager = None
+    if manager is None or os.getppid() != parent:  # ended before this launcher looked (its pid may be reused)
+        sys.exit("the kernel manager's process has ended: no kernel started")
+    return manager
+
+
 def launch(command, zygote_path=""):
     """Run the kernel ``command`` (``... -f CONNECTION_FILE ...``) in the sandbox until it exits.
 
     Runs as root, started by the kernel manager. Interrupts and termination signals sent
-    to this process are passed on to the kernel. ``zygote_path``: the socket of the grading
-    process's kernel zygote, which forks the kernel with ipykernel, numpy and torch already
-    imported ("" or unreachable: a fresh python).
+    to this process are passed on to the kernel; the kernel is killed when the manager's
+    process ends (a grading worker killed with its run: nothing of a dead run goes on).
+    ``zygote_path``: the socket of the zygote the manager leased, which forks the kernel with
+    ipykernel, numpy and torch already imported ("" or unreachable: a fresh python).
     """
     position = command.index("-f") + 1
     connection = json.loads(Path(command[position]).read_text())
@@ -60,6 +76,8 @@ def launch(command, zygote_path=""):
     def hand_over_sockets(slot):
         os.chown(sockets, slot.uid, slot.gid)
 
+    manager = _manager_process()
+
     def forward_signals(process):
         def forward(signum, frame):
             try:
@@ -69,8 +87,12 @@ def launch(command, zygote_path=""):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, forward)
 
+        def end_with_manager():
+            select.select([manager], [], [])
+            process.kill()  # the run's first process: the whole run ends with it
+        threading.Thread(target=end_with_manager, daemon=True).start()
+
     from .runner import SandboxRequest, run_sandboxed
-    from .zygote import SocketZygote
 
     run = run_sandboxed(SandboxRequest(
         command, submission=cwd, grader_files={CONNECTION_FILE: json.dumps(connection).encode()},
@@ -80,7 +102,7 @@ def launch(command, zygote_path=""):
         # which ipykernel only picks when MPLBACKEND is unset, or its figures never reach the notebook.
         extra_env={"BACKPROP_LABS_DATA": str(data_directory()), "MPLBACKEND": INLINE_BACKEND},
         prepare=hand_over_sockets, started=forward_signals,
-        zygote=SocketZygote(zygote_path) if zygote_path else None))
+        zygote=zygote_path or None))
     if run.setup_failed:
         print(f"sandboxed kernel could not start: {run.setup_error}", file=sys.stderr)
     if run.timed_out:

@@ -28,7 +28,7 @@ from grading.course.submission_files import copy_submission
 
 from .files import read_back
 from .limits import MIB, Limits
-from .zygote import Zygote, ZygoteError, ZygoteRun
+from .zygote import Zygote, ZygoteError, ZygoteRun, fork_run
 
 ENTER_SCRIPT = Path(__file__).with_name("enter.py")
 OUTPUT_DIR = "out"
@@ -136,31 +136,42 @@ def _unisolated_slot():
         yield Slot(-1, os.getuid(), os.getgid(), "current-user", scratch / "work", scratch / "private")
 
 
+# A grading run's random tag, inherited by every process it starts: a later run finds what a
+# killed one left by it (``grading.trusted.parallel.claim_course``).
+RUN_TAG_VARIABLE = "BACKPROP_LABS_GRADING_RUN"
+
+
 def zygote_environment():
-    """A zygote's own environment: what its imports see (one thread per library, as in every run)."""
+    """A zygote's own environment: what its imports see (one thread per library, as in every run),
+    and the grading run's tag."""
     environment = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", **SINGLE_THREADED}
-    environment.update({name: os.environ[name] for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-                        if name in os.environ})
+    environment.update({name: os.environ[name] for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+                                                            RUN_TAG_VARIABLE) if name in os.environ})
     return environment
 
 
-_ZYGOTES = {}   # preload -> zygotes of this process; each serves one run at a time
+def zygote_flags(argv):
+    """The interpreter flags of a zygote whose runs behave as the ``python`` command ``argv``."""
+    return ("-I",) if argv[1:2] == ["-I"] else ("-E", "-s")
+
+
+_ZYGOTES = {}   # (preload, flags) -> zygotes of this process; each serves one user at a time
 _ZYGOTES_LOCK = threading.Lock()
 
 
 @contextmanager
-def warm_zygote(preload):
-    """A zygote of this process with ``preload`` imported, for this run alone: an idle one, or a
-    new one (threads grading side by side, e.g. in a Dask worker, each get their own); None
-    when none can start."""
-    key = tuple(preload)
+def leased_zygote(preload, flags):
+    """The socket of a zygote of this process with ``preload`` imported, held for the block: an
+    idle one, or a new one (threads grading side by side, e.g. in a Dask worker, and kernels
+    running side by side each get their own); None when none can start."""
+    key = (tuple(preload), tuple(flags))
     with _ZYGOTES_LOCK:
         zygotes = _ZYGOTES.setdefault(key, [])
         zygotes[:] = [zygote for zygote in zygotes if zygote.alive]
         zygote = next((zygote for zygote in zygotes if zygote.lock.acquire(blocking=False)), None)
     if zygote is None:
         try:
-            zygote = Zygote(key, zygote_environment())
+            zygote = Zygote(*key, zygote_environment())
         except ZygoteError:  # e.g. a preloaded module fails to import: a fresh python reports it per run
             yield None
             return
@@ -168,7 +179,7 @@ def warm_zygote(preload):
         with _ZYGOTES_LOCK:
             _ZYGOTES[key].append(zygote)
     try:
-        yield zygote
+        yield zygote.path
     finally:
         zygote.lock.release()
 
@@ -187,10 +198,10 @@ class SandboxRequest:
     writable (the kernel's socket folder); ``masked``: folders inside kept paths covered by an
     empty read-only tmpfs (a package the run must not import); ``extra_env``: more environment variables;
     ``prepare(slot)`` runs (as root) before the command starts, ``started(process)`` right
-    after. ``preload``: for ``["python", "-I", SCRIPT, ...]``, modules a warm interpreter
-    imports once per grading process; each run is then forked from it (:mod:`.zygote`)
-    instead of starting a fresh Python (isolated runs only). ``zygote``: one to fork from
-    that another process started (:class:`.zygote.SocketZygote`), for any ``["python", ...]``.
+    after. ``preload``: for ``["python", ...]``, modules a warm interpreter imports once per
+    grading process; each run is then forked from it (:mod:`.zygote`) instead of starting a
+    fresh Python (isolated runs only). ``zygote``: the socket of a zygote that another process
+    leased for this run (:func:`leased_zygote`; the kernel launcher's), instead of ``preload``.
     """
 
     argv: tuple
@@ -253,9 +264,10 @@ def run_sandboxed(request, **fields):
         spec_path.write_text(json.dumps(spec))
         if request.prepare is not None:
             request.prepare(slot)
-        python = argv[0] in ("python", sys.executable)
-        warm = request.zygote is None and bool(request.preload) and is_root and python and argv[1:2] == ["-I"]
-        forker = warm_zygote(request.preload) if warm else nullcontext(request.zygote if is_root and python else None)
+        python = is_root and argv[0] in ("python", sys.executable)
+        warm = python and request.zygote is None and bool(request.preload)
+        forker = leased_zygote(request.preload, zygote_flags(list(argv))) if warm else nullcontext(
+            request.zygote if python else None)
         with forker as zygote:
             run = _run_and_wait(spec_path, slot, request.limits, request.stdin_data, request.started, zygote)
         setup_error = slot.private / "setup_error"
@@ -280,10 +292,10 @@ def _write_grader_files(directory, files):
 
 
 def _start(spec_path, stdout, stderr, stdin_data, zygote):
-    """The run's process: forked by ``zygote``, or a fresh ``python enter.py SPEC``."""
-    if zygote is not None:
+    """The run's process: forked by the zygote listening on ``zygote``, or a fresh ``python enter.py SPEC``."""
+    if zygote:
         try:
-            return zygote.start(spec_path, stdout.name, stderr.name, stdin_data)
+            return fork_run(zygote, spec_path, stdout.name, stderr.name, stdin_data)
         except ZygoteError:  # gone or unreachable: this run starts a fresh python instead
             pass
     process = subprocess.Popen(

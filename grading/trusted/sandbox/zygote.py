@@ -1,31 +1,37 @@
 """A warm interpreter that forks sandboxed Python runs: ``import torch`` once per worker, not per student.
 
 The trusted checks of every student start a fresh Python that imports numpy and torch
-(about 0.9 s of CPU, most of the check's cost). A zygote is a clean root process,
-``python -I zygote.py MODULE...``, that imports those modules and nothing of the course
-(no solutions, no gradebook, no other student: forking copies its memory), then serves
-requests on a pipe, one at a time. For each it forks a child that:
+(about 0.9 s of CPU, most of the check's cost), and so does every notebook kernel. A zygote
+is a clean root process, ``python FLAGS zygote.py SOCKET MODULE...``, that imports those
+modules and nothing of the course (no solutions, no gradebook, no other student: forking
+copies its memory), then serves requests on a Unix socket in a root-only folder, one at a
+time, from root only: the grading process itself, or the kernel launcher that
+jupyter_client starts. For each request it forks a child that:
 
 1. starts its own session (the caller kills the run by process group, as for ``enter.py``);
 2. takes stdin (a pipe holding the request's input), stdout and stderr (the run's files)
-   and closes every other descriptor, the zygote's pipe included;
+   and closes every other descriptor, the zygote's socket included;
 3. enters the sandbox with :func:`enter.enter`, the very steps ``enter.py`` takes;
-4. runs what ``python -I SCRIPT ARGS`` (or ``-c CODE``) would run, in the warm interpreter,
-   with the spec's environment and ``sys.argv``, and exits with its status.
+4. runs what ``python [-I] SCRIPT ARGS`` (or ``-c CODE``, ``-m MODULE``) would run, in the warm
+   interpreter, with the spec's environment and ``sys.argv``, and exits with its status.
 
 A setup failure is reported as ``enter.py`` reports it (``setup_error`` beside the spec,
 exit status 120). The zygote answers ``{"pid": N}`` once the child runs and
-``{"returncode": R}`` when it ends (negative: killed by signal ``-R``, like ``Popen``).
-This file is a script (stdlib and ``enter`` only) and the caller's side: :class:`Zygote`
-starts one for its own process (requests on a pipe), :class:`SocketZygote` one that other root
-processes reach by a Unix socket (the kernel launcher); both hand out :class:`ZygoteRun` handles.
+``{"returncode": R}`` when it ends (negative: killed by signal ``-R``, like ``Popen``); a
+caller that goes away takes its run with it. The zygote ends when the process that started
+it ends. This file is a script (stdlib and ``enter`` only) and the caller's side:
+:class:`Zygote` starts one, :func:`fork_run` asks one for a run (a :class:`ZygoteRun`).
 """
 import json
 import os
 import select
+import shutil
+import socket
+import struct
 import subprocess
 import sys
 import threading
+import uuid
 
 if __package__:
     from grading.trusted.sandbox import enter
@@ -164,25 +170,10 @@ def _preload(modules):
         importlib.import_module(module)
 
 
-def serve(preload):
-    """Pipe mode: import ``preload``, then fork one run per request line on stdin."""
-    _preload(preload)
-    # The control pipe moves off 0 and 1, which the children take over.
-    requests = os.fdopen(os.dup(0), "r")
-    replies = os.fdopen(os.dup(1), "w", buffering=1)
-    null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(null, 0), os.dup2(null, 1)
-    replies.write(json.dumps({"ready": True}) + "\n")
-    for line in requests:  # one request at a time: the caller writes the next after the last reply
-        _serve_one(json.loads(line), replies, requests.fileno())
-
-
-def serve_socket(path, preload):
-    """Socket mode, for callers in other processes (the kernel launcher): one request per
-    connection, one connection at a time, from root only. Ends when stdin closes (its owner ended)."""
-    import socket
-    import struct
-
+def serve(path, preload):
+    """Import ``preload``, then fork one run per connection on the socket ``path``: one
+    connection at a time, from root only. Ends, removing the socket's folder, when stdin
+    closes (the process that started it ended)."""
     _preload(preload)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
@@ -191,28 +182,36 @@ def serve_socket(path, preload):
     owner = os.dup(0)
     null = os.open(os.devnull, os.O_RDWR)
     os.write(1, (json.dumps({"ready": True}) + "\n").encode())
-    os.dup2(null, 0), os.dup2(null, 1)
-    while True:
-        ready, _, _ = select.select([server, owner], [], [])
-        if owner in ready and not os.read(owner, 1):
+    os.dup2(null, 0), os.dup2(null, 1)  # the runs take 0-2 over; the zygote keeps none of its caller's
+    try:
+        while True:
+            ready, _, _ = select.select([server, owner], [], [])
+            if owner in ready and not os.read(owner, 1):
+                return
+            if server in ready:
+                _accept(server)
+    finally:
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
+def _accept(server):
+    connection, _ = server.accept()
+    with connection:
+        credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        if struct.unpack("3i", credentials)[1] != 0:  # the spec says whom to run as: only root may ask
             return
-        if server not in ready:
-            continue
-        connection, _ = server.accept()
-        with connection:
-            credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-            if struct.unpack("3i", credentials)[1] != 0:  # the spec says whom to run as: only root may ask
-                continue
-            try:
-                stream = connection.makefile("rw", buffering=1)
-                line = stream.readline()
-                if line:
-                    _serve_one(json.loads(line), stream, connection.fileno())
-            except (OSError, ValueError):  # a caller that went away or sent garbage: the next one
-                continue
+        try:
+            stream = connection.makefile("rw", buffering=1)
+            line = stream.readline()
+            if line:
+                _serve_one(json.loads(line), stream, connection.fileno())
+        except (OSError, ValueError):  # a caller that went away or sent garbage: the next one
+            return
 
 
 # ------------------------------------------------------------------- the caller's side
+
+SOCKETS_ROOT = "/run/backprop-labs-zygotes"
 
 
 class ZygoteError(RuntimeError):
@@ -242,100 +241,69 @@ class _Replies:
         return reply[key]
 
 
-def _request(spec_path, stdout_path, stderr_path, stdin_data):
-    return json.dumps({"spec": str(spec_path), "stdout": str(stdout_path), "stderr": str(stderr_path),
-                       "stdin": (stdin_data or b"").decode("latin-1")}) + "\n"
-
-
-def _start_zygote(arguments, environment, flags):
-    """A zygote process and its replies, once it said it is ready. ``flags``: the interpreter's
-    (its runs inherit them: ``-I`` for ``python -I`` runs, ``-E -s`` for runs that put their
-    working directory on ``sys.path``, which IPython does not do under ``-I``)."""
-    process = subprocess.Popen([sys.executable, *flags, os.path.abspath(__file__), *arguments], env=environment,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
-    replies = _Replies(process.stdout.fileno(), "zygote")
-    try:
-        replies.next("ready", timeout=120)
-    except (ZygoteError, subprocess.TimeoutExpired) as error:
-        process.kill()
-        raise ZygoteError(f"the zygote did not start: {error}") from error
-    return process, replies
-
-
 class ZygoteRun:
     """A run forked by a zygote, with the part of ``Popen`` the sandbox runner uses."""
 
-    def __init__(self, replies, pid, connection=None, zygote_pid=None):
-        self.replies, self.pid, self.returncode, self.connection = replies, pid, None, connection
-        self.zygote_pid = zygote_pid
+    def __init__(self, connection, replies, pid, zygote_pid):
+        self.connection, self.replies, self.pid, self.zygote_pid = connection, replies, pid, zygote_pid
+        self.returncode = None
 
     def wait(self, timeout=None):
         if self.returncode is None:
             self.returncode = self.replies.next("returncode", timeout)
-            if self.connection is not None:
-                self.connection.close()
+            self.connection.close()
         return self.returncode
 
     def kill(self):
         _kill_run(self.pid)
 
 
-class Zygote:
-    """A zygote process of this process (pipe mode) with ``preload`` imported, for ``python -I``
-    runs; one run at a time."""
+def fork_run(path, spec_path, stdout_path, stderr_path, stdin_data=b""):
+    """Have the zygote listening on ``path`` fork a run of the spec; returns a :class:`ZygoteRun`
+    (wait for it before the next run of that zygote). :class:`ZygoteError` when none answers."""
+    request = json.dumps({"spec": str(spec_path), "stdout": str(stdout_path), "stderr": str(stderr_path),
+                          "stdin": (stdin_data or b"").decode("latin-1")}) + "\n"
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(path)
+        connection.sendall(request.encode())
+        replies = _Replies(connection.fileno(), path)
+        credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        return ZygoteRun(connection, replies, replies.next("pid", timeout=60), struct.unpack("3i", credentials)[0])
+    except OSError as error:
+        connection.close()
+        raise ZygoteError(f"no zygote at {path}: {error}") from error
 
-    def __init__(self, preload, environment):
-        self.preload = tuple(preload)
-        self.process, self.replies = _start_zygote(self.preload, environment, flags=("-I",))
+
+class Zygote:
+    """A zygote process of this process with ``preload`` imported, listening on :attr:`path` (in a
+    root-only folder); any root process may fork runs from it, one at a time, with :func:`fork_run`.
+    ``flags``: the interpreter's, which its runs inherit (``-I`` for ``python -I`` runs, ``-E -s``
+    for runs that put their working directory on ``sys.path``, as IPython kernels do). It ends
+    when this process ends; :attr:`lock` is held by whoever uses it (see ``runner.leased_zygote``)."""
+
+    def __init__(self, preload, flags, environment):
+        os.makedirs(SOCKETS_ROOT, mode=0o700, exist_ok=True)
+        folder = os.path.join(SOCKETS_ROOT, uuid.uuid4().hex)
+        os.mkdir(folder, mode=0o700)  # root only: whoever reaches the socket chooses whom a run runs as
+        self.path = os.path.join(folder, "socket")
+        self.process = subprocess.Popen([sys.executable, *flags, os.path.abspath(__file__), self.path, *preload],
+                                        env=environment, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        close_fds=True)
+        try:
+            _Replies(self.process.stdout.fileno(), "zygote").next("ready", timeout=120)
+        except (ZygoteError, subprocess.TimeoutExpired) as error:
+            self.process.kill()
+            self.process.wait()
+            shutil.rmtree(folder, ignore_errors=True)
+            raise ZygoteError(f"the zygote did not start: {error}") from error
+        self.process.stdout.close()
         self.lock = threading.Lock()
 
     @property
     def alive(self):
         return self.process.poll() is None
 
-    def start(self, spec_path, stdout_path, stderr_path, stdin_data=b""):
-        """Fork a run of the spec; returns a :class:`ZygoteRun` (call ``wait`` before the next start)."""
-        try:
-            self.process.stdin.write(_request(spec_path, stdout_path, stderr_path, stdin_data).encode())
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError) as error:
-            raise ZygoteError(f"the zygote is gone: {error}") from error
-        return ZygoteRun(self.replies, self.replies.next("pid", timeout=60), zygote_pid=self.process.pid)
-
-
-class SocketZygote:
-    """A zygote in socket mode: started by one process (:meth:`serve`), used by others (:meth:`start`),
-    e.g. the kernel launcher that jupyter_client starts once per notebook; for runs without ``-I``."""
-
-    def __init__(self, path):
-        self.path = str(path)
-
-    @classmethod
-    def serve(cls, path, preload, environment):
-        """Start the zygote process listening on ``path`` (in a root-only folder); returns ``(zygote, process)``.
-        It ends when the process that started it ends."""
-        process, _ = _start_zygote(["--socket", str(path), *preload], environment, flags=("-E", "-s"))
-        return cls(path), process
-
-    def start(self, spec_path, stdout_path, stderr_path, stdin_data=b""):
-        import socket
-        import struct
-
-        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            connection.connect(self.path)
-            connection.sendall(_request(spec_path, stdout_path, stderr_path, stdin_data).encode())
-            replies = _Replies(connection.fileno(), self.path)
-            credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-            return ZygoteRun(replies, replies.next("pid", timeout=60), connection,
-                             zygote_pid=struct.unpack("3i", credentials)[0])
-        except OSError as error:
-            connection.close()
-            raise ZygoteError(f"no zygote at {self.path}: {error}") from error
-
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--socket"]:
-        serve_socket(sys.argv[2], sys.argv[3:])
-    else:
-        serve(sys.argv[1:])
+    serve(sys.argv[1], sys.argv[2:])
