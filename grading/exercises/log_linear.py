@@ -5,6 +5,7 @@ backpropagation, its PyTorch twin, and the trusted check of the 2.1 answer cell
 import torch
 
 from grading.diagnosis.mlp_hypotheses import LOG_LINEAR_HYPOTHESES
+from grading.trusted.case_diagnosis import diagnose_bias_gradient
 from grading.trusted.cases import BiasGradientCase
 from grading.trusted.check_spec import TrustedCheck, compare_bias_gradient
 
@@ -38,6 +39,7 @@ register_exercise(GradientExercise(
         cases=(BiasGradientCase("bias-3-classes", 6, 3, 2101), BiasGradientCase("bias-2-classes", 5, 2, 2102)),
         expected_shapes=lambda case: {"value": (1, case.num_classes)},
         compare=compare_bias_gradient, answer_cells=("ex2_1_answer",),
+        diagnose=lambda case, arrays: diagnose_bias_gradient(case, arrays["value"]),
     ),
 ))
 

@@ -4,6 +4,7 @@ its trusted cases and the loss the other MLP exercises share.
 import torch
 
 from grading.diagnosis.mlp_hypotheses import MLP_HYPOTHESES
+from grading.trusted.case_diagnosis import diagnose_gradients
 from grading.trusted.cases import mlp_cases
 from grading.trusted.check_spec import TrustedCheck, compare_gradients, gradient_shapes
 
@@ -47,6 +48,7 @@ register_exercise(GradientExercise(
         probe="numpy_mlp_backpropagation", cases=mlp_cases("backprop", 2202),
         expected_shapes=gradient_shapes,
         compare=lambda case, arrays: compare_gradients("numpy_mlp", case, arrays),
+        diagnose=lambda case, arrays: diagnose_gradients("numpy_mlp", case, arrays),
         torch_allowed=False,  # the exercise is backpropagation by hand in NumPy
     ),
 ))
