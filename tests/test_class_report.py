@@ -1,7 +1,8 @@
 """The class report on a class whose mistakes are planted: 3 students leave out the 1/B of the mean,
 2 evaluate the activation's derivative at the pre-activation z, 2 are right, 1 hands in an empty
 notebook. The ranked causes, their counts, the CSVs, the anonymised examples and the page itself
-(self-contained, rendered in headless Chromium) must show exactly that."""
+(self-contained, rendered in headless Chromium; screenshot ``out/test-artifacts/class-report.png``)
+must show exactly that."""
 import csv
 import re
 
@@ -11,7 +12,7 @@ from grading.cli import main
 from grading.course.assignments import get_assignment
 from grading.course.class_report import ANONYMOUS, anonymise, write_class_report
 from grading.course.pipeline import CourseError
-from test_report_in_browser import browser  # noqa: F401 - the Playwright + Debian chromium fixture
+from chromium import ARTIFACTS, browser  # noqa: F401 (the fixture)
 from trusted_class import _build_course_folder, make_submission
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
@@ -111,7 +112,7 @@ def test_course_report_rewrites_the_same_report(graded, capsys):
     assert "class report in" in capsys.readouterr().out
 
 
-def test_the_page_renders_in_chromium(graded, browser, tmp_path_factory):  # noqa: F811
+def test_the_page_renders_in_chromium(graded, browser):  # noqa: F811
     root, _ = graded
     page_path = root / "course" / "reports" / f"{ASSIGNMENT}.html"
     view = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -122,7 +123,9 @@ def test_the_page_renders_in_chromium(graded, browser, tmp_path_factory):  # noq
         assert table.count() == 1 and table.is_visible()
         assert table.locator("tr").count() == 1 + len(EXPECTED_CAUSES)
         assert "missing_batch_mean" in table.locator("tr").nth(1).inner_text()
-        shot = tmp_path_factory.mktemp("artefacts") / "class-report.png"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / "class-report.png"
+        shot.unlink(missing_ok=True)
         view.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
         with view.expect_navigation():
