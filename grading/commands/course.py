@@ -3,6 +3,7 @@
     backprop-labs course build DIR [--assignment NAME ...] [--timeout S] [--epochs N]
     backprop-labs course student-wheel OUT    (the students' package, without labs_solutions)
     backprop-labs course grade DIR ASSIGNMENT [the options of backprop-labs grade]
+    backprop-labs course report DIR ASSIGNMENT [--csv FILE]   (what the class got wrong, after grading)
 """
 from pathlib import Path
 
@@ -21,6 +22,12 @@ def add_arguments(parser):
     wheel.add_argument("out_dir", type=Path, metavar="OUT")
     grade = actions.add_parser("grade", help="the same as `backprop-labs grade`")
     grade_command.add_arguments(grade)
+    report = actions.add_parser("report", help="write DIR/reports/ASSIGNMENT.html and .csv from the grade files: "
+                                               "score distributions, diagnosed causes ranked, students not graded")
+    report.add_argument("course_dir", type=Path, metavar="DIR")
+    report.add_argument("assignment", metavar="ASSIGNMENT")
+    report.add_argument("--csv", type=Path, default=None, metavar="FILE",
+                        help="the grade CSV `grade --csv` wrote (default DIR/grades/ASSIGNMENT.csv)")
 
 
 def run(args):
@@ -35,10 +42,19 @@ def run(args):
         print(f"students install {build_student_wheel(args.out_dir)}")
         return 0
     try:
-        return _build(args)
+        return _report(args) if args.action == "report" else _build(args)
     except (AssignmentError, CourseError) as error:
         print(f"course {args.action}: {error}")
         return 2
+
+
+def _report(args):
+    from grading.course.assignments import get_assignment
+    from grading.course.class_report import write_class_report
+
+    page, table = write_class_report(args.course_dir, get_assignment(args.assignment), args.csv)
+    print(f"{args.assignment}: class report in {page}, ranked causes in {table}")
+    return 0
 
 
 def _build(args):

@@ -6,7 +6,9 @@
 Collects ``FOLDER/<student>/`` when given (else grades ``COURSE/submitted/<student>/ASSIGNMENT/``),
 autogrades with the trusted checks (needs root; ``--in-kernel`` for plain nbgrader), writes the
 feedback pages and ``FILE``, ``FILE-cells.csv`` and ``FILE-problems.csv`` (default
-``COURSE/grades/ASSIGNMENT.csv``). ``backprop-labs course grade`` is the same command.
+``COURSE/grades/ASSIGNMENT.csv``), ``FILE-causes.csv`` (the diagnosed causes) and the class report
+``COURSE/reports/ASSIGNMENT.html`` (see ``backprop-labs course report``).
+``backprop-labs course grade`` is the same command.
 Exit status: 0 when every student is graded, 1 when some could not be (each listed with the
 reason, also in the problems CSV), 2 when grading could not start or a step failed.
 """
@@ -55,4 +57,6 @@ def run(args):
     grades, cells, problems = result.files
     print(f"grades in {grades}, per test cell in {cells}, problems in {problems}; "
           f"feedback in {Path(args.course_dir) / 'feedback'}")
+    print(f"class report (what the class got wrong) in {result.report[0]}"
+          + (f"; diagnosed causes per student in {result.causes}" if result.causes else ""))
     return 1 if result.problems else 0

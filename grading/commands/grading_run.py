@@ -14,7 +14,9 @@
    :mod:`grading.trusted.parallel`) or, with ``in_kernel``, nbgrader's own; then each graded
    folder drops the large files that are not notebooks or modules (kept once, in ``submitted/``);
 5. feedback pages; 6. ``X.csv``, ``X-cells.csv`` and ``X-problems.csv``: every student of the
-   class has a row, with 0 and the reason when nothing could run.
+   class has a row, with 0 and the reason when nothing could run; ``X-causes.csv``: the diagnosed
+   causes of every graded student's failing checks (trusted grading only);
+7. the class report (:mod:`grading.course.class_report`): ``COURSE/reports/ASSIGNMENT.html`` and ``.csv``.
 """
 import csv
 import os
@@ -23,6 +25,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grading.course.causes import cause_rows, causes_path, write_causes
+from grading.course.class_report import write_class_report
 from grading.course.nbgrader_api import CONFIG_NAME
 from grading.course.pipeline import (KEPT_FILE_BYTES, CourseError, autograde, export_grades, export_paths,
                                      feedback_page, generate_feedback, log_path, trim_graded_copy)
@@ -46,6 +50,8 @@ class GradingRun:
     notes: dict = field(default_factory=dict)        # student -> [what was repaired before grading]
     logs: dict = field(default_factory=dict)         # student -> nbgrader's full log of a failure
     files: tuple = ()                                # grades, per-cell grades, problems CSV
+    causes: Path = None                              # the causes CSV (trusted grading), else None
+    report: tuple = ()                               # the class report: HTML page, CSV
 
 
 def _disk_needed(folder):
@@ -150,6 +156,17 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
         problems_path = export_paths(csv_path)[2]
         write_problems(problems_path, assignment, run)
         run.files = (grades, cells, problems_path)
+        run.causes = causes_path(csv_path)
+        if in_kernel:  # nothing diagnosed: an earlier run's causes would describe other scores
+            run.causes.unlink(missing_ok=True)
+            run.causes = None
+        else:
+            from grading.trusted.autograde import recorded_checks
+
+            write_causes(run.causes, [row for student in class_ids if student not in run.problems
+                                      for row in cause_rows(assignment.name, student,
+                                                            recorded_checks(course_dir, assignment.name, student))])
+        run.report = write_class_report(course_dir, assignment, csv_path)
         return run
 
 

@@ -5,6 +5,7 @@ backpropagation, its PyTorch twin, and the trusted check of the 2.1 answer cell
 import torch
 
 from grading.diagnosis.mlp_hypotheses import LOG_LINEAR_HYPOTHESES
+from grading.trusted.case_diagnosis import diagnose_input_gradient
 from grading.trusted.cases import InputGradientCase
 from grading.trusted.check_spec import TrustedCheck, compare_input_gradient
 
@@ -38,6 +39,7 @@ register_exercise(GradientExercise(
         cases=(InputGradientCase("input-3-classes", 6, 3, 7, 2101), InputGradientCase("input-2-classes", 5, 2, 4, 2102)),
         expected_shapes=lambda case: {"value": (case.batch_size, case.input_size)},
         compare=compare_input_gradient, answer_cells=("ex2_1_answer",),
+        diagnose=lambda case, arrays: diagnose_input_gradient(case, arrays["value"]),
     ),
 ))
 

@@ -3,6 +3,7 @@ forward pass; autograd through it must give the reference gradients.
 """
 from grading.diagnosis.forward_hypotheses import FORWARD_HYPOTHESES
 from grading.diagnosis.vocabulary import FORWARD
+from grading.trusted.case_diagnosis import diagnose_forward
 from grading.trusted.cases import mlp_cases
 from grading.trusted.check_spec import TrustedCheck, compare_forward, forward_shapes
 
@@ -29,5 +30,6 @@ register_exercise(GradientExercise(
         probe="pytorch_mlp_log_forward", cases=mlp_cases("forward", 2404),
         expected_shapes=forward_shapes,
         compare=lambda case, arrays: compare_forward("pytorch_mlp_forward", case, arrays),
+        diagnose=lambda case, arrays: diagnose_forward("pytorch_mlp_forward", case, arrays),
     ),
 ))

@@ -132,6 +132,16 @@ def recorded_note(course_dir, assignment, student):
     return note if isinstance(note, str) else ""
 
 
+def recorded_checks(course_dir, assignment, student):
+    """``{check name: trusted result JSON}`` of the student's done record (``{}`` without one): the
+    scores' evidence, with each check's diagnosed causes."""
+    try:
+        checks = json.loads(record_path(course_dir, assignment, student).read_text()).get("checks", {})
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return {}
+    return checks if isinstance(checks, dict) else {}
+
+
 def _prepare_job(course_dir, assignment, student, template):
     job_dir = work_root(course_dir) / "jobs" / student
     shutil.rmtree(job_dir, ignore_errors=True)

@@ -142,6 +142,8 @@ class TrustedCheck:
     answer_cells: tuple = ()
     limits: Limits = field(default_factory=Limits)
     torch_allowed: bool = True   # False: the student's code runs where PyTorch cannot be imported
+    # (case, {name: array}) -> [(cause, sentence)] for a case ``compare`` failed (grading.trusted.case_diagnosis)
+    diagnose: object = None
 
 
 def trusted_checks():

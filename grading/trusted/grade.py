@@ -19,6 +19,7 @@ from grading.course.submissions import cell_grade_id
 
 from .check_spec import trusted_checks
 from .results import ResultRejected, new_nonce, read_arrays, read_check_statuses
+from .case_diagnosis import UNEXPLAINED, ending_cause, error_cause
 from .sandbox import Limits, run_sandboxed
 from .sandbox.runner import SandboxRequest
 from .verdicts import ending_without_result, explain_case_error
@@ -61,7 +62,8 @@ class CellOutcome:
 @dataclass
 class TrustedResult:
     """Outcome of one trusted check: ``fraction`` of cases correct and the feedback lines;
-    ``cells``: ``{test cell id: CellOutcome}`` for the cells given a :class:`CellScope`."""
+    ``cells``: ``{test cell id: CellOutcome}`` for the cells given a :class:`CellScope`;
+    ``causes``: ``{cause: {'sentence', 'cases'}}``, why the failing cases failed (over every case)."""
 
     check: str
     title: str
@@ -70,6 +72,7 @@ class TrustedResult:
     kind: str                      # "graded", or how the run ended without a result
     lines: list = field(default_factory=list)
     cells: dict = field(default_factory=dict)
+    causes: dict = field(default_factory=dict)
 
     @property
     def fraction(self):
@@ -98,10 +101,19 @@ class TrustedResult:
                           f"{outcome.passed}/{outcome.total} cases match the reference",
                           *(f"  - {line}" for line in outcome.lines)])
 
+    def cause_table(self):
+        """``{cause: {'sentence', 'cases'}}``: the diagnosed causes, or for a check that ended without a
+        result (time limit, missing answer cell...) that ending, over every case."""
+        if self.kind == "graded" or self.passed == self.total:
+            return self.causes
+        cause, sentence = ending_cause(self.kind, self.lines[0] if self.lines else self.kind)
+        return {cause: {"sentence": sentence, "cases": []}}
+
     def to_json(self):
         return {"check": self.check, "title": self.title, "passed": self.passed, "total": self.total,
                 "kind": self.kind, "lines": self.lines,
-                "cells": {cell: vars(outcome) for cell, outcome in self.cells.items()}}
+                "cells": {cell: vars(outcome) for cell, outcome in self.cells.items()},
+                "causes": self.cause_table()}
 
 
 def combined_limits(checks):
@@ -232,41 +244,82 @@ def _graded(check, status, raw_arrays, run, limits, scopes=None):
         lines.append(f"{step} failed: {explain_case_error(status['import_error'], limits)}")
         cells = {cell: CellOutcome(scope.description, 0, sum(map(scope.selects, check.cases)), lines)
                  for cell, scope in scopes.items()}
-        return TrustedResult(check.name, check.title, 0, total, "graded", lines, cells)
+        causes = {"import_failed": {"sentence": lines[-1], "cases": [case.key for case in check.cases]}}
+        return TrustedResult(check.name, check.title, 0, total, "graded", lines, cells, causes)
+    diagnoses = {}  # case key -> its diagnosis, computed once for all the cells that score the case
 
     def outcome(cases, scope):
-        failures = {}  # problem -> case keys, so one mistake repeated over cases is one line
+        failures, causes = {}, {}  # problem -> case keys, so one mistake repeated over cases is one line
         for case in cases:
-            problem = _case_problem(check, case, status, arrays, problems, limits, scope)
-            if problem is not None:
-                failures.setdefault(problem, []).append(case.key)
+            failure = _case_problem(check, case, status, arrays, problems, limits, scope, diagnoses)
+            if failure is not None:
+                failures.setdefault(failure.text, []).append(case.key)
+                for cause, sentence in failure.causes:
+                    causes.setdefault(cause, {"sentence": sentence, "cases": [], "diagnosed": failure.diagnosed})
+                    causes[cause]["cases"].append(case.key)
         failed = sum(len(keys) for keys in failures.values())
-        return len(cases) - failed, lines + [f"{'case' if len(keys) == 1 else 'cases'} {', '.join(keys)}: {problem}"
-                                             for problem, keys in failures.items()]
+        explained = [f"{_cases(found['cases'])}, likely cause: {found['sentence']}" for cause, found in causes.items()
+                     if found.pop("diagnosed") and cause != UNEXPLAINED[0]]
+        return (len(cases) - failed, lines + [f"{_cases(keys)}: {problem}" for problem, keys in failures.items()]
+                + explained, causes)
 
-    passed, all_lines = outcome(check.cases, EVERY_CASE)
+    passed, all_lines, causes = outcome(check.cases, EVERY_CASE)
     cells = {}
     for cell, scope in scopes.items():
         chosen = [case for case in check.cases if scope.selects(case)]
-        cell_passed, cell_lines = outcome(chosen, scope)
+        cell_passed, cell_lines, _ = outcome(chosen, scope)
         cells[cell] = CellOutcome(scope.description, cell_passed, len(chosen), cell_lines)
-    return TrustedResult(check.name, check.title, passed, total, "graded", all_lines, cells)
+    return TrustedResult(check.name, check.title, passed, total, "graded", all_lines, cells, causes)
 
 
-def _case_problem(check, case, status, arrays, problems, limits, scope=EVERY_CASE):
+def _cases(keys):
+    return f"{'case' if len(keys) == 1 else 'cases'} {', '.join(keys)}"
+
+
+@dataclass(frozen=True)
+class CaseFailure:
+    """Why one case does not match: the feedback ``text``, and ``causes`` ``[(cause, sentence)]``
+    (``diagnosed``: they come from the check's diagnosis of wrong numbers, so the feedback adds them)."""
+
+    text: str
+    causes: list
+    diagnosed: bool = False
+
+
+def _case_problem(check, case, status, arrays, problems, limits, scope=EVERY_CASE, diagnoses=None):
+    """The :class:`CaseFailure` of one case, or None when it matches the reference."""
     entry = status["cases"].get(case.key)
     if entry is None:
-        return "your code stopped before this case"
+        return CaseFailure("your code stopped before this case",
+                           [("stopped_before_case", "The code stopped (or was stopped) before this case.")])
     if not entry["ok"]:
-        return explain_case_error(entry["error"] or "failed", limits)
+        return CaseFailure(explain_case_error(entry["error"] or "failed", limits), [error_cause(entry["error"] or "")])
     names = check.expected_shapes(case)
     for name in names:
         key = f"{case.key}.{name}"
         if key in problems:
-            return f"{name} {problems[key]}"
+            return CaseFailure(f"{name} {problems[key]}", [("unusable_result", f"A returned array {problems[key]}.")])
         if key not in arrays:
-            return f"{name} is missing from the result"
-    return check.compare(case, scope.keep(case, {name: arrays[f"{case.key}.{name}"] for name in names}))
+            return CaseFailure(f"{name} is missing from the result",
+                               [("missing_result", "An expected array is missing from the result.")])
+    returned = {name: arrays[f"{case.key}.{name}"] for name in names}
+    problem = check.compare(case, scope.keep(case, returned))
+    if problem is None:
+        return None
+    diagnoses = {} if diagnoses is None else diagnoses
+    if case.key not in diagnoses:
+        diagnoses[case.key] = _diagnosis(check, case, returned)
+    return CaseFailure(problem, diagnoses[case.key], diagnosed=True)
+
+
+def _diagnosis(check, case, returned):
+    """The check's diagnosis of a failing case (over all its arrays), or :data:`UNEXPLAINED`."""
+    if check.diagnose is None:
+        return [UNEXPLAINED]
+    try:
+        return list(check.diagnose(case, returned)) or [UNEXPLAINED]
+    except Exception:  # noqa: BLE001 - a diagnosis is advice: the score stands without it
+        return [UNEXPLAINED]
 
 
 def answer_cells(notebook, grade_ids):
