@@ -3,9 +3,10 @@
 ``input_columns.ENABLED`` (reference on the used input columns),
 ``invariants.FOLD_REPEAT_INTO_LOGIT_SHIFT`` (one extra call for two checks),
 ``invariants.READ_ONLY_FIRST_CALL`` (parameters and batch read-only during the first call instead
-of copied and compared) and ``finite_differences.VERIFY_ONCE`` (with ``further_checks=False``, the
-reference verified by finite differences once per model and shapes) only save time: with all of
-them off, every report passes or fails alike and names the same causes, for the full report and
+of copied and compared), ``invariants.COPY_ONLY_BEFORE_MORE_STUDENT_CODE`` (the saved parameters and
+returned arrays copied only when student code runs again) and ``finite_differences.VERIFY_ONCE``
+(with ``further_checks=False``, the reference verified by finite differences once per model and
+shapes) only save time: with all of them off, every report passes or fails alike and names the same causes, for the full report and
 for the gradient check alone.
 """
 import numpy as np
@@ -17,7 +18,8 @@ from mutations import MUTATIONS
 from mutations.models import lab_model, model_and_batch
 
 SPEEDUPS = [(input_columns, "ENABLED"), (invariants, "FOLD_REPEAT_INTO_LOGIT_SHIFT"),
-            (invariants, "READ_ONLY_FIRST_CALL"), (finite_differences, "VERIFY_ONCE")]
+            (invariants, "READ_ONLY_FIRST_CALL"), (invariants, "COPY_ONLY_BEFORE_MORE_STUDENT_CODE"),
+            (finite_differences, "VERIFY_ONCE")]
 SAMPLE = ("accumulates across calls", "float32 overflow in an unstable softmax", "missing 1/B",
           "transposed weight gradient", "in-place update of the parameters", "in-place centring of the input")
 
