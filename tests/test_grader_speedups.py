@@ -3,9 +3,10 @@
 ``input_columns.ENABLED`` (reference on the used input columns),
 ``invariants.FOLD_REPEAT_INTO_LOGIT_SHIFT`` (one extra call for two checks),
 ``invariants.READ_ONLY_FIRST_CALL`` (parameters and batch read-only during the first call instead
-of copied and compared) and ``finite_differences.VERIFY_ONCE`` (with ``further_checks=False``, the
-reference verified by finite differences once per model and shapes) only save time: with all of
-them off, every report passes or fails alike and names the same causes, for the full report and
+of copied and compared), ``invariants.COPY_ONLY_BEFORE_MORE_STUDENT_CODE`` (the saved parameters and
+returned arrays copied only when student code runs again) and ``finite_differences.VERIFY_ONCE``
+(with ``further_checks=False``, the reference verified by finite differences once per model and
+shapes) only save time: with all of them off, every report passes or fails alike and names the same causes, for the full report and
 for the gradient check alone.
 """
 import numpy as np
@@ -17,7 +18,8 @@ from mutations import MUTATIONS
 from mutations.models import lab_model, model_and_batch
 
 SPEEDUPS = [(input_columns, "ENABLED"), (invariants, "FOLD_REPEAT_INTO_LOGIT_SHIFT"),
-            (invariants, "READ_ONLY_FIRST_CALL"), (finite_differences, "VERIFY_ONCE")]
+            (invariants, "READ_ONLY_FIRST_CALL"), (invariants, "COPY_ONLY_BEFORE_MORE_STUDENT_CODE"),
+            (finite_differences, "VERIFY_ONCE")]
 SAMPLE = ("accumulates across calls", "float32 overflow in an unstable softmax", "missing 1/B",
           "transposed weight gradient", "in-place update of the parameters", "in-place centring of the input")
 
@@ -133,3 +135,30 @@ def test_switching_off_the_column_reduction_computes_on_every_column(digits, mon
     assert ReferenceLoss(exercise, model, model.parameters, specs, batch).columns is not None
     monkeypatch.setattr(input_columns, "ENABLED", False)
     assert ReferenceLoss(exercise, model, model.parameters, specs, batch).columns is None
+
+
+def test_results_returned_in_reused_buffers_are_copied_before_the_next_call(digits):
+    """With copies deferred (COPY_ONLY_BEFORE_MORE_STUDENT_CODE), code that returns the same arrays on every
+    call and adds into them must still be caught: the first result is copied before the second call."""
+    mutation = next(m for m in MUTATIONS if m.name == "accumulates across calls")
+    model, batch = model_and_batch(mutation.model, mutation.backpropagation, digits)
+    first = model.backpropagation(batch["input"], batch["output"])
+    assert model.backpropagation(batch["input"], batch["output"]) is first   # the very same arrays each call
+    model, batch = model_and_batch(mutation.model, mutation.backpropagation, digits)
+    report = grading.check_backpropagation(model, batch["input"], batch["output"])
+    repeat = next(check for check in report.checks if check.name == "repeat_call")
+    assert repeat.passed is False and repeat.evidence["ratio"] == pytest.approx(2.0, rel=1e-6)
+
+
+def test_the_gradient_check_alone_copies_no_parameter(digits, monkeypatch):
+    """Read-only during the one call, the model's own arrays are the point the reference is computed at."""
+    from grading.gradient_check import pipeline
+
+    model = lab_model()
+    batch = digits.batches("train", 20)[0]
+    seen = []
+    saved_parameters = pipeline._saved_parameters
+    monkeypatch.setattr(pipeline, "_saved_parameters", lambda runner: seen.append(saved_parameters(runner)) or seen[-1])
+    assert grading.check_backpropagation(model, batch["input"], batch["output"], further_checks=False).passed
+    own = [array for pair in model.parameters for array in pair]
+    assert len(seen) == 1 and all(a is b for a, b in zip(seen[0], own))

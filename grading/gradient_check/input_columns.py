@@ -5,7 +5,9 @@ column ``j`` of ``W`` only through feature ``j`` of some example. Where that fea
 example of the batch, the column does not change the loss and its gradient is exactly 0. A batch
 of 30 books reviews uses about 2,000 of the 13,989 words, so the reference loss, its gradient and
 the finite-difference passes are computed on those columns only (a seventh of the work), and the
-gradient is put back at full size with exact zeros elsewhere.
+gradient is put back at full size with exact zeros elsewhere, only when something asks for it: the
+comparison with the student's gradient (:meth:`InputColumns.error_sizes`) needs only the used
+columns and the student's largest entries in the others.
 
 An exercise opts in by naming that weight (``GradientExercise.input_weight``); the result is
 the same gradient up to rounding, the student's gradient is still compared in full.
@@ -15,6 +17,8 @@ whole report on the books MLP, ``bench/grader_cost.py``). ``ENABLED = False`` sw
 the reference then computes with every column.
 """
 import numpy as np
+
+from .tolerances import largest_magnitude, sizes_from_largest
 
 ENABLED = True
 
@@ -27,6 +31,8 @@ class InputColumns:
 
     def __init__(self, position, columns, width):
         self.position, self.columns, self.width = position, columns, width
+        self.unused = np.ones(width, dtype=bool)
+        self.unused[columns] = False
 
     @classmethod
     def of(cls, exercise, specs, input):
@@ -58,3 +64,19 @@ class InputColumns:
         full[:, self.columns] = reduced
         expanded[self.position] = full
         return expanded
+
+    def error_sizes(self, student, reduced_reference):
+        """``tolerances.error_sizes(student, reference)`` of the weight, figure for figure, from the reduced
+        reference: where no example has the feature the reference is exactly 0, so the largest error
+        there is the student's largest entry there (found from per-column extremes: no full-size
+        temporary array, no full-size reference)."""
+        student = np.asarray(student, dtype=np.float64)
+        if student.size == 0:
+            return 0.0, 0.0
+        used = student[:, self.columns] - reduced_reference
+        highest, lowest = student.max(axis=0), student.min(axis=0)
+        extremes = [highest[self.unused].max(), lowest[self.unused].min()]   # there is an unused column
+        if used.size:
+            extremes += [used.max(), used.min()]
+        scale = largest_magnitude(reduced_reference) if reduced_reference.size else 0.0
+        return sizes_from_largest(largest_magnitude(np.array(extremes)), scale)

@@ -30,6 +30,13 @@ FOLD_REPEAT_INTO_LOGIT_SHIFT = True   # the pair and each example alone: 3 calls
 # A call that fails on a read-only array is made again the watched way (copies compared and
 # restored), so an in-place change is reported exactly as before. False: always copy and compare.
 READ_ONLY_FIRST_CALL = True
+# Speed-up for benchmark rows 1a and 1g (the gradient check of the books and the dense MLP,
+# bench/grader_cost.py): the parameters as they were before the first call (read-only during it)
+# and the arrays the call returned are used as they are, not copied, until student code runs again
+# or the grader shifts a parameter (StudentRunner.keep, which the runner and the pipeline call
+# first): the gradient check alone then copies nothing, and the reference reads the very arrays
+# the student's call just read. False: copy at once.
+COPY_ONLY_BEFORE_MORE_STUDENT_CODE = True
 
 
 @dataclass
@@ -105,12 +112,36 @@ class StudentRunner:
         self.shape_policy = shape_policy
         self.calls = 0
         self.modified_parameters, self.modified_inputs = [], []
-        self.parameters_before = None   # copies taken before the first call, in spec order
+        # The parameters as they were before the first call, in spec order: copies, or (read-only first
+        # call, COPY_ONLY_BEFORE_MORE_STUDENT_CODE) the model's own arrays until keep() copies them.
+        self.parameters_before = None
+        self._parameters_shared = False   # parameters_before are the model's own arrays
+        self._shared_results = []         # Unpacked results that may hold the student's own arrays
+
+    def keep(self):
+        """Copy what is still shared with the model or the student's results (the saved parameters, the
+        arrays returned so far): call before student code runs again or the grader changes a parameter."""
+        if self._parameters_shared:
+            self.parameters_before = [_copy(value) for value in self.parameters_before]
+            self._parameters_shared = False
+        for unpacked in self._shared_results:
+            unpacked.detach()
+        self._shared_results = []
+
+    def _unpack(self, call):
+        if not call.ok:
+            return None
+        copy = not COPY_ONLY_BEFORE_MORE_STUDENT_CODE
+        unpacked = unpack_gradients(call.value, self.specs, shape_policy=self.shape_policy, copy=copy)
+        if unpacked.shares_memory:
+            self._shared_results.append(unpacked)
+        return unpacked
 
     def __call__(self, batch):
+        self.keep()
         call = self._call_read_only(batch) if self.parameters_before is None and READ_ONLY_FIRST_CALL else None
         if call is not None:
-            return call, unpack_gradients(call.value, self.specs, shape_policy=self.shape_policy) if call.ok else None
+            return call, self._unpack(call)
         watch = self.parameters_before is None or self.modified_parameters or self.modified_inputs
         snapshot = Snapshot(self.model, self.specs, batch) if watch else None
         if self.parameters_before is None:
@@ -121,19 +152,20 @@ class StudentRunner:
             parameters, inputs = snapshot.restore_changes()
             self.modified_parameters = self.modified_parameters or parameters
             self.modified_inputs = self.modified_inputs or inputs
-        unpacked = unpack_gradients(call.value, self.specs, shape_policy=self.shape_policy) if call.ok else None
-        return call, unpacked
+        return call, self._unpack(call)
 
     def _call_read_only(self, batch):
-        """The first call with the NumPy parameters and batch arrays read-only (and only the parameters
-        copied: the point the gradients are of). None when some value is not a NumPy array, or when the
-        call failed on a read-only array: then it must be made again the watched way."""
+        """The first call with the NumPy parameters and batch arrays read-only (nothing copied but, unless
+        COPY_ONLY_BEFORE_MORE_STUDENT_CODE, the parameters: the point the gradients are of). None when
+        some value is not a NumPy array, or when the call failed on a read-only array: then it must be
+        made again the watched way."""
         parameters = [read_path(self.model.parameters, spec.path) for spec in self.specs]
         inputs = dict(batch)
         values = parameters + list(inputs.values())
         if not all(isinstance(value, np.ndarray) for value in values):
             return None
-        before = [_copy(value) for value in parameters]
+        # Read-only meanwhile, the arrays cannot change during the call: they are the values before it.
+        before = parameters if COPY_ONLY_BEFORE_MORE_STUDENT_CODE else [_copy(value) for value in parameters]
         writeable = [value.flags.writeable for value in values]
         try:
             for value in values:
@@ -146,6 +178,7 @@ class StudentRunner:
         if not call.ok and "read-only" in call.error.message:
             return None
         self.parameters_before = before
+        self._parameters_shared = before is parameters
         if not _same_objects(self.model, self.specs, parameters, batch, inputs):
             # Entries replaced rather than written: compared and restored as the watched way does (the
             # batch's original arrays, read-only meanwhile, are their own copies).
@@ -204,10 +237,12 @@ def repeat_call_check(runner, batch, first, tolerance, second=None):
                            + (call.error.describe() if not call.ok else again.first_unusable_message(runner.specs)),
                            {"error": call.error})
     difference = _worst(again.usable, first.usable)
-    ratio = _ratio(again.usable, first.usable)
     passed = difference <= tolerance.rtol
-    detail = (f"a second call gives the same gradients (normwise difference {difference:.1e})" if passed else
-              f"a second call on the same batch gives different gradients ({_factor_text('second / first', ratio)}"
+    if passed:   # the factor is for explaining a failure (two full-size products less otherwise)
+        return CheckResult("repeat_call", True, f"a second call gives the same gradients (normwise difference "
+                           f"{difference:.1e})", {"difference": difference})
+    ratio = _ratio(again.usable, first.usable)
+    detail = (f"a second call on the same batch gives different gradients ({_factor_text('second / first', ratio)}"
               f"normwise difference {difference:.1e})")
     return CheckResult("repeat_call", passed, detail, {"ratio": ratio, "difference": difference})
 
@@ -260,11 +295,13 @@ def mean_of_examples_check(runner, batch, rng, tolerance):
     # Array by array, without stacking the single-example results into one array first.
     mean = [sum(arrays) / len(arrays) for arrays in zip(*(u.usable for _, u in singles))]
     difference = _worst(together.usable, mean)
-    ratio = _ratio(together.usable, mean)
     passed = difference <= tolerance.rtol
-    detail = (f"gradient of {examples} together = mean of their single-example gradients "
-              f"(normwise difference {difference:.1e})") if passed else (
-              f"gradient of {examples} together differs from the mean of their single-example gradients "
+    if passed:   # the factor is for explaining a failure (two full-size products less otherwise)
+        return CheckResult("mean_of_examples", True, f"gradient of {examples} together = mean of their "
+                           f"single-example gradients (normwise difference {difference:.1e})",
+                           {"batch_size": len(chosen), "difference": difference})
+    ratio = _ratio(together.usable, mean)
+    detail = (f"gradient of {examples} together differs from the mean of their single-example gradients "
               f"({_factor_text('together / mean', ratio)}normwise difference {difference:.1e})")
     return CheckResult("mean_of_examples", passed, detail,
                        {"ratio": ratio, "batch_size": len(chosen), "difference": difference})
@@ -296,6 +333,7 @@ def logit_shift_check(runner, model, batch, bias_spec, first, tolerance, floors=
     # the eps of the coarsest precision the student's code may compute in (a float32 batch), when coarser.
     eps = max(tolerance.eps, rounding_eps or 0.0)
     bound = max(tolerance.rtol, SAFETY * shift * eps)
+    runner.keep()   # nothing saved may be the bias itself while it is shifted
     bias = read_path(model.parameters, bias_spec.path)
     saved = _copy(bias)
     try:

@@ -23,11 +23,12 @@ from grading.exercises.registry import find_exercise, get_exercise, read_path
 from grading.diagnosis.hypotheses import HypothesisContext
 from .invariants import (CheckResult, StudentRunner, mean_of_examples_check, modification_checks,
                          second_call_checks, take_rows)
-from .reference import ReferenceLoss, as_float64, to_float64
+from .arrays import as_array, plain_array, to_float64
+from .reference import ReferenceLoss
 from .report import GradientReport, ParameterRow
 from .student_call import call_student
-from .returned_arrays import DEFAULT_SHAPE_POLICY, as_plain_array
-from .tolerances import achieved_tolerance, error_sizes, normwise_error, precision_of
+from .returned_arrays import DEFAULT_SHAPE_POLICY
+from .tolerances import achieved_tolerance, normwise_error, precision_of
 
 
 def check_backpropagation(model, input, output, exercise=None, seed=0, further_checks=True,
@@ -90,30 +91,34 @@ def _check(model, input, output, exercise, seed, further_checks, shape_policy):
     declared = precision_of(_returned_arrays(first_call.value, specs)
                             + [read_path(model.parameters, s.path) for s in specs])
 
-    # The copies taken before the student's first call are the point the gradients are of.
-    arrays = [as_float64(saved) for saved in runner.parameters_before]
+    # The parameters as they were before the student's first call are the point the gradients are of.
+    arrays = _saved_parameters(runner)
     with clock.stage("reference"):
         loss = ReferenceLoss(exercise, model, model.parameters, specs, batch)
         reference, kink_note = _reference(loss, arrays, unpacked)
     with clock.stage("compare"):
-        sizes = [None if s is None else error_sizes(s, r)
-                 for s, r in zip(unpacked.usable if unpacked else [None] * len(specs), reference.gradients)]
+        sizes = reference.error_sizes(unpacked.usable if unpacked else [None] * len(specs))
         errors = [None if size is None else size[1] for size in sizes]
-        # The verdict follows the precision the student's arithmetic achieved (see achieved_tolerance).
-        tolerance = achieved_tolerance(declared, errors, reference.gradients)
+        # The verdict follows the precision the student's arithmetic achieved (see achieved_tolerance);
+        # the reduced reference is nonzero exactly where the full one is.
+        tolerance = achieved_tolerance(declared, errors, reference.reduced_gradients)
         rows = _rows(specs, unpacked, sizes, tolerance)
 
     all_usable = unpacked is not None and all(a is not None for a in unpacked.usable)
+    check_loss = further_checks or exercise.grades_forward
+    if (all_usable and further_checks) or check_loss:
+        # Student code runs again: from here on the saved parameters and the first results are copies.
+        runner.keep()
+        arrays = _saved_parameters(runner)
     checks = []
     if all_usable and further_checks:
         with clock.stage("further_checks"):
-            floors = [float(np.max(np.abs(r))) if r.size else 0.0 for r in reference.gradients]
+            floors = [float(np.max(np.abs(r))) if r.size else 0.0 for r in reference.reduced_gradients]
             # Logits shifted by 1000 in a float32 batch's arithmetic lose 1000 * eps(float32): not an overflow.
             inputs = [batch["input"]] if hasattr(batch["input"], "dtype") else []
             rounding_eps = float(np.finfo(precision_of(inputs + [np.empty(0, tolerance.dtype)])).eps)
             checks += _further_calls(exercise, runner, model, batch, specs, unpacked, rng, tolerance, floors,
                                      rounding_eps)
-    check_loss = further_checks or exercise.grades_forward
     if check_loss:
         with clock.stage("model_loss"):
             loss_batch = {key: take_rows(value, np.arange(min(LOSS_CHECK_EXAMPLES, len(output))))
@@ -161,6 +166,13 @@ def _check(model, input, output, exercise, seed, further_checks, shape_policy):
     )
 
 
+def _saved_parameters(runner):
+    """The parameters before the first call, float64 (the same arrays when they are float64 and writeable
+    already: PyTorch shares their memory without a copy)."""
+    return [as_array(saved, np.float64, copy=isinstance(saved, np.ndarray) and not saved.flags.writeable)
+            for saved in runner.parameters_before]
+
+
 def precision_note(tolerance, input, model, specs, errors):
     """Where the coarser precision came from and what it costs, for code that returns a finer dtype."""
     coarse, returned = tolerance.dtype.name, np.dtype(tolerance.returned_dtype).name
@@ -199,7 +211,7 @@ def _returned_arrays(raw, specs):
         except Exception:  # noqa: BLE001 - whatever the student returned, reading it must not raise
             continue
         if isinstance(value, (np.ndarray, torch.Tensor, np.generic)):
-            array, _ = as_plain_array(value)
+            array, _ = plain_array(value)
             if array is not None:
                 arrays.append(array)
     return arrays

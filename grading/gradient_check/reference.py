@@ -5,12 +5,16 @@ the loss from copies of the model's parameters, so a wrong ``backpropagation`` c
 influence the answer it is compared with.
 """
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Optional
 
 import numpy as np
 import torch
 
 from grading.exercises.registry import read_path
 from . import input_columns
+from .arrays import as_array, to_float64
+from .tolerances import error_sizes
 
 
 class ReferenceOps:
@@ -46,32 +50,13 @@ class ReferenceOps:
 SMOOTH_ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda z: z}
 
 
-def to_float64(value):
-    """A float64 NumPy copy of an array or tensor (never a view of the original)."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy().astype(np.float64, copy=True)
-    return np.array(value, dtype=np.float64, copy=True)
-
-
-def as_float64(value):
-    """A float64 NumPy array of an array or tensor, sharing memory when it already is one."""
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=np.float64)
-
-
-def as_numpy(value):
-    """A NumPy array of an array or tensor, in its own dtype (no copy when it already is one)."""
-    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
-
-
 def torch_batch(batch):
     """``{'input': float64 tensor, 'output': int64 tensor for integers, float64 otherwise}``."""
     converted = {}
     for key, value in batch.items():
-        array = as_numpy(value)
-        dtype = torch.int64 if np.issubdtype(array.dtype, np.integer) else torch.float64
-        converted[key] = torch.as_tensor(array.astype(np.int64 if dtype is torch.int64 else np.float64))
+        array = as_array(value)
+        dtype = np.int64 if np.issubdtype(array.dtype, np.integer) else np.float64
+        converted[key] = torch.as_tensor(as_array(array, dtype, copy=True))
     return converted
 
 
@@ -88,12 +73,34 @@ def nest_like(template, values_by_path):
 
 @dataclass
 class ReferenceResult:
-    """Loss and gradients (float64 NumPy, aligned with the specs) and the kink arguments seen."""
+    """Loss and gradients (float64 NumPy, aligned with the specs) and the kink arguments seen.
+
+    ``reduced_gradients`` are as the reference computed them (see :meth:`ReferenceLoss.reduce`);
+    ``gradients`` at full size are built only when something asks for them (the comparison does
+    not: :meth:`error_sizes`).
+    """
 
     loss: float
-    gradients: list
+    reduced_gradients: list
     kink_arguments: list
-    reduced_gradients: list          # as the reference computed them (see ReferenceLoss.reduce)
+    columns: Optional[input_columns.InputColumns] = None
+
+    @cached_property
+    def gradients(self):
+        return self.columns.expand(self.reduced_gradients) if self.columns else self.reduced_gradients
+
+    def error_sizes(self, student):
+        """``tolerances.error_sizes(student[i], gradients[i])`` for each array (None where ``student[i]``
+        is None), figure for figure, without the full-size reference of the input weight."""
+        sizes = []
+        for i, (array, reduced) in enumerate(zip(student, self.reduced_gradients)):
+            if array is None:
+                sizes.append(None)
+            elif self.columns is not None and i == self.columns.position:
+                sizes.append(self.columns.error_sizes(array, reduced))
+            else:
+                sizes.append(error_sizes(array, reduced))
+        return sizes
 
 
 class ReferenceLoss:
@@ -110,7 +117,7 @@ class ReferenceLoss:
         self.model = model
         self.template = template
         self.specs = specs
-        batch = {key: as_numpy(value) for key, value in batch.items()}
+        batch = {key: as_array(value) for key, value in batch.items()}
         self.input_shape = tuple(np.shape(batch["input"]))
         self.columns = input_columns.InputColumns.of(exercise, specs, batch["input"]) if input_columns.ENABLED else None
         self.batch = torch_batch(self.columns.reduce_batch(batch) if self.columns else batch)
@@ -137,14 +144,13 @@ class ReferenceLoss:
     def gradient(self, arrays, derivative_at_kink=0):
         """Loss and its gradient by autograd at ``arrays``."""
         # as_tensor shares memory with the grader's own float64 copies: no second copy.
-        leaves = [torch.as_tensor(np.asarray(a, dtype=np.float64)).requires_grad_() for a in self.reduce(arrays)]
+        leaves = [torch.as_tensor(as_array(a, np.float64)).requires_grad_() for a in self.reduce(arrays)]
         loss, kinks = self._loss(leaves, derivative_at_kink)
         if not (isinstance(loss, torch.Tensor) and loss.dim() == 0):
             raise TypeError(f"reference_loss of {self.exercise.name} must return a 0-d tensor, got {loss!r}")
         gradients = torch.autograd.grad(loss, leaves, allow_unused=True)
         reduced = [np.zeros(leaf.shape) if g is None else g.numpy() for leaf, g in zip(leaves, gradients)]
-        full = self.columns.expand(reduced) if self.columns else reduced
-        return ReferenceResult(float(loss.detach()), full, kinks, reduced)
+        return ReferenceResult(float(loss.detach()), reduced, kinks, self.columns)
 
 
 def parameter_arrays(model_parameters, specs):

@@ -5,10 +5,12 @@ every entry into usable (a finite numeric array holding the parameter's entries,
 value) or a :class:`Problem` with a message that names the entry, what was expected and what
 was found.
 
-Array-likes are converted once, here, to float64 NumPy arrays: NumPy arrays of any dtype,
-layout or writeability, ``np.matrix``, NumPy scalars and 0-d arrays, PyTorch tensors, and
-(as a failing ``not_an_array`` problem, since ``update()`` cannot step with them) nested
-Python lists or tuples of numbers. Whatever the return value is, unpacking never raises.
+Array-likes are converted once, here (by :func:`.arrays.plain_array`), to float64 NumPy arrays:
+NumPy arrays of any dtype, layout or writeability, ``np.matrix``, NumPy scalars and 0-d arrays,
+PyTorch tensors, and (as a failing ``not_an_array`` problem, since ``update()`` cannot step with
+them) nested Python lists or tuples of numbers. Whatever the return value is, unpacking never
+raises. ``copy=False`` keeps a returned writeable float64 array itself instead of a copy: the
+caller then calls :meth:`Unpacked.detach` before anything can change it (more student code).
 
 Shape policy (``shape_policy``, a course setting; default :data:`LENIENT`): an array with
 exactly the parameter's entries in a shape that differs only by axes of length 1 (a bias
@@ -28,6 +30,7 @@ import numpy as np
 import torch
 
 from grading.exercises.registry import ParameterSpec
+from .arrays import plain_array
 
 LENIENT = "lenient"
 STRICT = "strict"
@@ -57,6 +60,18 @@ class Unpacked:
     found_text: list
     problems: list
     notes: list = field(default_factory=list)
+    shares_memory: bool = False      # some arrays may be the student's own (unpacked with copy=False)
+
+    def detach(self):
+        """Own copies of arrays that may be the student's (``copy=False``), before student code runs again."""
+        if not self.shares_memory:
+            return
+        for i, array in enumerate(self.found):
+            if array is not None:
+                self.found[i] = np.array(array, copy=True)
+                if self.usable[i] is not None:
+                    self.usable[i] = self.found[i].reshape(self.usable[i].shape)
+        self.shares_memory = False
 
     def problem_for(self, spec):
         return next((problem for problem in self.problems if problem.spec == spec), None)
@@ -128,8 +143,10 @@ def _child(node, key):
     raise LookupError(key)
 
 
-def unpack_gradients(raw, specs, returned_what="backpropagation returned", shape_policy=DEFAULT_SHAPE_POLICY):
-    """Sort the entries of ``raw`` (the student's return value) against ``specs``; never raises."""
+def unpack_gradients(raw, specs, returned_what="backpropagation returned", shape_policy=DEFAULT_SHAPE_POLICY,
+                     copy=True):
+    """Sort the entries of ``raw`` (the student's return value) against ``specs``; never raises.
+    ``copy=False``: see the module docstring."""
     if shape_policy not in SHAPE_POLICIES:
         raise ValueError(f"shape_policy must be one of {SHAPE_POLICIES}, got {shape_policy!r}")
     problems, notes = [], []
@@ -160,39 +177,14 @@ def unpack_gradients(raw, specs, returned_what="backpropagation returned", shape
             problems.append(Problem("missing", f"{spec.label}: no entry at {list(spec.path)}", spec))
             continue
         text = _describe(value)
-        compared, as_returned, leaf_problems, note = _check_leaf(value, spec, shape_policy)
+        compared, as_returned, leaf_problems, note = _check_leaf(value, spec, shape_policy, copy)
         found.append(as_returned)
         found_text.append(text)
         usable.append(compared)
         problems.extend(leaf_problems)
         if note:
             notes.append(note)
-    return Unpacked(usable, found, found_text, problems, notes)
-
-
-def as_plain_array(value):
-    """``(NumPy array or None, how it was converted or "")``: a tensor, matrix, scalar, list or tuple
-    as a plain ``np.ndarray`` in its own dtype; None when it is not array-like."""
-    if isinstance(value, torch.Tensor):
-        try:
-            return value.detach().cpu().resolve_conj().numpy(), ""
-        except Exception:  # noqa: BLE001 - e.g. a dtype NumPy lacks (bfloat16)
-            try:
-                return value.detach().cpu().double().numpy(), ""
-            except Exception:  # noqa: BLE001
-                return None, ""
-    if isinstance(value, np.matrix):
-        return np.asarray(value), "np.matrix"
-    if isinstance(value, np.ndarray):
-        return np.asarray(value), ""   # subclasses (masked arrays, ...) as plain arrays
-    if isinstance(value, (np.generic, int, float, bool)):
-        return np.asarray(value), ""
-    if isinstance(value, (list, tuple)):
-        try:
-            return np.asarray(value, dtype=np.float64), f"Python {type(value).__name__}"
-        except Exception:  # noqa: BLE001 - ragged or non-numeric
-            return None, f"Python {type(value).__name__}"
-    return None, ""
+    return Unpacked(usable, found, found_text, problems, notes, shares_memory=not copy)
 
 
 def squeezed_shape(shape):
@@ -213,12 +205,12 @@ def broadcasts_to(shape, expected):
         return False
 
 
-def _check_leaf(value, spec, shape_policy):
+def _check_leaf(value, spec, shape_policy, copy=True):
     """``(compared array or None, array as returned or None, [Problem], note)`` for one returned entry."""
     expected = f"a NumPy array of shape {spec.shape}"
     if value is None:
         return None, None, [Problem("missing", f"{spec.label} gradient is None; expected {expected}", spec)], ""
-    array, converted_from = as_plain_array(value)
+    array, converted_from = plain_array(value)
     if array is None:
         kind = "not_an_array"
         return None, None, [Problem(kind, f"{spec.label} gradient is a {type(value).__name__}; expected {expected}"
@@ -227,7 +219,8 @@ def _check_leaf(value, spec, shape_policy):
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
         return None, None, [Problem("not_numeric", f"{spec.label} gradient has dtype {array.dtype}; expected "
                                                    f"floating-point numbers", spec)], ""
-    array = array.astype(np.float64)  # a fresh, writeable, contiguous copy of any layout
+    if copy or array.dtype != np.float64 or not array.flags.writeable:
+        array = array.astype(np.float64)  # a fresh, writeable, contiguous copy of any layout
     problems, note = [], ""
     if converted_from.startswith("Python"):
         problems.append(Problem("not_an_array", f"{spec.label} gradient is a {converted_from}, expected "

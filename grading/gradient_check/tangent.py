@@ -21,7 +21,8 @@ from grading.exercises.registry import find_exercise, get_exercise, read_path
 from .reference import ReferenceLoss, parameter_arrays
 from .student_call import call_student
 from .tolerances import FD_ROUNDING_FACTOR, achieved_tolerance, normwise_error, precision_of
-from .returned_arrays import as_plain_array, unpack_gradients
+from .arrays import plain_array
+from .returned_arrays import unpack_gradients
 
 
 # The loss curve of the tangent-plot exercise: the student's losses come from the same float64 forward
@@ -152,7 +153,7 @@ def _student_slope(exercise, model, batch, spec, position):
 def _own_dtype(raw, spec):
     """The student's array for ``spec`` in its own dtype, for the precision (empty when unreadable)."""
     try:
-        array, _ = as_plain_array(read_path(raw, spec.path))
+        array, _ = plain_array(read_path(raw, spec.path))
     except Exception:  # noqa: BLE001 - whatever was returned, reading it must not raise
         return []
     return [] if array is None else [array]

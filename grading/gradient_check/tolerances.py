@@ -33,14 +33,19 @@ def error_sizes(student, reference, floor=0.0):
     reference = np.asarray(reference, dtype=np.float64)
     if reference.size == 0:
         return 0.0, 0.0
-    scale = max(_largest_magnitude(reference), floor, np.finfo(np.float64).tiny)
-    largest = _largest_magnitude(student - reference)
+    return sizes_from_largest(largest_magnitude(student - reference), largest_magnitude(reference), floor)
+
+
+def sizes_from_largest(largest, reference_largest, floor=0.0):
+    """:func:`error_sizes` from ``max|student - reference|`` and ``max|reference|``, found some other way."""
+    scale = max(reference_largest, floor, np.finfo(np.float64).tiny)
     return largest, largest / scale
 
 
-def _largest_magnitude(array):
-    """``max|array|`` without a temporary array (NaN if there is one; it propagates through max and min)."""
-    return float(max(array.max(), -array.min()))
+def largest_magnitude(array):
+    """``max|array|`` without a temporary array (NaN if there is one; it propagates through max and min;
+    abs: never -0.0)."""
+    return abs(float(max(array.max(), -array.min())))
 
 
 def normwise_error(student, reference, floor=0.0):

@@ -1,0 +1,51 @@
+"""The one converter of the gradient check: whatever array-like a student's code or a batch holds
+(NumPy array of any dtype or layout, ``np.matrix``, NumPy scalar, PyTorch tensor, nested list or
+tuple of numbers) to a plain NumPy array.
+
+(The sandbox's ``grading/trusted/student_side.py`` keeps its own: it must run on the standard
+library and NumPy alone.)
+"""
+import numpy as np
+import torch
+
+
+def plain_array(value):
+    """``(NumPy array or None, how it was converted or "")``: a tensor, matrix, scalar, list or tuple
+    as a plain ``np.ndarray`` in its own dtype (no copy when it already is one); None when it is not
+    array-like. ``how`` names conversions worth telling a student about: ``"np.matrix"``,
+    ``"Python list"``, ``"Python tuple"``."""
+    if isinstance(value, torch.Tensor):
+        try:
+            return value.detach().cpu().resolve_conj().numpy(), ""
+        except Exception:  # noqa: BLE001 - e.g. a dtype NumPy lacks (bfloat16)
+            try:
+                return value.detach().cpu().double().numpy(), ""
+            except Exception:  # noqa: BLE001
+                return None, ""
+    if isinstance(value, np.matrix):
+        return np.asarray(value), "np.matrix"
+    if isinstance(value, np.ndarray):
+        return np.asarray(value), ""   # subclasses (masked arrays, ...) as plain arrays
+    if isinstance(value, (np.generic, int, float, bool)):
+        return np.asarray(value), ""
+    if isinstance(value, (list, tuple)):
+        try:
+            return np.asarray(value, dtype=np.float64), f"Python {type(value).__name__}"
+        except Exception:  # noqa: BLE001 - ragged or non-numeric
+            return None, f"Python {type(value).__name__}"
+    return None, ""
+
+
+def as_array(value, dtype=None, copy=False):
+    """:func:`plain_array` of ``value`` in ``dtype`` (None: its own); ``copy``: never a view of the
+    original, else shared with it where it already is such an array. Anything else is handed to
+    NumPy as it is (which says what is wrong with it)."""
+    array, _ = plain_array(value)
+    if array is None:
+        array = value
+    return np.array(array, dtype=dtype, copy=True) if copy else np.asarray(array, dtype=dtype)
+
+
+def to_float64(value):
+    """A float64 NumPy copy of an array or tensor (never a view of the original)."""
+    return as_array(value, np.float64, copy=True)
