@@ -167,7 +167,7 @@ def input_gradient(model, batch, exercise=None):
     specs = exercise.parameter_specs(model)
     tensors = [torch.as_tensor(array) for array in parameter_arrays(model.parameters, specs)]
     parameters = nest_like(model.parameters, {spec.path: tensor for spec, tensor in zip(specs, tensors)})
-    tensors_batch = torch_batch({key: as_numpy(value) for key, value in batch.items()})
+    tensors_batch = torch_batch({key: as_array(value) for key, value in batch.items()})
     tensors_batch["input"].requires_grad_()
     loss = exercise.reference_loss(model, parameters, tensors_batch, ReferenceOps())
     return torch.autograd.grad(loss, tensors_batch["input"])[0].numpy()
