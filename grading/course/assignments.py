@@ -44,9 +44,42 @@ ASSIGNMENTS = {
     "autodiff": dict(ships=("autodiff",)),
     "worked_graph": dict(ships=("worked_graph.py",)),
     "forward_reverse": dict(ships=("forward_reverse",)),
-    "glm": dict(ships=("glm.py", "glm_plot.py", "pytorch_mlp.py")),
-    "advertising": dict(ships=("advertising.py",)),
-    "digits": dict(ships=("digits_lab.py", "numpy_mlp.py", "pytorch_mlp.py")),
+    "glm": dict(
+        ships=("glm.py", "glm_plot.py", "pytorch_mlp.py"),
+        scores={
+            "glm_inverse_links": {
+                "test_g_1_links": CellScope("each inverse link on a batch of eta", cases=("links",)),
+                "test_g_1_hidden": CellScope("large logits and a column of eta", cases=("links-large",)),
+            },
+            "glm_backpropagation": {
+                "test_g_2_grader": CellScope("the Poisson network", cases=("glm-poisson",)),
+                "test_g_2_hidden": CellScope("the Gaussian and categorical networks",
+                                             cases=("glm-gaussian", "glm-categorical"), all_or_nothing=True),
+            },
+            "glm_routes": {
+                "test_routes": CellScope("both routes for every distribution", all_or_nothing=True),
+            },
+        }),
+    "advertising": dict(
+        ships=("advertising.py",),
+        scores={
+            "advertising_least_squares": ("test_least_squares",),
+            "advertising_mse_gradient": {
+                "test_r_1_grader": CellScope("markets of the Advertising data", cases=("markets",)),
+                "test_r_1_hidden": CellScope("another design (5 features)", cases=("other-design",)),
+            },
+            "advertising_descent": ("test_descent",),
+        }),
+    "digits": dict(
+        ships=("digits_lab.py", "numpy_mlp.py", "pytorch_mlp.py"),
+        scores={
+            "numpy_mlp_backpropagation": {
+                "test_gradients": CellScope("a softmax layer alone and the sigmoid network",
+                                            ((), *SIGMOID_NETWORKS), all_or_nothing=True),
+            },
+            "digits_trajectories": ("test_trajectories",),
+            "digits_accuracies": ("test_accuracy_hidden",),
+        }),
 }
 
 PACKAGE_INIT = '''"""The lab modules of assignment {name}.

@@ -13,13 +13,20 @@ class CellScope:
 
     ``networks``: the allowed tuples of hidden activations (``()`` is a softmax layer alone);
     ``None`` keeps every case, as do cases that are not networks (no ``activations``).
+    ``cases``: the keys of the cases the cell scores (``None``: chosen by ``networks``).
+    ``all_or_nothing``: the cell's test stops at its first failing assert, so it gets its points only
+    when every case of its scope matches (else points x the fraction of matching cases).
     """
 
     description: str = "every case"
     networks: Optional[tuple] = None
     output_layer_only: bool = False
+    cases: Optional[tuple] = None
+    all_or_nothing: bool = False
 
     def selects(self, case):
+        if self.cases is not None:
+            return case.key in self.cases
         activations = getattr(case, "activations", None)
         return self.networks is None or activations is None or tuple(activations[:-1]) in self.networks
 

@@ -6,7 +6,6 @@ its gradient exercise (``GradientExercise.trusted`` in ``grading/exercises/``);
 :func:`trusted_checks` gathers them.
 """
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -71,6 +70,27 @@ def compare_bias_gradient(case, arrays):
     return None
 
 
+def compare_close(found, expected, what, rtol, atol=0.0):
+    """``None`` if ``found`` equals ``expected`` within ``atol + rtol * |expected|`` entrywise (the
+    rule of the notebooks' ``assert_close``), else a sentence with the worst entry."""
+    found, expected = np.asarray(found, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if found.shape != expected.shape:
+        return f"{what} has shape {found.shape}, expected {expected.shape}"
+    bad = ~np.isclose(found, expected, rtol=rtol, atol=atol)
+    if not bad.any():
+        return None
+    worst = np.unravel_index(np.argmax(np.where(bad, np.abs(found - expected) - rtol * np.abs(expected), -np.inf)),
+                             found.shape) if found.ndim else ()
+    where = f" at index {tuple(int(i) for i in worst)}" if found.ndim else ""
+    return (f"{what}: {int(bad.sum())} of {bad.size} entries differ; worst{where}: expected {expected[worst]:.10g}, "
+            f"found {found[worst]:.10g} (rtol={rtol:g}, atol={atol:g})")
+
+
+def calls_shapes(case):
+    """Shapes of what a :class:`~grading.trusted.cases.CallsCase` gives back."""
+    return case.shapes()
+
+
 @dataclass(frozen=True)
 class TrustedCheck:
     """How to grade one exercise outside the student's kernel.
@@ -79,7 +99,8 @@ class TrustedCheck:
     :mod:`grading.trusted.cells`); ``exercise`` names the grader library's exercise whose
     reference loss is used. ``module`` (may be ``None``) is imported from the submission,
     then the notebook's ``answer_cells`` (nbgrader grade ids) are executed, then
-    ``class_name`` (a class or a function) is looked up in the cells' namespace first.
+    ``class_name`` (a class or a function) is looked up in the cells' namespace first;
+    ``class_name=None`` hands the probe the module itself (probe ``function_calls``).
     ``limits``: what the check may use; the checks of one submission run in one process,
     whose time limits are the sums of theirs (see :func:`grading.trusted.grade.combined_limits`).
     ``torch_allowed=False`` (an exercise whose learning goal is NumPy): the check runs in a process
@@ -90,7 +111,7 @@ class TrustedCheck:
     title: str
     exercise: str
     module: str
-    class_name: str
+    class_name: object   # str, or None for the module
     probe: str
     cases: tuple
     expected_shapes: object
@@ -101,11 +122,12 @@ class TrustedCheck:
 
 
 def trusted_checks():
-    """``{check name: TrustedCheck}`` of every registered exercise that has one, in registration order."""
-    from grading.exercises.registry import registered_exercises
+    """``{check name: TrustedCheck}``: every registered exercise's, then the other registered checks
+    (:func:`grading.exercises.registry.register_trusted_check`), in registration order."""
+    from grading.exercises.registry import registered_exercises, registered_trusted_checks
 
-    return {exercise.trusted.name: exercise.trusted for exercise in registered_exercises().values()
-            if exercise.trusted is not None}
+    return {**{exercise.trusted.name: exercise.trusted for exercise in registered_exercises().values()
+               if exercise.trusted is not None}, **registered_trusted_checks()}
 
 
 def reference_gradients(exercise_name, case):
@@ -118,7 +140,8 @@ def reference_gradients(exercise_name, case):
     from grading.gradient_check.reference import ReferenceLoss
 
     parameters = case.parameters()
-    configuration = SimpleNamespace(activation_functions=list(case.activations), parameters=parameters)
+    configuration = case.model_configuration()
+    configuration.parameters = parameters
     specs = layer_pair_specs(configuration)
     loss = ReferenceLoss(get_exercise(exercise_name), configuration, parameters, specs, case.batch())
     result = loss.gradient([parameters[spec.path[0]][spec.path[1]] for spec in specs])

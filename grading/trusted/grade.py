@@ -55,6 +55,15 @@ class CellOutcome:
     passed: int
     total: int
     lines: list = field(default_factory=list)
+    all_or_nothing: bool = False   # the cell's points need every case (CellScope.all_or_nothing)
+
+    @property
+    def fraction(self):
+        if not self.total:
+            return 0.0
+        if self.all_or_nothing:
+            return float(self.passed == self.total)
+        return self.passed / self.total
 
 
 @dataclass
@@ -77,9 +86,7 @@ class TrustedResult:
     def fraction_for(self, cell):
         """The fraction that scores test cell ``cell``: its scope's cases, else every case."""
         outcome = self.cells.get(cell)
-        if outcome is None:
-            return self.fraction
-        return outcome.passed / outcome.total if outcome.total else 0.0
+        return self.fraction if outcome is None else outcome.fraction
 
     def summary(self, points=None):
         score = f", {points * self.fraction:g}/{points:g} points" if points is not None else ""
@@ -93,8 +100,10 @@ class TrustedResult:
         outcome = self.cells.get(cell)
         if outcome is None:
             return self.feedback()
+        every = (", and this cell's test needs every one of them (as in your notebook)"
+                 if outcome.all_or_nothing and 0 < outcome.passed < outcome.total else "")
         return "\n".join([f"{self.title} (trusted check, {outcome.description}): "
-                          f"{outcome.passed}/{outcome.total} cases match the reference",
+                          f"{outcome.passed}/{outcome.total} cases match the reference{every}",
                           *(f"  - {line}" for line in outcome.lines)])
 
     def to_json(self):
@@ -234,7 +243,8 @@ def _graded(check, status, raw_arrays, run, limits, scopes=None):
     if status["import_error"]:
         step = f"importing {check.module}" if check.module else f"defining {check.class_name}"
         lines.append(f"{step} failed: {explain_case_error(status['import_error'], limits)}")
-        cells = {cell: CellOutcome(scope.description, 0, sum(map(scope.selects, check.cases)), lines)
+        cells = {cell: CellOutcome(scope.description, 0, sum(map(scope.selects, check.cases)), lines,
+                                   scope.all_or_nothing)
                  for cell, scope in scopes.items()}
         return TrustedResult(check.name, check.title, 0, total, "graded", lines, cells)
 
@@ -253,7 +263,7 @@ def _graded(check, status, raw_arrays, run, limits, scopes=None):
     for cell, scope in scopes.items():
         chosen = [case for case in check.cases if scope.selects(case)]
         cell_passed, cell_lines = outcome(chosen, scope)
-        cells[cell] = CellOutcome(scope.description, cell_passed, len(chosen), cell_lines)
+        cells[cell] = CellOutcome(scope.description, cell_passed, len(chosen), cell_lines, scope.all_or_nothing)
     return TrustedResult(check.name, check.title, passed, total, "graded", all_lines, cells)
 
 

@@ -35,6 +35,8 @@ def as_float_array(value, what, shape):
     """``value`` as a float64 array of ``shape``, or a ``ProbeError`` saying what is wrong."""
     if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
+    if not shape and type(value) in (float, np.float64, np.float32):  # a number where one is expected
+        value = np.asarray(value)
     if type(value) is not np.ndarray:  # not isinstance: a subclass may redefine comparisons
         raise ProbeError(f"{what} is a {type(value).__name__}, expected a NumPy array of shape {shape}")
     if value.dtype.kind not in "fiu":
@@ -108,8 +110,65 @@ def probe_cell_function(function, case, inputs):
     return {"value": as_float_array(value, f"{case['function']}(...)", case["shape"])}
 
 
+def probe_glm_backpropagation(network_class, case, inputs):
+    """Exercises G.1-G.2: ``GLMNetwork.backpropagation`` on given parameters and batch."""
+    import torch
+
+    key, geometry = case["key"], case["geometry"]
+    network = network_class(case["distribution"], hidden_sizes=tuple(geometry[1:-1]), seed=0)
+    network.parameters = [[torch.tensor(array, requires_grad=True) for array in pair]
+                          for pair in _parameters(inputs, key, len(geometry) - 1)]
+    gradients = network.backpropagation(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy())
+    return _gradient_arrays(gradients, _parameters(inputs, key, len(geometry) - 1), "backpropagation")
+
+
+def _lab_data(spec, key, inputs):
+    """A ``LabData`` (the labs' data set class) of the case's ``<split>.input`` and ``<split>.output``."""
+    from backprop_labs.datasets import LabData
+
+    return LabData({split: (inputs[f"{key}.{split}.input"].copy(), inputs[f"{key}.{split}.output"].copy())
+                    for split in spec["splits"]}, num_classes=spec["num_classes"])
+
+
+def probe_function_calls(module, case, inputs):
+    """Functions of the student's module called in turn (see ``grading.trusted.cases.Call``); the
+    values each call gives back, picked out of what it returned, are the result."""
+    key, kept, arrays = case["key"], {}, {}
+    for call in case["calls"]:
+        def argument(value):
+            if isinstance(value, str) and value.startswith("@"):
+                name = value[1:]
+                if name in kept:
+                    return kept[name]
+                array = inputs[f"{key}.{name}"].copy()
+                if call["torch"]:
+                    import torch
+
+                    return torch.tensor(array, dtype=torch.float64)
+                return array
+            if isinstance(value, dict) and "lab_data" in value:
+                return _lab_data(value["lab_data"], key, inputs)
+            return value
+
+        function = getattr(module, call["function"])
+        returned = function(*map(argument, call["arguments"]),
+                            **{name: argument(value) for name, value in call["keywords"].items()})
+        for value in call["returns"]:
+            picked = returned
+            for step in value["path"]:
+                picked = picked[step]
+            if value["shape"] is None:
+                kept[value["name"]] = picked
+                continue
+            what = call["function"] + "(...)" + "".join(f"[{step!r}]" for step in value["path"])
+            kept[value["name"]] = arrays[value["name"]] = as_float_array(picked, what, value["shape"])
+    return arrays
+
+
 PROBES = {
     "cell_function": probe_cell_function,
+    "function_calls": probe_function_calls,
+    "glm_backpropagation": probe_glm_backpropagation,
     "numpy_mlp_backpropagation": probe_numpy_mlp_backpropagation,
     "pytorch_mlp_log_forward": probe_pytorch_mlp_log_forward,
 }
@@ -158,7 +217,10 @@ def probe_check(check, inputs):
 
         module = importlib.import_module(check["module"]) if check["module"] else None
         section["cells"] = run_cells(check.get("cells", []), namespace)
-        model_class = namespace.get(check["class"]) or getattr(module, check["class"], None)
+        if check["class"] is None:
+            model_class = module
+        else:
+            model_class = namespace.get(check["class"]) or getattr(module, check["class"], None)
         if model_class is None:
             raise NameError(f"{check['class']} is not defined by the answer cells or the module")
     except BaseException as error:
