@@ -45,19 +45,25 @@ def test_every_trusted_case_of_a_deep_or_sigmoid_network_scores_some_cell():
     assert unscored == ["backprop-softmax-only"]  # no test cell checks a softmax layer alone
 
 
+def scores_both_ways(root, assignment_name, kinds):
+    """``{"in the kernel": scores, "trusted": scores}``, ``scores = {student: {test cell: score}}``: one
+    class of ``kinds`` (students ``s00_<kind>``, ...) graded by plain nbgrader and by the trusted checks."""
+    built = build_demo_class(root / "class", kinds, assignment_name)
+    in_kernel, trusted = root / "in_kernel", root / "trusted"
+    shutil.copytree(built, in_kernel, symlinks=True)
+    shutil.copytree(built, trusted, symlinks=True)
+    assignment = get_assignment(assignment_name)
+    autograde(in_kernel, assignment, sorted(p.name for p in (in_kernel / "submitted").iterdir()))
+    parallel.grade_class(trusted, assignment_name, workers=1, progress=False)
+    return {path: {student: {cell: score for cell, (score, _) in cells.items()}
+                   for student, cells in cell_scores(course, assignment).items()}
+            for course, path in ((in_kernel, "in the kernel"), (trusted, "trusted"))}
+
+
 @pytest.mark.slow
 @pytest.mark.corpus
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's isolation needs root (CI runs as root)")
 def test_partly_right_submissions_score_the_same_in_the_kernel_and_trusted(tmp_path, books):
-    built = build_demo_class(tmp_path / "class", KINDS)
-    in_kernel, trusted = tmp_path / "in_kernel", tmp_path / "trusted"
-    shutil.copytree(built, in_kernel, symlinks=True)
-    shutil.copytree(built, trusted, symlinks=True)
-    assignment = get_assignment(ASSIGNMENT)
-    autograde(in_kernel, assignment, sorted(p.name for p in (in_kernel / "submitted").iterdir()))
-    parallel.grade_class(trusted, ASSIGNMENT, workers=1, progress=False)
-    for course, path in ((in_kernel, "in the kernel"), (trusted, "trusted")):
-        scores = {student: {cell: score for cell, (score, _) in cells.items()}
-                  for student, cells in cell_scores(course, assignment).items()}
+    for path, scores in scores_both_ways(tmp_path, ASSIGNMENT, KINDS).items():
         for student, expected in EXPECTED.items():
             assert scores[student] == expected, f"{student}, {path}"
