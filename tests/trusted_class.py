@@ -58,6 +58,15 @@ PARTLY_RIGHT_BY_ASSIGNMENT = {
         "gradient_of_the_sum": ("advertising.py", "gradient = (2.0 / design.shape[0]) * design.T",
                                 "gradient = 2.0 * design.T"),
     },
+    "worked_graph": {  # 2c evaluated at the worked point c = 4: right there, wrong elsewhere
+        "dc_at_the_worked_point": ("worked_graph.py", '"dL/dc": dl_dr * 2.0 * c', '"dL/dc": dl_dr * 8.0'),
+    },
+    "forward_reverse": {  # products outside the counter (right gradient, wrong count); the softmax Jacobian left out
+        "uncounted_forward": ("forward_reverse/modes.py", "partial = counter.matmul(jacobian, partial)",
+                              "partial = jacobian @ partial"),
+        "backprop_without_softmax": ("forward_reverse/progressive.py", "p = softmax_jacobian.T @ loss_gradient",
+                                     "p = loss_gradient"),
+    },
     "digits": {kind: PARTLY_RIGHT[kind] for kind in ("sigmoid_only", "output_layer_only", "forward_without_bias")},
 }
 ALL_PARTLY_RIGHT = {kind: edit for kinds in PARTLY_RIGHT_BY_ASSIGNMENT.values() for kind, edit in kinds.items()}

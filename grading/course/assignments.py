@@ -42,8 +42,34 @@ ASSIGNMENTS = {
             },
         }),
     "autodiff": dict(ships=("autodiff",)),
-    "worked_graph": dict(ships=("worked_graph.py",)),
-    "forward_reverse": dict(ships=("forward_reverse",)),
+    "worked_graph": dict(
+        ships=("worked_graph.py",),
+        scores={"worked_graph_by_hand": {
+            "test_w_1_worked_point": CellScope("every value and gradient at the worked point", cases=("worked-point",)),
+            "test_w_1_hidden": CellScope("the gradients at other points", cases=("other-points",)),
+        }}),
+    "forward_reverse": dict(
+        ships=("forward_reverse",),
+        scores={
+            "forward_reverse_modes": {
+                "test_f_1_forward": CellScope("forward mode on the tanh chain", cases=("tanh-forward",),
+                                              arrays=("gradient",)),
+                "test_f_2_reverse": CellScope("reverse mode on the tanh chain", cases=("tanh-reverse",),
+                                              arrays=("gradient",)),
+                "test_f_counts": CellScope("the operations counted on the tanh chain",
+                                           cases=("tanh-forward", "tanh-reverse"), arrays=("operations",),
+                                           all_or_nothing=True),
+                "test_f_modes_hidden": CellScope("both modes on linear chains of other sizes",
+                                                 cases=tuple(f"linear-{n}-{mode}" for n in range(3)
+                                                             for mode in ("forward", "reverse")),
+                                                 all_or_nothing=True),
+            },
+            "forward_reverse_closed_form": ("test_f_3_closed_form",),
+            "progressive_network_backpropagation": {
+                "test_f_3_grader": CellScope("multinomial logistic regression", cases=("progressive-logistic",)),
+                "test_f_3_hidden": CellScope("two sigmoid layers, then a linear one", cases=("progressive-sigmoid",)),
+            },
+        }),
     "glm": dict(
         ships=("glm.py", "glm_plot.py", "pytorch_mlp.py"),
         scores={

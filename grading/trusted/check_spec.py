@@ -131,19 +131,20 @@ def trusted_checks():
 
 
 def reference_gradients(exercise_name, case):
-    """``(loss, {'dW0': array, 'db0': array, ...})`` of the mean cross-entropy for ``case``.
+    """``(loss, {'dW0': array, 'db0': array, ...})`` of the exercise's loss for ``case``.
 
     The loss is rebuilt from the case's parameters by the exercise's ``reference_loss`` (PyTorch
     autograd, float64), never from anything the student's code produced.
     """
-    from grading.exercises.registry import get_exercise, layer_pair_specs
+    from grading.exercises.registry import get_exercise
     from grading.gradient_check.reference import ReferenceLoss
 
+    exercise = get_exercise(exercise_name)
     parameters = case.parameters()
     configuration = case.model_configuration()
     configuration.parameters = parameters
-    specs = layer_pair_specs(configuration)
-    loss = ReferenceLoss(get_exercise(exercise_name), configuration, parameters, specs, case.batch())
+    specs = exercise.parameter_specs(configuration)
+    loss = ReferenceLoss(exercise, configuration, parameters, specs, case.batch())
     result = loss.gradient([parameters[spec.path[0]][spec.path[1]] for spec in specs])
     names = {(spec.layer, spec.role): gradient for spec, gradient in zip(specs, result.gradients)}
     return result.loss, {f"{'dW' if role == 'weight' else 'db'}{layer}": gradient

@@ -273,7 +273,7 @@ def _case_problem(check, case, status, arrays, problems, limits, scope=EVERY_CAS
         return "your code stopped before this case"
     if not entry["ok"]:
         return explain_case_error(entry["error"] or "failed", limits)
-    names = check.expected_shapes(case)
+    names = [name for name in check.expected_shapes(case) if scope.arrays is None or name in scope.arrays]
     for name in names:
         key = f"{case.key}.{name}"
         if key in problems:

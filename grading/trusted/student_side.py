@@ -35,7 +35,7 @@ def as_float_array(value, what, shape):
     """``value`` as a float64 array of ``shape``, or a ``ProbeError`` saying what is wrong."""
     if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
-    if not shape and type(value) in (float, np.float64, np.float32):  # a number where one is expected
+    if not shape and type(value) in (float, int, np.float64, np.float32, np.int64):  # a number where one is expected
         value = np.asarray(value)
     if type(value) is not np.ndarray:  # not isinstance: a subclass may redefine comparisons
         raise ProbeError(f"{what} is a {type(value).__name__}, expected a NumPy array of shape {shape}")
@@ -141,6 +141,8 @@ def probe_function_calls(module, case, inputs):
                 if name in kept:
                     return kept[name]
                 array = inputs[f"{key}.{name}"].copy()
+                if array.ndim == 0:   # a number: passed as a Python float or int
+                    return array.item()
                 if call["torch"]:
                     import torch
 
@@ -148,6 +150,8 @@ def probe_function_calls(module, case, inputs):
                 return array
             if isinstance(value, dict) and "lab_data" in value:
                 return _lab_data(value["lab_data"], key, inputs)
+            if isinstance(value, list):
+                return [argument(item) for item in value]
             return value
 
         function = getattr(module, call["function"])
@@ -165,8 +169,39 @@ def probe_function_calls(module, case, inputs):
     return arrays
 
 
+def probe_counted_gradient(module, case, inputs):
+    """Exercises F.1-F.2: a mode's gradient of a chain, its products counted by the module's
+    ``OperationCounter``: the gradient ``(d,)`` and the count."""
+    key = case["key"]
+    jacobians = [inputs[f"{key}.J{n}"].copy() for n in range(case["num_jacobians"])]
+    counter = module.OperationCounter()
+    gradient = getattr(module, case["function"])(jacobians, inputs[f"{key}.loss_row"].copy(), counter)
+    return {"gradient": as_float_array(gradient, f"{case['function']}(...)", (jacobians[0].shape[1],)),
+            "operations": as_float_array(counter.operations, "the counted operations", ())}
+
+
+def probe_progressive_backpropagation(network_class, case, inputs):
+    """Exercise F.3: ``ProgressiveNetwork.backpropagation`` on given weights and batch."""
+    key, geometry = case["key"], case["geometry"]
+    weights = [inputs[f"{key}.W{n}"].copy() for n in range(len(geometry) - 1)]
+    network = network_class(geometry, case["layer_kinds"], 0.0, seed=0)
+    network.parameters = [[weight.copy()] for weight in weights]
+    gradients = network.backpropagation(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy())
+    if not isinstance(gradients, (list, tuple)) or len(gradients) != len(weights):
+        raise ProbeError(f"backpropagation must return a list of {len(weights)} [dW] entries, "
+                         f"got {type(gradients).__name__}")
+    arrays = {}
+    for n, (entry, weight) in enumerate(zip(gradients, weights)):
+        if not isinstance(entry, (list, tuple)) or len(entry) != 1:
+            raise ProbeError(f"backpropagation: entry {n} must be a list [dW]")
+        arrays[f"dW{n}"] = as_float_array(entry[0], f"layer {n} dW", weight.shape)
+    return arrays
+
+
 PROBES = {
     "cell_function": probe_cell_function,
+    "counted_gradient": probe_counted_gradient,
+    "progressive_backpropagation": probe_progressive_backpropagation,
     "function_calls": probe_function_calls,
     "glm_backpropagation": probe_glm_backpropagation,
     "numpy_mlp_backpropagation": probe_numpy_mlp_backpropagation,
