@@ -198,7 +198,59 @@ def probe_progressive_backpropagation(network_class, case, inputs):
     return arrays
 
 
+def _number_or_array(array):
+    """A 0-d input as a Python float (as the notebooks pass numbers), any other array as it is."""
+    return array.item() if array.ndim == 0 else array
+
+
+def probe_autodiff_vjps(package, case, inputs):
+    """Exercises A.1-A.5: ``parent_gradients`` of one traced primitive call per entry, for a given
+    upstream gradient ``g``: one VJP per argument, shaped like it."""
+    key, arrays = case["key"], {}
+    for n, call in enumerate(case["calls"]):
+        values = [_number_or_array(inputs[f"{key}.c{n}.x{i}"].copy()) for i in range(call["num_args"])]
+        end = getattr(package.anp, call["primitive"])(*[package.Node(value) for value in values])
+        gradients = package.parent_gradients(end, _number_or_array(inputs[f"{key}.c{n}.g"].copy()))
+        if not isinstance(gradients, (list, tuple)) or len(gradients) != len(values):
+            raise ProbeError(f"parent_gradients of anp.{call['primitive']} must give one gradient per argument")
+        for i, (gradient, value) in enumerate(zip(gradients, values)):
+            arrays[f"c{n}.vjp{i}"] = as_float_array(gradient, f"VJP of anp.{call['primitive']} for argument {i}",
+                                                    np.shape(value))
+    return arrays
+
+
+def probe_autodiff_grad(package, case, inputs):
+    """Exercise A.6: ``grad`` of functions the check sends as source (written with ``anp``) at
+    given arguments; one gradient per differentiated argument."""
+    key, arrays = case["key"], {}
+    for n, call in enumerate(case["calls"]):
+        namespace = {"anp": package.anp}
+        exec(compile(call["source"], f"<graph {call['function']}>", "exec"), namespace)
+        arguments = [_number_or_array(inputs[f"{key}.c{n}.{name}"].copy()) for name in call["arguments"]]
+        argnum = call["argnum"] if isinstance(call["argnum"], int) else tuple(call["argnum"])
+        gradients = package.grad(namespace[call["function"]], argnum)(*arguments)
+        if isinstance(argnum, int):
+            gradients = (gradients,)
+        if not isinstance(gradients, (list, tuple)) or len(gradients) != len(call["shapes"]):
+            raise ProbeError(f"grad(..., argnum={call['argnum']}) must give {len(call['shapes'])} gradients")
+        for i, (gradient, shape) in enumerate(zip(gradients, call["shapes"])):
+            arrays[f"c{n}.grad{i}"] = as_float_array(gradient, f"gradient {i} of {call['function']}", shape)
+    return arrays
+
+
+def probe_autodiff_mlp_gradients(model_class, case, inputs):
+    """Exercises A.1-A.6 together: ``AutodiffMLP.gradients`` on given parameters and batch."""
+    key, num_layers = case["key"], len(case["geometry"]) - 1
+    model = model_class(case["geometry"], case["activations"], 0.0, seed=0)
+    model.parameters = _parameters(inputs, key, num_layers)
+    gradients = model.gradients(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy())
+    return _gradient_arrays(gradients, _parameters(inputs, key, num_layers), "gradients")
+
+
 PROBES = {
+    "autodiff_grad": probe_autodiff_grad,
+    "autodiff_mlp_gradients": probe_autodiff_mlp_gradients,
+    "autodiff_vjps": probe_autodiff_vjps,
     "cell_function": probe_cell_function,
     "counted_gradient": probe_counted_gradient,
     "progressive_backpropagation": probe_progressive_backpropagation,
