@@ -101,10 +101,8 @@ def compare_counted_gradient(case, arrays):
     as the notebook's tests (a cell's scope may keep only one of the two)."""
     _, z, jacobians, y = case.chain()
     if "gradient" in arrays:
-        expected = _lab().loss_jacobian(z, y)
-        for jacobian in reversed(jacobians):
-            expected = expected @ jacobian
-        problem = compare_close(arrays["gradient"], expected[0], f"{case.mode}-mode gradient, sizes {case.sizes}",
+        expected = np.linalg.multi_dot([_lab().loss_jacobian(z, y), *jacobians[::-1]])[0]   # J_l J_L ... J_1
+        problem = compare_close(arrays["gradient"], expected, f"{case.mode}-mode gradient, sizes {case.sizes}",
                                 MODE_RTOL, MODE_ATOL)
         if problem:
             return problem

@@ -137,8 +137,7 @@ def _route_call(distribution, route):
 @lru_cache(maxsize=8)
 def solution_route_losses(case):
     """The solution's loss trajectory (explicit-loss route) on the case's data."""
-    from labs_solutions.glm import train_glm
-
+    train_glm = importlib.import_module("labs_solutions.glm").train_glm
     inputs = case.inputs()
     distribution = case.key.removeprefix("routes-")
     return train_glm(distribution, inputs["inputs"], inputs["labels"], ROUTES[0], num_steps=ROUTE_STEPS,
