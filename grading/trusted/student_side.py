@@ -110,6 +110,11 @@ def probe_cell_function(function, case, inputs):
     return {"value": as_float_array(value, f"{case['function']}(...)", case["shape"])}
 
 
+def _number_or_array(array):
+    """A 0-d input as a Python float (as the notebooks pass numbers), any other array as it is."""
+    return array.item() if array.ndim == 0 else array
+
+
 def probe_glm_backpropagation(network_class, case, inputs):
     """Exercises G.1-G.2: ``GLMNetwork.backpropagation`` on given parameters and batch."""
     import torch
@@ -140,10 +145,8 @@ def probe_function_calls(module, case, inputs):
                 name = value[1:]
                 if name in kept:
                     return kept[name]
-                array = inputs[f"{key}.{name}"].copy()
-                if array.ndim == 0:   # a number: passed as a Python float or int
-                    return array.item()
-                if call["torch"]:
+                array = _number_or_array(inputs[f"{key}.{name}"].copy())
+                if call["torch"] and isinstance(array, np.ndarray):
                     import torch
 
                     return torch.tensor(array, dtype=torch.float64)
@@ -196,11 +199,6 @@ def probe_progressive_backpropagation(network_class, case, inputs):
             raise ProbeError(f"backpropagation: entry {n} must be a list [dW]")
         arrays[f"dW{n}"] = as_float_array(entry[0], f"layer {n} dW", weight.shape)
     return arrays
-
-
-def _number_or_array(array):
-    """A 0-d input as a Python float (as the notebooks pass numbers), any other array as it is."""
-    return array.item() if array.ndim == 0 else array
 
 
 def probe_autodiff_vjps(package, case, inputs):
