@@ -1,6 +1,6 @@
 """Honest submissions score the same per test cell from plain nbgrader (in the kernel) and from
-the trusted checks: each trusted check scores a test cell only on what that cell's test checks
-(its kinds of network, its layers)."""
+the trusted checks, in every assignment: each trusted check scores a test cell only on what that
+cell's test checks (its kinds of network, its layers, its cases, all of them or a fraction)."""
 import os
 import shutil
 
@@ -41,19 +41,95 @@ def test_every_trusted_case_of_a_deep_or_sigmoid_network_scores_some_cell():
     assert unscored == ["backprop-softmax-only"]  # no test cell checks a softmax layer alone
 
 
+def scores_both_ways(root, assignment_name, kinds):
+    """``{"in the kernel": scores, "trusted": scores}``, ``scores = {student: {test cell: score}}``: one
+    class of ``kinds`` (students ``s00_<kind>``, ...) graded by plain nbgrader and by the trusted checks."""
+    built = build_demo_class(root / "class", kinds, assignment_name)
+    in_kernel, trusted = root / "in_kernel", root / "trusted"
+    shutil.copytree(built, in_kernel, symlinks=True)
+    shutil.copytree(built, trusted, symlinks=True)
+    assignment = get_assignment(assignment_name)
+    autograde(in_kernel, assignment, sorted(p.name for p in (in_kernel / "submitted").iterdir()))
+    parallel.grade_class(trusted, assignment_name, workers=1, progress=False)
+    return {path: {student: {cell: score for cell, (score, _) in cells.items()}
+                   for student, cells in cell_scores(course, assignment).items()}
+            for course, path in ((in_kernel, "in the kernel"), (trusted, "trusted"))}
+
+
 @pytest.mark.slow
 @pytest.mark.corpus
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's isolation needs root (CI runs as root)")
 def test_partly_right_submissions_score_the_same_in_the_kernel_and_trusted(tmp_path, books):
-    built = build_demo_class(tmp_path / "class", KINDS)
-    in_kernel, trusted = tmp_path / "in_kernel", tmp_path / "trusted"
-    shutil.copytree(built, in_kernel, symlinks=True)
-    shutil.copytree(built, trusted, symlinks=True)
-    assignment = get_assignment(ASSIGNMENT)
-    autograde(in_kernel, assignment, sorted(p.name for p in (in_kernel / "submitted").iterdir()))
-    parallel.grade_class(trusted, ASSIGNMENT, workers=1, progress=False)
-    for course, path in ((in_kernel, "in the kernel"), (trusted, "trusted")):
-        scores = {student: {cell: score for cell, (score, _) in cells.items()}
-                  for student, cells in cell_scores(course, assignment).items()}
+    for path, scores in scores_both_ways(tmp_path, ASSIGNMENT, KINDS).items():
         for student, expected in EXPECTED.items():
             assert scores[student] == expected, f"{student}, {path}"
+
+
+# assignment -> {kind: {test cell: score}}: what plain nbgrader gives each cell of solved (honest), starter
+# (stub) and partly right work (tests/trusted_class.py); the trusted checks must give exactly the same.
+EXPECTED_BY_ASSIGNMENT = {
+    "glm": {
+        "honest": {"test_g_1_links": 2.0, "test_g_1_hidden": 1.0, "test_g_2_grader": 2.0, "test_g_2_hidden": 2.0,
+                   "test_routes": 2.0},
+        "stub": {"test_g_1_links": 0.0, "test_g_1_hidden": 0.0, "test_g_2_grader": 0.0, "test_g_2_hidden": 0.0,
+                 "test_routes": 0.0},
+        "unshifted_softmax": {"test_g_1_links": 2.0, "test_g_1_hidden": 0.0, "test_g_2_grader": 2.0,
+                              "test_g_2_hidden": 2.0, "test_routes": 2.0},
+        "poisson_identity_link": {"test_g_1_links": 0.0, "test_g_1_hidden": 0.0, "test_g_2_grader": 0.0,
+                                  "test_g_2_hidden": 2.0, "test_routes": 0.0},
+    },
+    "advertising": {
+        "honest": {"test_least_squares": 1.0, "test_r_1_grader": 2.0, "test_r_1_hidden": 1.0, "test_descent": 2.0},
+        "stub": {"test_least_squares": 1.0, "test_r_1_grader": 0.0, "test_r_1_hidden": 0.0, "test_descent": 0.0},
+        "gradient_without_two": {"test_least_squares": 1.0, "test_r_1_grader": 0.0, "test_r_1_hidden": 0.0,
+                                 "test_descent": 2.0},
+    },
+    "digits": {
+        "honest": {"test_gradients": 2.0, "test_trajectories": 2.0, "test_accuracy_hidden": 2.0},
+        "stub": {"test_gradients": 0.0, "test_trajectories": 0.0, "test_accuracy_hidden": 0.0},
+        "output_layer_only": {"test_gradients": 0.0, "test_trajectories": 0.0, "test_accuracy_hidden": 2.0},
+        "forward_without_bias": {"test_gradients": 2.0, "test_trajectories": 0.0, "test_accuracy_hidden": 0.0},
+    },
+    "worked_graph": {
+        "honest": {"test_w_1_worked_point": 2.0, "test_w_1_hidden": 1.0},
+        "stub": {"test_w_1_worked_point": 0.0, "test_w_1_hidden": 0.0},
+        "dc_at_the_worked_point": {"test_w_1_worked_point": 2.0, "test_w_1_hidden": 0.0},
+    },
+    "forward_reverse": {
+        "honest": {"test_f_1_forward": 2.0, "test_f_2_reverse": 2.0, "test_f_counts": 1.0, "test_f_modes_hidden": 2.0,
+                   "test_f_3_closed_form": 2.0, "test_f_3_grader": 2.0, "test_f_3_hidden": 2.0},
+        "stub": {"test_f_1_forward": 0.0, "test_f_2_reverse": 0.0, "test_f_counts": 0.0, "test_f_modes_hidden": 0.0,
+                 "test_f_3_closed_form": 0.0, "test_f_3_grader": 0.0, "test_f_3_hidden": 0.0},
+        "uncounted_forward": {"test_f_1_forward": 2.0, "test_f_2_reverse": 2.0, "test_f_counts": 0.0,
+                              "test_f_modes_hidden": 0.0, "test_f_3_closed_form": 2.0, "test_f_3_grader": 2.0,
+                              "test_f_3_hidden": 2.0},
+        "backprop_without_softmax": {"test_f_1_forward": 2.0, "test_f_2_reverse": 2.0, "test_f_counts": 1.0,
+                                     "test_f_modes_hidden": 2.0, "test_f_3_closed_form": 0.0, "test_f_3_grader": 0.0,
+                                     "test_f_3_hidden": 0.0},
+    },
+    "autodiff": {
+        "honest": {"test_a_1_multiply": 1.0, "test_a_2_divide": 1.0, "test_a_3_exp_log": 1.0, "test_a_4_tanh": 1.0,
+                   "test_a_5_matmul": 1.0, "test_a_1_5_hidden": 2.0, "test_a_6_backward": 2.0,
+                   "test_a_6_hidden": 2.0, "test_a_mlp": 2.0},
+        "stub": {"test_a_1_multiply": 0.0, "test_a_2_divide": 0.0, "test_a_3_exp_log": 0.0, "test_a_4_tanh": 0.0,
+                 "test_a_5_matmul": 0.0, "test_a_1_5_hidden": 0.0, "test_a_6_backward": 0.0,
+                 "test_a_6_hidden": 0.0, "test_a_mlp": 0.0},
+        "tanh_vjp_at_the_input": {"test_a_1_multiply": 1.0, "test_a_2_divide": 1.0, "test_a_3_exp_log": 1.0,
+                                  "test_a_4_tanh": 0.0, "test_a_5_matmul": 1.0, "test_a_1_5_hidden": 2.0,
+                                  "test_a_6_backward": 2.0, "test_a_6_hidden": 0.0, "test_a_mlp": 0.0},
+        "backward_without_sum": {"test_a_1_multiply": 1.0, "test_a_2_divide": 1.0, "test_a_3_exp_log": 1.0,
+                                 "test_a_4_tanh": 1.0, "test_a_5_matmul": 1.0, "test_a_1_5_hidden": 2.0,
+                                 "test_a_6_backward": 0.0, "test_a_6_hidden": 0.0, "test_a_mlp": 0.0},
+    },
+}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's isolation needs root (CI runs as root)")
+@pytest.mark.parametrize("assignment", list(EXPECTED_BY_ASSIGNMENT))
+def test_solved_starter_and_partly_right_work_score_the_same_per_cell_both_ways(assignment, tmp_path):
+    kinds = EXPECTED_BY_ASSIGNMENT[assignment]
+    expected = {f"s{index:02d}_{kind}": cells for index, (kind, cells) in enumerate(kinds.items())}
+    scores = scores_both_ways(tmp_path, assignment, list(kinds))
+    assert scores["in the kernel"] == expected
+    assert scores["trusted"] == expected

@@ -187,13 +187,16 @@ def test_course_grade_uses_the_trusted_checks_when_run_as_root(tmp_path, capsys,
     assert (tmp_path / "grades.csv").is_file()
 
 
-TRUSTED_ASSIGNMENTS = ["backprop_mlp"]   # every other assignment is refused until its cells have checks
+# Every autograded cell of these has a trusted check (an assignment missing one would be refused).
+TRUSTED_ASSIGNMENTS = ["advertising", "autodiff", "backprop_mlp", "digits", "forward_reverse", "glm", "worked_graph"]
 
 
 @pytest.mark.parametrize("assignment", [assignment.name for assignment in all_assignments()])
-def test_every_autograded_cell_is_trusted_or_the_assignment_is_refused(assignment, tmp_path):
-    """Enumerates the test cells of every assignment: a cell without a trusted score makes
-    ``grade_class`` refuse the assignment before grading anyone, naming the cell."""
+def test_every_autograded_cell_is_trusted_or_the_assignment_is_refused(assignment, tmp_path, monkeypatch):
+    """Enumerates the test cells of every assignment: each is scored by a trusted check; with one
+    check's cells taken out of ``ASSIGNMENTS``, ``grade_class`` refuses the assignment before grading
+    anyone, naming a cell."""
+    from grading.course import assignments
     from grading.trusted.autograde import AssignmentNotTrusted, autograded_cells, untrusted_cells
 
     spec = get_assignment(assignment)
@@ -203,12 +206,18 @@ def test_every_autograded_cell_is_trusted_or_the_assignment_is_refused(assignmen
     assert mapped <= set(cells), f"ASSIGNMENTS maps cells that are not autograded test cells: {mapped - set(cells)}"
     missing = untrusted_cells(spec.notebook, spec.trusted_cells)
     assert (missing == []) == (assignment in TRUSTED_ASSIGNMENTS), missing
-    if missing:
-        course = tmp_path / "course"
-        course.mkdir()
-        with pytest.raises(AssignmentNotTrusted, match=missing[0]):
-            parallel.grade_class(course, assignment, progress=False)
-        assert not (course / ".trusted-grading").exists()   # refused before touching the course
+    last_check = list(spec.trusted_cells)[-1]
+    monkeypatch.setitem(assignments.ASSIGNMENTS, assignment, dict(
+        assignments.ASSIGNMENTS[assignment], scores={check: cells for check, cells in
+                                                     assignments.ASSIGNMENTS[assignment]["scores"].items()
+                                                     if check != last_check}))
+    missing = untrusted_cells(spec.notebook, get_assignment(assignment).trusted_cells)
+    assert missing == [cell for cell in cells if cell in spec.trusted_cells[last_check]]
+    course = tmp_path / "course"
+    course.mkdir()
+    with pytest.raises(AssignmentNotTrusted, match=missing[0]):
+        parallel.grade_class(course, assignment, progress=False)
+    assert not (course / ".trusted-grading").exists()   # refused before touching the course
 
 
 def test_outputs_showing_hidden_tests_or_imitating_a_verdict_are_removed(tmp_path):

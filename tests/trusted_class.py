@@ -12,7 +12,7 @@
 * partly right, as honest students hand them in (``PARTLY_RIGHT``): ``sigmoid_only`` uses the
   sigmoid derivative for every hidden activation, ``output_layer_only`` forgets the activation's
   derivative when passing the error down, ``forward_without_bias`` leaves the bias out of
-  ``PytorchMLP._log_forward``.
+  ``PytorchMLP._log_forward``; the other assignments' in ``PARTLY_RIGHT_BY_ASSIGNMENT``.
 """
 import shutil
 from pathlib import Path
@@ -35,7 +35,7 @@ get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])
 """
 
 
-# kind -> (module, solution line, the student's line)
+# kind -> (module, solution line, the student's line): backprop_mlp's partly right work
 PARTLY_RIGHT = {
     "sigmoid_only": ("numpy_mlp.py", "derivative = derivative_from_output[self.activation_functions[n - 1]]",
                      'derivative = derivative_from_output["sigmoid"]'),
@@ -43,6 +43,39 @@ PARTLY_RIGHT = {
                           "error = error @ weight"),
     "forward_without_bias": ("pytorch_mlp.py", "z = activation @ weight.T + bias", "z = activation @ weight.T"),
 }
+# The other assignments' partly right work, by assignment (digits uses backprop_mlp's modules and kinds).
+PARTLY_RIGHT_BY_ASSIGNMENT = {
+    "backprop_mlp": PARTLY_RIGHT,
+    "glm": {  # the softmax without its shift overflows on large logits only; the seed misses 1/B; a wrong link
+        "unshifted_softmax": ("glm.py", "return torch.softmax(eta, dim=1)",
+                              "return torch.exp(eta) / torch.sum(torch.exp(eta), dim=1, keepdim=True)"),
+        "seed_without_mean": ("glm.py", "return (y_hat - targets) / y_hat.shape[0]", "return y_hat - targets"),
+        "poisson_identity_link": ("glm.py", "return torch.exp(eta)", "return eta"),
+    },
+    "advertising": {  # the factor 2 forgotten (descent still converges), the mean forgotten (it diverges)
+        "gradient_without_two": ("advertising.py", "gradient = (2.0 / design.shape[0]) * design.T",
+                                 "gradient = (1.0 / design.shape[0]) * design.T"),
+        "gradient_of_the_sum": ("advertising.py", "gradient = (2.0 / design.shape[0]) * design.T",
+                                "gradient = 2.0 * design.T"),
+    },
+    "worked_graph": {  # 2c evaluated at the worked point c = 4: right there, wrong elsewhere
+        "dc_at_the_worked_point": ("worked_graph.py", '"dL/dc": dl_dr * 2.0 * c', '"dL/dc": dl_dr * 8.0'),
+    },
+    "forward_reverse": {  # products outside the counter (right gradient, wrong count); the softmax Jacobian left out
+        "uncounted_forward": ("forward_reverse/modes.py", "partial = counter.matmul(jacobian, partial)",
+                              "partial = jacobian @ partial"),
+        "backprop_without_softmax": ("forward_reverse/progressive.py", "p = softmax_jacobian.T @ loss_gradient",
+                                     "p = loss_gradient"),
+    },
+    "autodiff": {  # tanh' taken at the input instead of the output; a node used twice keeps only its last message
+        "tanh_vjp_at_the_input": ("autodiff/vjps.py", "return g * (1.0 - ans ** 2)", "return g * (1.0 - x ** 2)"),
+        "backward_without_sum": ("autodiff/backward.py",
+                                 "received[parent] = message if parent not in received else received[parent] + message",
+                                 "received[parent] = message"),
+    },
+    "digits": {kind: PARTLY_RIGHT[kind] for kind in ("sigmoid_only", "output_layer_only", "forward_without_bias")},
+}
+ALL_PARTLY_RIGHT = {kind: edit for kinds in PARTLY_RIGHT_BY_ASSIGNMENT.values() for kind, edit in kinds.items()}
 
 
 def _edit_notebook(path, edit):
@@ -66,11 +99,11 @@ def _build_course_folder(course_dir, assignment):
 def make_submission(release, folder, kind, assignment):
     shutil.copytree(release, folder)
     notebook_path = folder / f"{assignment.name}.ipynb"
-    if kind == "honest" or kind in PARTLY_RIGHT:
-        for module in ("numpy_mlp.py", "pytorch_mlp.py"):
-            shutil.copy(REPOSITORY_ROOT / "labs_solutions" / module, folder / "labs" / module)
-        if kind in PARTLY_RIGHT:
-            module, right, wrong = PARTLY_RIGHT[kind]
+    if kind == "honest" or kind in ALL_PARTLY_RIGHT:
+        for module in assignment.edited_modules():   # labs/<module>
+            shutil.copy(REPOSITORY_ROOT / "labs_solutions" / module.removeprefix("labs/"), folder / module)
+        if kind in ALL_PARTLY_RIGHT:
+            module, right, wrong = ALL_PARTLY_RIGHT[kind]
             text = (folder / "labs" / module).read_text()
             assert text.count(right) == 1, f"{module} no longer has the line {right!r}"
             (folder / "labs" / module).write_text(text.replace(right, wrong))
@@ -87,7 +120,7 @@ def make_submission(release, folder, kind, assignment):
                 cell.metadata["nbgrader"]["points"] = 99
         _edit_notebook(notebook_path, cheat)
     elif kind != "stub":
-        raise ValueError(f"unknown submission kind {kind!r}: honest, stub, cheat or {', '.join(PARTLY_RIGHT)}")
+        raise ValueError(f"unknown submission kind {kind!r}: honest, stub, cheat or {', '.join(ALL_PARTLY_RIGHT)}")
 
 
 def build_demo_class(root, kinds, assignment_name="backprop_mlp"):

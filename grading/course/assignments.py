@@ -42,12 +42,89 @@ ASSIGNMENTS = {
                 "test_2_4_hidden": CellScope("the tanh and ReLU networks", DEEP_NETWORKS),
             },
         }),
-    "autodiff": dict(ships=("autodiff",)),
-    "worked_graph": dict(ships=("worked_graph.py",)),
-    "forward_reverse": dict(ships=("forward_reverse",)),
-    "glm": dict(ships=("glm.py", "glm_plot.py", "pytorch_mlp.py")),
-    "advertising": dict(ships=("advertising.py",)),
-    "digits": dict(ships=("digits_lab.py", "numpy_mlp.py", "pytorch_mlp.py")),
+    "autodiff": dict(
+        ships=("autodiff",),
+        scores={
+            "autodiff_vjps": {
+                "test_a_1_multiply": CellScope("multiply, with and without broadcasting", cases=("multiply",)),
+                "test_a_2_divide": CellScope("divide", cases=("divide",)),
+                "test_a_3_exp_log": CellScope("exp and log", cases=("exp-log",)),
+                "test_a_4_tanh": CellScope("tanh", cases=("tanh",)),
+                "test_a_5_matmul": CellScope("matmul of matrices and vectors", cases=("matmul",)),
+                "test_a_1_5_hidden": CellScope("more shapes", cases=("other-shapes",)),
+            },
+            "autodiff_backward_pass": {
+                "test_a_6_backward": CellScope("a node used twice and the worked graph", cases=("backward",)),
+                "test_a_6_hidden": CellScope("shared subexpressions and a long chain", cases=("shared-and-chain",)),
+            },
+            "autodiff_mlp_gradients": {
+                "test_a_mlp": CellScope("the two networks", all_or_nothing=True),
+            },
+        }),
+    "worked_graph": dict(
+        ships=("worked_graph.py",),
+        scores={"worked_graph_by_hand": {
+            "test_w_1_worked_point": CellScope("every value and gradient at the worked point", cases=("worked-point",)),
+            "test_w_1_hidden": CellScope("the gradients at other points", cases=("other-points",)),
+        }}),
+    "forward_reverse": dict(
+        ships=("forward_reverse",),
+        scores={
+            "forward_reverse_modes": {
+                "test_f_1_forward": CellScope("forward mode on the tanh chain", cases=("tanh-forward",),
+                                              arrays=("gradient",)),
+                "test_f_2_reverse": CellScope("reverse mode on the tanh chain", cases=("tanh-reverse",),
+                                              arrays=("gradient",)),
+                "test_f_counts": CellScope("the operations counted on the tanh chain",
+                                           cases=("tanh-forward", "tanh-reverse"), arrays=("operations",),
+                                           all_or_nothing=True),
+                "test_f_modes_hidden": CellScope("both modes on linear chains of other sizes",
+                                                 cases=tuple(f"linear-{n}-{mode}" for n in range(3)
+                                                             for mode in ("forward", "reverse")),
+                                                 all_or_nothing=True),
+            },
+            "forward_reverse_closed_form": ("test_f_3_closed_form",),
+            "progressive_network_backpropagation": {
+                "test_f_3_grader": CellScope("multinomial logistic regression", cases=("progressive-logistic",)),
+                "test_f_3_hidden": CellScope("two sigmoid layers, then a linear one", cases=("progressive-sigmoid",)),
+            },
+        }),
+    "glm": dict(
+        ships=("glm.py", "glm_plot.py", "pytorch_mlp.py"),
+        scores={
+            "glm_inverse_links": {
+                "test_g_1_links": CellScope("each inverse link on a batch of eta", cases=("links",)),
+                "test_g_1_hidden": CellScope("large logits and a column of eta", cases=("links-large",)),
+            },
+            "glm_backpropagation": {
+                "test_g_2_grader": CellScope("the Poisson network", cases=("glm-poisson",)),
+                "test_g_2_hidden": CellScope("the Gaussian and categorical networks",
+                                             cases=("glm-gaussian", "glm-categorical"), all_or_nothing=True),
+            },
+            "glm_routes": {
+                "test_routes": CellScope("both routes for every distribution", all_or_nothing=True),
+            },
+        }),
+    "advertising": dict(
+        ships=("advertising.py",),
+        scores={
+            "advertising_least_squares": ("test_least_squares",),
+            "advertising_mse_gradient": {
+                "test_r_1_grader": CellScope("markets of the Advertising data", cases=("markets",)),
+                "test_r_1_hidden": CellScope("another design (5 features)", cases=("other-design",)),
+            },
+            "advertising_descent": ("test_descent",),
+        }),
+    "digits": dict(
+        ships=("digits_lab.py", "numpy_mlp.py", "pytorch_mlp.py"),
+        scores={
+            "numpy_mlp_backpropagation": {
+                "test_gradients": CellScope("a softmax layer alone and the sigmoid network",
+                                            ((), *SIGMOID_NETWORKS), all_or_nothing=True),
+            },
+            "digits_trajectories": ("test_trajectories",),
+            "digits_accuracies": ("test_accuracy_hidden",),
+        }),
 }
 
 PACKAGE_INIT = '''"""The lab modules of assignment {name}.

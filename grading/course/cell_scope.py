@@ -13,18 +13,30 @@ class CellScope:
 
     ``networks``: the allowed tuples of hidden activations (``()`` is a softmax layer alone);
     ``None`` keeps every case, as do cases that are not networks (no ``activations``).
+    ``cases``: the keys of the cases the cell scores (``None``: chosen by ``networks``);
+    ``arrays``: the names of the results the cell compares (``None``: every one).
+    ``all_or_nothing``: the cell's test stops at its first failing assert, so it gets its points only
+    when every case of its scope matches (else points x the fraction of matching cases).
     """
 
     description: str = "every case"
     networks: Optional[tuple] = None
     output_layer_only: bool = False
+    cases: Optional[tuple] = None
+    arrays: Optional[tuple] = None
+    all_or_nothing: bool = False
 
     def selects(self, case):
+        if self.cases is not None:
+            return case.key in self.cases
         activations = getattr(case, "activations", None)
         return self.networks is None or activations is None or tuple(activations[:-1]) in self.networks
 
     def keep(self, case, arrays):
-        """``arrays`` without the gradients of layers below the output layer, when asked."""
+        """``arrays`` without the gradients of layers below the output layer, when asked, and
+        only the named ones when the scope names them."""
+        if self.arrays is not None:
+            arrays = {name: array for name, array in arrays.items() if name in self.arrays}
         if not self.output_layer_only:
             return arrays
         last = len(case.geometry) - 2

@@ -14,3 +14,5 @@ from . import autodiff  # noqa: F401
 from . import forward_reverse  # noqa: F401
 from . import glm  # noqa: F401
 from . import advertising  # noqa: F401
+from . import digits_lab  # noqa: F401
+from . import worked_graph  # noqa: F401

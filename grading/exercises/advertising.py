@@ -6,12 +6,16 @@ to the grader as one: ``parameters == {'coefficients': (1 + F,)}`` (intercept fi
 reference is autograd on ``mean(([1, x] @ c - y) ** 2)``. Listed in ``grading/exercise_index.py``.
 """
 import importlib
+from functools import partial
 
 import numpy as np
 import torch
 
 from grading.diagnosis.vocabulary import REGRESSION
-from .registry import GradientExercise, ParameterSpec, register_exercise
+from grading.gradient_check.tolerances import normwise_error
+from grading.trusted.cases import Call, CallsCase, Returned
+from grading.trusted.check_spec import FLOAT64, TrustedCheck, calls_shapes, compare_close
+from .registry import GradientExercise, ParameterSpec, register_exercise, register_trusted_check
 
 
 class LinearRegressionGradient:
@@ -71,6 +75,95 @@ register_exercise(GradientExercise(
     vocabulary=REGRESSION,
     load_data=load_advertising_data,
 ))
+
+
+# Trusted checks of the Advertising assignment's test cells (cells and scopes in grading/course/assignments.py).
+
+MARKETS, DESCENT_MARKETS, OTHER_SHAPE = 30, 150, (17, 5)   # rows of the drawn fits; the other design's features
+
+
+def draw_markets(rows, rng):
+    """``rows`` markets of the Advertising data drawn without replacement, and coefficients ``(4,)``."""
+    from backprop_labs.datasets import load_advertising
+
+    data = load_advertising()
+    chosen = rng.choice(len(data.sales), rows, replace=False)
+    return {"features": data.features[chosen], "target": data.sales[chosen], "coefficients": rng.normal(size=4)}
+
+
+def draw_other_design(rng):
+    """test_r_1_hidden's kind of data: normal features ``(17, 5)``, target ``(17,)``, coefficients ``(6,)``."""
+    return {"features": rng.normal(size=OTHER_SHAPE), "target": rng.normal(size=OTHER_SHAPE[0]),
+            "coefficients": rng.normal(size=OTHER_SHAPE[1] + 1)}
+
+
+def _gradient_calls(num_coefficients):
+    return (Call("design_matrix", (Returned("design", None),), ("@features",)),
+            Call("mean_squared_error_gradient", (Returned("gradient", (num_coefficients,)),),
+                 ("@design", "@coefficients", "@target")))
+
+
+def exact_gradient(inputs):
+    """``2 / N X^T (X c - y)`` with ``X = [1, features]``: the gradient of the mean squared error."""
+    design = np.column_stack([np.ones(len(inputs["target"])), inputs["features"]])
+    return 2.0 / len(design) * design.T @ (design @ inputs["coefficients"] - inputs["target"])
+
+
+def compare_mse_gradient(case, arrays):
+    """As the notebook's tests: the markets against the reference at the gradient check's float64
+    tolerance (normwise), the other design entrywise at rtol 1e-6, atol 1e-8."""
+    expected = exact_gradient(case.inputs())
+    if case.key == "markets":
+        error = normwise_error(arrays["gradient"], expected)
+        return None if error <= FLOAT64.rtol else (
+            f"the gradient differs from the reference: normwise error {error:.1e} > {FLOAT64.rtol:.1e}")
+    return compare_close(arrays["gradient"], expected, "the gradient", rtol=1e-6, atol=1e-8)
+
+
+def _solution():
+    return importlib.import_module("labs_solutions.advertising")
+
+
+def compare_least_squares(case, arrays):
+    """The given least squares and loss, as the solution computes them (the notebook's tolerances)."""
+    inputs, lab = case.inputs(), _solution()
+    exact = lab.least_squares(inputs["features"], inputs["target"])
+    return (compare_close(arrays["fit"], exact, "least_squares", rtol=1e-8)
+            or compare_close(arrays["loss"], lab.mean_squared_error(lab.design_matrix(inputs["features"]), exact,
+                                                                    inputs["target"]),
+                             "mean_squared_error of the fit", rtol=1e-10))
+
+
+def compare_descent(case, arrays):
+    """Gradient descent with your gradient reaches the least-squares fit (rtol 1e-6, as the notebook)."""
+    inputs = case.inputs()
+    return compare_close(arrays["coefficients"], _solution().least_squares(inputs["features"], inputs["target"]),
+                         "gradient descent's coefficients against the least-squares fit", rtol=1e-6)
+
+
+register_trusted_check(TrustedCheck(
+    name="advertising_least_squares", title="The least-squares fit (given code)",
+    exercise="advertising_mse", module="labs.advertising", class_name=None, probe="function_calls",
+    cases=(CallsCase("fit", (Call("least_squares", (Returned("fit", (4,)),), ("@features", "@target")),
+                             Call("design_matrix", (Returned("design", None),), ("@features",)),
+                             Call("mean_squared_error", (Returned("loss", ()),), ("@design", "@fit", "@target"))),
+                     partial(draw_markets, DESCENT_MARKETS), 8101),),
+    expected_shapes=calls_shapes, compare=compare_least_squares, torch_allowed=False))
+
+register_trusted_check(TrustedCheck(
+    name="advertising_mse_gradient", title="Exercise R.1: mean_squared_error_gradient",
+    exercise="advertising_mse", module="labs.advertising", class_name=None, probe="function_calls",
+    cases=(CallsCase("markets", _gradient_calls(4), partial(draw_markets, MARKETS), 8201),
+           CallsCase("other-design", _gradient_calls(OTHER_SHAPE[1] + 1), draw_other_design, 8211)),
+    expected_shapes=calls_shapes, compare=compare_mse_gradient, torch_allowed=False))
+
+register_trusted_check(TrustedCheck(
+    name="advertising_descent", title="Gradient descent with your gradient",
+    exercise="advertising_mse", module="labs.advertising", class_name=None, probe="function_calls",
+    cases=(CallsCase("descent", (Call("gradient_descent", (Returned("coefficients", (4,), (0,)),),
+                                      ("@features", "@target"), (("learning_rate", 0.1), ("num_steps", 1000))),),
+                     partial(draw_markets, DESCENT_MARKETS), 8301),),
+    expected_shapes=calls_shapes, compare=compare_descent, torch_allowed=False))
 
 __all__ = ["LinearRegressionGradient", "regression_reference_loss", "build_linear_regression",
            "load_advertising_data"]

@@ -5,11 +5,17 @@ The network has weights only (``[[W_1], [W_2], ...]``, no biases) and a softmax 
 the reference is autograd on the mean cross-entropy. Listed in ``grading/exercise_index.py``.
 """
 import importlib
+from dataclasses import dataclass
+from types import SimpleNamespace
 
+import numpy as np
 import torch
 
+from backprop_labs.utils import glorot_weight_init
 from grading.diagnosis.vocabulary import PROGRESSIVE
-from .registry import GradientExercise, ParameterSpec, register_exercise
+from grading.trusted.cases import Call, CallsCase, Case, Returned
+from grading.trusted.check_spec import TrustedCheck, calls_shapes, compare_close, compare_gradients
+from .registry import GradientExercise, ParameterSpec, register_exercise, register_trusted_check
 
 LEARNING_RATE = 0.05
 
@@ -46,3 +52,139 @@ register_exercise(GradientExercise(
     build_model=build_multinomial_logistic_regression,
     vocabulary=PROGRESSIVE,
 ))
+
+
+# Trusted checks of the forward/reverse assignment's test cells (cells and scopes in grading/course/assignments.py).
+
+def _lab():
+    return importlib.import_module("labs_solutions.forward_reverse")
+
+
+TANH_CHAIN = (6, 4, 4, 2)                                   # d, m, L, K of the notebook's tanh chain
+LINEAR_CHAINS = ((3, 5, 2, 1), (9, 3, 6, 3), (1, 7, 3, 2))  # the hidden test's sizes
+MODES = ("forward", "reverse")
+MODE_RTOL, MODE_ATOL = 1e-10, 1e-13
+
+
+@dataclass(frozen=True)
+class ChainCase:
+    """One mode's gradient of a chain ``l(g_L(... g_1(x)))`` (the lab's ``make_chain``, this case's
+    seed): the layer Jacobians and the loss row go in, the gradient and the count come back."""
+
+    key: str
+    sizes: tuple          # d, m, L, K
+    activation: str
+    mode: str
+    seed: int
+
+    def spec(self):
+        return {"key": self.key, "function": f"{self.mode}_mode_gradient", "num_jacobians": self.sizes[2]}
+
+    def chain(self):
+        """``(weights, z, jacobians, y)`` of the chain, as the solution computes them."""
+        weights, x, y = _lab().make_chain(*self.sizes, seed=self.seed)
+        z, jacobians = _lab().chain_forward(weights, x, activation=self.activation)
+        return weights, z, jacobians, y
+
+    def arrays(self):
+        _, z, jacobians, y = self.chain()
+        return {**{f"{self.key}.J{n}": jacobian for n, jacobian in enumerate(jacobians)},
+                f"{self.key}.loss_row": _lab().loss_jacobian(z, y)}
+
+
+def chain_shapes(case):
+    return {"gradient": (case.sizes[0],), "operations": ()}
+
+
+def compare_counted_gradient(case, arrays):
+    """The gradient against the chain's (rtol 1e-10, atol 1e-13) and the count against the formula,
+    as the notebook's tests (a cell's scope may keep only one of the two)."""
+    _, z, jacobians, y = case.chain()
+    if "gradient" in arrays:
+        expected = np.linalg.multi_dot([_lab().loss_jacobian(z, y), *jacobians[::-1]])[0]   # J_l J_L ... J_1
+        problem = compare_close(arrays["gradient"], expected, f"{case.mode}-mode gradient, sizes {case.sizes}",
+                                MODE_RTOL, MODE_ATOL)
+        if problem:
+            return problem
+    if "operations" in arrays:
+        formula = getattr(_lab(), f"{case.mode}_mode_operations")(*case.sizes)
+        if arrays["operations"] != formula:
+            return (f"{case.mode} mode counted {arrays['operations']:g} operations for sizes {case.sizes}, "
+                    f"the formula gives {formula}")
+    return None
+
+
+def draw_logistic_examples(rng):
+    """As test F.3: three examples ``x (6,)``, one-hot ``y (4,)`` and weights ``W (4, 6)``."""
+    return {f"e{n}.{name}": value for n in range(3) for name, value in
+            (("W", rng.normal(size=(4, 6))), ("x", rng.normal(size=6)), ("y", np.eye(4)[rng.integers(4)]))}
+
+
+def compare_closed_form(case, arrays):
+    """Each example's gradient against ``(softmax(W x) - y) kron x`` (rtol 1e-12, atol 1e-14)."""
+    inputs = case.inputs()
+    for n in range(3):
+        problem = compare_close(arrays[f"e{n}.gradient"], _lab().multinomial_logistic_gradient(
+            inputs[f"e{n}.W"], inputs[f"e{n}.x"], inputs[f"e{n}.y"]), f"the gradient of example {n}", 1e-12, 1e-14)
+        if problem:
+            return problem
+    return None
+
+
+@dataclass(frozen=True)
+class ProgressiveCase(Case):
+    """A ``ProgressiveNetwork`` (weights only) on a batch of digits drawn with this case's seed."""
+
+    def spec(self):
+        return {"key": self.key, "geometry": list(self.geometry), "layer_kinds": list(self.activations)}
+
+    def model_configuration(self):
+        return SimpleNamespace(layer_kinds=list(self.activations))
+
+    def parameters(self):
+        rng = np.random.default_rng(self.seed)
+        return [[glorot_weight_init((size_out, size_in), kind, rng)]
+                for size_in, size_out, kind in zip(self.geometry[:-1], self.geometry[1:], self.activations)]
+
+    def batch(self):
+        from backprop_labs.datasets import load_digits_data
+
+        features, labels = load_digits_data().splits["train"]
+        rows = np.random.default_rng(self.seed + 1).choice(len(labels), self.batch_size, replace=False)
+        return {"input": features[rows].astype(np.float64), "output": labels[rows]}
+
+    def arrays(self):
+        batch = self.batch()
+        return {**{f"{self.key}.W{n}": weight for n, [weight] in enumerate(self.parameters())},
+                f"{self.key}.input": batch["input"], f"{self.key}.output": batch["output"]}
+
+
+def progressive_shapes(case):
+    return {f"dW{n}": (size_out, size_in) for n, (size_in, size_out) in enumerate(zip(case.geometry[:-1],
+                                                                                      case.geometry[1:]))}
+
+
+register_trusted_check(TrustedCheck(
+    name="forward_reverse_modes", title="Exercises F.1-F.2: forward and reverse mode, counted",
+    exercise=None, module="labs.forward_reverse", class_name=None, probe="counted_gradient",
+    cases=(*(ChainCase(f"tanh-{mode}", TANH_CHAIN, "tanh", mode, 5101) for mode in MODES),
+           *(ChainCase(f"linear-{n}-{mode}", sizes, "linear", mode, 5111 + n)
+             for n, sizes in enumerate(LINEAR_CHAINS) for mode in MODES)),
+    expected_shapes=chain_shapes, compare=compare_counted_gradient, torch_allowed=False))
+
+register_trusted_check(TrustedCheck(
+    name="forward_reverse_closed_form", title="Exercise F.3: progressive_backprop against the closed form",
+    exercise=None, module="labs.forward_reverse", class_name=None, probe="function_calls",
+    cases=(CallsCase("closed-form", tuple(
+        Call("progressive_backprop", (Returned(f"e{n}.gradient", (24,), (1, 0)),),
+             (f"@e{n}.x", f"@e{n}.y", [["linear", f"@e{n}.W"]])) for n in range(3)), draw_logistic_examples, 5201),),
+    expected_shapes=calls_shapes, compare=compare_closed_form, torch_allowed=False))
+
+register_trusted_check(TrustedCheck(
+    name="progressive_network_backpropagation", title="Exercise F.3: ProgressiveNetwork.backpropagation",
+    exercise="progressive_network", module="labs.forward_reverse", class_name="ProgressiveNetwork",
+    probe="progressive_backpropagation",
+    cases=(ProgressiveCase("progressive-logistic", (64, 10), ("linear",), 30, 5301),
+           ProgressiveCase("progressive-sigmoid", (64, 12, 8, 10), ("sigmoid", "sigmoid", "linear"), 30, 5311)),
+    expected_shapes=progressive_shapes,
+    compare=lambda case, arrays: compare_gradients("progressive_network", case, arrays), torch_allowed=False))

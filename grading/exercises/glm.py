@@ -7,11 +7,15 @@ which agree with the lab's negative log-likelihoods up to constants (hence
 ``loss_offset_allowed``). Listed in ``grading/exercise_index.py``.
 """
 import importlib
+from functools import lru_cache, partial
 
+import numpy as np
 import torch.nn.functional as F
 
 from grading.diagnosis.vocabulary import GLM
-from .registry import GradientExercise, register_exercise
+from grading.trusted.cases import Call, CallsCase, GLMCase, Returned
+from grading.trusted.check_spec import TrustedCheck, calls_shapes, compare_close, compare_gradients, gradient_shapes
+from .registry import GradientExercise, register_exercise, register_trusted_check
 
 GRADED_DISTRIBUTION = "poisson"  # the one `backprop-labs check` builds; the reference knows all three
 
@@ -60,5 +64,121 @@ register_exercise(GradientExercise(
     load_data=load_glm_data,
     loss_offset_allowed=True,  # the lab's NLLs keep log(2 pi) / 2 and log(y!)
 ))
+
+
+
+# Trusted checks of the GLM assignment's test cells (cells and scopes in grading/course/assignments.py).
+
+GLM_DISTRIBUTIONS = ("gaussian", "categorical", "poisson")
+OUTPUT_SIZES = {"gaussian": 1, "categorical": 2, "poisson": 1}
+ROUTES = ("negative_log_likelihood", "natural_parameter")
+ROUTE_STEPS, ROUTE_LEARNING_RATE, ROUTE_TOLERANCE = 300, 0.05, 1e-6   # as the notebook's test_routes
+
+
+def _softmax(logits):
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+LINK_INPUT_SHAPES = {"eta_gaussian": (6, 1), "eta_categorical": (6, 2), "eta_poisson": (6, 1),
+                     "large_logits": (3, 3), "column": (7, 1)}
+
+
+def draw_natural_parameters(rng):
+    """A batch of ``eta`` per distribution (test_g_1_links), large logits and a column (test_g_1_hidden)."""
+    big, tie = rng.uniform(750, 1000), rng.uniform(20, 80)   # exp(big) overflows, as exp(1000) in the notebook
+    return {"eta_gaussian": rng.normal(0, 1, (6, 1)), "eta_categorical": rng.normal(0, 2, (6, 2)),
+            "eta_poisson": rng.normal(0, 1, (6, 1)),
+            "large_logits": np.array([[big, 0.0, -big], [tie, tie, tie], [-big, big / 2, 0.0]]),
+            "column": np.sort(rng.uniform(-3, 3, LINK_INPUT_SHAPES["column"]), axis=0)}
+
+
+def _mean_call(distribution, argument):
+    """``<distribution>_mean(<argument>)`` on a float64 tensor; the mean has the argument's shape."""
+    return Call(f"{distribution}_mean", (Returned(f"{distribution}_mean({argument})", LINK_INPUT_SHAPES[argument]),),
+                (f"@{argument}",), torch=True)
+
+
+# What each inverse link must give, and the notebook's tolerances (rtol, atol) for it.
+LINK_CASES = {
+    "links": [("gaussian", "eta_gaussian", lambda eta: eta, 1e-10, 1e-12),
+              ("categorical", "eta_categorical", _softmax, 1e-10, 1e-12),
+              ("poisson", "eta_poisson", np.exp, 1e-10, 1e-12)],
+    "links-large": [("categorical", "large_logits", _softmax, 0.0, 1e-12),
+                    ("poisson", "column", np.exp, 1e-12, 0.0),
+                    ("gaussian", "column", lambda eta: eta, 0.0, 0.0)],
+}
+
+
+def compare_inverse_links(case, arrays):
+    """Each inverse link against the gradient of its log-partition (identity, softmax, exp)."""
+    inputs = case.inputs()
+    for distribution, argument, mean, rtol, atol in LINK_CASES[case.key]:
+        problem = compare_close(arrays[f"{distribution}_mean({argument})"], mean(inputs[argument]),
+                                f"{distribution}_mean of {argument.replace('_', ' ')}", rtol, atol)
+        if problem:
+            return problem
+    return None
+
+
+def draw_glm_data(distribution, rng):
+    """The lab's synthetic data (400 examples) from a drawn seed: inputs (N, 1), labels (N,)."""
+    from backprop_labs.datasets.glm_synthetic import synthetic_glm_data
+
+    data = synthetic_glm_data(num_examples=400, seed=int(rng.integers(2 ** 31)))
+    return {"inputs": data.inputs, "labels": data.labels[distribution]}
+
+
+def _route_call(distribution, route):
+    return Call("train_glm", (Returned(route, (ROUTE_STEPS,), (1,)),), (distribution, "@inputs", "@labels", route),
+                (("num_steps", ROUTE_STEPS), ("learning_rate", ROUTE_LEARNING_RATE)))
+
+
+@lru_cache(maxsize=8)
+def solution_route_losses(case):
+    """The solution's loss trajectory (explicit-loss route) on the case's data."""
+    train_glm = importlib.import_module("labs_solutions.glm").train_glm
+    inputs = case.inputs()
+    distribution = case.key.removeprefix("routes-")
+    return train_glm(distribution, inputs["inputs"], inputs["labels"], ROUTES[0], num_steps=ROUTE_STEPS,
+                     learning_rate=ROUTE_LEARNING_RATE)[1]
+
+
+def compare_routes(case, arrays):
+    """The notebook's test: both routes' trajectories agree to 1e-6; and the explicit-loss route (given
+    code) is the solution's, so that agreeing trajectories are real ones."""
+    distribution = case.key.removeprefix("routes-")
+    difference = float(np.max(np.abs(arrays[ROUTES[0]] - arrays[ROUTES[1]])))
+    if not difference < ROUTE_TOLERANCE:
+        return f"{distribution}: the two routes' loss trajectories differ by {difference:.2e} (at most {ROUTE_TOLERANCE:g})"
+    return compare_close(arrays[ROUTES[0]], solution_route_losses(case),
+                         f"{distribution}: the negative-log-likelihood route's losses", 0.0, ROUTE_TOLERANCE)
+
+
+register_trusted_check(TrustedCheck(
+    name="glm_inverse_links", title="Exercise G.1: the inverse links",
+    exercise="glm_natural_parameter", module="labs.glm", class_name=None, probe="function_calls",
+    cases=tuple(CallsCase(key, tuple(_mean_call(distribution, argument) for distribution, argument, *_ in calls),
+                          draw_natural_parameters, 7101)
+                for key, calls in LINK_CASES.items()),
+    expected_shapes=calls_shapes, compare=compare_inverse_links))
+
+register_trusted_check(TrustedCheck(
+    name="glm_backpropagation", title="Exercises G.1-G.2: GLMNetwork.backpropagation seeded at eta",
+    exercise="glm_natural_parameter", module="labs.glm", class_name="GLMNetwork", probe="glm_backpropagation",
+    cases=tuple(GLMCase(f"glm-{distribution}", (1, 7, 5, OUTPUT_SIZES[distribution]), ("relu", "relu", "identity"),
+                        batch_size, seed, distribution)
+                for distribution, batch_size, seed in (("poisson", 9, 7201), ("gaussian", 11, 7211),
+                                                       ("categorical", 13, 7221))),
+    expected_shapes=gradient_shapes,
+    compare=lambda case, arrays: compare_gradients("glm_natural_parameter", case, arrays)))
+
+register_trusted_check(TrustedCheck(
+    name="glm_routes", title="Training by both routes (train_glm)",
+    exercise="glm_natural_parameter", module="labs.glm", class_name=None, probe="function_calls",
+    cases=tuple(CallsCase(f"routes-{distribution}", tuple(_route_call(distribution, route) for route in ROUTES),
+                          partial(draw_glm_data, distribution), 7301 + n)
+                for n, distribution in enumerate(GLM_DISTRIBUTIONS)),
+    expected_shapes=calls_shapes, compare=compare_routes))
 
 __all__ = ["glm_reference_loss", "build_glm_network", "load_glm_data", "REFERENCE_LOSSES"]

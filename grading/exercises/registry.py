@@ -75,7 +75,7 @@ __all__ = [
     "ParameterSpec", "GradientExercise", "register_exercise", "get_exercise", "find_exercise",
     "registered_exercises", "layer_pair_specs", "last_layer_bias", "first_layer_weight", "read_path",
     "call_backpropagation", "call_cross_entropy_loss", "autograd_gradients", "has_torch_parameters",
-    "UnknownExerciseError",
+    "UnknownExerciseError", "register_trusted_check", "registered_trusted_checks",
 ]
 
 
@@ -200,6 +200,21 @@ def register_exercise(exercise):
         raise TypeError(f"register_exercise expects a GradientExercise, got {type(exercise).__name__}")
     _REGISTRY[exercise.name] = exercise
     return exercise
+
+
+_TRUSTED_CHECKS = {}  # trusted checks of test cells no gradient exercise covers (given functions, training runs)
+
+
+def register_trusted_check(check):
+    """Add (or replace, by name) a trusted check that is not a gradient exercise's own
+    (``GradientExercise.trusted``): e.g. an inverse link, a training run, an accuracy. Returns it."""
+    _TRUSTED_CHECKS[check.name] = check
+    return check
+
+
+def registered_trusted_checks():
+    """The checks of :func:`register_trusted_check`, in registration order."""
+    return dict(_TRUSTED_CHECKS)
 
 
 def registered_exercises():

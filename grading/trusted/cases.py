@@ -5,6 +5,9 @@ is hidden from the sandbox), so a submission cannot know them in advance. Biases
 non-zero so that a wrong bias gradient cannot hide behind zeros.
 """
 from dataclasses import dataclass
+from functools import lru_cache
+from types import SimpleNamespace
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -25,6 +28,10 @@ class Case:
     def spec(self):
         """What the sandbox needs to know besides the arrays (JSON-able)."""
         return {"key": self.key, "geometry": list(self.geometry), "activations": list(self.activations)}
+
+    def model_configuration(self):
+        """What the exercise's ``reference_loss`` reads of a model (its ``model`` argument)."""
+        return SimpleNamespace(activation_functions=list(self.activations))
 
     def parameters(self):
         """``[[W (out, in), b (1, out)], ...]`` float64."""
@@ -130,3 +137,99 @@ def tangent_cases(prefix, seed):
         TangentCase(f"{prefix}-hidden-bias", (5, 4, 3), ("sigmoid", "softmax"), 6, seed + 10, 0, True, 3),
         TangentCase(f"{prefix}-hidden-weight", (6, 5, 2), ("sigmoid", "softmax"), 5, seed + 20, 0, False, 4, 2),
     )
+
+
+@dataclass(frozen=True)
+class GLMCase(Case):
+    """A ``GLMNetwork``: ReLU hidden layers, a linear output ``eta``, labels of ``distribution``
+    (drawn from the lab's own synthetic generator, with this case's seed)."""
+
+    distribution: str = "poisson"
+
+    def spec(self):
+        return {"key": self.key, "geometry": list(self.geometry), "distribution": self.distribution}
+
+    def model_configuration(self):
+        return SimpleNamespace(hidden_activations=list(self.activations[:-1]), distribution_name=self.distribution)
+
+    def parameters(self):
+        """``[[W (out, in), b (1, out)], ...]`` float64: He-scaled normal weights, non-zero biases."""
+        rng = np.random.default_rng(self.seed)
+        return [[rng.normal(0, np.sqrt(2.0 / size_in), (size_out, size_in)), rng.normal(0, 0.5, (1, size_out))]
+                for size_in, size_out in zip(self.geometry[:-1], self.geometry[1:])]
+
+    def batch(self):
+        """``{'input': (B, 1), 'output': (B,)}``: float labels, or class indices 0/1 for the categorical."""
+        from backprop_labs.datasets.glm_synthetic import synthetic_glm_data
+
+        data = synthetic_glm_data(num_examples=self.batch_size, seed=self.seed + 1)
+        return {"input": data.inputs, "output": data.labels[self.distribution]}
+
+
+@dataclass(frozen=True)
+class Returned:
+    """One value a :class:`Call` gives back: ``name`` in the result, reached by ``path`` (keys or
+    indices into what the function returned), of ``shape``; ``shape=None`` keeps it in the sandbox
+    for later calls of the case only."""
+
+    name: str
+    shape: Optional[tuple] = ()
+    path: tuple = ()
+
+    def spec(self):
+        return {"name": self.name, "shape": None if self.shape is None else list(self.shape), "path": list(self.path)}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of a function of the student's module. An argument (positional or keyword) written
+    ``"@name"`` is the case's input array ``name`` (or a value kept by an earlier call); ``lab_data(K)``
+    is a ``backprop_labs.datasets.LabData`` of K classes made of the case's ``train.*`` and ``test.*`` arrays;
+    anything else is passed as it is (JSON values). ``torch``: arrays are passed as float64 tensors."""
+
+    function: str
+    returns: tuple
+    arguments: tuple = ()
+    keywords: tuple = ()       # ((name, value), ...)
+    torch: bool = False
+
+    def spec(self):
+        return {"function": self.function, "arguments": list(self.arguments), "keywords": dict(self.keywords),
+                "returns": [value.spec() for value in self.returns], "torch": self.torch}
+
+
+def lab_data(num_classes, splits=("train", "test")):
+    """The argument of a :class:`Call` that stands for a ``LabData`` of the case's ``<split>.input``
+    and ``<split>.output`` arrays."""
+    return {"lab_data": {"splits": list(splits), "num_classes": num_classes}}
+
+
+@dataclass(frozen=True)
+class CallsCase:
+    """Calls of the student's functions on arrays that ``draw(rng)`` makes from this case's seed
+    (``{name: array}``); the check compares what comes back with the solution's results."""
+
+    key: str
+    calls: tuple
+    draw: Callable
+    seed: int
+
+    def spec(self):
+        return {"key": self.key, "calls": [call.spec() for call in self.calls]}
+
+    def inputs(self):
+        """The drawn arrays (drawn once per process: do not modify them)."""
+        return _drawn(self.draw, self.seed)
+
+    def arrays(self):
+        return {f"{self.key}.{name}": array for name, array in self.inputs().items()}
+
+    def shapes(self):
+        """``{name: shape}`` of every value the calls give back."""
+        return {value.name: tuple(value.shape) for call in self.calls for value in call.returns
+                if value.shape is not None}
+
+
+@lru_cache(maxsize=32)
+def _drawn(draw, seed):
+    return draw(np.random.default_rng(seed))

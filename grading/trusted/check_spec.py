@@ -6,7 +6,6 @@ its gradient exercise (``GradientExercise.trusted`` in ``grading/exercises/``);
 :func:`trusted_checks` gathers them.
 """
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -115,6 +114,24 @@ def compare_loss_and_tangent(exercise, case, arrays):
     return None
 
 
+def compare_close(found, expected, what, rtol, atol=0.0):
+    """``None`` if ``found`` equals ``expected`` within ``atol + rtol * |expected|`` entrywise, else the
+    sentence of the notebooks' own ``assert_close`` (the same rule, so a cell's trusted check and its
+    test agree)."""
+    from grading.course.test_cell_helpers import CheckFailed, assert_close
+
+    try:
+        assert_close(found, expected, what, rtol=rtol, atol=atol)
+    except CheckFailed as failure:
+        return str(failure)
+    return None
+
+
+def calls_shapes(case):
+    """Shapes of what a :class:`~grading.trusted.cases.CallsCase` gives back."""
+    return case.shapes()
+
+
 @dataclass(frozen=True)
 class TrustedCheck:
     """How to grade one exercise outside the student's kernel.
@@ -123,7 +140,8 @@ class TrustedCheck:
     :mod:`grading.trusted.cells`); ``exercise`` names the grader library's exercise whose
     reference loss is used. ``module`` (may be ``None``) is imported from the submission,
     then the notebook's ``answer_cells`` (nbgrader grade ids) are executed, then
-    ``class_name`` (a class or a function) is looked up in the cells' namespace first.
+    ``class_name`` (a class or a function) is looked up in the cells' namespace first;
+    ``class_name=None`` hands the probe the module itself (probe ``function_calls``).
     ``limits``: what the check may use; the checks of one submission run in one process,
     whose time limits are the sums of theirs (see :func:`grading.trusted.grade.combined_limits`).
     ``torch_allowed=False`` (an exercise whose learning goal is NumPy): the check runs in a process
@@ -134,7 +152,7 @@ class TrustedCheck:
     title: str
     exercise: str
     module: str
-    class_name: str
+    class_name: object   # str, or None for the module
     probe: str
     cases: tuple
     expected_shapes: object
@@ -147,30 +165,33 @@ class TrustedCheck:
 
 
 def trusted_checks():
-    """``{check name: TrustedCheck}`` of every registered exercise that has one or more, in registration order."""
-    from grading.exercises.registry import registered_exercises
+    """``{check name: TrustedCheck}``: every registered exercise's (one or several), then the other
+    registered checks (:func:`grading.exercises.registry.register_trusted_check`), in registration order."""
+    from grading.exercises.registry import registered_exercises, registered_trusted_checks
 
     checks = {}
     for exercise in registered_exercises().values():
         trusted = exercise.trusted
         for check in (trusted if isinstance(trusted, tuple) else () if trusted is None else (trusted,)):
             checks[check.name] = check
-    return checks
+    return {**checks, **registered_trusted_checks()}
 
 
 def reference_gradients(exercise_name, case):
-    """``(loss, {'dW0': array, 'db0': array, ...})`` of the mean cross-entropy for ``case``.
+    """``(loss, {'dW0': array, 'db0': array, ...})`` of the exercise's loss for ``case``.
 
     The loss is rebuilt from the case's parameters by the exercise's ``reference_loss`` (PyTorch
     autograd, float64), never from anything the student's code produced.
     """
-    from grading.exercises.registry import get_exercise, layer_pair_specs
+    from grading.exercises.registry import get_exercise
     from grading.gradient_check.reference import ReferenceLoss
 
+    exercise = get_exercise(exercise_name)
     parameters = case.parameters()
-    configuration = SimpleNamespace(activation_functions=list(case.activations), parameters=parameters)
-    specs = layer_pair_specs(configuration)
-    loss = ReferenceLoss(get_exercise(exercise_name), configuration, parameters, specs, case.batch())
+    configuration = case.model_configuration()
+    configuration.parameters = parameters
+    specs = exercise.parameter_specs(configuration)
+    loss = ReferenceLoss(exercise, configuration, parameters, specs, case.batch())
     result = loss.gradient([parameters[spec.path[0]][spec.path[1]] for spec in specs])
     names = {(spec.layer, spec.role): gradient for spec, gradient in zip(specs, result.gradients)}
     return result.loss, {f"{'dW' if role == 'weight' else 'db'}{layer}": gradient

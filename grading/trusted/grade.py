@@ -57,6 +57,15 @@ class CellOutcome:
     passed: int
     total: int
     lines: list = field(default_factory=list)
+    all_or_nothing: bool = False   # the cell's points need every case (CellScope.all_or_nothing)
+
+    @property
+    def fraction(self):
+        if not self.total:
+            return 0.0
+        if self.all_or_nothing:
+            return float(self.passed == self.total)
+        return self.passed / self.total
 
 
 @dataclass
@@ -81,9 +90,7 @@ class TrustedResult:
     def fraction_for(self, cell):
         """The fraction that scores test cell ``cell``: its scope's cases, else every case."""
         outcome = self.cells.get(cell)
-        if outcome is None:
-            return self.fraction
-        return outcome.passed / outcome.total if outcome.total else 0.0
+        return self.fraction if outcome is None else outcome.fraction
 
     def summary(self, points=None):
         score = f", {points * self.fraction:g}/{points:g} points" if points is not None else ""
@@ -97,8 +104,10 @@ class TrustedResult:
         outcome = self.cells.get(cell)
         if outcome is None:
             return self.feedback()
+        every = (", and this cell's test needs every one of them (as in your notebook)"
+                 if outcome.all_or_nothing and 0 < outcome.passed < outcome.total else "")
         return "\n".join([f"{self.title} (trusted check, {outcome.description}): "
-                          f"{outcome.passed}/{outcome.total} cases match the reference",
+                          f"{outcome.passed}/{outcome.total} cases match the reference{every}",
                           *(f"  - {line}" for line in outcome.lines)])
 
     def cause_table(self):
@@ -242,7 +251,8 @@ def _graded(check, status, raw_arrays, run, limits, scopes=None):
     if status["import_error"]:
         step = f"importing {check.module}" if check.module else f"defining {check.class_name}"
         lines.append(f"{step} failed: {explain_case_error(status['import_error'], limits)}")
-        cells = {cell: CellOutcome(scope.description, 0, sum(map(scope.selects, check.cases)), lines)
+        cells = {cell: CellOutcome(scope.description, 0, sum(map(scope.selects, check.cases)), lines,
+                                   scope.all_or_nothing)
                  for cell, scope in scopes.items()}
         causes = {"import_failed": {"sentence": lines[-1], "cases": [case.key for case in check.cases]}}
         return TrustedResult(check.name, check.title, 0, total, "graded", lines, cells, causes)
@@ -268,7 +278,7 @@ def _graded(check, status, raw_arrays, run, limits, scopes=None):
     for cell, scope in scopes.items():
         chosen = [case for case in check.cases if scope.selects(case)]
         cell_passed, cell_lines, _ = outcome(chosen, scope)
-        cells[cell] = CellOutcome(scope.description, cell_passed, len(chosen), cell_lines)
+        cells[cell] = CellOutcome(scope.description, cell_passed, len(chosen), cell_lines, scope.all_or_nothing)
     return TrustedResult(check.name, check.title, passed, total, "graded", all_lines, cells, causes)
 
 
@@ -294,7 +304,7 @@ def _case_problem(check, case, status, arrays, problems, limits, scope=EVERY_CAS
                            [("stopped_before_case", "The code stopped (or was stopped) before this case.")])
     if not entry["ok"]:
         return CaseFailure(explain_case_error(entry["error"] or "failed", limits), [error_cause(entry["error"] or "")])
-    names = check.expected_shapes(case)
+    names = [name for name in check.expected_shapes(case) if scope.arrays is None or name in scope.arrays]
     for name in names:
         key = f"{case.key}.{name}"
         if key in problems:

@@ -35,6 +35,8 @@ def as_float_array(value, what, shape):
     """``value`` as a float64 array of ``shape``, or a ``ProbeError`` saying what is wrong."""
     if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
+    if not shape and type(value) in (float, int, np.float64, np.float32, np.int64):  # a number where one is expected
+        value = np.asarray(value)
     if type(value) is not np.ndarray:  # not isinstance: a subclass may redefine comparisons
         raise ProbeError(f"{what} is a {type(value).__name__}, expected a NumPy array of shape {shape}")
     if value.dtype.kind not in "fiu":
@@ -131,9 +133,153 @@ def probe_loss_and_tangent(function, case, inputs):
             for name, value in zip(names, found)}
 
 
+def _number_or_array(array):
+    """A 0-d input as a Python float (as the notebooks pass numbers), any other array as it is."""
+    return array.item() if array.ndim == 0 else array
+
+
+def probe_glm_backpropagation(network_class, case, inputs):
+    """Exercises G.1-G.2: ``GLMNetwork.backpropagation`` on given parameters and batch."""
+    import torch
+
+    key, geometry = case["key"], case["geometry"]
+    network = network_class(case["distribution"], hidden_sizes=tuple(geometry[1:-1]), seed=0)
+    network.parameters = [[torch.tensor(array, requires_grad=True) for array in pair]
+                          for pair in _parameters(inputs, key, len(geometry) - 1)]
+    gradients = network.backpropagation(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy())
+    return _gradient_arrays(gradients, _parameters(inputs, key, len(geometry) - 1), "backpropagation")
+
+
+def _lab_data(spec, key, inputs):
+    """A ``LabData`` (the labs' data set class) of the case's ``<split>.input`` and ``<split>.output``."""
+    from backprop_labs.datasets import LabData
+
+    return LabData({split: (inputs[f"{key}.{split}.input"].copy(), inputs[f"{key}.{split}.output"].copy())
+                    for split in spec["splits"]}, num_classes=spec["num_classes"])
+
+
+def probe_function_calls(module, case, inputs):
+    """Functions of the student's module called in turn (see ``grading.trusted.cases.Call``); the
+    values each call gives back, picked out of what it returned, are the result."""
+    key, kept, arrays = case["key"], {}, {}
+    for call in case["calls"]:
+        def argument(value):
+            if isinstance(value, str) and value.startswith("@"):
+                name = value[1:]
+                if name in kept:
+                    return kept[name]
+                array = _number_or_array(inputs[f"{key}.{name}"].copy())
+                if call["torch"] and isinstance(array, np.ndarray):
+                    import torch
+
+                    return torch.tensor(array, dtype=torch.float64)
+                return array
+            if isinstance(value, dict) and "lab_data" in value:
+                return _lab_data(value["lab_data"], key, inputs)
+            if isinstance(value, list):
+                return [argument(item) for item in value]
+            return value
+
+        function = getattr(module, call["function"])
+        returned = function(*map(argument, call["arguments"]),
+                            **{name: argument(value) for name, value in call["keywords"].items()})
+        for value in call["returns"]:
+            picked = returned
+            for step in value["path"]:
+                picked = picked[step]
+            if value["shape"] is None:
+                kept[value["name"]] = picked
+                continue
+            what = call["function"] + "(...)" + "".join(f"[{step!r}]" for step in value["path"])
+            kept[value["name"]] = arrays[value["name"]] = as_float_array(picked, what, value["shape"])
+    return arrays
+
+
+def probe_counted_gradient(module, case, inputs):
+    """Exercises F.1-F.2: a mode's gradient of a chain, its products counted by the module's
+    ``OperationCounter``: the gradient ``(d,)`` and the count."""
+    key = case["key"]
+    jacobians = [inputs[f"{key}.J{n}"].copy() for n in range(case["num_jacobians"])]
+    counter = module.OperationCounter()
+    gradient = getattr(module, case["function"])(jacobians, inputs[f"{key}.loss_row"].copy(), counter)
+    return {"gradient": as_float_array(gradient, f"{case['function']}(...)", (jacobians[0].shape[1],)),
+            "operations": as_float_array(counter.operations, "the counted operations", ())}
+
+
+def probe_progressive_backpropagation(network_class, case, inputs):
+    """Exercise F.3: ``ProgressiveNetwork.backpropagation`` on given weights and batch."""
+    key, geometry = case["key"], case["geometry"]
+    weights = [inputs[f"{key}.W{n}"].copy() for n in range(len(geometry) - 1)]
+    network = network_class(geometry, case["layer_kinds"], 0.0, seed=0)
+    network.parameters = [[weight.copy()] for weight in weights]
+    gradients = network.backpropagation(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy())
+    if not isinstance(gradients, (list, tuple)) or len(gradients) != len(weights):
+        raise ProbeError(f"backpropagation must return a list of {len(weights)} [dW] entries, "
+                         f"got {type(gradients).__name__}")
+    arrays = {}
+    for n, (entry, weight) in enumerate(zip(gradients, weights)):
+        if not isinstance(entry, (list, tuple)) or len(entry) != 1:
+            raise ProbeError(f"backpropagation: entry {n} must be a list [dW]")
+        arrays[f"dW{n}"] = as_float_array(entry[0], f"layer {n} dW", weight.shape)
+    return arrays
+
+
+def probe_autodiff_vjps(package, case, inputs):
+    """Exercises A.1-A.5: ``parent_gradients`` of one traced primitive call per entry, for a given
+    upstream gradient ``g``: one VJP per argument, shaped like it."""
+    key, arrays = case["key"], {}
+    for n, call in enumerate(case["calls"]):
+        values = [_number_or_array(inputs[f"{key}.c{n}.x{i}"].copy()) for i in range(call["num_args"])]
+        end = getattr(package.anp, call["primitive"])(*[package.Node(value) for value in values])
+        gradients = package.parent_gradients(end, _number_or_array(inputs[f"{key}.c{n}.g"].copy()))
+        if not isinstance(gradients, (list, tuple)) or len(gradients) != len(values):
+            raise ProbeError(f"parent_gradients of anp.{call['primitive']} must give one gradient per argument")
+        for i, (gradient, value) in enumerate(zip(gradients, values)):
+            arrays[f"c{n}.vjp{i}"] = as_float_array(gradient, f"VJP of anp.{call['primitive']} for argument {i}",
+                                                    np.shape(value))
+    return arrays
+
+
+def probe_autodiff_grad(package, case, inputs):
+    """Exercise A.6: ``grad`` of functions the check sends as source (written with ``anp``) at
+    given arguments; one gradient per differentiated argument."""
+    key, arrays = case["key"], {}
+    for n, call in enumerate(case["calls"]):
+        namespace = {"anp": package.anp}
+        exec(compile(call["source"], f"<graph {call['function']}>", "exec"), namespace)
+        arguments = [_number_or_array(inputs[f"{key}.c{n}.{name}"].copy()) for name in call["arguments"]]
+        argnum = call["argnum"] if isinstance(call["argnum"], int) else tuple(call["argnum"])
+        gradients = package.grad(namespace[call["function"]], argnum)(*arguments)
+        if isinstance(argnum, int):
+            gradients = (gradients,)
+        if not isinstance(gradients, (list, tuple)) or len(gradients) != len(call["shapes"]):
+            raise ProbeError(f"grad(..., argnum={call['argnum']}) must give {len(call['shapes'])} gradients")
+        for i, (gradient, shape) in enumerate(zip(gradients, call["shapes"])):
+            arrays[f"c{n}.grad{i}"] = as_float_array(gradient, f"gradient {i} of {call['function']}", shape)
+    return arrays
+
+
+def probe_autodiff_mlp_gradients(model_class, case, inputs):
+    """Exercises A.1-A.6 together: ``AutodiffMLP.gradients`` on given parameters and batch."""
+    key, num_layers = case["key"], len(case["geometry"]) - 1
+    model = model_class(case["geometry"], case["activations"], 0.0, seed=0)
+    model.parameters = _parameters(inputs, key, num_layers)
+    gradients = model.gradients(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy())
+    return _gradient_arrays(gradients, _parameters(inputs, key, num_layers), "gradients")
+
+
 PROBES = {
+    "autodiff_grad": probe_autodiff_grad,
+    "autodiff_mlp_gradients": probe_autodiff_mlp_gradients,
+    "autodiff_vjps": probe_autodiff_vjps,
     "cell_function": probe_cell_function,
     "loss_and_tangent": probe_loss_and_tangent,
+
+
+    "counted_gradient": probe_counted_gradient,
+    "progressive_backpropagation": probe_progressive_backpropagation,
+    "function_calls": probe_function_calls,
+    "glm_backpropagation": probe_glm_backpropagation,
     "numpy_mlp_backpropagation": probe_numpy_mlp_backpropagation,
     "pytorch_mlp_log_forward": probe_pytorch_mlp_log_forward,
 }
@@ -182,7 +328,10 @@ def probe_check(check, inputs):
 
         module = importlib.import_module(check["module"]) if check["module"] else None
         section["cells"] = run_cells(check.get("cells", []), namespace)
-        model_class = namespace.get(check["class"]) or getattr(module, check["class"], None)
+        if check["class"] is None:
+            model_class = module
+        else:
+            model_class = namespace.get(check["class"]) or getattr(module, check["class"], None)
         if model_class is None:
             raise NameError(f"{check['class']} is not defined by the answer cells or the module")
     except BaseException as error:
