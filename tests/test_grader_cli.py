@@ -68,9 +68,10 @@ def test_check_path_names_the_folder_and_a_wrong_one_is_explained(release, tmp_p
     assert "is not a labs/ package" in capsys.readouterr().out
 
 
-def test_python_dash_m_grading_is_the_command():
+@pytest.mark.parametrize("package", ["grading", "backprop_labs"])
+def test_python_dash_m_is_the_command(package):
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "grading", "check", "--help"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", package, "check", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--path" in result.stdout
