@@ -21,9 +21,9 @@ MEAN = ("error = (np.exp(log_probabilities) - onehot) / batch_size", "error = np
 AT_Z = ("error = (error @ weight) * derivative(layer_inputs[n])",
         "error = (error @ weight) * derivative(layer_inputs[n - 1] @ self.parameters[n - 1][0].T"
         " + self.parameters[n - 1][1])")
-# student -> the line of labs/numpy_mlp.py replaced (None: honest); "empty" hands in an empty notebook
+# student -> the line of labs/numpy_mlp.py replaced (None: honest); "no notebook" hands in none
 CLASS = {"s1_sum": MEAN, "s2_sum": MEAN, "s3_sum": MEAN, "s4_at_z": AT_Z, "s5_at_z": AT_Z,
-         "s6_right": None, "s7_right": None, "s8_empty": "empty"}
+         "s6_right": None, "s7_right": None, "s8_no_notebook": "no notebook"}
 GRADED = 7
 EXPECTED_CAUSES = [  # (cause, students), in rank order, for numpy_mlp_backpropagation; no other exercise fails
     ("missing_batch_mean", ["s1_sum", "s2_sum", "s3_sum"]),
@@ -45,8 +45,8 @@ def graded(tmp_path_factory, books):
     for student, change in CLASS.items():
         folder = root / "submissions" / student
         make_submission(release, folder, "honest", assignment)
-        if change == "empty":
-            (folder / f"{ASSIGNMENT}.ipynb").write_bytes(b"")
+        if change == "no notebook":
+            (folder / f"{ASSIGNMENT}.ipynb").unlink()
         elif change is not None:
             module = folder / "labs" / "numpy_mlp.py"
             text = module.read_text(encoding="utf-8")
@@ -59,7 +59,7 @@ def graded(tmp_path_factory, books):
 
 def test_the_ranked_causes_are_the_planted_mistakes(graded):
     root, status = graded
-    assert status == 1  # the empty notebook
+    assert status == 1  # the missing notebook
     rows = _rows(root / "course" / "reports" / f"{ASSIGNMENT}.csv")
     assert [(row["exercise"], row["rank"], row["cause"], row["students"], row["graded_students"], row["percent"])
             for row in rows] == [("numpy_mlp_backpropagation", str(rank), cause, str(len(students)), str(GRADED),
@@ -86,7 +86,7 @@ def test_the_page_is_self_contained_and_names_the_student_not_graded(graded):
     images = re.findall(r"""<img[^>]*src=['"]([^'"]+)['"]""", page)
     assert images and all(src.startswith("data:image/png;base64,") for src in images)
     not_graded = page[page.index("id='not-graded'"):]
-    assert "s8_empty" in not_graded and "backprop_mlp.ipynb is empty (0 bytes)" in not_graded
+    assert "s8_no_notebook" in not_graded and "no backprop_mlp.ipynb in the submission" in not_graded
     assert "7 graded, 1 could not be graded" in page
 
 

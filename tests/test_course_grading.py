@@ -12,7 +12,7 @@ from grading.course.pipeline import feedback_page
 from grading.course.assignments import get_assignment
 from grading.commands.grading_run import NOT_ROOT
 from problem_class import (ASSIGNMENT, CELLS, EXPECTED, LARGE_BYTES, LARGE_FILE, NOT_RUN, REASONS, SMALL_FILE,
-                           write_problem_class)
+                           UNREADABLE, write_problem_class)
 from trusted_class import _build_course_folder
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
@@ -65,6 +65,11 @@ def test_every_student_ends_with_a_score_or_a_reason(graded, capsys):
         assert Path(problems[student]["log"]).is_file()
         page = feedback_page(root / "course", get_assignment(ASSIGNMENT), student).read_text(encoding="utf-8")
         assert reason in page and "from the trusted check" in page
+    for student, reason in UNREADABLE.items():  # graded from the modules, and told why not from the notebook
+        assert problems[student]["graded"] == "yes" and problems[student]["reason"].startswith(reason)
+        page = feedback_page(root / "course", get_assignment(ASSIGNMENT), student).read_text(encoding="utf-8")
+        assert reason in page and "the cells below were scored from your labs/ modules" in page
+        assert "your notebook could not be read (backprop_mlp.ipynb is" in page  # the answer cells' 0
     assert problems["duplicated_cells"]["graded"] == "yes"
     assert "removed a second copy of graded cell ex2_1_answer" in problems["duplicated_cells"]["reason"]
 
@@ -125,9 +130,10 @@ def test_plain_nbgrader_scores_agree_for_every_honest_submission(graded, tmp_pat
                    "--csv", str(tmp_path / "grades.csv"), "--in-kernel"])
     assert status == 1, capsys.readouterr().out
     in_kernel, trusted = _cells(tmp_path / "grades-cells.csv"), _cells(root / "grades-cells.csv")
-    assert all(in_kernel[student] == [0.0] * len(CELLS) for student in NOT_RUN)  # plain nbgrader gives up
-    assert {s: v for s, v in in_kernel.items() if s not in NOT_RUN} == {s: v for s, v in trusted.items()
-                                                                         if s not in NOT_RUN}
+    given_up = {**NOT_RUN, **UNREADABLE}
+    assert all(in_kernel[student] == [0.0] * len(CELLS) for student in given_up)  # plain nbgrader gives up
+    assert {s: v for s, v in in_kernel.items() if s not in given_up} == {s: v for s, v in trusted.items()
+                                                                          if s not in given_up}
 
 
 def test_plain_nbgrader_autograde_refuses_to_replace_trusted_scores(graded):

@@ -96,13 +96,13 @@ def _submission(root, name, appended="", from_dir=STUDENT_DIR):
     return folder
 
 
-def _lingering_processes():
-    """Live processes the stubborn_processes attack started (it names them; other graders may be
-    running sandboxed code on this machine at the same time, under the same sandbox users)."""
+def _lingering_processes(name="bpl-lingering"):
+    """Live processes named ``name`` (the stubborn_processes attack names its own so; other graders may
+    be running sandboxed code on this machine at the same time, under the same sandbox users)."""
     live = []
     for proc_dir in Path("/proc").iterdir():
         try:
-            if proc_dir.name.isdigit() and (proc_dir / "comm").read_text().strip() == "bpl-lingering":
+            if proc_dir.name.isdigit() and (proc_dir / "comm").read_text().strip() == name:
                 if "zombie" not in (proc_dir / "status").read_text():
                     live.append(proc_dir.name)
         except (FileNotFoundError, ProcessLookupError):
@@ -228,6 +228,22 @@ def test_a_numpy_exercise_runs_where_torch_cannot_be_imported_and_other_checks_k
     assert CHECKS["numpy_mlp_backpropagation"].torch_allowed is False
 
 
+def test_the_instructor_can_allow_torch_for_a_numpy_exercise(tmp_path):
+    """``--allow-torch numpy_mlp_backpropagation`` (:func:`with_torch_allowed`, what grade_student applies):
+    the backpropagation done by torch.autograd then scores full marks; without it, 0 with the reason."""
+    from grading.trusted.check_spec import with_torch_allowed
+
+    course = _make_course(tmp_path)
+    folder = _submission(tmp_path, "torch_autograd", (ATTACKS_DIR / "torch_autograd.py").read_text())
+    allowed = with_torch_allowed({CHECK.name: CHECK}, ["numpy_mlp_backpropagation"])[CHECK.name]
+    by_torch = run_check(allowed, folder, hidden=[course], limits=LIMITS)
+    assert (by_torch.passed, by_torch.total) == (4, 4), by_torch.feedback()
+    blocked = run_check(CHECK, folder, hidden=[course], limits=LIMITS)
+    assert blocked.passed == 0 and "PyTorch is not available in this exercise" in blocked.feedback()
+    with pytest.raises(ValueError, match="--allow-torch numpy_mlp: no trusted check of that name"):
+        with_torch_allowed({}, ["numpy_mlp"])
+
+
 # Notebook attacks (tests/attacks/notebook_*.py) go through the whole grading command: collection,
 # the notebook checks, nbgrader in the sandboxed kernel, the trusted checks and the feedback pages.
 # Their base is the honest work with answer cell 2.1 left as released, so the score they must end
@@ -236,10 +252,18 @@ NOTEBOOK_CELLS = ["test_2_1_input_gradient", "test_2_2_tangent", "test_2_2_outpu
                   "test_2_2_hidden", "test_2_4_log_forward", "test_2_4_hidden"]
 FULL_MARKS = [1, 1, 1, 2, 2, 2, 1]
 ANSWER_2_1_AS_RELEASED = [0, 1, 1, 2, 2, 2, 1]
+ANSWERS_NOT_RUN = [0, 0, 1, 2, 2, 2, 1]       # the notebook unread: the checks of answer cells score 0
+NUMPY_MLP_EXITED = [0, 0, 0, 0, 0, 2, 1]      # the checks of labs/numpy_mlp.py lost their process
+NOTEBOOK_SCORES = {"notebook_malformed_json": ANSWERS_NOT_RUN, "notebook_exit_in_trusted_run": NUMPY_MLP_EXITED}
 NOTEBOOK_FEEDBACK = {
     "notebook_grade_false": "cell test_2_1_input_gradient had its grading metadata changed (grade: false)",
     "notebook_huge_output": "removed a saved output of 128 MiB from cell",
+    "notebook_malformed_json": "your notebook could not be read: backprop_mlp.ipynb is not a notebook: not JSON text",
+    "notebook_ignores_interrupt": None,   # graded as usual: the feedback has nothing to add
+    "notebook_exit_in_trusted_run": "ended (exit status 0) before reporting a result",
 }
+# The line is in the student's feedback page; these attacks' lines are also in the instructor's summary.
+SUMMARIZED = {"notebook_grade_false", "notebook_huge_output", "notebook_malformed_json"}
 
 
 def _load_attack(name):
@@ -275,12 +299,24 @@ def notebook_batch(tmp_path_factory):
         path = folder / "backprop_mlp.ipynb"
         notebook = json.loads(path.read_text(encoding="utf-8"))
         next(cell for cell in notebook["cells"] if cell_grade_id(cell) == "ex2_1_answer")["source"] = released_2_1
-        _load_attack(name).change(notebook, folder)
-        path.write_text(json.dumps(notebook), encoding="utf-8")  # generated here, never committed
-    run = grade_assignment(root / "course", assignment, submissions=root / "submissions", workers=2, progress=False)
+        text = _load_attack(name).change(notebook, folder)   # a text is saved as it is (malformed JSON)
+        path.write_text(text if isinstance(text, str) else json.dumps(notebook), encoding="utf-8")
+    # What the grading command writes to stderr, its workers' and sandboxes' included (they share fd 2).
+    stderr = root / "stderr.txt"
+    saved = os.dup(2)
+    try:
+        with open(stderr, "wb") as capture:
+            os.dup2(capture.fileno(), 2)
+            run = grade_assignment(root / "course", assignment, submissions=root / "submissions", workers=2,
+                                   progress=False)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
     scores = {student: [cells[cell][0] for cell in NOTEBOOK_CELLS]
               for student, cells in cell_scores(root / "course", assignment).items()}
-    return {"run": run, "scores": scores, "course": root / "course", "assignment": assignment}
+    return {"run": run, "scores": scores, "course": root / "course", "assignment": assignment,
+            "stderr": stderr.read_text(encoding="utf-8", errors="replace"),
+            "processes_left": _lingering_processes(_load_attack("notebook_ignores_interrupt").LOOP_NAME)}
 
 
 def test_every_notebook_attack_has_an_expected_feedback_line():
@@ -300,9 +336,20 @@ def test_a_notebook_attack_ends_with_the_trusted_score_and_its_reason(notebook_b
 
     run = notebook_batch["run"]
     assert attack in run.graded and attack not in run.problems, run.problems.get(attack)
-    assert notebook_batch["scores"][attack] == ANSWER_2_1_AS_RELEASED
+    assert notebook_batch["scores"][attack] == NOTEBOOK_SCORES.get(attack, ANSWER_2_1_AS_RELEASED)
+    expected = NOTEBOOK_FEEDBACK[attack]
     summary = "; ".join(run.notes.get(attack, []))
-    assert NOTEBOOK_FEEDBACK[attack] in summary, summary                  # the instructor's summary line
+    if attack in SUMMARIZED:
+        assert expected in summary, summary                                 # the instructor's summary line
     page = feedback_page(notebook_batch["course"], notebook_batch["assignment"], attack).read_text(encoding="utf-8")
-    assert NOTEBOOK_FEEDBACK[attack] in page                                # the student's feedback
+    assert expected is None or expected in page                             # the student's feedback
     assert page.count("x" * 1000) == 0                                      # the huge output is not carried along
+
+
+@pytest.mark.slow
+def test_the_notebook_batch_leaves_no_process_and_no_traceback(notebook_batch):
+    """The kernel that ignored SIGINT is gone once the run ended, and nothing the run or its sandboxes
+    printed reached the instructor's terminal as a Python traceback."""
+    assert notebook_batch["processes_left"] == []
+    stderr = notebook_batch["stderr"]
+    assert "Traceback (most recent call last)" not in stderr and "BrokenPipeError" not in stderr, stderr[-4000:]

@@ -1,7 +1,7 @@
 """``backprop-labs grade``: grade one assignment of a built course, whole class to grade files.
 
     backprop-labs grade COURSE ASSIGNMENT [--submissions FOLDER] [--csv FILE] [--workers N]
-                        [--dask-scheduler ADDR] [--student ID ...] [--in-kernel]
+                        [--dask-scheduler ADDR] [--student ID ...] [--allow-torch CHECK ...] [--in-kernel]
 
 Collects ``FOLDER/<student>/`` when given (else grades ``COURSE/submitted/<student>/ASSIGNMENT/``),
 autogrades with the trusted checks (needs root; ``--in-kernel`` for plain nbgrader), writes the
@@ -28,6 +28,9 @@ def add_arguments(parser):
                         help="run the jobs on this Dask scheduler instead of local processes")
     parser.add_argument("--student", action="append", dest="students", metavar="ID",
                         help="grade only this student (repeatable; the grade files still list the class)")
+    parser.add_argument("--allow-torch", action="append", dest="allow_torch", default=[], metavar="CHECK",
+                        help="let the student code of this NumPy trusted check use torch (repeatable), "
+                             "e.g. numpy_mlp_backpropagation")
     parser.add_argument("--in-kernel", action="store_true",
                         help="plain nbgrader scores from the student's own kernel (no root needed; "
                              "a submission can change its own scores)")
@@ -43,7 +46,8 @@ def run(args):
         assignment = get_assignment(args.assignment)
         result = grade_assignment(args.course_dir, assignment, submissions=args.submissions, csv_path=args.csv,
                                   workers=args.workers, scheduler=args.dask_scheduler, students=args.students,
-                                  in_kernel=args.in_kernel, assignments=all_assignments())
+                                  in_kernel=args.in_kernel, assignments=all_assignments(),
+                                  allow_torch=args.allow_torch)
     except (AssignmentError, CourseError, AssignmentNotTrusted) as error:
         print(f"grade: {error}")
         return 2

@@ -9,7 +9,8 @@
 2. collection from a submissions folder (when given): an id that breaks the rules is refused
    for that student alone;
 3. :func:`~grading.course.submissions.prepare_submission` per student: a notebook that cannot
-   be graded gets its reason, duplicated graded cells are repaired;
+   be graded gets its reason, duplicated graded cells are repaired (an unreadable notebook is no
+   reason for trusted grading: the modules are scored without it, the notebook's cells get 0);
 4. autograde: trusted (sandboxed kernels, scores computed outside the student's kernel;
    :mod:`grading.trusted.parallel`) or, with ``in_kernel``, nbgrader's own; then each graded
    folder drops the large files that are not notebooks or modules (kept once, in ``submitted/``);
@@ -88,15 +89,23 @@ def preflight(course_dir, assignment, trusted=True, submissions=None):
 
 
 def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, workers=2, scheduler=None,
-                     students=None, in_kernel=False, assignments=(), progress=True):
+                     students=None, in_kernel=False, assignments=(), progress=True, allow_torch=()):
     """Steps 1-6 above for ``assignment``; returns a :class:`GradingRun`.
 
     ``students``: grade only these ids (the export still lists the whole class).
     ``csv_path``: default ``COURSE/grades/<assignment>.csv``. ``assignments``: the course's
-    assignments, to recognize another assignment's notebook.
+    assignments, to recognize another assignment's notebook. ``allow_torch``: names of NumPy trusted
+    checks whose student code may use torch in this run.
     """
     course_dir = Path(course_dir).resolve()
     preflight(course_dir, assignment, trusted=not in_kernel, submissions=submissions)
+    if allow_torch:
+        from grading.trusted.check_spec import trusted_checks, with_torch_allowed
+
+        try:
+            with_torch_allowed(trusted_checks(), allow_torch)
+        except ValueError as error:
+            raise CourseError(str(error)) from None
     from grading.trusted.parallel import claim_course
 
     with claim_course(course_dir):  # ends what a killed earlier run left; refuses while another runs
@@ -114,7 +123,8 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
                 continue
             problem = id_problem(student)
             if problem is None:
-                problem, notes = prepare_submission(course_dir, assignment, student, assignments)
+                problem, notes = prepare_submission(course_dir, assignment, student, assignments,
+                                                    graded_without_notebook=not in_kernel)
                 if notes:
                     repairs[student] = notes
                     run.notes.setdefault(student, []).extend(notes)
@@ -129,7 +139,7 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
             from grading.trusted.parallel import grade_class
 
             outcome = grade_class(course_dir, assignment.name, workers=workers, scheduler=scheduler,
-                                  students=to_grade, progress=progress, notes=repairs)
+                                  students=to_grade, progress=progress, notes=repairs, allow_torch=allow_torch)
             run.graded, run.unchanged, failed = outcome.graded, outcome.skipped, outcome.failed
             for student, note in outcome.notes.items():  # graded with the trusted checks all the same
                 run.notes.setdefault(student, []).append(note)

@@ -5,8 +5,8 @@ A student id is a folder name and a gradebook key; it may hold ASCII letters, di
 refused for that student alone, with a suggested name (:func:`id_problem`).
 
 :func:`prepare_submission` looks at a submitted notebook before nbgrader does and returns
-the reason it cannot be graded (empty, not a notebook, another assignment's notebook, no
-notebook), or repairs what nbgrader 0.9.6 cannot grade although the work is there: a
+the reason it cannot be graded (another assignment's notebook, no notebook; with in-kernel
+grading also an empty or unreadable one, which the trusted grading scores from the modules alone), or repairs what nbgrader 0.9.6 cannot grade although the work is there: a
 graded cell copied twice (the first copy is kept), duplicated cell ids, a graded cell whose
 nbgrader metadata was edited (``"grade": false`` on a test cell makes nbgrader stop with
 "Inconsistent checksums": the course's metadata is put back), and saved outputs too large to
@@ -143,12 +143,42 @@ def _other_assignment(found_ids, assignments, own):
     return None
 
 
-def prepare_submission(course_dir, assignment, student, assignments=()):
+def _read_notebook(path):
+    """``(reason, data, notebook)``: why the notebook file at ``path`` cannot be read (``None`` when
+    it can), its JSON and its nbformat notebook."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        return f"{path.name} is empty ({len(raw)} bytes)", None, None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        return f"{path.name} is not a notebook: not JSON text ({error})", None, None
+    except RecursionError:  # a crafted file nested deeper than any notebook: it would stop the whole class
+        return f"{path.name} is not a notebook: its JSON is nested too deeply to read", None, None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        return f"{path.name} is not a notebook: no list of cells", None, None
+    try:
+        with warnings.catch_warnings():  # nbformat warns about the duplicated ids prepare_submission repairs
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except Exception as error:  # nbformat raises several types for a malformed notebook
+        return f"{path.name} is not a notebook nbformat can read ({type(error).__name__}: {error})", None, None
+    return None, data, notebook
+
+
+def unreadable_reason(path):
+    """Why the notebook file at ``path`` cannot be read (empty, not JSON, not a notebook), or ``None``."""
+    return _read_notebook(Path(path))[0]
+
+
+def prepare_submission(course_dir, assignment, student, assignments=(), graded_without_notebook=False):
     """Check and repair ``submitted/<student>/<assignment>/<assignment>.ipynb`` in place.
 
     Returns ``(problem, notes)``: ``problem`` is why nothing of this submission can be graded
     (``None`` when it can), ``notes`` what was repaired. Idempotent: a repaired notebook is
     left as it is on the next run, so its fingerprint does not change.
+    ``graded_without_notebook``: an unreadable notebook is no problem (the trusted grading scores
+    the modules without it, :func:`unreadable_reason` says why); it is left as it is.
     """
     folder = Path(course_dir) / "submitted" / student / assignment.name
     path = folder / f"{assignment.name}.ipynb"
@@ -156,23 +186,9 @@ def prepare_submission(course_dir, assignment, student, assignments=()):
         others = sorted(p.name for p in folder.glob("*.ipynb"))
         hint = f" (it holds {', '.join(others)}: rename the notebook if it is this assignment's)" if others else ""
         return f"no {path.name} in the submission{hint}", []
-    raw = path.read_bytes()
-    if not raw.strip():
-        return f"{path.name} is empty ({len(raw)} bytes)", []
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        return f"{path.name} is not a notebook: not JSON text ({error})", []
-    except RecursionError:  # a crafted file nested deeper than any notebook: it would stop the whole class
-        return f"{path.name} is not a notebook: its JSON is nested too deeply to read", []
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        return f"{path.name} is not a notebook: no list of cells", []
-    try:
-        with warnings.catch_warnings():  # nbformat warns about the duplicated ids repaired below
-            warnings.simplefilter("ignore")
-            notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
-    except Exception as error:  # nbformat raises several types for a malformed notebook
-        return f"{path.name} is not a notebook nbformat can read ({type(error).__name__}: {error})", []
+    reason, data, notebook = _read_notebook(path)
+    if reason:
+        return (None if graded_without_notebook else reason), []
     expected = set(graded_cell_ids(assignment.notebook))
     found = {cell_grade_id(cell) for cell in notebook.cells} - {None}
     if not found & expected:

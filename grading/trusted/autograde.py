@@ -22,9 +22,9 @@ from grading.course.config import CONFIG_NAME
 from grading.course.leaks import secret_lines
 from grading.course.preprocessors import trusted_record
 from grading.course.submission_files import copy_submission, fingerprint, refused_line
-from grading.course.submissions import TIMESTAMP, not_collected
+from grading.course.submissions import TIMESTAMP, not_collected, unreadable_reason
 
-from .check_spec import trusted_checks
+from .check_spec import trusted_checks, with_torch_allowed
 from .gradebook import (add_feedback_note, annotate_notebook, copy_gradebook_rows, ensure_submission_rows,
                         gradebook_scores, gradebook_url, scrub_outputs, write_trusted_scores)
 
@@ -171,10 +171,17 @@ UNRUN_FEEDBACK = (". The scores below come from the trusted checks of your modul
                   "which ran without the notebook; what needed the notebook to run scores 0.")
 
 
-def _unrun_copy(job_dir, assignment, student):
+UNREADABLE_FEEDBACK = ("; the cells below were scored from your labs/ modules, without the notebook (cells "
+                       "whose check runs your notebook's answer cells score 0). The notebook shown is the one "
+                       "released to you.")
+
+
+def _unrun_copy(job_dir, assignment, student, notebook=None):
     """The graded folder nbgrader would have made, for a notebook it could not run: the submission,
     the course's own files over it as nbgrader copies them (all but notebooks and the modules the
-    student edits), and no outputs in the notebook (nothing ran; old outputs could be forged)."""
+    student edits), and no outputs in the notebook (nothing ran; old outputs could be forged).
+    ``notebook``: the notebook to grade instead of the submitted one (the released one, when the
+    submitted one cannot be read)."""
     import nbformat
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.utils import find_all_files
@@ -193,11 +200,14 @@ def _unrun_copy(job_dir, assignment, student):
             target.unlink(missing_ok=True)
             shutil.copy(path, target)
     notebook_path = graded / f"{assignment}.ipynb"
-    notebook = nbformat.read(notebook_path, as_version=4)  # unreadable: not graded, both reasons given
-    for cell in notebook.cells:
+    if notebook is not None:
+        notebook_path.unlink(missing_ok=True)
+        shutil.copy(notebook, notebook_path)
+    parsed = nbformat.read(notebook_path, as_version=4)  # unreadable: not graded, both reasons given
+    for cell in parsed.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    nbformat.write(notebook, notebook_path)
+    nbformat.write(parsed, notebook_path)
     return graded
 
 
@@ -208,6 +218,7 @@ def grade_student(job):
     'job_dir'}``, plus ``'note'`` and ``'log'`` when nbgrader could not run the notebook (the
     trusted scores are then still given); never raises for a bad submission. ``job['notes']``
     (optional): what was repaired before grading, put at the top of the student's feedback.
+    ``job['allow_torch']`` (optional): names of NumPy checks allowed to use torch in this run.
     """
     import warnings
 
@@ -225,9 +236,19 @@ def grade_student(job):
         answer["submission"] = submission_fingerprint(course_dir, assignment, student)  # before the copy
         job_dir, refused = _prepare_job(course_dir, assignment, student, job["template"])
         answer["job_dir"] = str(job_dir)
-        autograde = _nbgrader_autograde(job_dir, assignment, student)
+        unreadable = unreadable_reason(job_dir / "submitted" / student / assignment / f"{assignment}.ipynb")
         graded = job_dir / "autograded" / student / assignment
-        if not autograde.get("success") or not (graded / f"{assignment}.ipynb").exists():
+        if unreadable:
+            # Nothing of the notebook can run, but the modules can: they are scored on the released
+            # notebook's cells, and the checks that run the student's answer cells score 0.
+            answer["note"] = f"your notebook could not be read: {unreadable}"
+            graded = _unrun_copy(job_dir, assignment, student,
+                                 notebook=Path(course_dir) / "release" / assignment / f"{assignment}.ipynb")
+            ensure_submission_rows(gradebook_url(job_dir), assignment, student)
+            add_feedback_note(graded / f"{assignment}.ipynb", answer["note"] + UNREADABLE_FEEDBACK)
+        else:
+            autograde = _nbgrader_autograde(job_dir, assignment, student)
+        if not unreadable and (not autograde.get("success") or not (graded / f"{assignment}.ipynb").exists()):
             # The notebook's kernel run failed (a module that exits at import, a kernel that dies...):
             # the trusted checks do not need that run, so the student still gets their scores, 0 for
             # what only the kernel run could show, and the reason in the feedback.
@@ -239,9 +260,10 @@ def grade_student(job):
         if job.get("notes"):  # what course.submissions.prepare_submission repaired: the student is told too
             add_feedback_note(graded / f"{assignment}.ipynb", "before grading, " + "; ".join(job["notes"]) + ".")
         cells_by_check = get_assignment(assignment).trusted_cells
-        checks = {name: trusted_checks()[name] for name in cells_by_check}
+        checks = with_torch_allowed({name: trusted_checks()[name] for name in cells_by_check},
+                                    job.get("allow_torch", ()))
         results = grade_submission(graded, checks, hidden=[course_dir], notebook=graded / f"{assignment}.ipynb",
-                                   scopes=cells_by_check)
+                                   scopes=cells_by_check, unreadable=unreadable)
         refused = not_collected(course_dir, assignment, student) + [str(entry) for entry in refused]
         if refused:
             note = refused_line(refused)

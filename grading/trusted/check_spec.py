@@ -177,6 +177,18 @@ def trusted_checks():
     return {**checks, **registered_trusted_checks()}
 
 
+def with_torch_allowed(checks, names):
+    """``checks`` (``{name: TrustedCheck}``) with ``torch_allowed`` set for the checks in ``names`` (the
+    instructor's ``--allow-torch``); raises ``ValueError`` naming a name that is no trusted check."""
+    from dataclasses import replace
+
+    unknown = sorted(set(names) - set(trusted_checks()))
+    if unknown:
+        raise ValueError(f"--allow-torch {', '.join(unknown)}: no trusted check of that name (the NumPy ones: "
+                         f"{', '.join(name for name, check in trusted_checks().items() if not check.torch_allowed)})")
+    return {name: replace(check, torch_allowed=True) if name in names else check for name, check in checks.items()}
+
+
 def reference_gradients(exercise_name, case):
     """``(loss, {'dW0': array, 'db0': array, ...})`` of the exercise's loss for ``case``.
 

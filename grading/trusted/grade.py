@@ -346,12 +346,14 @@ def answer_cells(notebook, grade_ids):
             [grade_id for grade_id in grade_ids if grade_id not in found])
 
 
-def grade_submission(submission, checks=None, hidden=(), notebook=None, limits=None, scopes=None):
+def grade_submission(submission, checks=None, hidden=(), notebook=None, limits=None, scopes=None, unreadable=None):
     """All trusted checks on one submission folder, in one sandboxed process (see
     :func:`run_checks`): ``{check name: TrustedResult}``.
 
     ``notebook``: the graded notebook, where checks with ``answer_cells`` find them.
     ``scopes``: ``{check name: {test cell id: CellScope}}`` (see :func:`run_checks`).
+    ``unreadable``: why the student's notebook could not be read; the checks that need its answer
+    cells then score 0 with that reason, the others run.
     """
     import nbformat
 
@@ -360,7 +362,11 @@ def grade_submission(submission, checks=None, hidden=(), notebook=None, limits=N
     results, to_run, cells_by_check = {}, {}, {}
     for name, check in checks.items():
         cells, missing = answer_cells(parsed, check.answer_cells)
-        if missing:
+        if unreadable and check.answer_cells:
+            results[name] = TrustedResult(check.name, check.title, 0, len(check.cases), "missing", [
+                f"this check runs your notebook's answer cell {', '.join(check.answer_cells)}, and your "
+                f"notebook could not be read ({unreadable})"])
+        elif missing:
             results[name] = TrustedResult(check.name, check.title, 0, len(check.cases), "missing", [
                 f"answer cell {grade_id} is missing from the notebook (deleted, or its nbgrader "
                 f"metadata was changed)" for grade_id in missing])

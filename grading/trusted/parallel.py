@@ -168,7 +168,8 @@ def _dask_results(jobs, scheduler):
             client.close()
 
 
-def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None, progress=True, notes=None):
+def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None, progress=True, notes=None,
+                allow_torch=()):
     """Grade every submitted student not already recorded; returns a :class:`ClassRun`.
 
     Refuses (:class:`.autograde.AssignmentNotTrusted`) an assignment with an autograded test cell
@@ -177,7 +178,8 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
     ``scheduler``: a Dask scheduler address (or ``distributed.Client``) to run the jobs on
     instead of ``workers`` local processes; the course folder must then be on a file system
     the Dask workers share. ``notes``: ``{student: [what was repaired before grading]}``, shown at
-    the top of the student's feedback.
+    the top of the student's feedback. ``allow_torch``: names of NumPy checks whose student code may
+    use torch in this run (:func:`.check_spec.with_torch_allowed`).
     """
     from tqdm import tqdm
 
@@ -193,7 +195,7 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
         return run
     template = str(snapshot_gradebook(course_dir))
     jobs = [{"course_dir": str(course_dir), "assignment": assignment, "student": s, "template": template,
-             "notes": list((notes or {}).get(s, []))} for s in todo]
+             "notes": list((notes or {}).get(s, [])), "allow_torch": list(allow_torch)} for s in todo]
     answers = _dask_results(jobs, scheduler) if scheduler is not None else _local_results(jobs, workers)
     with tqdm(total=len(jobs), desc=f"autograde {assignment}", unit="student", disable=not progress) as bar:
         for answer in answers:
