@@ -288,7 +288,9 @@ def notebook_batch(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("notebook_attacks")
     assignment = get_assignment("backprop_mlp")
-    release = _build_course_folder(root / "course", assignment)
+    # 30 s per cell: 10x the longest honest cell on a loaded machine; the attack that ignores SIGINT
+    # and loops forever costs these 30 s once instead of the course default
+    release = _build_course_folder(root / "course", assignment, timeout=30)
     released = json.loads((release / "backprop_mlp.ipynb").read_text(encoding="utf-8"))
     released_2_1 = next(cell for cell in released["cells"] if cell_grade_id(cell) == "ex2_1_answer")["source"]
     for name in ["honest", *NOTEBOOK_ATTACKS]:

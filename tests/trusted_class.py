@@ -85,13 +85,14 @@ def _edit_notebook(path, edit):
     nbformat.write(notebook, path)
 
 
-def _build_course_folder(course_dir, assignment):
+def _build_course_folder(course_dir, assignment, timeout=None):
     """Course steps 1-3 for one assignment (the course helper's functions, without its
-    up-to-date check of ``labs/``, which concerns the committed package, not a class)."""
-    from grading.course.config import write_config
+    up-to-date check of ``labs/``, which concerns the committed package, not a class);
+    ``timeout``: nbgrader's seconds per cell (None: the course default)."""
+    from grading.course.config import DEFAULT_TIMEOUT, write_config
     from grading.course.pipeline import copy_source, generate_release
 
-    write_config(course_dir, [assignment])
+    write_config(course_dir, [assignment], timeout=timeout or DEFAULT_TIMEOUT)
     copy_source(course_dir, assignment)
     return generate_release(course_dir, assignment)
 
