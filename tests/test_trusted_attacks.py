@@ -263,7 +263,7 @@ NOTEBOOK_FEEDBACK = {
     "notebook_exit_in_trusted_run": "ended (exit status 0) before reporting a result",
 }
 # The line is in the student's feedback page; these attacks' lines are also in the instructor's summary.
-SUMMARIZED = {"notebook_grade_false", "notebook_huge_output", "notebook_malformed_json"}
+SUMMARIZED = {"notebook_grade_false", "notebook_huge_output", "notebook_malformed_json", "notebook_exit_in_trusted_run"}
 
 
 def _load_attack(name):

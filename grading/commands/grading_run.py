@@ -143,6 +143,10 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
             run.graded, run.unchanged, failed = outcome.graded, outcome.skipped, outcome.failed
             for student, note in outcome.notes.items():  # graded with the trusted checks all the same
                 run.notes.setdefault(student, []).append(note)
+            for student in run.graded:
+                ended = ended_checks(course_dir, assignment, student)
+                if ended:
+                    run.notes.setdefault(student, []).extend(ended)
             for student, text in outcome.logs.items():
                 path = log_path(course_dir, assignment, student)
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,6 +182,16 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
                                                             recorded_checks(course_dir, assignment.name, student))])
         run.report = write_class_report(course_dir, assignment, csv_path)
         return run
+
+
+def ended_checks(course_dir, assignment, student):
+    """One summary line per trusted check of ``student`` that ended without a result (its process
+    exited, ran out of time or memory): those cells scored 0, and the instructor should know why."""
+    from grading.trusted.autograde import recorded_checks
+
+    return [f"{check.get('title', name)} ended without a result: {(check.get('lines') or [check.get('kind')])[0]}"
+            for name, check in recorded_checks(course_dir, assignment.name, student).items()
+            if isinstance(check, dict) and check.get("kind", "graded") != "graded"]
 
 
 def write_problems(path, assignment, run):
