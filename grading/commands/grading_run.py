@@ -106,6 +106,7 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
             with_torch_allowed(trusted_checks(), allow_torch)
         except ValueError as error:
             raise CourseError(str(error)) from None
+    from grading.trusted.autograde import recorded_checks
     from grading.trusted.parallel import claim_course
 
     with claim_course(course_dir):  # ends what a killed earlier run left; refuses while another runs
@@ -143,10 +144,6 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
             run.graded, run.unchanged, failed = outcome.graded, outcome.skipped, outcome.failed
             for student, note in outcome.notes.items():  # graded with the trusted checks all the same
                 run.notes.setdefault(student, []).append(note)
-            for student in run.graded:
-                ended = ended_checks(course_dir, assignment, student)
-                if ended:
-                    run.notes.setdefault(student, []).extend(ended)
             for student, text in outcome.logs.items():
                 path = log_path(course_dir, assignment, student)
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,6 +152,13 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
         else:
             failed = {}
         run.problems.update(failed)
+        # the trusted evidence of every graded student, read once: summary lines now, causes below
+        recorded = {} if in_kernel else {student: recorded_checks(course_dir, assignment.name, student)
+                                         for student in class_ids if student not in run.problems}
+        for student in run.graded:
+            ended = ended_checks(recorded.get(student, {}))
+            if ended:
+                run.notes.setdefault(student, []).extend(ended)
         # a student merged by a run killed before its feedback step has no page yet
         unpaged = [s for s in run.unchanged if not feedback_page(course_dir, assignment, s).is_file()]
         for student in run.graded + unpaged:
@@ -175,22 +179,18 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
             run.causes.unlink(missing_ok=True)
             run.causes = None
         else:
-            from grading.trusted.autograde import recorded_checks
-
-            write_causes(run.causes, [row for student in class_ids if student not in run.problems
-                                      for row in cause_rows(assignment.name, student,
-                                                            recorded_checks(course_dir, assignment.name, student))])
+            write_causes(run.causes, [row for student, checks in recorded.items()
+                                      for row in cause_rows(assignment.name, student, checks)])
         run.report = write_class_report(course_dir, assignment, csv_path)
         return run
 
 
-def ended_checks(course_dir, assignment, student):
-    """One summary line per trusted check of ``student`` that ended without a result (its process
-    exited, ran out of time or memory): those cells scored 0, and the instructor should know why."""
-    from grading.trusted.autograde import recorded_checks
-
+def ended_checks(checks):
+    """One summary line per trusted check that ended without a result (its process exited, ran out
+    of time or memory): those cells scored 0, and the instructor should know why. ``checks``: a
+    student's recorded ``{check name: trusted result JSON}``."""
     return [f"{check.get('title', name)} ended without a result: {(check.get('lines') or [check.get('kind')])[0]}"
-            for name, check in recorded_checks(course_dir, assignment.name, student).items()
+            for name, check in checks.items()
             if isinstance(check, dict) and check.get("kind", "graded") != "graded"]
 
 
