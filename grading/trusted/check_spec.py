@@ -169,12 +169,8 @@ def trusted_checks():
     registered checks (:func:`grading.exercises.registry.register_trusted_check`), in registration order."""
     from grading.exercises.registry import registered_exercises, registered_trusted_checks
 
-    checks = {}
-    for exercise in registered_exercises().values():
-        trusted = exercise.trusted
-        for check in (trusted if isinstance(trusted, tuple) else () if trusted is None else (trusted,)):
-            checks[check.name] = check
-    return {**checks, **registered_trusted_checks()}
+    own = {check.name: check for exercise in registered_exercises().values() for check in exercise.trusted_checks()}
+    return {**own, **registered_trusted_checks()}
 
 
 def with_torch_allowed(checks, names):
