@@ -52,13 +52,23 @@ def protect_course(course_dir):
 RUN_MARKER = "run.json"   # in the course's work folder: the coordinator of the run and its processes' tag
 
 
+def _stat_fields(pid):
+    """The fields of ``/proc/<pid>/stat`` after the command name (field 3, the state, comes first),
+    or None if there is no such process. The name may hold spaces and parentheses: split after its last ')'."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def _started(pid):
     """When process ``pid`` started (clock ticks since boot), None if there is no such process:
     with the pid, it names one process even after its pid is reused."""
+    fields = _stat_fields(pid)
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
+        return int(fields[19])
+    except (TypeError, ValueError, IndexError):
         return None
 
 
@@ -89,11 +99,9 @@ def _end_processes(pids, seconds=60):
 
 
 def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
+    """Whether process ``pid`` exists and is neither a zombie nor dead."""
+    fields = _stat_fields(pid)
+    return bool(fields) and fields[0] not in ("Z", "X")
 
 
 @contextmanager
