@@ -19,7 +19,7 @@ from mutations.models import lab_model, model_and_batch
 
 SPEEDUPS = [(input_columns, "ENABLED"), (invariants, "FOLD_REPEAT_INTO_LOGIT_SHIFT"),
             (invariants, "READ_ONLY_FIRST_CALL"), (invariants, "COPY_ONLY_BEFORE_MORE_STUDENT_CODE"),
-            (finite_differences, "VERIFY_ONCE")]
+            (invariants, "READ_ONLY_LATER_CALLS"), (finite_differences, "VERIFY_ONCE")]
 SAMPLE = ("accumulates across calls", "float32 overflow in an unstable softmax", "missing 1/B",
           "transposed weight gradient", "in-place update of the parameters", "in-place centring of the input")
 
@@ -109,17 +109,19 @@ def test_arrays_replaced_during_the_read_only_call_are_found_and_restored(digits
     assert weight.flags.writeable and batch["input"].flags.writeable
 
 
-def test_the_verification_is_reused_only_with_further_checks_off(digits):
+def test_the_verification_is_reused_with_and_without_further_checks(digits, monkeypatch):
     model = lab_model()
     batch = digits.batches("train", 20)[0]
 
-    def detail(further_checks):
-        report = grading.check_backpropagation(model, batch["input"], batch["output"], further_checks=further_checks)
+    def detail(further_checks, on_model=model):
+        report = grading.check_backpropagation(on_model, batch["input"], batch["output"], further_checks=further_checks)
         return next(check.detail for check in report.checks if check.name == "finite_differences")
 
-    assert "earlier call" not in detail(False)
-    assert "earlier call" in detail(False)
-    assert "earlier call" not in detail(True)   # the full report verifies on every call
+    assert "earlier call" not in detail(True)
+    assert "earlier call" in detail(True) and "earlier call" in detail(False)
+    assert "earlier call" not in detail(False, lab_model())   # another model verifies its own reference
+    monkeypatch.setattr(finite_differences, "VERIFY_ONCE", False)
+    assert "earlier call" not in detail(True)
 
 
 def test_switching_off_the_column_reduction_computes_on_every_column(digits, monkeypatch):
@@ -162,3 +164,32 @@ def test_the_gradient_check_alone_copies_no_parameter(digits, monkeypatch):
     assert grading.check_backpropagation(model, batch["input"], batch["output"], further_checks=False).passed
     own = [array for pair in model.parameters for array in pair]
     assert len(seen) == 1 and all(a is b for a, b in zip(seen[0], own))
+
+
+def test_the_whole_report_copies_no_weight_and_catches_a_write_on_a_later_call(digits, monkeypatch):
+    """Later calls run read-only too (READ_ONLY_LATER_CALLS): a correct implementation gets its whole report
+    without a copy of any weight, and code that writes into a parameter only from its second call on is
+    still caught, and the parameter restored."""
+    batch = digits.batches("train", 20)[0]
+    copied = []
+    copy = invariants._copy
+    monkeypatch.setattr(invariants, "_copy", lambda value: copied.append(value.shape) or copy(value))
+    assert grading.check_backpropagation(lab_model(), batch["input"], batch["output"]).passed
+    assert all(len(shape) < 2 or 1 in shape for shape in copied), copied   # at most the (1, out) bias shifted
+
+    model = lab_model()
+    solution = model.backpropagation
+    saved = model.parameters[1][0].copy()
+    calls = []
+
+    def writes_from_the_second_call(input, output):
+        calls.append(1)
+        if len(calls) > 1:
+            model.parameters[1][0] *= 0.5
+        return solution(input, output)
+
+    model.backpropagation = writes_from_the_second_call
+    report = grading.check_backpropagation(model, batch["input"], batch["output"])
+    unchanged = next(check for check in report.checks if check.name == "parameters_unchanged")
+    assert unchanged.passed is False and "layer 1 weight" in unchanged.detail and not report.passed
+    np.testing.assert_array_equal(model.parameters[1][0], saved)

@@ -4,9 +4,8 @@ One random unit direction ``v`` (entries +-1, scaled) over all parameters costs 
 every gradient entry at once: ``(L(theta + h v) - L(theta - h v)) / 2h`` must equal
 ``sum(gradient * v)``. Naive finite differences would need two passes per parameter.
 
-With ``further_checks=False`` the verification is done once per model, exercise and shapes
-(:data:`VERIFY_ONCE`): it checks the grader's reference function, which a later call on the same
-model and shapes does not change.
+The verification is done once per model, exercise and shapes (:data:`VERIFY_ONCE`): it checks the
+grader's reference function, which a later call on the same model and shapes does not change.
 
 ReLU kinks: a difference whose step moves a ReLU pre-activation across 0 measures neither
 one-sided slope. Every pass records the arguments of the reference's kinked functions
@@ -24,10 +23,10 @@ import torch
 
 from .tolerances import FD_STEP, finite_difference_tolerance
 
-# Speed-up for benchmark rows 1a and 1g (the gradient check with further_checks=False on the books
-# and the dense MLP, bench/grader_cost.py): the reference's finite-difference verification (two
-# reference passes) agrees once for a model, exercise and shapes, and later calls reuse it. The
-# full report (further_checks=True) verifies on every call. False: verify on every call.
+# Speed-up for benchmark rows 1a, 1c and 1g (the gradient check and the whole report on the books
+# MLP, the gradient check on the dense MLP, bench/grader_cost.py): the reference's finite-difference
+# verification (two reference passes) agrees once for a model, exercise and shapes, and later calls,
+# with or without further checks, reuse it. False: verify on every call.
 VERIFY_ONCE = True
 _agreed = weakref.WeakKeyDictionary()   # model -> {(exercise, parameter shapes, input shape): DirectionalCheck}
 
@@ -58,8 +57,8 @@ class DirectionalCheck:
                 f"{self.finite_difference:.10e}, autograd {self.autograd:.10e}, |diff| {self.difference:.1e} "
                 f"(tolerance {self.tolerance:.1e})")
         if self.earlier:
-            text = ("verified on an earlier call with this model and these shapes (not repeated with "
-                    "further_checks=False): " + text)
+            text = ("verified on an earlier call with this model and these shapes (the reference does not "
+                    "change between calls): " + text)
         if np.isfinite(self.student):
             text += f"; your gradient gives {self.student:.10e}"
         return text + (f" [{notes}]" if notes else "")

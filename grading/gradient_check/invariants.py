@@ -37,6 +37,12 @@ READ_ONLY_FIRST_CALL = True
 # first): the gradient check alone then copies nothing, and the reference reads the very arrays
 # the student's call just read. False: copy at once.
 COPY_ONLY_BEFORE_MORE_STUDENT_CODE = True
+# Speed-up for benchmark row 1c (the whole report on the books MLP, bench/grader_cost.py): the later
+# calls too run with the NumPy parameters, the batch and the arrays earlier calls returned read-only,
+# so none of them is copied before student code runs again (the logit shift copies the one bias it
+# moves). A call that fails on a read-only array is made again the copying way. False: copy before
+# every later call (COPY_ONLY_BEFORE_MORE_STUDENT_CODE) and make later calls unprotected.
+READ_ONLY_LATER_CALLS = True
 
 
 @dataclass
@@ -117,6 +123,7 @@ class StudentRunner:
         self.parameters_before = None
         self._parameters_shared = False   # parameters_before are the model's own arrays
         self._shared_results = []         # Unpacked results that may hold the student's own arrays
+        self._refused = False             # the last read-only call failed on a read-only array
 
     def keep(self):
         """Copy what is still shared with the model or the student's results (the saved parameters, the
@@ -128,6 +135,12 @@ class StudentRunner:
             unpacked.detach()
         self._shared_results = []
 
+    def own_parameter(self, spec):
+        """Make the saved value of ``spec`` a copy, before the grader changes that parameter in place."""
+        index = self.specs.index(spec)
+        if self._parameters_shared and self.parameters_before is not None:
+            self.parameters_before[index] = _copy(self.parameters_before[index])
+
     def _unpack(self, call):
         if not call.ok:
             return None
@@ -138,11 +151,15 @@ class StudentRunner:
         return unpacked
 
     def __call__(self, batch):
-        self.keep()
-        call = self._call_read_only(batch) if self.parameters_before is None and READ_ONLY_FIRST_CALL else None
+        first = self.parameters_before is None
+        protect = READ_ONLY_FIRST_CALL if first else (READ_ONLY_LATER_CALLS and not self.modified_parameters
+                                                      and not self.modified_inputs)
+        call = self._call_read_only(batch) if protect else None
         if call is not None:
             return call, self._unpack(call)
-        watch = self.parameters_before is None or self.modified_parameters or self.modified_inputs
+        refused = self._refused   # the code wrote into a read-only array: this call is watched
+        self.keep()
+        watch = self.parameters_before is None or refused or self.modified_parameters or self.modified_inputs
         snapshot = Snapshot(self.model, self.specs, batch) if watch else None
         if self.parameters_before is None:
             self.parameters_before = snapshot.parameters
@@ -155,17 +172,20 @@ class StudentRunner:
         return call, self._unpack(call)
 
     def _call_read_only(self, batch):
-        """The first call with the NumPy parameters and batch arrays read-only (nothing copied but, unless
-        COPY_ONLY_BEFORE_MORE_STUDENT_CODE, the parameters: the point the gradients are of). None when
-        some value is not a NumPy array, or when the call failed on a read-only array: then it must be
-        made again the watched way."""
+        """A call with the NumPy parameters and batch arrays read-only, and (later calls) the arrays earlier
+        calls returned: nothing copied but, on the first call unless COPY_ONLY_BEFORE_MORE_STUDENT_CODE,
+        the parameters (the point the gradients are of). None when some value is not a NumPy array, or when
+        the call failed on a read-only array: then it must be made again the watched (copying) way."""
+        first = self.parameters_before is None
         parameters = [read_path(self.model.parameters, spec.path) for spec in self.specs]
         inputs = dict(batch)
         values = parameters + list(inputs.values())
         if not all(isinstance(value, np.ndarray) for value in values):
             return None
         # Read-only meanwhile, the arrays cannot change during the call: they are the values before it.
-        before = parameters if COPY_ONLY_BEFORE_MORE_STUDENT_CODE else [_copy(value) for value in parameters]
+        before = parameters if COPY_ONLY_BEFORE_MORE_STUDENT_CODE or not first else [_copy(v) for v in parameters]
+        if not first:
+            values += self._earlier_results()
         writeable = [value.flags.writeable for value in values]
         try:
             for value in values:
@@ -175,16 +195,38 @@ class StudentRunner:
             for value, flag in reversed(list(zip(values, writeable))):
                 value.flags.writeable = flag
         self.calls += 1
-        if not call.ok and "read-only" in call.error.message:
+        self._refused = not call.ok and "read-only" in call.error.message
+        if self._refused:
             return None
-        self.parameters_before = before
-        self._parameters_shared = before is parameters
+        if first:
+            self.parameters_before = before
+            self._parameters_shared = before is parameters
         if not _same_objects(self.model, self.specs, parameters, batch, inputs):
             # Entries replaced rather than written: compared and restored as the watched way does (the
             # batch's original arrays, read-only meanwhile, are their own copies).
             changed = Snapshot(self.model, self.specs, batch, before, inputs).restore_changes()
-            self.modified_parameters, self.modified_inputs = changed
+            self.modified_parameters = self.modified_parameters or changed[0]
+            self.modified_inputs = self.modified_inputs or changed[1]
         return call
+
+
+    def _earlier_results(self):
+        """The arrays earlier calls returned that may be the student's own, to be read-only during the next
+        call. A view (some other array owns its memory, which the student may write through) is copied."""
+        arrays = []
+        for unpacked in self._shared_results:
+            found = [array for array in unpacked.found if array is not None]
+            if any(array.base is not None for array in found):
+                unpacked.detach()
+            else:
+                arrays += found
+        self._shared_results = [unpacked for unpacked in self._shared_results if unpacked.shares_memory]
+        return arrays
+
+    def keep_unless_protected(self):
+        """:meth:`keep`, unless later calls run read-only (:data:`READ_ONLY_LATER_CALLS`)."""
+        if not READ_ONLY_LATER_CALLS:
+            self.keep()
 
 
 def _same_objects(model, specs, parameters, batch, inputs):
@@ -278,8 +320,7 @@ def second_call_checks(runner, model, batch, first, tolerance, bias_spec, floors
 
 def mean_of_examples_check(runner, batch, rng, tolerance):
     """Gradient of a few examples together must equal the mean of their single-example gradients."""
-    size = len(batch["output"])
-    chosen = np.sort(rng.choice(size, size=min(EXAMPLES_FOR_MEAN_CHECK, size), replace=False))
+    chosen = _examples_for_mean_check(batch["output"], rng)
     subset = {key: take_rows(value, chosen) for key, value in batch.items()}
     call, together = runner(subset)
     single_batches = [{key: take_rows(value, [i]) for key, value in batch.items()} for i in chosen]
@@ -293,7 +334,7 @@ def mean_of_examples_check(runner, batch, rng, tolerance):
                                {"error": failure, "student_error": c.error,
                                 "labels": np.asarray(sub_batch["output"]).tolist()})
     # Array by array, without stacking the single-example results into one array first.
-    mean = [sum(arrays) / len(arrays) for arrays in zip(*(u.usable for _, u in singles))]
+    mean = [_mean(arrays) for arrays in zip(*(u.usable for _, u in singles))]
     difference = _worst(together.usable, mean)
     passed = difference <= tolerance.rtol
     if passed:   # the factor is for explaining a failure (two full-size products less otherwise)
@@ -305,6 +346,29 @@ def mean_of_examples_check(runner, batch, rng, tolerance):
               f"({_factor_text('together / mean', ratio)}normwise difference {difference:.1e})")
     return CheckResult("mean_of_examples", passed, detail,
                        {"ratio": ratio, "batch_size": len(chosen), "difference": difference})
+
+
+def _examples_for_mean_check(output, rng):
+    """Sorted indices of :data:`EXAMPLES_FOR_MEAN_CHECK` examples: one of the batch's smallest class and
+    one of its largest when the batch has two classes or more (code that sizes the one-hot encoding from
+    the labels is then right on the pair and wrong on a single example), else any."""
+    labels = np.asarray(output)
+    size = len(labels)
+    if size < EXAMPLES_FOR_MEAN_CHECK or labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) \
+            or labels.min() == labels.max():
+        return np.sort(rng.choice(size, size=min(EXAMPLES_FOR_MEAN_CHECK, size), replace=False))
+    smallest = rng.choice(np.flatnonzero(labels == labels.min()))
+    largest = rng.choice(np.flatnonzero(labels == labels.max()))
+    return np.sort([smallest, largest])
+
+
+def _mean(arrays):
+    """The mean of equally shaped arrays, with one new array (not one per addition)."""
+    total = np.add(arrays[0], arrays[1]) if len(arrays) > 1 else np.array(arrays[0], copy=True)
+    for array in arrays[2:]:
+        total += array
+    total /= len(arrays)
+    return total
 
 
 def _factor_text(what, ratio):
@@ -333,7 +397,7 @@ def logit_shift_check(runner, model, batch, bias_spec, first, tolerance, floors=
     # the eps of the coarsest precision the student's code may compute in (a float32 batch), when coarser.
     eps = max(tolerance.eps, rounding_eps or 0.0)
     bound = max(tolerance.rtol, SAFETY * shift * eps)
-    runner.keep()   # nothing saved may be the bias itself while it is shifted
+    runner.own_parameter(bias_spec)   # the saved bias must not be the one shifted
     bias = read_path(model.parameters, bias_spec.path)
     saved = _copy(bias)
     try:

@@ -18,7 +18,7 @@ import torch
 
 from backprop_labs.threads import small_products
 from grading.diagnosis.rules import Evidence, diagnose
-from .finite_differences import directional_check, directional_check_once
+from .finite_differences import directional_check_once
 from grading.exercises.registry import find_exercise, get_exercise, read_path
 from grading.diagnosis.hypotheses import HypothesisContext
 from .invariants import (CheckResult, StudentRunner, mean_of_examples_check, modification_checks,
@@ -107,8 +107,9 @@ def _check(model, input, output, exercise, seed, further_checks, shape_policy):
     all_usable = unpacked is not None and all(a is not None for a in unpacked.usable)
     check_loss = further_checks or exercise.grades_forward
     if (all_usable and further_checks) or check_loss:
-        # Student code runs again: from here on the saved parameters and the first results are copies.
-        runner.keep()
+        # Student code runs again: from here on the saved parameters and the first results are copies, or
+        # read-only during each later call (invariants.READ_ONLY_LATER_CALLS).
+        runner.keep_unless_protected()
         arrays = _saved_parameters(runner)
     checks = []
     if all_usable and further_checks:
@@ -125,8 +126,7 @@ def _check(model, input, output, exercise, seed, further_checks, shape_policy):
                           for key, value in batch.items()}
             model_loss = call_student(exercise.model_loss, model, loss_batch)
     with clock.stage("finite_differences"):
-        checks.insert(0, _finite_difference_check(loss, arrays, reference, specs, rng, unpacked,
-                                                  once=not further_checks))
+        checks.insert(0, _finite_difference_check(loss, arrays, reference, specs, rng, unpacked))
     if check_loss:
         with clock.stage("model_loss"):
             reference_loss = ReferenceLoss(exercise, model, model.parameters, specs, loss_batch).value(arrays)[0]
@@ -234,12 +234,11 @@ def _reference(loss, arrays, unpacked):
                     f"slopes 0 and 1 are both accepted; compared with slope {slope}")
 
 
-def _finite_difference_check(loss, arrays, reference, specs, rng, unpacked, once=False):
-    """The reference against central differences; ``once``: reuse an earlier call's agreement
-    (:data:`.finite_differences.VERIFY_ONCE`)."""
+def _finite_difference_check(loss, arrays, reference, specs, rng, unpacked):
+    """The reference against central differences, or an earlier call's agreement for the same model,
+    exercise and shapes (:data:`.finite_differences.VERIFY_ONCE`)."""
     student = unpacked.usable if unpacked is not None else None
-    verify = directional_check_once if once else directional_check
-    result = verify(loss, arrays, reference, specs, rng, student=student)
+    result = directional_check_once(loss, arrays, reference, specs, rng, student=student)
     passed = {"agree": True, "disagree": False, "skipped": None}[result.status]
     return CheckResult("finite_differences", passed, result.describe(), {"result": result})
 
