@@ -45,7 +45,9 @@ def measure(settings):
             note=f"{checked}; the parallel command also runs the sandboxed checks that plain nbgrader does not"),
         Row("5b", what + ", 1 -> 2 workers", measured=one.replace("`backprop-labs grade`, ", ""),
             baseline=two.replace("`backprop-labs grade`, ", ""), paired=figures["workers"], target=workers_target,
-            note="parallelism alone: the same command, both sides with warm kernels and the sandbox"),
+            note="parallelism alone: the same command in a fresh interpreter each time, both sides with "
+                 "their own imports, warm kernels and the sandbox; with 2, the coordinator grades beside one "
+                 "spawned worker"),
         Row("5c", what + ", serial nbgrader / 1 worker", measured=serial, baseline=one,
             paired=figures["one_worker"],
             note="what the command gains or loses on one worker (warm kernels; sandbox and trusted checks "

@@ -7,9 +7,11 @@ repetition to the next (reversed every other time):
 * ``nbgrader serial``: ``nbgrader autograde ASSIGNMENT`` (one process, one student after the
   other, in-kernel scores only: no sandbox, no trusted checks), its kernels on the course's thread
   policy, as the sandboxed kernels run;
-* ``trusted N=1`` and ``trusted N=2``: this project's trusted autograde with 1 and 2 worker
-  processes (nbgrader per student in a private gradebook, its kernel in the sandbox, then
-  every trusted check of the student in one sandboxed process).
+* ``trusted N=1`` and ``trusted N=2``: this project's trusted autograde grading 1 and 2 students
+  at a time (nbgrader per student in a private gradebook, its kernel in the sandbox, then
+  every trusted check of the student in one sandboxed process), each run in a fresh interpreter
+  as the command starts: it pays its own imports and warm interpreters (with 2, the coordinator
+  grades beside one spawned worker).
 
 Three ratios, each the median of per-repetition ratios: ``nbgrader serial / trusted N=2`` (all
 gains together), ``trusted N=1 / trusted N=2`` (parallelism alone) and ``nbgrader serial /
@@ -29,6 +31,7 @@ import contextlib
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,13 +58,23 @@ def _nbgrader_serial(course):
         raise RuntimeError("nbgrader autograde failed:\n" + (result.stdout + result.stderr)[-3000:])
 
 
+# The trusted run in a fresh interpreter, as `backprop-labs grade` starts: each side pays its own imports
+# and starts its own warm interpreters, so neither inherits the other's (or the benchmark's) warm state.
+TRUSTED_RUN = """
+import sys
+from grading.trusted.parallel import grade_class
+run = grade_class(sys.argv[1], sys.argv[2], workers=int(sys.argv[3]), progress=False)
+if run.failed:
+    sys.exit(f"trusted autograde failed for {sorted(run.failed)}: {run.failed}")
+"""
+
+
 def _trusted(workers):
     def grade(course):
-        from grading.trusted.parallel import grade_class
-
-        run = grade_class(course, ASSIGNMENT, workers=workers, progress=False)
-        if run.failed:
-            raise RuntimeError(f"trusted autograde failed for {sorted(run.failed)}: {run.failed}")
+        result = subprocess.run([sys.executable, "-c", TRUSTED_RUN, str(course), ASSIGNMENT, str(workers)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"trusted autograde on {workers} worker(s) failed:\n{result.stderr[-3000:]}")
     return grade
 
 
