@@ -1,4 +1,4 @@
-"""Autograde a class: one job per student, N at a time (the coordinator and N-1 spawned processes), or on a Dask cluster.
+"""Autograde a class: one job per student, N at a time (the coordinator and N-1 spawned processes) or on Dask.
 
 Workers only write their own job folders; the coordinator (this process) is the only
 writer of the course gradebook and merges each student as soon as its job finishes, so
