@@ -50,6 +50,8 @@ def run_suite(record_path):
         "summary": lines[-1].strip("= ") if lines else f"no output, exit code {finished.returncode}",
         "exit_code": finished.returncode,
         "failed": [line.split(" - ")[0] for line in lines if line.startswith(("FAILED ", "ERROR "))],
+        # pytest's short summary (-ra) gives each failure's message after " - ": kept, to tell why.
+        "reasons": [line[:400] for line in lines if line.startswith(("FAILED ", "ERROR ")) and " - " in line],
     }
     record_path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return record

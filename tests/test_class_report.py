@@ -54,6 +54,9 @@ def graded(tmp_path_factory, books):
             module.write_text(text.replace(*change), encoding="utf-8")
     status = main(["grade", str(root / "course"), ASSIGNMENT, "--submissions", str(root / "submissions"),
                    "--workers", "2"])
+    # Only the student without a notebook is left ungraded; any other student's reason is shown here.
+    problems = _rows(root / "course" / "grades" / f"{ASSIGNMENT}-problems.csv")
+    assert [row["student_id"] for row in problems] == ["s8_no_notebook"], problems
     return root, status
 
 

@@ -458,3 +458,36 @@ def test_a_sandboxed_kernel_ends_when_its_kernel_managers_process_is_killed(tmp_
     while _live_processes_of(uid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _live_processes_of(uid) == []
+
+
+def test_a_sandbox_user_is_created_even_while_another_run_holds_the_password_files_lock(monkeypatch):
+    """Runs starting side by side on a fresh machine create their users at once: useradd refuses while
+    another holds /etc/passwd's lock, and the run waits and tries again; any other refusal is named."""
+    import subprocess as process
+
+    from grading.trusted.sandbox import accounts
+
+    calls = []
+
+    def useradd(command, **_):
+        calls.append(command)
+        if len(calls) < 3:
+            return process.CompletedProcess(command, 1, "", "useradd: cannot lock /etc/passwd; try again later.\n")
+        return process.CompletedProcess(command, 0, "", "")
+
+    def getpwnam(name):
+        if len(calls) < 3:
+            raise KeyError(name)
+        return ("entry of", name)
+
+    monkeypatch.setattr(accounts.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(accounts.pwd, "getpwnam", getpwnam)
+    monkeypatch.setattr(accounts.subprocess, "run", useradd)
+    assert accounts.ensure_user("backprop-sbx-new") == ("entry of", "backprop-sbx-new") and len(calls) == 3
+
+    calls.clear()
+    monkeypatch.setattr(accounts.subprocess, "run", lambda command, **_: calls.append(command) or
+                        process.CompletedProcess(command, 4, "", "useradd: UID 999 is not unique\n"))
+    with pytest.raises(accounts.SandboxUnavailable, match="could not create sandbox user backprop-sbx-new: useradd: UID"):
+        accounts.ensure_user("backprop-sbx-new")
+    assert len(calls) == 1

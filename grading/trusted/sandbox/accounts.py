@@ -15,11 +15,13 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 USER_PREFIX = "backprop-sbx"
+USERADD_ATTEMPTS = 40   # about 40 s of waiting in all for the password file's lock
 MAX_SLOTS = 64
 SANDBOX_ROOT_VARIABLE = "BACKPROP_LABS_SANDBOX_ROOT"
 
@@ -64,10 +66,16 @@ def ensure_user(name):
         raise SandboxUnavailable(f"sandbox user {name} does not exist and only root can create it")
     command = ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
                "--shell", "/usr/sbin/nologin", "--comment", "backprop-labs grading sandbox", name]
-    completed = subprocess.run(command, capture_output=True, text=True)
-    if completed.returncode not in (0, 9):  # 9: created meanwhile by a concurrent run
-        raise SandboxUnavailable(f"could not create sandbox user {name}: {completed.stderr.strip()}")
-    return pwd.getpwnam(name)
+    for attempt in range(USERADD_ATTEMPTS):
+        completed = subprocess.run(command, capture_output=True, text=True)
+        if completed.returncode in (0, 9):  # 9: created meanwhile by a concurrent run
+            return pwd.getpwnam(name)
+        # Runs starting side by side on a fresh machine create their users at once, and useradd
+        # refuses while another holds the lock on /etc/passwd or /etc/group: wait and try again.
+        if "lock" not in completed.stderr.lower():
+            break
+        time.sleep(0.05 * (attempt + 1))
+    raise SandboxUnavailable(f"could not create sandbox user {name}: {completed.stderr.strip()}")
 
 
 def kill_all_processes_of(uid, gid):
