@@ -170,8 +170,7 @@ def _local_results(jobs, workers):
         return
     finished = queue.Queue()   # futures of the spawned workers' jobs, then None when none is left
 
-    def feed(pool):
-        running = set()
+    def feed(pool, running):
         while True:
             while len(running) < workers - 1 and (job := next_job()) is not None:
                 running.add(pool.submit(grade_student, job))
@@ -186,7 +185,12 @@ def _local_results(jobs, workers):
     # tqdm) that a forked worker would inherit in a locked state.
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn"),
                              initializer=die_with_coordinator) as pool:
-        feeder = threading.Thread(target=feed, args=(pool,), name="feed-workers", daemon=True)
+        # The first jobs go out from this thread: a pool starts its processes in the thread that submits,
+        # and a worker's death signal (die_with_coordinator) follows the thread that started it.
+        first = set()
+        while len(first) < workers - 1 and (job := next_job()) is not None:
+            first.add(pool.submit(grade_student, job))
+        feeder = threading.Thread(target=feed, args=(pool, first), name="feed-workers", daemon=True)
         feeder.start()
         fed_all = False
         while (job := next_job()) is not None:
