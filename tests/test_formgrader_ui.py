@@ -45,7 +45,9 @@ def graded(tmp_path_factory, books):
     course = build_demo_class(root, ["honest", "sigmoid_only", "cheat"])
     plain = root / "plain-course"
     shutil.copytree(course, plain, symlinks=True)  # collected, not graded
-    assert main(["grade", str(course), ASSIGNMENT, "--csv", str(root / "trusted.csv")]) == 0
+    status = main(["grade", str(course), ASSIGNMENT, "--csv", str(root / "trusted.csv")])
+    problems = root / "trusted-problems.csv"
+    assert status == 0, problems.read_text(encoding="utf-8") if problems.exists() else "no problems file"
     assert main(["grade", str(plain), ASSIGNMENT, "--csv", str(root / "plain.csv"), "--in-kernel",
                  "--student", CHEAT]) == 0
     return course, _scores(root / "trusted.csv"), _scores(root / "plain.csv")[CHEAT]
