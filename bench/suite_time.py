@@ -44,14 +44,15 @@ def run_suite(record_path):
     finished = subprocess.run([sys.executable, *COMMAND], cwd=REPOSITORY_ROOT, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     lines = [line for line in finished.stdout.splitlines() if line.strip()]
+    failures = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
     record = {
         "seconds": round(elapsed, 1),
         "date": datetime.date.today().isoformat(),
         "summary": lines[-1].strip("= ") if lines else f"no output, exit code {finished.returncode}",
         "exit_code": finished.returncode,
-        "failed": [line.split(" - ")[0] for line in lines if line.startswith(("FAILED ", "ERROR "))],
+        "failed": [line.split(" - ")[0] for line in failures],
         # pytest's short summary (-ra) gives each failure's message after " - ": kept, to tell why.
-        "reasons": [line[:400] for line in lines if line.startswith(("FAILED ", "ERROR ")) and " - " in line],
+        "reasons": [line[:400] for line in failures if " - " in line],
     }
     record_path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return record

@@ -23,7 +23,8 @@ def add_arguments(parser):
     parser.add_argument("--csv", type=Path, default=None, metavar="FILE",
                         help="grade CSV to write, with FILE-cells.csv and FILE-problems.csv beside it "
                              "(default COURSE/grades/ASSIGNMENT.csv)")
-    parser.add_argument("--workers", type=int, default=2, help="students graded at a time: this process and N-1 spawned workers (default 2)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="students graded at a time: this process and N-1 spawned workers (default 2)")
     parser.add_argument("--dask-scheduler", metavar="ADDR", default=None,
                         help="run the jobs on this Dask scheduler instead of local processes")
     parser.add_argument("--student", action="append", dest="students", metavar="ID",

@@ -123,7 +123,6 @@ class StudentRunner:
         self.parameters_before = None
         self._parameters_shared = False   # parameters_before are the model's own arrays
         self._shared_results = []         # Unpacked results that may hold the student's own arrays
-        self._refused = False             # the last read-only call failed on a read-only array
 
     def keep(self):
         """Copy what is still shared with the model or the student's results (the saved parameters, the
@@ -154,10 +153,10 @@ class StudentRunner:
         first = self.parameters_before is None
         protect = READ_ONLY_FIRST_CALL if first else (READ_ONLY_LATER_CALLS and not self.modified_parameters
                                                       and not self.modified_inputs)
-        call = self._call_read_only(batch) if protect else None
+        call, refused = self._call_read_only(batch) if protect else (None, False)
         if call is not None:
             return call, self._unpack(call)
-        refused = self._refused   # the code wrote into a read-only array: this call is watched
+        # refused: the code wrote into a read-only array, so this call is watched
         self.keep()
         watch = self.parameters_before is None or refused or self.modified_parameters or self.modified_inputs
         snapshot = Snapshot(self.model, self.specs, batch) if watch else None
@@ -174,14 +173,15 @@ class StudentRunner:
     def _call_read_only(self, batch):
         """A call with the NumPy parameters and batch arrays read-only, and (later calls) the arrays earlier
         calls returned: nothing copied but, on the first call unless COPY_ONLY_BEFORE_MORE_STUDENT_CODE,
-        the parameters (the point the gradients are of). None when some value is not a NumPy array, or when
-        the call failed on a read-only array: then it must be made again the watched (copying) way."""
+        the parameters (the point the gradients are of). ``(call, refused)``: ``call`` is None when some
+        value is not a NumPy array, or when the call failed on a read-only array (``refused``): then it
+        must be made again the watched (copying) way."""
         first = self.parameters_before is None
         parameters = [read_path(self.model.parameters, spec.path) for spec in self.specs]
         inputs = dict(batch)
         values = parameters + list(inputs.values())
         if not all(isinstance(value, np.ndarray) for value in values):
-            return None
+            return None, False
         # Read-only meanwhile, the arrays cannot change during the call: they are the values before it.
         before = parameters if COPY_ONLY_BEFORE_MORE_STUDENT_CODE or not first else [_copy(v) for v in parameters]
         if not first:
@@ -195,9 +195,8 @@ class StudentRunner:
             for value, flag in reversed(list(zip(values, writeable))):
                 value.flags.writeable = flag
         self.calls += 1
-        self._refused = not call.ok and "read-only" in call.error.message
-        if self._refused:
-            return None
+        if not call.ok and "read-only" in call.error.message:
+            return None, True
         if first:
             self.parameters_before = before
             self._parameters_shared = before is parameters
@@ -207,8 +206,7 @@ class StudentRunner:
             changed = Snapshot(self.model, self.specs, batch, before, inputs).restore_changes()
             self.modified_parameters = self.modified_parameters or changed[0]
             self.modified_inputs = self.modified_inputs or changed[1]
-        return call
-
+        return call, False
 
     def _earlier_results(self):
         """The arrays earlier calls returned that may be the student's own, to be read-only during the next

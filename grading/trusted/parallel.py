@@ -193,18 +193,16 @@ def _local_results(jobs, workers):
         feeder = threading.Thread(target=feed, args=(pool, first), name="feed-workers", daemon=True)
         feeder.start()
         fed_all = False
-        while (job := next_job()) is not None:
-            yield grade_student(job)
-            while not fed_all and not finished.empty():
+        while not fed_all:
+            job = next_job()
+            if job is not None:
+                yield grade_student(job)
+            # What the workers finished meanwhile; once the coordinator has nothing left, wait for the rest.
+            while not fed_all and (job is None or not finished.empty()):
                 future = finished.get()
                 fed_all = future is None
                 if future is not None:
                     yield future.result()
-        while not fed_all:
-            future = finished.get()
-            fed_all = future is None
-            if future is not None:
-                yield future.result()
         feeder.join()
 
 
