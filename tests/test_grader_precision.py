@@ -5,6 +5,7 @@ import numpy as np
 
 import grading
 from mutations import CORRECT, backward, float32_backpropagation
+from mutations import output_error as mutations_output_error
 from mutations.models import digits_batch, lab_model
 from mutations.real_code import float32_forward_float64_result
 
@@ -30,14 +31,15 @@ def test_float32_arithmetic_gets_the_same_verdict_whatever_dtype_it_returns(digi
         assert all(check.passed is not False for check in report.checks), name
     for name in ("float64 returned", "float64 one-hot"):
         note = next(note for note in reports[name].notes if note.startswith("precision:"))
-        assert "float64 arrays" in note and "float32 rounding" in note and "batch's input is float32" in note
-        assert "achieved" in reports[name].tolerance
+        assert "float64 arrays" in note and "less than float32 can represent" in note
+        assert "batch's input is float32" in note
+        assert "your code computes in float32" in reports[name].tolerance
 
 
 def test_a_float64_solution_is_still_judged_at_float64_precision(digits):
     batch = digits_batch(digits)
     report = grading.check_backpropagation(lab_model(), batch["input"], batch["output"])
-    assert report.passed and "eps(float64)" in report.tolerance and "achieved" not in report.tolerance
+    assert report.passed and "eps(float64)" in report.tolerance and "computes in" not in report.tolerance
     assert not any(note.startswith("precision:") for note in report.notes)
 
 
@@ -106,3 +108,31 @@ def test_the_tangent_prints_disagreeing_slopes_distinguishably(digits, tmp_path)
     title = result.figure.axes[0].get_title()
     numerical, yours = re.findall(r"numerical (\S+), yours (\S+)", title)[0]
     assert not result.agrees and "DISAGREE" in title and numerical != yours
+
+
+def _off_by(relative_error, where="weights"):
+    """The right gradients, float64 arithmetic, with a smooth relative error (a forward difference, a tiny
+    constant in a denominator): the precision is not float32, so the verdict must be float64's."""
+    def approximate(self, input, output):
+        inputs, _, _, error = mutations_output_error(self, input, output)
+        gradients = backward(self, inputs, error)
+        return [[dW * (1 + relative_error * np.cos(7 * dW)) if where in ("weights", "all") else dW,
+                 db * (1 + relative_error) if where == "all" else db] for dW, db in gradients]
+    return approximate
+
+
+def test_a_float64_formula_off_by_1e7_fails_and_is_named_approximate(digits):
+    batch = digits_batch(digits)
+    for where in ("weights", "all"):
+        report = grading.check_backpropagation(lab_model(_off_by(1e-7, where)), batch["input"], batch["output"])
+        assert not report.passed, where
+        assert report.causes == ["approximate_formula"], (where, report.causes)
+        assert "float32" not in report.reproducibility["student precision"]
+        assert "computes in float64" in report.tolerance, report.tolerance
+
+
+def test_every_correct_float32_variant_is_judged_at_float32_and_passes(digits):
+    batch = digits_batch(digits)
+    for name in ("float32 throughout", "float32 forward, float64 result"):
+        report = grading.check_backpropagation(lab_model(CORRECT[name]), batch["input"], batch["output"])
+        assert report.passed and report.reproducibility["student precision"] == "float32", name

@@ -9,6 +9,7 @@ that message is all the error output shows: no traceback into this module.
 import numpy as np
 
 from grading.gradient_check.pipeline import check_backpropagation
+from grading.policy.closeness import close_failure
 
 BIAS_SCALE = 0.5  # biases drawn from N(0, 0.5^2): a forgotten or misplaced bias changes the result
 
@@ -146,18 +147,11 @@ def assert_log_probabilities_match(model, expected_model, input):
 
 def assert_close(found, expected, what, rtol, atol=0.0):
     """``found`` equals ``expected`` (same shape, within ``atol + rtol * |expected|``), else a
-    :class:`CheckFailed` naming ``what``, both shapes or the worst entry with both values."""
-    found, expected = np.asarray(found, dtype=float), np.asarray(expected, dtype=float)
-    if found.shape != expected.shape:
-        raise CheckFailed(f"{what}: expected shape {expected.shape}, found shape {found.shape}")
-    bad = ~np.isclose(found, expected, rtol=rtol, atol=atol)
-    if not bad.any():
-        return
-    excess = np.where(bad, np.abs(found - expected) - rtol * np.abs(expected), -np.inf)
-    worst = np.unravel_index(np.argmax(excess), found.shape) if found.ndim else ()
-    where = f" at index {tuple(int(i) for i in worst)}" if found.ndim else ""
-    raise CheckFailed(f"{what}: {int(bad.sum())} of {bad.size} entries differ; worst{where}: expected "
-                      f"{expected[worst]:.10g}, found {found[worst]:.10g} (tolerance rtol={rtol:g}, atol={atol:g})")
+    :class:`CheckFailed` naming ``what``, both shapes or the worst entry with both values
+    (the rule: :func:`grading.policy.closeness.close_failure`)."""
+    failure = close_failure(found, expected, what, rtol=rtol, atol=atol)
+    if failure is not None:
+        raise CheckFailed(failure)
 
 
 def assert_equal(found, expected, what):

@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from grading.gradient_check.tolerances import normwise_error
+from grading.policy.precision import normwise_error
 
 
 @dataclass(frozen=True)

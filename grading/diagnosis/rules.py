@@ -25,7 +25,7 @@ import numpy as np
 
 from .hypotheses import matching_hypothesis
 from .vocabulary import MLP, vocabulary_of
-from grading.gradient_check.tolerances import normwise_error
+from grading.policy.precision import normwise_error
 
 
 @dataclass
@@ -729,11 +729,16 @@ def _common_scale(evidence):
 
 def _precision(evidence):
     errors = [evidence.errors[i] for i in evidence.wrong_values]
-    if errors and all(e is not None and e <= 1e-3 for e in errors):
-        return (f"The gradients agree only to about {max(errors):.0e}: right formula, lost precision. Some step "
-                f"runs in a low precision (float16, or float32 with a large sum?) while the result is compared as "
-                f"{evidence.tolerance.dtype.name}; keep one precision throughout.")
-    return None
+    if not errors or not all(e is not None and e <= 1e-3 for e in errors):
+        return None
+    if evidence.tolerance.approximate_float64:
+        return "approximate_formula", (
+            f"The gradients agree with the reference only to about {max(errors):.0e}, and your code computes in "
+            f"float64 ({evidence.tolerance.float64_reason}), so this is not rounding: the formula itself is approximate (a finite-difference derivative, a small constant "
+            f"added to avoid a division by zero, a clipped value?). Backpropagation gives the exact derivative.")
+    return (f"The gradients agree only to about {max(errors):.0e}: right formula, lost precision. Some step "
+            f"runs in a low precision (float16, or float32 with a large sum?) while the result is compared as "
+            f"{evidence.tolerance.dtype.name}; keep one precision throughout.")
 
 
 def _localise(evidence):

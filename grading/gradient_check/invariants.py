@@ -14,7 +14,7 @@ import torch
 
 from grading.exercises.registry import read_path
 from .student_call import call_student
-from .tolerances import SAFETY, normwise_error
+from grading.policy.precision import SAFETY, normwise_error, rounded_to_float32
 from .returned_arrays import DEFAULT_SHAPE_POLICY, unpack_gradients
 
 # Shifts that overflow exp() in each precision (float32 above ~88.7, float64 above ~709.8).
@@ -381,6 +381,33 @@ def take_rows(value, rows):
     if isinstance(value, torch.Tensor):
         return value[torch.as_tensor(np.asarray(rows))].clone()
     return np.array(np.asarray(value)[np.asarray(rows)], copy=True)
+
+
+def _rounded(value):
+    """``value`` with every float64 entry rounded to float32, in its own dtype (other values as they are)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().float().to(value.dtype) if value.dtype == torch.float64 else value.detach().clone()
+    return rounded_to_float32(value) if isinstance(value, np.ndarray) else value
+
+
+def rounded_call(runner, model, batch):
+    """Call again with every parameter and float input rounded to float32 (kept in its own dtype), the
+    evidence of :func:`grading.policy.precision.arithmetic_precision`. Returns ``(call, unpacked, rounded
+    parameters in spec order, rounded batch)``; the parameters are restored afterwards."""
+    parameters = [read_path(model.parameters, spec.path) for spec in runner.specs]
+    for spec in runner.specs:
+        runner.own_parameter(spec)   # the saved parameters must not be the ones rounded
+    saved = [_copy(parameter) for parameter in parameters]
+    rounded_parameters = [_rounded(parameter) for parameter in parameters]
+    rounded_batch = {key: _rounded(value) for key, value in batch.items()}
+    try:
+        for parameter, rounded in zip(parameters, rounded_parameters):
+            _write(parameter, rounded)
+        call, unpacked = runner(rounded_batch)
+    finally:
+        for parameter, value in zip(parameters, saved):
+            _write(parameter, value)
+    return call, unpacked, rounded_parameters, rounded_batch
 
 
 def logit_shift_check(runner, model, batch, bias_spec, first, tolerance, floors=None, rounding_eps=None):

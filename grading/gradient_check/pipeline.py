@@ -17,18 +17,18 @@ import numpy as np
 import torch
 
 from backprop_labs.threads import small_products
-from grading.diagnosis.rules import Evidence, diagnose
+from grading.diagnosis.rules import diagnose
 from .finite_differences import directional_check_once
 from grading.exercises.registry import find_exercise, get_exercise, read_path
-from grading.diagnosis.hypotheses import HypothesisContext
 from .invariants import (CheckResult, StudentRunner, mean_of_examples_check, modification_checks,
                          second_call_checks, take_rows)
-from .arrays import as_array, plain_array, to_float64
+from grading.policy.arrays import as_array, to_float64
 from .reference import ReferenceLoss
-from .report import GradientReport, ParameterRow
+from .report import GradientReport
+from .verdict import declared_precision, evidence_for_diagnosis, parameter_rows, rounding_evidence
 from .student_call import call_student
 from .returned_arrays import DEFAULT_SHAPE_POLICY
-from .tolerances import achieved_tolerance, normwise_error, precision_of
+from grading.policy.precision import achieved_tolerance, normwise_error, precision_of
 
 
 def check_backpropagation(model, input, output, exercise=None, seed=0, further_checks=True,
@@ -88,8 +88,7 @@ def _check(model, input, output, exercise, seed, further_checks, shape_policy):
     runner = StudentRunner(exercise, model, specs, shape_policy)
     with clock.stage("student"):
         first_call, unpacked = runner(batch)
-    declared = precision_of(_returned_arrays(first_call.value, specs)
-                            + [read_path(model.parameters, s.path) for s in specs])
+    declared = declared_precision(first_call.value, specs, [read_path(model.parameters, s.path) for s in specs])
 
     # The parameters as they were before the student's first call are the point the gradients are of.
     arrays = _saved_parameters(runner)
@@ -99,10 +98,15 @@ def _check(model, input, output, exercise, seed, further_checks, shape_policy):
     with clock.stage("compare"):
         sizes = reference.error_sizes(unpacked.usable if unpacked else [None] * len(specs))
         errors = [None if size is None else size[1] for size in sizes]
-        # The verdict follows the precision the student's arithmetic achieved (see achieved_tolerance);
-        # the reduced reference is nonzero exactly where the full one is.
-        tolerance = achieved_tolerance(declared, errors, reference.reduced_gradients)
-        rows = _rows(specs, unpacked, sizes, tolerance)
+        # The verdict follows the precision the student's arithmetic ran in (see achieved_tolerance), asking
+        # for the rounding call only when the arrays would pass at float32 but not at their dtype; the
+        # reduced reference is nonzero exactly where the full one is.
+        tolerance = achieved_tolerance(declared, errors, reference.reduced_gradients,
+                                       lambda: rounding_evidence(exercise, runner, model, specs, batch, unpacked,
+                                                                 reference.gradients))
+        rows = parameter_rows(specs, unpacked, sizes, tolerance)
+    if runner.calls > 1:
+        arrays = _saved_parameters(runner)   # the rounding call ran: the saved parameters are copies now
 
     all_usable = unpacked is not None and all(a is not None for a in unpacked.usable)
     check_loss = further_checks or exercise.grades_forward
@@ -140,15 +144,9 @@ def _check(model, input, output, exercise, seed, further_checks, shape_policy):
     diagnosis, internal_errors = [], []
     if not passed or warnings:
         with clock.stage("diagnosis"):
-            evidence = Evidence(
-                exercise=exercise, specs=specs, batch_size=len(output), raw=first_call.value,
-                error=first_call.error, problems=unpacked.problems if unpacked else [],
-                found=unpacked.found if unpacked else [None] * len(specs),
-                usable=unpacked.usable if unpacked else [None] * len(specs), reference=reference.gradients,
-                errors=errors, checks={check.name: check for check in checks}, tolerance=tolerance,
-                hypothesis_context=HypothesisContext(model, specs, arrays, to_float64(input), np.asarray(output),
-                                                     reference.gradients),
-            )
+            evidence = evidence_for_diagnosis(exercise, model, specs, batch, first_call.error, first_call.value,
+                                              unpacked, reference.gradients, errors,
+                                              {check.name: check for check in checks}, tolerance, arrays)
             diagnosis, internal_errors = diagnose(evidence), evidence.internal_errors
     notes = (([kink_note] if kink_note else []) + (unpacked.notes if unpacked else [])
              + ([precision_note(tolerance, input, model, specs, errors)] if tolerance.returned_dtype else [])
@@ -184,8 +182,9 @@ def precision_note(tolerance, input, model, specs, errors):
         where = f"some step converts to {coarse} (astype(np.{coarse}), np.{coarse}(...) or a {coarse} array)"
     worst = max((e for e in errors if e is not None), default=float("nan"))
     digits = int(round(-np.log10(max(worst, np.finfo(np.float64).eps))))
-    return (f"precision: your gradients are {returned} arrays but agree with the reference only to {worst:.1e} "
-            f"({coarse} rounding): {where}. That keeps about {digits} significant digits instead of "
+    return (f"precision: your gradients are {returned} arrays but agree with the reference only to {worst:.1e}, "
+            f"and they stay the same when the parameters and inputs move by less than {coarse} can represent: "
+            f"{where}. That keeps about {digits} significant digits instead of "
             f"{int(-np.log10(np.finfo(tolerance.returned_dtype).eps))}; fine for training, so they are judged "
             f"at {coarse} precision (rtol {tolerance.rtol:.1e}), as if you had returned {coarse}.")
 
@@ -200,21 +199,6 @@ def _further_calls(exercise, runner, model, batch, specs, first, rng, tolerance,
     else:
         checks.insert(1, CheckResult("mean_of_examples", None, "not run: the results change from call to call"))
     return checks
-
-
-def _returned_arrays(raw, specs):
-    """The student's returned arrays in their own dtype (for the precision), when there are any."""
-    arrays = []
-    for spec in specs:
-        try:
-            value = read_path(raw, spec.path)
-        except Exception:  # noqa: BLE001 - whatever the student returned, reading it must not raise
-            continue
-        if isinstance(value, (np.ndarray, torch.Tensor, np.generic)):
-            array, _ = plain_array(value)
-            if array is not None:
-                arrays.append(array)
-    return arrays
 
 
 def _reference(loss, arrays, unpacked):
@@ -285,19 +269,6 @@ def _forward_hint(model, batch):
         return "its outputs are not normalised log-probabilities: end with torch.log_softmax(z, dim=1)."
     return ("its log-probabilities are normalised but differ from the reference: check the hidden layers, "
             "z = a @ W.T + b and then the activation named for that layer.")
-
-
-def _rows(specs, unpacked, sizes, tolerance):
-    """One row per parameter; ``sizes[i]`` is ``(max abs error, normwise error)`` or None (unusable)."""
-    rows = []
-    for i, spec in enumerate(specs):
-        problems = [p for p in unpacked.problems if p.spec == spec] if unpacked else []
-        found = unpacked.found_text[i] if unpacked else "(raised)"
-        max_abs, normwise = sizes[i] or (None, None)
-        passed = sizes[i] is not None and normwise <= tolerance.rtol and not any(p.blocking for p in problems)
-        note = "; ".join(("" if p.blocking else "warning: ") + p.message for p in problems)
-        rows.append(ParameterRow(spec.layer, spec.role, tuple(spec.shape), found, max_abs, normwise, passed, note))
-    return rows
 
 
 def _reproducibility(seed, batch, specs, tolerance):

@@ -19,10 +19,10 @@ from backprop_labs.perturbation import get_mlp_parameter_handlers, get_mlp_loss_
 
 from grading.exercises.registry import find_exercise, get_exercise, read_path
 from .reference import ReferenceLoss, parameter_arrays
-from .student_call import call_student
-from .tolerances import FD_ROUNDING_FACTOR, achieved_tolerance, normwise_error, precision_of
-from .arrays import plain_array
-from .returned_arrays import unpack_gradients
+from grading.policy.precision import achieved_tolerance, normwise_error, precision_of
+from .tolerances import FD_ROUNDING_FACTOR
+from .invariants import StudentRunner
+from .verdict import declared_precision, rounding_evidence
 
 
 # The loss curve of the tangent-plot exercise: the student's losses come from the same float64 forward
@@ -131,32 +131,28 @@ def _pick_entry(exercise, model, batch, spec):
 
 def _student_slope(exercise, model, batch, spec, position):
     """``(slope, note, precision allowance)``: the student's entry, why there is none, and the rounding
-    allowed for it, which follows the precision the student's whole array achieved (as in the gradient check)."""
-    call = call_student(exercise.student_gradients, model, batch)
+    allowed for it, which follows the precision the student's arithmetic ran in (as in the gradient check,
+    by the same functions)."""
+    specs = exercise.parameter_specs(model)
+    runner = StudentRunner(exercise, model, specs)
+    call, unpacked = runner(batch)
     if not call.ok:
         return None, f"{call.error.type_name}: {call.error.message}", 0.0
-    specs = exercise.parameter_specs(model)
-    unpacked = unpack_gradients(call.value, specs)
     index = specs.index(spec)
     array = unpacked.usable[index]
     if array is None:
         problem = unpacked.problem_for(spec) or (unpacked.problems[0] if unpacked.problems else None)
         return None, problem.message if problem else "unusable", 0.0
+    runner.keep()
     reference = ReferenceLoss(exercise, model, model.parameters, specs, batch).gradient(
-        parameter_arrays(model.parameters, specs)).gradients[index]
-    tolerance = achieved_tolerance(precision_of([read_path(model.parameters, spec.path)] + _own_dtype(call.value, spec)),
-                                   [normwise_error(array, reference)], [reference])
-    allowance = tolerance.rtol * float(np.max(np.abs(reference))) if tolerance.dtype != np.float64 else 0.0
+        parameter_arrays(model.parameters, specs)).gradients
+    errors = [None if found is None else normwise_error(found, wanted)
+              for found, wanted in zip(unpacked.usable, reference)]
+    declared = declared_precision(call.value, specs, [read_path(model.parameters, s.path) for s in specs])
+    tolerance = achieved_tolerance(declared, errors, reference,
+                                   lambda: rounding_evidence(exercise, runner, model, specs, batch, unpacked, reference))
+    allowance = tolerance.rtol * float(np.max(np.abs(reference[index]))) if tolerance.dtype != np.float64 else 0.0
     return float(array[position]), "", allowance
-
-
-def _own_dtype(raw, spec):
-    """The student's array for ``spec`` in its own dtype, for the precision (empty when unreadable)."""
-    try:
-        array, _ = plain_array(read_path(raw, spec.path))
-    except Exception:  # noqa: BLE001 - whatever was returned, reading it must not raise
-        return []
-    return [] if array is None else [array]
 
 
 @dataclass

@@ -16,7 +16,7 @@ import numpy as np
 from backprop_labs.utils import index2onehot
 from grading.diagnosis.hypotheses import HypothesisContext
 from grading.diagnosis.rules import Evidence, diagnose
-from grading.gradient_check.tolerances import normwise_error
+from grading.policy.precision import normwise_error
 
 UNEXPLAINED = ("unexplained", "The result differs from the reference in a way none of the known mistakes explains.")
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backprop_labs.utils import index2onehot, logsumexp
-from grading.gradient_check.tolerances import GradientTolerance, normwise_error
+from grading.policy.closeness import close_failure
+from grading.policy.precision import GradientTolerance, normwise_error
 
 from .sandbox.limits import Limits
 
@@ -116,15 +117,9 @@ def compare_loss_and_tangent(exercise, case, arrays):
 
 def compare_close(found, expected, what, rtol, atol=0.0):
     """``None`` if ``found`` equals ``expected`` within ``atol + rtol * |expected|`` entrywise, else the
-    sentence of the notebooks' own ``assert_close`` (the same rule, so a cell's trusted check and its
-    test agree)."""
-    from grading.course.test_cell_helpers import CheckFailed, assert_close
-
-    try:
-        assert_close(found, expected, what, rtol=rtol, atol=atol)
-    except CheckFailed as failure:
-        return str(failure)
-    return None
+    sentence of the notebooks' own ``assert_close`` (the same function, so a cell's trusted check and
+    its test agree)."""
+    return close_failure(found, expected, what, rtol=rtol, atol=atol)
 
 
 def calls_shapes(case):

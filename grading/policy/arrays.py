@@ -1,12 +1,16 @@
-"""The one converter of the gradient check: whatever array-like a student's code or a batch holds
-(NumPy array of any dtype or layout, ``np.matrix``, NumPy scalar, PyTorch tensor, nested list or
-tuple of numbers) to a plain NumPy array.
+"""The one converter: whatever array-like a student's code returns (NumPy array of any dtype or
+layout, ``np.matrix``, NumPy scalar, PyTorch tensor, nested list or tuple of numbers) to a plain
+NumPy array, in its own dtype and shape.
 
-(The sandbox's ``grading/trusted/student_side.py`` keeps its own: it must run on the standard
-library and NumPy alone.)
+NumPy only (a tensor is recognised by its type's module, so PyTorch is never imported): the
+sandbox runs this file beside ``student_side.py``, where PyTorch may be hidden.
 """
 import numpy as np
-import torch
+
+
+def is_tensor(value):
+    """A PyTorch tensor (or parameter), recognised without importing PyTorch."""
+    return type(value).__module__.split(".")[0] == "torch" and hasattr(value, "detach") and hasattr(value, "dtype")
 
 
 def plain_array(value):
@@ -14,7 +18,7 @@ def plain_array(value):
     as a plain ``np.ndarray`` in its own dtype (no copy when it already is one); None when it is not
     array-like. ``how`` names conversions worth telling a student about: ``"np.matrix"``,
     ``"Python list"``, ``"Python tuple"``."""
-    if isinstance(value, torch.Tensor):
+    if is_tensor(value):
         try:
             return value.detach().cpu().resolve_conj().numpy(), ""
         except Exception:  # noqa: BLE001 - e.g. a dtype NumPy lacks (bfloat16)
@@ -49,3 +53,11 @@ def as_array(value, dtype=None, copy=False):
 def to_float64(value):
     """A float64 NumPy copy of an array or tensor (never a view of the original)."""
     return as_array(value, np.float64, copy=True)
+
+
+def numpy_dtype(dtype):
+    """A NumPy dtype for a NumPy or PyTorch dtype (``torch.bfloat16``, which NumPy lacks, as float16)."""
+    if type(dtype).__module__.split(".")[0] == "torch":
+        name = str(dtype).rsplit(".", 1)[-1]
+        return np.dtype("float16" if name == "bfloat16" else name)
+    return np.dtype(dtype)
