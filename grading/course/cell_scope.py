@@ -32,6 +32,10 @@ class CellScope:
         activations = getattr(case, "activations", None)
         return self.networks is None or activations is None or tuple(activations[:-1]) in self.networks
 
+    def layers(self, case):
+        """The layers whose gradients this cell reads: the output layer's alone when asked, else None (all)."""
+        return {len(case.geometry) - 2} if self.output_layer_only and hasattr(case, "geometry") else None
+
     def keep(self, case, arrays):
         """``arrays`` without the gradients of layers below the output layer, when asked, and
         only the named ones when the scope names them."""

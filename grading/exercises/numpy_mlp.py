@@ -5,9 +5,8 @@ tangent-plot answer cell (``loss_and_tangent``).
 import torch
 
 from grading.diagnosis.mlp_hypotheses import MLP_HYPOTHESES
-from grading.trusted.case_diagnosis import diagnose_gradients
 from grading.trusted.cases import mlp_cases, tangent_cases
-from grading.trusted.check_spec import (TrustedCheck, compare_gradients, compare_loss_and_tangent, gradient_shapes,
+from grading.trusted.check_spec import (TrustedCheck, compare_loss_and_tangent, gradient_judge, gradient_shapes,
                                        loss_and_tangent_shapes)
 
 from grading.diagnosis.vocabulary import MLP
@@ -50,8 +49,7 @@ register_exercise(GradientExercise(
             exercise="numpy_mlp", module="labs.numpy_mlp", class_name="NumpyMLP",
             probe="numpy_mlp_backpropagation", cases=mlp_cases("backprop", 2202),
             expected_shapes=gradient_shapes,
-            compare=lambda case, arrays: compare_gradients("numpy_mlp", case, arrays),
-            diagnose=lambda case, arrays: diagnose_gradients("numpy_mlp", case, arrays),
+            compare=None, judge=gradient_judge("numpy_mlp"),
             torch_allowed=False,  # the exercise is backpropagation by hand in NumPy
         ),
         # The answer cell is called on the student's NumpyMLP (its given forward pass and loss) with

@@ -9,13 +9,9 @@ batch, drawn here) and the returned gradients. Rules that need to call the stude
 The keys are what :mod:`grading.course.class_report` counts over a class; failures that are not
 wrong numbers (an exception, a time limit, a missing answer cell) get keys of their own here.
 """
-from types import SimpleNamespace
-
 import numpy as np
 
 from backprop_labs.utils import index2onehot
-from grading.diagnosis.hypotheses import HypothesisContext
-from grading.diagnosis.rules import Evidence, diagnose
 from grading.policy.precision import normwise_error
 
 UNEXPLAINED = ("unexplained", "The result differs from the reference in a way none of the known mistakes explains.")
@@ -23,28 +19,14 @@ UNEXPLAINED = ("unexplained", "The result differs from the reference in a way no
 
 def diagnose_gradients(exercise_name, case, arrays):
     """``[(cause, sentence)]`` for the gradients ``arrays`` (``{'dW0': ..., 'db0': ...}``) of an MLP
-    case; rules and hypotheses of the registered exercise ``exercise_name``."""
+    case: the diagnosis of :func:`~grading.trusted.check_spec.judge_gradients`, the check's own."""
     from grading.exercises.registry import get_exercise
 
-    from .check_spec import FLOAT64, reference_gradients
+    from .check_spec import gradients_by_name, specs_and_reference, judge_gradients
 
-    exercise = get_exercise(exercise_name)
-    parameters = case.parameters()
-    configuration = SimpleNamespace(activation_functions=list(case.activations), parameters=parameters)
-    specs = exercise.parameter_specs(configuration)
-    _, by_name = reference_gradients(exercise_name, case)
-    names = [f"{'dW' if spec.role == 'weight' else 'db'}{spec.layer}" for spec in specs]
-    reference = [by_name[name] for name in names]
-    student = [None if arrays.get(name) is None else np.asarray(arrays[name], dtype=np.float64) for name in names]
-    errors = [None if s is None or s.shape != r.shape else normwise_error(s, r) for s, r in zip(student, reference)]
-    batch = case.batch()
-    flat = [np.asarray(parameters[spec.path[0]][spec.path[1]], dtype=np.float64) for spec in specs]
-    evidence = Evidence(
-        exercise=exercise, specs=specs, batch_size=len(batch["output"]),
-        raw=[student[i:i + 2] for i in range(0, len(student), 2)], error=None, problems=[],
-        found=student, usable=student, reference=reference, errors=errors, checks={}, tolerance=FLOAT64,
-        hypothesis_context=HypothesisContext(configuration, specs, flat, batch["input"], batch["output"], reference))
-    return diagnose(evidence) or [UNEXPLAINED]
+    configuration, specs, _, _ = specs_and_reference(get_exercise(exercise_name), case)
+    raw = gradients_by_name(configuration.parameters, specs, arrays)
+    return judge_gradients(exercise_name, case, raw).causes or [UNEXPLAINED]
 
 
 def diagnose_input_gradient(case, value):

@@ -30,21 +30,109 @@ def forward_shapes(case):
     return {"log_probabilities": (case.batch_size, case.geometry[-1]), **gradient_shapes(case)}
 
 
-def compare_gradients(exercise, case, arrays):
-    """``None`` if every gradient in ``arrays`` matches the float64 reference, else what differs first.
+@dataclass
+class GradientJudgement:
+    """The judgement of one case's returned gradients, made by the functions ``check_backpropagation``
+    judges with (:mod:`grading.gradient_check.verdict`): ``rows`` one per parameter (aligned with
+    ``specs``), ``unpacked`` what was read of the returned value, ``tolerance`` the precision it was
+    judged at, ``causes`` ``[(cause, sentence)]`` from the same diagnosis (empty when it passes)."""
 
-    ``arrays`` may hold only some layers' gradients (a :class:`CellScope` picks them); the
-    result reader has already checked that every expected array is present."""
-    _, reference = reference_gradients(exercise, case)
-    for name, expected in reference.items():
-        if name not in arrays:
-            continue
-        error = normwise_error(arrays[name], expected)
-        if not error <= FLOAT64.rtol:
-            layer, kind = name[2:], "weight" if name.startswith("dW") else "bias"
-            return (f"layer {layer} {kind} gradient differs from the reference: normwise error "
-                    f"{error:.1e} > {FLOAT64.rtol:.1e}")
-    return None
+    specs: list
+    unpacked: object
+    rows: list
+    tolerance: object
+    causes: list
+
+    def failure(self, layers=None):
+        """Why the case fails for the gradients of ``layers`` (None: every layer and the structure), or None.
+        As in the notebooks' ``assert_gradients_match``: a test of some layers reads only their rows."""
+        structural = [problem for problem in self.unpacked.blocking if problem.spec is None]
+        if layers is None and structural:
+            return structural[0].message
+        for spec, row in zip(self.specs, self.rows):
+            if row.passed or (layers is not None and row.layer not in layers):
+                continue
+            blocking = [problem.message for problem in self.unpacked.blocking if problem.spec == spec]
+            if blocking:
+                return blocking[0]
+            if row.max_rel_error is None:
+                return f"{spec.label} gradient is unusable"
+            return (f"{spec.label} gradient differs from the reference: normwise error {row.max_rel_error:.1e} > "
+                    f"{self.tolerance.rtol:.1e}")
+        return None
+
+
+def specs_and_reference(exercise, case):
+    """``(specs, parameters float64 in spec order, reference gradients in spec order)`` for a case."""
+    from grading.gradient_check.reference import ReferenceLoss
+
+    parameters = case.parameters()
+    configuration = case.model_configuration()
+    configuration.parameters = parameters
+    specs = exercise.parameter_specs(configuration)
+    flat = [np.asarray(parameters[spec.path[0]][spec.path[1]], dtype=np.float64) for spec in specs]
+    loss = ReferenceLoss(exercise, configuration, parameters, specs, case.batch())
+    return configuration, specs, flat, loss.gradient(flat)
+
+
+def judge_gradients(exercise_name, case, raw, rounded_raw=None):
+    """The :class:`GradientJudgement` of ``raw`` (a gradient function's return value, rebuilt as it was)
+    for ``case``; ``rounded_raw``: what the same code returned on the case's :class:`RoundedTwin`, the
+    evidence for the precision when the dtype does not tell."""
+    from grading.diagnosis.rules import diagnose
+    from grading.exercises.registry import get_exercise
+    from grading.gradient_check.returned_arrays import unpack_gradients
+    from grading.gradient_check.verdict import declared_precision, evidence_for_diagnosis, parameter_rows
+    from grading.policy.precision import achieved_tolerance, arithmetic_precision, error_sizes
+
+    from .cases import RoundedTwin
+
+    exercise = get_exercise(exercise_name)
+    configuration, specs, parameters, reference = specs_and_reference(exercise, case)
+    unpacked = unpack_gradients(raw, specs)
+    sizes = [None if found is None else error_sizes(found, wanted)
+             for found, wanted in zip(unpacked.usable, reference.gradients)]
+    errors = [None if size is None else size[1] for size in sizes]
+
+    def arithmetic():
+        if rounded_raw is None:
+            return None
+        rounded = unpack_gradients(rounded_raw, specs)
+        *_, rounded_reference = specs_and_reference(exercise, RoundedTwin(case))
+        return arithmetic_precision(unpacked.usable, rounded.usable, reference.gradients, rounded_reference.gradients)
+
+    tolerance = achieved_tolerance(declared_precision(raw, specs, parameters), errors, reference.gradients,
+                                   arithmetic)
+    rows = parameter_rows(specs, unpacked, sizes, tolerance)
+    causes = []
+    if unpacked.blocking or not all(row.passed for row in rows):
+        causes = diagnose(evidence_for_diagnosis(exercise, configuration, specs, case.batch(), None, raw, unpacked,
+                                                 reference.gradients, errors, {}, tolerance, parameters))
+    return GradientJudgement(specs, unpacked, rows, tolerance, causes)
+
+
+def gradients_by_name(parameters, specs, arrays):
+    """A gradient function's return value rebuilt from arrays named ``dW<layer>`` / ``db<layer>``, nested
+    as ``parameters`` are (absent names as ``None``)."""
+    from grading.gradient_check.reference import nest_like
+
+    return nest_like(parameters, {spec.path: arrays.get(f"{'dW' if spec.role == 'weight' else 'db'}{spec.layer}")
+                                  for spec in specs})
+
+
+def gradient_judge(exercise_name):
+    """A :class:`TrustedCheck`'s ``judge`` for the gradient exercise ``exercise_name``."""
+    return lambda case, returned, rounded: judge_gradients(exercise_name, case, returned, rounded)
+
+
+def compare_gradients(exercise, case, arrays):
+    """``None`` if the gradients in ``arrays`` (``{'dW0': ..., 'db0': ...}``, possibly only some layers',
+    as a :class:`CellScope` picks them) pass :func:`judge_gradients`, else why not."""
+    from grading.exercises.registry import get_exercise
+
+    configuration, specs, _, _ = specs_and_reference(get_exercise(exercise), case)
+    layers = {int(name[2:]) for name in arrays if name.startswith(("dW", "db"))}
+    return judge_gradients(exercise, case, gradients_by_name(configuration.parameters, specs, arrays)).failure(layers)
 
 
 def compare_forward(exercise, case, arrays):
@@ -157,6 +245,16 @@ class TrustedCheck:
     torch_allowed: bool = True   # False: the student's code runs where PyTorch cannot be imported
     # (case, {name: array}) -> [(cause, sentence)] for a case ``compare`` failed (grading.trusted.case_diagnosis)
     diagnose: object = None
+    # Gradient exercises: (case, returned value, returned value on the RoundedTwin) -> GradientJudgement, the
+    # judgement of check_backpropagation; the probe sends the value as it was (student_side.Returned), and
+    # ``compare`` / ``diagnose`` are not used.
+    judge: object = None
+
+    def sandbox_cases(self):
+        """The cases the sandbox runs: each scored case, and for a judged check its rounded twin."""
+        from .cases import RoundedTwin
+
+        return tuple(self.cases) + (tuple(RoundedTwin(case) for case in self.cases) if self.judge else ())
 
 
 def trusted_checks():
@@ -187,15 +285,7 @@ def reference_gradients(exercise_name, case):
     autograd, float64), never from anything the student's code produced.
     """
     from grading.exercises.registry import get_exercise
-    from grading.gradient_check.reference import ReferenceLoss
 
-    exercise = get_exercise(exercise_name)
-    parameters = case.parameters()
-    configuration = case.model_configuration()
-    configuration.parameters = parameters
-    specs = exercise.parameter_specs(configuration)
-    loss = ReferenceLoss(exercise, configuration, parameters, specs, case.batch())
-    result = loss.gradient([parameters[spec.path[0]][spec.path[1]] for spec in specs])
-    names = {(spec.layer, spec.role): gradient for spec, gradient in zip(specs, result.gradients)}
-    return result.loss, {f"{'dW' if role == 'weight' else 'db'}{layer}": gradient
-                         for (layer, role), gradient in names.items()}
+    _, specs, _, result = specs_and_reference(get_exercise(exercise_name), case)
+    return result.loss, {f"{'dW' if spec.role == 'weight' else 'db'}{spec.layer}": gradient
+                         for spec, gradient in zip(specs, result.gradients)}

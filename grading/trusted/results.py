@@ -72,6 +72,8 @@ def _clean_section(status, case_keys):
         if not isinstance(entry, dict) or not isinstance(entry.get("ok"), bool):
             raise ResultRejected(f"the status of case {key} is malformed")
         clean[key] = {"ok": entry["ok"], "error": _text(entry.get("error"))}
+        if "returned" in entry:
+            clean[key]["returned"] = clean_skeleton(entry["returned"], key)
     cells = status.get("cells") if isinstance(status.get("cells"), list) else []
     return {"cases": clean,
             "cells": [{"cell": _text(c.get("cell")), "error": _text(c.get("error"))}
@@ -79,15 +81,65 @@ def _clean_section(status, case_keys):
             "import_error": _text(status.get("import_error")) or None}
 
 
+MAX_SKELETON_NODES = 4096
+SKELETON_LEAVES = ("number", "array", "object")
+
+
+def clean_skeleton(skeleton, key):
+    """The structure of a returned value (``student_side.Returned``), checked form by form: ``None``,
+    booleans, ``{"number": float}``, ``{"array": name, "kind": ...}``, ``{"object": type name}``, and
+    ``{"list"|"tuple": [...]}`` / ``{"dict": [[key, ...], ...]}`` of those; raises ``ResultRejected``."""
+    count = [0]
+
+    def clean(node, depth):
+        count[0] += 1
+        if count[0] > MAX_SKELETON_NODES or depth > 16:
+            raise ResultRejected(f"the returned value of case {key} is larger than a result can be")
+        if node is None or isinstance(node, bool):
+            return node
+        if not isinstance(node, dict) or len(node) not in (1, 2):
+            raise ResultRejected(f"the returned value of case {key} is malformed")
+        if isinstance(node.get("number"), (int, float)) and len(node) == 1:
+            return {"number": float(node["number"])}
+        if isinstance(node.get("array"), str) and node.get("kind") in ARRAY_KINDS and len(node) == 2:
+            return {"array": node["array"][:40], "kind": node["kind"]}
+        if isinstance(node.get("object"), str) and len(node) == 1:
+            return {"object": node["object"][:80]}
+        for kind in ("list", "tuple"):
+            if isinstance(node.get(kind), list) and len(node) == 1:
+                return {kind: [clean(item, depth + 1) for item in node[kind]]}
+        if isinstance(node.get("dict"), list) and len(node) == 1 and all(
+                isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (str, int)) for pair in node["dict"]):
+            return {"dict": [[name, clean(item, depth + 1)] for name, item in node["dict"]]}
+        raise ResultRejected(f"the returned value of case {key} is malformed")
+
+    return clean(skeleton, 0)
+
+
+ARRAY_KINDS = ("array", "tensor", "matrix", "list", "scalar")
+
+
+def skeleton_arrays(skeleton):
+    """The array names a checked skeleton refers to."""
+    if isinstance(skeleton, dict):
+        if "array" in skeleton:
+            return [skeleton["array"]]
+        items = skeleton.get("list") or skeleton.get("tuple") or [item for _, item in skeleton.get("dict", [])]
+        return [name for item in items for name in skeleton_arrays(item)]
+    return []
+
+
 def _text(value):
     return value[:MAX_MESSAGE] if isinstance(value, str) else ""
 
 
 def read_arrays(raw, expected_shapes):
-    """``(arrays, problems)``: float64 arrays by name, and a message for each unusable one.
+    """``(arrays, problems)``: arrays by name, and a message for each unusable one.
 
-    Each member is size-checked before it is loaded (no zip bomb), must be a real number
-    array of exactly the expected shape, and finite. Names absent from the archive are in
+    Each member is size-checked before it is loaded (no zip bomb) and must be a real number
+    array. With an expected shape it must have exactly that shape and be finite, and it comes
+    back float64; with the shape ``None`` (an array of a returned value, judged by the comparison
+    policy) any shape, dtype and value is kept as it is. Names absent from the archive are in
     neither dict (the status says why they are missing). An archive that cannot be read
     at all raises ``ResultRejected``.
     """
@@ -112,16 +164,55 @@ def read_arrays(raw, expected_shapes):
 
 def _checked_array(archive, member, size, shape):
     if size > MAX_ARRAY_BYTES:
-        raise ResultRejected(f"holds {size} bytes, more than a {tuple(shape)} array needs")
+        raise ResultRejected(f"holds {size} bytes, more than a result array may hold")
     try:
         array = np.lib.format.read_array(io.BytesIO(archive.read(member)), allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile) as error:
         raise ResultRejected(f"is not a plain numeric array ({error})") from None
-    if array.dtype.kind not in "fiu":
+    if array.dtype.kind not in "fiub":
         raise ResultRejected(f"has dtype {array.dtype}, expected real numbers")
+    if shape is None:
+        return array
     if tuple(array.shape) != tuple(shape):
         raise ResultRejected(f"has shape {tuple(array.shape)}, expected {tuple(shape)}")
     array = array.astype(np.float64)
     if not np.all(np.isfinite(array)):
         raise ResultRejected("contains NaN or infinite values")
     return array
+
+
+class _Returned:
+    """Stands for a returned object that is not array-like; named as the student's type, so the judgement's
+    sentences name it as they would the object itself."""
+
+
+def rebuilt_value(skeleton, arrays, key):
+    """The value a gradient function returned, rebuilt from its checked skeleton and the arrays read for
+    case ``key`` (``{'<key>.<name>': array}``): lists, tuples and dicts as they were, each array as the
+    kind it was (NumPy array, ``np.matrix``, PyTorch tensor, Python list, NumPy scalar); an array the
+    archive lacks comes back as ``None``."""
+    if skeleton is None or isinstance(skeleton, bool):
+        return skeleton
+    if "number" in skeleton:
+        return skeleton["number"]
+    if "object" in skeleton:
+        return type(skeleton["object"] or "object", (_Returned,), {})()
+    if "array" in skeleton:
+        array = arrays.get(f"{key}.{skeleton['array']}")
+        if array is None:
+            return None
+        if skeleton["kind"] == "tensor":
+            import torch
+
+            return torch.from_numpy(np.array(array))
+        convert = {"matrix": np.asmatrix, "list": lambda a: a.tolist(), "scalar": lambda a: a[()]}.get(
+            skeleton["kind"], lambda a: a)
+        try:
+            return convert(array)
+        except ValueError:   # e.g. a "matrix" of three axes: only a forged result says so
+            return array
+    if "dict" in skeleton:
+        return {name: rebuilt_value(item, arrays, key) for name, item in skeleton["dict"]}
+    kind = "tuple" if "tuple" in skeleton else "list"
+    items = [rebuilt_value(item, arrays, key) for item in skeleton[kind]]
+    return tuple(items) if kind == "tuple" else items

@@ -31,37 +31,78 @@ class ProbeError(Exception):
     """The student's code returned something of the wrong type or shape."""
 
 
+SHIPPED_POLICY = "policy_arrays.py"   # grading/policy/arrays.py, written beside this file in the sandbox
+
+
+def _policy_arrays():
+    """The comparison policy's converter: the copy shipped beside this file in the sandbox (loaded by its
+    path, so no module of the submission can stand in for it), else the package's (in the grader)."""
+    import importlib.util
+
+    shipped = os.path.join(os.path.dirname(os.path.abspath(__file__)), SHIPPED_POLICY)
+    if not os.path.exists(shipped):
+        from grading.policy import arrays
+
+        return arrays
+    spec = importlib.util.spec_from_file_location("_grader_policy_arrays", shipped)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+policy = _policy_arrays()
+
+
 def as_float_array(value, what, shape):
-    """``value`` as a float64 array of ``shape``, or a ``ProbeError`` saying what is wrong."""
-    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    if not shape and type(value) in (float, int, np.float64, np.float32, np.int64):  # a number where one is expected
-        value = np.asarray(value)
-    if type(value) is not np.ndarray:  # not isinstance: a subclass may redefine comparisons
-        raise ProbeError(f"{what} is a {type(value).__name__}, expected a NumPy array of shape {shape}")
-    if value.dtype.kind not in "fiu":
-        raise ProbeError(f"{what} has dtype {value.dtype}, expected floating point numbers")
-    if tuple(value.shape) != tuple(shape):
-        raise ProbeError(f"{what} has shape {tuple(value.shape)}, expected {tuple(shape)}")
-    return np.array(value, dtype=np.float64)
+    """``value`` as a float64 array of ``shape`` (whatever the notebooks' ``assert_close`` reads as one:
+    arrays, ``np.matrix``, tensors, numbers, lists), or a ``ProbeError`` saying what is wrong."""
+    array, _ = policy.plain_array(value)
+    if array is None or (not shape and array.ndim == 0 and isinstance(value, (list, tuple))):
+        raise ProbeError(f"{what} is a {type(value).__name__}, expected a NumPy array of shape {tuple(shape)}")
+    if array.dtype.kind not in "fiub":
+        raise ProbeError(f"{what} has dtype {array.dtype}, expected floating point numbers")
+    if tuple(array.shape) != tuple(shape):
+        raise ProbeError(f"{what} has shape {tuple(array.shape)}, expected {tuple(shape)}")
+    return np.array(array, dtype=np.float64)
+
+
+MAX_DEPTH = 8          # nesting of lists, tuples and dicts kept as they are
+MAX_ENTRIES = 256      # longer lists are sent as arrays (a long Python list of numbers is one gradient)
+
+
+class Returned:
+    """What a gradient function returned, as plain data for the grader's judgement: ``skeleton`` (JSON:
+    the lists, tuples, dicts and numbers as they are, each array-like leaf as ``{"array": name, "kind"}``,
+    anything else as ``{"object": its type name}``) and ``arrays`` (the leaves, each in its own dtype and
+    shape). The grader rebuilds the value and judges it as ``check_backpropagation`` judges the real one."""
+
+    def __init__(self, value):
+        self.arrays = {}
+        self.skeleton = self._encode(value, 0)
+
+    def _encode(self, value, depth):
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)):
+            return {"number": float(value)}
+        if isinstance(value, dict) and depth < MAX_DEPTH and len(value) <= MAX_ENTRIES and all(
+                isinstance(key, (str, int)) and not isinstance(key, bool) for key in value):
+            return {"dict": [[key, self._encode(item, depth + 1)] for key, item in value.items()]}
+        if isinstance(value, (list, tuple)) and depth < MAX_DEPTH and len(value) <= MAX_ENTRIES:
+            kind = "tuple" if isinstance(value, tuple) else "list"
+            return {kind: [self._encode(item, depth + 1) for item in value]}
+        array, how = policy.plain_array(value)
+        if array is None or array.dtype.kind not in "fiub":
+            return {"object": type(value).__name__[:80]}
+        name = f"r{len(self.arrays)}"
+        self.arrays[name] = np.array(array)
+        kind = ("tensor" if policy.is_tensor(value) else "matrix" if how == "np.matrix"
+                else "list" if how else "scalar" if isinstance(value, np.generic) else "array")
+        return {"array": name, "kind": kind}
 
 
 def _parameters(inputs, key, num_layers):
     return [[inputs[f"{key}.W{n}"].copy(), inputs[f"{key}.b{n}"].copy()] for n in range(num_layers)]
-
-
-def _gradient_arrays(gradients, parameters, method):
-    """``{'dW0': ..., 'db0': ...}`` from ``[[dW, db], ...]``, checking the structure."""
-    if not isinstance(gradients, (list, tuple)) or len(gradients) != len(parameters):
-        raise ProbeError(f"{method} must return a list of {len(parameters)} [dW, db] pairs, "
-                         f"got {type(gradients).__name__}")
-    arrays = {}
-    for n, (pair, (weight, bias)) in enumerate(zip(gradients, parameters)):
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise ProbeError(f"{method}: entry {n} must be a pair [dW, db]")
-        arrays[f"dW{n}"] = as_float_array(pair[0], f"layer {n} dW", weight.shape)
-        arrays[f"db{n}"] = as_float_array(pair[1], f"layer {n} db", bias.shape)
-    return arrays
 
 
 def probe_numpy_mlp_backpropagation(model_class, case, inputs):
@@ -70,8 +111,7 @@ def probe_numpy_mlp_backpropagation(model_class, case, inputs):
     model = model_class(case["geometry"], case["activations"], learning_rate=0.0, seed=0)
     parameters = _parameters(inputs, key, num_layers)
     model.parameters = parameters
-    gradients = model.backpropagation(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy())
-    return _gradient_arrays(gradients, _parameters(inputs, key, num_layers), "backpropagation")
+    return Returned(model.backpropagation(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy()))
 
 
 def probe_pytorch_mlp_log_forward(model_class, case, inputs):
@@ -146,8 +186,7 @@ def probe_glm_backpropagation(network_class, case, inputs):
     network = network_class(case["distribution"], hidden_sizes=tuple(geometry[1:-1]), seed=0)
     network.parameters = [[torch.tensor(array, requires_grad=True) for array in pair]
                           for pair in _parameters(inputs, key, len(geometry) - 1)]
-    gradients = network.backpropagation(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy())
-    return _gradient_arrays(gradients, _parameters(inputs, key, len(geometry) - 1), "backpropagation")
+    return Returned(network.backpropagation(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy()))
 
 
 def _lab_data(spec, key, inputs):
@@ -212,16 +251,7 @@ def probe_progressive_backpropagation(network_class, case, inputs):
     weights = [inputs[f"{key}.W{n}"].copy() for n in range(len(geometry) - 1)]
     network = network_class(geometry, case["layer_kinds"], 0.0, seed=0)
     network.parameters = [[weight.copy()] for weight in weights]
-    gradients = network.backpropagation(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy())
-    if not isinstance(gradients, (list, tuple)) or len(gradients) != len(weights):
-        raise ProbeError(f"backpropagation must return a list of {len(weights)} [dW] entries, "
-                         f"got {type(gradients).__name__}")
-    arrays = {}
-    for n, (entry, weight) in enumerate(zip(gradients, weights)):
-        if not isinstance(entry, (list, tuple)) or len(entry) != 1:
-            raise ProbeError(f"backpropagation: entry {n} must be a list [dW]")
-        arrays[f"dW{n}"] = as_float_array(entry[0], f"layer {n} dW", weight.shape)
-    return arrays
+    return Returned(network.backpropagation(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy()))
 
 
 def probe_autodiff_vjps(package, case, inputs):
@@ -264,8 +294,7 @@ def probe_autodiff_mlp_gradients(model_class, case, inputs):
     key, num_layers = case["key"], len(case["geometry"]) - 1
     model = model_class(case["geometry"], case["activations"], 0.0, seed=0)
     model.parameters = _parameters(inputs, key, num_layers)
-    gradients = model.gradients(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy())
-    return _gradient_arrays(gradients, _parameters(inputs, key, num_layers), "gradients")
+    return Returned(model.gradients(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy()))
 
 
 PROBES = {
@@ -340,8 +369,11 @@ def probe_check(check, inputs):
     for case in check["cases"]:
         try:
             found = PROBES[check["probe"]](model_class, case, inputs)
+            entry = {"ok": True}
+            if isinstance(found, Returned):
+                found, entry["returned"] = found.arrays, found.skeleton
             arrays.update({f"{case['key']}.{name}": array for name, array in found.items()})
-            section["cases"][case["key"]] = {"ok": True}
+            section["cases"][case["key"]] = entry
         except BaseException as error:
             section["cases"][case["key"]] = {"ok": False, "error": describe(error)}
             if isinstance(error, MemoryError):
