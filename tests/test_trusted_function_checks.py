@@ -27,7 +27,7 @@ def _problems(check, module):
     problems = {}
     for case in checks.cases:
         if checks.judge is None:
-            arrays = probe_case(checks, target, case)
+            _, arrays = probe_case(checks, target, case)
             assert {name: array.shape for name, array in arrays.items()} == checks.expected_shapes(case)
         problems[case.key] = case_problem(checks, target, case)
     return problems

@@ -404,7 +404,8 @@ def _bias_axis(evidence):
         if found.ndim == 2 and found.shape == (batch, width) and batch != 1 and width != 1 and _close(
                 found.sum(axis=0).reshape(spec.shape), evidence.reference[i], evidence.tolerance):
             cause = "bias_not_summed"
-        elif batch in found.shape and found.size in (batch, batch * width) and not right_values:
+        elif batch in found.shape and batch != width and found.size in (batch, batch * width) and not right_values:
+            # (with B equal to the width a flat or column shape does not say which axis was summed)
             cause = "bias_wrong_axis" if found.size == batch else "bias_not_summed"
         elif found.size == width:
             cause = "bias_shape"

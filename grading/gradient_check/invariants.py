@@ -14,7 +14,8 @@ import torch
 
 from grading.exercises.registry import read_path
 from .student_call import call_student
-from grading.policy.precision import SAFETY, normwise_error, rounded_to_float32
+from grading.policy.arrays import rounded_to_float32
+from grading.policy.precision import SAFETY, normwise_error
 from .returned_arrays import DEFAULT_SHAPE_POLICY, unpack_gradients
 
 # Shifts that overflow exp() in each precision (float32 above ~88.7, float64 above ~709.8).

@@ -156,7 +156,7 @@ def _check(model, input, output, exercise, seed, further_checks, shape_policy):
     return GradientReport(
         exercise=exercise.name, title=exercise.title, passed=passed, rows=rows,
         diagnosis=[sentence for _, sentence in diagnosis], causes=[cause for cause, _ in diagnosis],
-        checks=checks, tolerance=tolerance.describe(),
+        checks=checks, tolerance=tolerance.describe(), rtol=tolerance.rtol,
         reproducibility=_reproducibility(seed, batch, specs, tolerance),
         cost={"student_calls": runner.calls, "reference_passes": loss.forward_passes,
               "seconds": time.perf_counter() - started, "stages": clock.seconds},

@@ -46,6 +46,7 @@ class GradientReport:
     reproducibility: dict
     cost: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    rtol: Optional[float] = None   # the tolerance the rows were judged at
 
     HEADER = ("layer", "parameter", "expected", "found", "max abs err", "max rel err", "result")
     # Checks about the grader's own reference or about side effects: when the student's code

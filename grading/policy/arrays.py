@@ -61,3 +61,14 @@ def numpy_dtype(dtype):
         name = str(dtype).rsplit(".", 1)[-1]
         return np.dtype("float16" if name == "bfloat16" else name)
     return np.dtype(dtype)
+
+
+def rounded_to_float32(array):
+    """``array`` with every entry rounded to the nearest float32 number, in its own dtype (a copy);
+    arrays no finer than float32 and non-float arrays unchanged, entries beyond float32's range kept."""
+    array = np.asarray(array)
+    if array.dtype.kind != "f" or np.finfo(array.dtype).eps >= np.finfo(np.float32).eps:
+        return array.copy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = array.astype(np.float32).astype(array.dtype)
+    return np.where(np.isfinite(rounded), rounded, array)

@@ -32,33 +32,41 @@ def forward_shapes(case):
 
 @dataclass
 class GradientJudgement:
-    """The judgement of one case's returned gradients, made by the functions ``check_backpropagation``
-    judges with (:mod:`grading.gradient_check.verdict`): ``rows`` one per parameter (aligned with
-    ``specs``), ``unpacked`` what was read of the returned value, ``tolerance`` the precision it was
-    judged at, ``causes`` ``[(cause, sentence)]`` from the same diagnosis (empty when it passes)."""
+    """The judgement of one case's returned gradients, by the notebook's own judge (a
+    :class:`~grading.gradient_check.report.GradientReport`, or the same functions on arrays alone):
+    ``rows`` one per parameter, judged at ``rtol``; ``causes`` ``[(cause, sentence)]`` of the same diagnosis;
+    ``passed`` every row, the returned structure and every check; ``other_failure`` why it fails when
+    every row passes (the structure, a check that called again, an exception)."""
 
-    specs: list
-    unpacked: object
     rows: list
-    tolerance: object
+    rtol: float
     causes: list
+    passed: bool
+    other_failure: str = ""
+
+    @classmethod
+    def of_report(cls, report):
+        failed_check = next((check for check in report.checks if check.passed is False), None)
+        other = (report.notes[0] if report.notes and not any(row.passed for row in report.rows) else
+                 f"{failed_check.name.replace('_', ' ')}: {failed_check.detail}" if failed_check else
+                 "; ".join(report.diagnosis[:1]))
+        return cls(report.rows, report.rtol, list(zip(report.causes, report.diagnosis)), report.passed, other)
 
     def failure(self, layers=None):
-        """Why the case fails for the gradients of ``layers`` (None: every layer and the structure), or None.
+        """Why the case fails for the gradients of ``layers`` (None: everything the judge looks at), or None.
         As in the notebooks' ``assert_gradients_match``: a test of some layers reads only their rows."""
-        structural = [problem for problem in self.unpacked.blocking if problem.spec is None]
-        if layers is None and structural:
-            return structural[0].message
-        for spec, row in zip(self.specs, self.rows):
+        for row in self.rows:
             if row.passed or (layers is not None and row.layer not in layers):
                 continue
-            blocking = [problem.message for problem in self.unpacked.blocking if problem.spec == spec]
+            label = row.role if row.layer is None else f"layer {row.layer} {row.role}"
+            blocking = "; ".join(part for part in row.note.split("; ") if part and not part.startswith("warning: "))
             if blocking:
-                return blocking[0]
+                return blocking
             if row.max_rel_error is None:
-                return f"{spec.label} gradient is unusable"
-            return (f"{spec.label} gradient differs from the reference: normwise error {row.max_rel_error:.1e} > "
-                    f"{self.tolerance.rtol:.1e}")
+                return f"{label} gradient: {self.other_failure or 'unusable'}"
+            return f"{label} gradient differs from the reference: normwise error {row.max_rel_error:.1e} > {self.rtol:.1e}"
+        if layers is None and not self.passed:
+            return self.other_failure or "a check of the grader failed"
         return None
 
 
@@ -75,40 +83,32 @@ def specs_and_reference(exercise, case):
     return configuration, specs, flat, loss.gradient(flat)
 
 
-def judge_gradients(exercise_name, case, raw, rounded_raw=None):
-    """The :class:`GradientJudgement` of ``raw`` (a gradient function's return value, rebuilt as it was)
-    for ``case``; ``rounded_raw``: what the same code returned on the case's :class:`RoundedTwin`, the
-    evidence for the precision when the dtype does not tell."""
+def judge_gradients(exercise_name, case, raw, error=None):
+    """The :class:`GradientJudgement` of ``raw`` (a gradient function's return value) for ``case``, by
+    ``check_backpropagation``'s own functions on these arrays alone (no further call: the precision is the
+    dtype's); ``error``: the :class:`~grading.gradient_check.student_call.StudentError` of a call that
+    raised (then ``raw`` is None). The judged checks use the whole judge (:mod:`grading.trusted.replay`)."""
     from grading.diagnosis.rules import diagnose
     from grading.exercises.registry import get_exercise
     from grading.gradient_check.returned_arrays import unpack_gradients
     from grading.gradient_check.verdict import declared_precision, evidence_for_diagnosis, parameter_rows
-    from grading.policy.precision import achieved_tolerance, arithmetic_precision, error_sizes
-
-    from .cases import RoundedTwin
+    from grading.policy.precision import achieved_tolerance, error_sizes
 
     exercise = get_exercise(exercise_name)
     configuration, specs, parameters, reference = specs_and_reference(exercise, case)
-    unpacked = unpack_gradients(raw, specs)
-    sizes = [None if found is None else error_sizes(found, wanted)
-             for found, wanted in zip(unpacked.usable, reference.gradients)]
+    unpacked = None if error is not None else unpack_gradients(raw, specs)
+    sizes = [None] * len(specs) if unpacked is None else [None if found is None else error_sizes(found, wanted)
+                                                        for found, wanted in zip(unpacked.usable, reference.gradients)]
     errors = [None if size is None else size[1] for size in sizes]
-
-    def arithmetic():
-        if rounded_raw is None:
-            return None
-        rounded = unpack_gradients(rounded_raw, specs)
-        *_, rounded_reference = specs_and_reference(exercise, RoundedTwin(case))
-        return arithmetic_precision(unpacked.usable, rounded.usable, reference.gradients, rounded_reference.gradients)
-
-    tolerance = achieved_tolerance(declared_precision(raw, specs, parameters), errors, reference.gradients,
-                                   arithmetic)
+    tolerance = achieved_tolerance(declared_precision(raw, specs, parameters), errors, reference.gradients)
     rows = parameter_rows(specs, unpacked, sizes, tolerance)
-    causes = []
-    if unpacked.blocking or not all(row.passed for row in rows):
-        causes = diagnose(evidence_for_diagnosis(exercise, configuration, specs, case.batch(), None, raw, unpacked,
-                                                 reference.gradients, errors, {}, tolerance, parameters))
-    return GradientJudgement(specs, unpacked, rows, tolerance, causes)
+    structure = [problem.message for problem in unpacked.blocking if problem.spec is None] if unpacked else []
+    passed = unpacked is not None and not unpacked.blocking and all(row.passed for row in rows)
+    causes = [] if passed else diagnose(evidence_for_diagnosis(
+        exercise, configuration, specs, case.batch(), error, raw, unpacked, reference.gradients, errors, {},
+        tolerance, parameters))
+    other = error.describe() if error is not None else structure[0] if structure else ""
+    return GradientJudgement(rows, tolerance.rtol, causes, passed, other)
 
 
 def gradients_by_name(parameters, specs, arrays):
@@ -121,8 +121,13 @@ def gradients_by_name(parameters, specs, arrays):
 
 
 def gradient_judge(exercise_name):
-    """A :class:`TrustedCheck`'s ``judge`` for the gradient exercise ``exercise_name``."""
-    return lambda case, returned, rounded: judge_gradients(exercise_name, case, returned, rounded)
+    """A :class:`TrustedCheck`'s ``judge`` for the gradient exercise ``exercise_name``: the notebook's
+    ``check_backpropagation`` on the calls the sandbox recorded (:mod:`grading.trusted.replay`)."""
+    def judge(case, session, arrays):
+        from .replay import replay_report
+
+        return GradientJudgement.of_report(replay_report(exercise_name, case, session, arrays))
+    return judge
 
 
 def compare_gradients(exercise, case, arrays):
@@ -245,16 +250,20 @@ class TrustedCheck:
     torch_allowed: bool = True   # False: the student's code runs where PyTorch cannot be imported
     # (case, {name: array}) -> [(cause, sentence)] for a case ``compare`` failed (grading.trusted.case_diagnosis)
     diagnose: object = None
-    # Gradient exercises: (case, returned value, returned value on the RoundedTwin) -> GradientJudgement, the
-    # judgement of check_backpropagation; the probe sends the value as it was (student_side.Returned), and
+    # Gradient exercises: (case, recorded session, arrays) -> GradientJudgement, the judgement of
+    # check_backpropagation itself; the probe records every call it may make (student_side.Session), and
     # ``compare`` / ``diagnose`` are not used.
     judge: object = None
 
-    def sandbox_cases(self):
-        """The cases the sandbox runs: each scored case, and for a judged check its rounded twin."""
-        from .cases import RoundedTwin
+    def case_spec(self, case):
+        """What the sandbox is told of ``case``: its own spec, and for a judged check the session to record."""
+        if self.judge is None:
+            return case.spec()
+        from grading.exercises.registry import get_exercise
 
-        return tuple(self.cases) + (tuple(RoundedTwin(case) for case in self.cases) if self.judge else ())
+        from .replay import session_spec
+
+        return {**case.spec(), "session": session_spec(get_exercise(self.exercise), case)}
 
 
 def trusted_checks():

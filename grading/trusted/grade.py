@@ -18,7 +18,7 @@ from grading.course.submission_files import refused_line
 from grading.course.submissions import cell_grade_id
 
 from .check_spec import trusted_checks
-from .results import ResultRejected, new_nonce, read_arrays, read_check_statuses, rebuilt_value, skeleton_arrays
+from .results import ResultRejected, new_nonce, read_arrays, read_check_statuses, session_arrays
 from .student_side import SHIPPED_POLICY
 from .case_diagnosis import UNEXPLAINED, ending_cause, error_cause
 from .sandbox import Limits, run_sandboxed
@@ -26,7 +26,7 @@ from .sandbox.runner import SandboxRequest
 from .verdicts import ending_without_result, explain_case_error
 
 STUDENT_SIDE = Path(__file__).with_name("student_side.py")
-POLICY_ARRAYS = Path(__file__).parents[1] / "policy" / "arrays.py"   # the converter, run beside it
+POLICY = Path(__file__).parents[1] / "policy"   # its converter and error reader run beside it
 # Imported once per grading process and forked for each submission (grading.trusted.sandbox.zygote):
 # a fresh interpreter spends about 0.9 s of CPU importing torch, per student.
 WARM_MODULES = ("numpy", "torch", "IPython.core.inputtransformer2")
@@ -144,13 +144,13 @@ def build_task(checks, cells_by_check, unavailable=()):
     (``{name: TrustedCheck}``, run in this order) with their answer cells; importing a package of
     ``unavailable`` fails with :data:`NO_TORCH_REASON`."""
     task = {"checks": [{"name": name, "module": check.module, "class": check.class_name, "probe": check.probe,
-                        "cases": [case.spec() for case in check.sandbox_cases()],
+                        "cases": [check.case_spec(case) for case in check.cases],
                         "cells": list(cells_by_check.get(name, ()))}
                        for name, check in checks.items()],
             "unavailable": {"packages": list(unavailable), "reason": NO_TORCH_REASON}}
     inputs = {}
     for check in checks.values():
-        for case in check.sandbox_cases():
+        for case in check.cases:
             arrays = case.arrays()
             if inputs.keys() & arrays.keys():
                 raise ValueError(f"case key {case.key!r} is used by two checks run together")
@@ -158,7 +158,8 @@ def build_task(checks, cells_by_check, unavailable=()):
     buffer = io.BytesIO()
     np.savez(buffer, **inputs)
     return {"task.json": json.dumps(task).encode(), "inputs.npz": buffer.getvalue(),
-            "student_side.py": STUDENT_SIDE.read_bytes(), SHIPPED_POLICY: POLICY_ARRAYS.read_bytes()}
+            "student_side.py": STUDENT_SIDE.read_bytes(),
+            **{shipped: (POLICY / f"{name}.py").read_bytes() for shipped, name in SHIPPED_POLICY.items()}}
 
 
 def result_file(name):
@@ -206,7 +207,7 @@ def _run_group(checks, submission, hidden, cells_by_check, limits, torch_allowed
                 for name, check in checks.items()}
     try:
         statuses = {} if run.outputs.get("status.json") is None else read_check_statuses(
-            run.outputs["status.json"], nonce, {name: [case.key for case in check.sandbox_cases()]
+            run.outputs["status.json"], nonce, {name: [case.key for case in check.cases]
                                                 for name, check in checks.items()})
     except ResultRejected as rejected:
         return {name: TrustedResult(check.name, check.title, 0, len(check.cases), "rejected",
@@ -243,8 +244,8 @@ def _graded(check, status, raw_arrays, run, limits, scopes=None):
     try:
         expected = {f"{case.key}.{name}": shape for case in check.cases
                     for name, shape in check.expected_shapes(case).items()} if check.judge is None else {
-            f"{key}.{name}": None for key, entry in status["cases"].items() if "returned" in entry
-            for name in skeleton_arrays(entry["returned"])}   # any shape and dtype: the judgement reads them
+            name: None for key, entry in status["cases"].items() if "session" in entry
+            for name in session_arrays(key, entry["session"])}   # any shape and dtype: the judgement reads them
         arrays, problems = read_arrays(raw_arrays, expected)
     except ResultRejected as rejected:
         return TrustedResult(check.name, check.title, 0, total, "rejected",
@@ -308,7 +309,10 @@ def _case_problem(check, case, status, arrays, problems, limits, scope=EVERY_CAS
         return CaseFailure("your code stopped before this case",
                            [("stopped_before_case", "The code stopped (or was stopped) before this case.")])
     if not entry["ok"]:
-        return CaseFailure(explain_case_error(entry["error"] or "failed", limits), [error_cause(entry["error"] or "")])
+        text = explain_case_error(entry["error"] or "failed", limits)
+        if check.judge is not None and "raised" in entry:
+            return CaseFailure(text, _judged_error(check, case, entry["raised"]), diagnosed=True)
+        return CaseFailure(text, [error_cause(entry["error"] or "")])
     if check.judge is not None:
         return _judged_problem(check, case, status, arrays, scope, diagnoses)
     names = [name for name in check.expected_shapes(case) if scope.arrays is None or name in scope.arrays]
@@ -330,18 +334,11 @@ def _case_problem(check, case, status, arrays, problems, limits, scope=EVERY_CAS
 
 
 def _judged_problem(check, case, status, arrays, scope, judgements):
-    """:func:`_case_problem` for a gradient exercise: the value the code returned, rebuilt, judged as
-    ``check_backpropagation`` judges it (``judgements``: case key -> judgement, made once per case)."""
-    from .cases import RoundedTwin
-
+    """:func:`_case_problem` for a gradient exercise: the recorded session judged by the notebook's own
+    ``check_backpropagation`` (``judgements``: case key -> judgement, made once per case)."""
     if case.key not in judgements:
-        twin = RoundedTwin(case)
-        twin_entry = status["cases"].get(twin.key) or {}
-        rounded = (rebuilt_value(twin_entry["returned"], arrays, twin.key)
-                   if twin_entry.get("ok") and "returned" in twin_entry else None)
         try:
-            returned = rebuilt_value(status["cases"][case.key].get("returned"), arrays, case.key)
-            judgements[case.key] = check.judge(case, returned, rounded)
+            judgements[case.key] = check.judge(case, status["cases"][case.key]["session"], arrays)
         except Exception as error:  # noqa: BLE001 - the grader's own failure must not stop the class
             judgements[case.key] = error
     judgement = judgements[case.key]
@@ -352,6 +349,20 @@ def _judged_problem(check, case, status, arrays, scope, judgements):
     if failure is None:
         return None
     return CaseFailure(failure, judgement.causes or [UNEXPLAINED], diagnosed=True)
+
+
+def _judged_error(check, case, fields):
+    """The causes of a probe that raised before any gradient call (building the model...), from the same
+    rules ``check_backpropagation`` applies to an exception."""
+    from grading.gradient_check.student_call import StudentError
+
+    from .check_spec import judge_gradients
+
+    try:
+        return judge_gradients(check.exercise, case, None, error=StudentError.from_fields(fields)).causes or [
+            error_cause(f"{fields['type']}: {fields['message']}")]
+    except Exception:  # noqa: BLE001 - a diagnosis is advice: the score stands without it
+        return [error_cause(f"{fields['type']}: {fields['message']}")]
 
 
 def _diagnosis(check, case, returned):

@@ -72,8 +72,10 @@ def _clean_section(status, case_keys):
         if not isinstance(entry, dict) or not isinstance(entry.get("ok"), bool):
             raise ResultRejected(f"the status of case {key} is malformed")
         clean[key] = {"ok": entry["ok"], "error": _text(entry.get("error"))}
-        if "returned" in entry:
-            clean[key]["returned"] = clean_skeleton(entry["returned"], key)
+        if "session" in entry:
+            clean[key]["session"] = clean_session(entry["session"], key)
+        if isinstance(entry.get("raised"), dict):
+            clean[key]["raised"] = {field: _text(entry["raised"].get(field)) for field in RAISED_FIELDS}
     cells = status.get("cells") if isinstance(status.get("cells"), list) else []
     return {"cases": clean,
             "cells": [{"cell": _text(c.get("cell")), "error": _text(c.get("error"))}
@@ -81,8 +83,9 @@ def _clean_section(status, case_keys):
             "import_error": _text(status.get("import_error")) or None}
 
 
+RAISED_FIELDS = ("type", "message", "where", "inside")   # grading.policy.errors.raised
 MAX_SKELETON_NODES = 4096
-SKELETON_LEAVES = ("number", "array", "object")
+
 
 
 def clean_skeleton(skeleton, key):
@@ -103,6 +106,8 @@ def clean_skeleton(skeleton, key):
             return {"number": float(node["number"])}
         if isinstance(node.get("array"), str) and node.get("kind") in ARRAY_KINDS and len(node) == 2:
             return {"array": node["array"][:40], "kind": node["kind"]}
+        if isinstance(node.get("ref"), int) and not isinstance(node["ref"], bool) and len(node) == 1:
+            return {"ref": node["ref"]}
         if isinstance(node.get("object"), str) and len(node) == 1:
             return {"object": node["object"][:80]}
         for kind in ("list", "tuple"):
@@ -117,6 +122,42 @@ def clean_skeleton(skeleton, key):
 
 
 ARRAY_KINDS = ("array", "tensor", "matrix", "list", "scalar")
+
+
+MAX_CALLS = 32
+
+
+def clean_session(session, key):
+    """A recorded session (``student_side.Session``): ``{'calls': {name: {'returned': skeleton} or
+    {'raised': fields}}, 'modified': {'parameters': [index], 'batch': [name]}}``, checked; raises
+    ``ResultRejected``."""
+    calls = session.get("calls") if isinstance(session, dict) else None
+    modified = session.get("modified", {}) if isinstance(session, dict) else None
+    if not isinstance(calls, dict) or len(calls) > MAX_CALLS or not isinstance(modified, dict):
+        raise ResultRejected(f"the recorded calls of case {key} are malformed")
+    clean = {}
+    for name, call in calls.items():
+        if not isinstance(name, str) or len(name) > 40 or not isinstance(call, dict):
+            raise ResultRejected(f"the recorded calls of case {key} are malformed")
+        if "raised" in call and isinstance(call["raised"], dict):
+            clean[name] = {"raised": {field: _text(call["raised"].get(field)) for field in RAISED_FIELDS}}
+        else:
+            clean[name] = {"returned": clean_skeleton(call.get("returned"), key)}
+    parameters = modified.get("parameters", [])
+    batch = modified.get("batch", [])
+    if not (isinstance(parameters, list) and all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 64
+                                                  for i in parameters)
+            and isinstance(batch, list) and all(name in ("input", "output") for name in batch)):
+        raise ResultRejected(f"the recorded changes of case {key} are malformed")
+    return {"calls": clean, "modified": {"parameters": parameters[:64], "batch": batch[:2]}}
+
+
+def session_arrays(key, session):
+    """The archive members a checked session refers to: each call's arrays and the changed values."""
+    names = [f"{key}.{call}.{name}" for call, entry in session["calls"].items() if "returned" in entry
+             for name in skeleton_arrays(entry["returned"])]
+    names += [f"{key}.after.parameter{index}" for index in session["modified"]["parameters"]]
+    return names + [f"{key}.after.{name}" for name in session["modified"]["batch"]]
 
 
 def skeleton_arrays(skeleton):
@@ -186,33 +227,48 @@ class _Returned:
     sentences name it as they would the object itself."""
 
 
-def rebuilt_value(skeleton, arrays, key):
+def rebuilt_value(skeleton, arrays, key, containers=None):
     """The value a gradient function returned, rebuilt from its checked skeleton and the arrays read for
-    case ``key`` (``{'<key>.<name>': array}``): lists, tuples and dicts as they were, each array as the
-    kind it was (NumPy array, ``np.matrix``, PyTorch tensor, Python list, NumPy scalar); an array the
-    archive lacks comes back as ``None``."""
+    case ``key`` (``{'<key>.<name>': array}``): lists, tuples and dicts as they were (one object where the
+    student's code returned one object twice), each array as the kind it was (NumPy array, ``np.matrix``,
+    PyTorch tensor, Python list, NumPy scalar); an array the archive lacks comes back as ``None``."""
+    containers = [] if containers is None else containers   # in the order the skeleton numbers them
     if skeleton is None or isinstance(skeleton, bool):
         return skeleton
     if "number" in skeleton:
         return skeleton["number"]
+    if "ref" in skeleton:
+        return containers[skeleton["ref"]] if 0 <= skeleton["ref"] < len(containers) else None
     if "object" in skeleton:
         return type(skeleton["object"] or "object", (_Returned,), {})()
     if "array" in skeleton:
-        array = arrays.get(f"{key}.{skeleton['array']}")
-        if array is None:
-            return None
-        if skeleton["kind"] == "tensor":
-            import torch
-
-            return torch.from_numpy(np.array(array))
-        convert = {"matrix": np.asmatrix, "list": lambda a: a.tolist(), "scalar": lambda a: a[()]}.get(
-            skeleton["kind"], lambda a: a)
-        try:
-            return convert(array)
-        except ValueError:   # e.g. a "matrix" of three axes: only a forged result says so
-            return array
+        return _rebuilt_array(skeleton, arrays.get(f"{key}.{skeleton['array']}"))
     if "dict" in skeleton:
-        return {name: rebuilt_value(item, arrays, key) for name, item in skeleton["dict"]}
-    kind = "tuple" if "tuple" in skeleton else "list"
-    items = [rebuilt_value(item, arrays, key) for item in skeleton[kind]]
-    return tuple(items) if kind == "tuple" else items
+        built = {}
+        containers.append(built)
+        built.update({name: rebuilt_value(item, arrays, key, containers) for name, item in skeleton["dict"]})
+        return built
+    if "list" in skeleton:
+        built = []
+        containers.append(built)
+        built.extend(rebuilt_value(item, arrays, key, containers) for item in skeleton["list"])
+        return built
+    slot = len(containers)
+    containers.append(None)   # numbered before its items, as the skeleton numbers it
+    containers[slot] = tuple(rebuilt_value(item, arrays, key, containers) for item in skeleton["tuple"])
+    return containers[slot]
+
+
+def _rebuilt_array(skeleton, array):
+    if array is None:
+        return None
+    if skeleton["kind"] == "tensor":
+        import torch
+
+        return torch.from_numpy(np.array(array))
+    convert = {"matrix": np.asmatrix, "list": lambda a: a.tolist(), "scalar": lambda a: a[()]}.get(
+        skeleton["kind"], lambda a: a)
+    try:
+        return convert(array)
+    except ValueError:   # e.g. a "matrix" of three axes: only a forged result says so
+        return array

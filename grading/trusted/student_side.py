@@ -20,7 +20,6 @@ honest mistakes.
 import json
 import os
 import sys
-import traceback
 
 import numpy as np
 
@@ -31,26 +30,26 @@ class ProbeError(Exception):
     """The student's code returned something of the wrong type or shape."""
 
 
-SHIPPED_POLICY = "policy_arrays.py"   # grading/policy/arrays.py, written beside this file in the sandbox
+SHIPPED_POLICY = {"policy_arrays.py": "arrays", "policy_errors.py": "errors"}   # grading/policy/<name>.py,
+# written beside this file in the sandbox
 
 
-def _policy_arrays():
-    """The comparison policy's converter: the copy shipped beside this file in the sandbox (loaded by its
+def _policy(name):
+    """A module of the comparison policy: the copy shipped beside this file in the sandbox (loaded by its
     path, so no module of the submission can stand in for it), else the package's (in the grader)."""
+    import importlib
     import importlib.util
 
-    shipped = os.path.join(os.path.dirname(os.path.abspath(__file__)), SHIPPED_POLICY)
+    shipped = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"policy_{name}.py")
     if not os.path.exists(shipped):
-        from grading.policy import arrays
-
-        return arrays
-    spec = importlib.util.spec_from_file_location("_grader_policy_arrays", shipped)
+        return importlib.import_module(f"grading.policy.{name}")
+    spec = importlib.util.spec_from_file_location(f"_grader_policy_{name}", shipped)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-policy = _policy_arrays()
+policy, policy_errors = _policy("arrays"), _policy("errors")
 
 
 def as_float_array(value, what, shape):
@@ -66,6 +65,9 @@ def as_float_array(value, what, shape):
     return np.array(array, dtype=np.float64)
 
 
+# The models a gradient probe builds learn as the notebooks' do: code that takes a step while computing the
+# gradients (a common mistake) changes the parameters here too, so the judge sees it.
+LEARNING_RATE = 0.1
 MAX_DEPTH = 8          # nesting of lists, tuples and dicts kept as they are
 MAX_ENTRIES = 256      # longer lists are sent as arrays (a long Python list of numbers is one gradient)
 
@@ -73,11 +75,12 @@ MAX_ENTRIES = 256      # longer lists are sent as arrays (a long Python list of 
 class Returned:
     """What a gradient function returned, as plain data for the grader's judgement: ``skeleton`` (JSON:
     the lists, tuples, dicts and numbers as they are, each array-like leaf as ``{"array": name, "kind"}``,
-    anything else as ``{"object": its type name}``) and ``arrays`` (the leaves, each in its own dtype and
+    anything else as ``{"object": its type name}``, a container met again as ``{"ref": its number}``) and ``arrays`` (the leaves, each in its own dtype and
     shape). The grader rebuilds the value and judges it as ``check_backpropagation`` judges the real one."""
 
     def __init__(self, value):
         self.arrays = {}
+        self._containers = {}   # id of each list, tuple and dict met, in order: a second meeting is a {"ref": n}
         self.skeleton = self._encode(value, 0)
 
     def _encode(self, value, depth):
@@ -85,10 +88,14 @@ class Returned:
             return value
         if isinstance(value, (int, float)):
             return {"number": float(value)}
+        if id(value) in self._containers:   # the same object twice ([[None, None]] * L shares one pair)
+            return {"ref": self._containers[id(value)]}
         if isinstance(value, dict) and depth < MAX_DEPTH and len(value) <= MAX_ENTRIES and all(
                 isinstance(key, (str, int)) and not isinstance(key, bool) for key in value):
+            self._containers[id(value)] = len(self._containers)
             return {"dict": [[key, self._encode(item, depth + 1)] for key, item in value.items()]}
         if isinstance(value, (list, tuple)) and depth < MAX_DEPTH and len(value) <= MAX_ENTRIES:
+            self._containers[id(value)] = len(self._containers)
             kind = "tuple" if isinstance(value, tuple) else "list"
             return {kind: [self._encode(item, depth + 1) for item in value]}
         array, how = policy.plain_array(value)
@@ -101,6 +108,128 @@ class Returned:
         return {"array": name, "kind": kind}
 
 
+def _read(structure, path):
+    for step in path:
+        structure = structure[step]
+    return structure
+
+
+def _copy_of(value):
+    return value.detach().clone() if policy.is_tensor(value) else np.array(value, copy=True)
+
+
+def _write(target, value):
+    """Write ``value`` into the parameter ``target`` in place (NumPy array or tensor)."""
+    if policy.is_tensor(target):
+        import torch
+
+        with torch.no_grad():
+            target.copy_(torch.as_tensor(np.asarray(value), dtype=target.dtype))
+    else:
+        target[...] = value
+
+
+def _same(a, b):
+    a, b = policy.plain_array(a)[0], policy.plain_array(b)[0]
+    return a is not None and b is not None and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+class Session:
+    """Every call the grader's ``check_backpropagation`` may make, made on one model in its order, so that
+    the grader can judge the submission with that very function (``grading.trusted.replay``):
+
+    ``first`` the batch (what the call changed in the parameters or the batch is recorded, then undone);
+    ``rounded`` the parameters and the batch rounded to float32 (the precision evidence); ``shift-<s>`` the
+    output bias moved by ``s`` (a softmax does not change); ``repeat`` the batch again; ``rows-<i>-<j>`` the
+    examples of the mean-of-examples check together and alone; ``loss`` the model's own loss on the first rows.
+    Each call's return value is sent as a :class:`Returned`, or the exception it raised as its fields."""
+
+    def __init__(self, model, method, case, inputs):
+        key = case["key"]
+        self.model, self.method, self.spec = model, method, case["session"]
+        self.batch = {"input": inputs[f"{key}.input"], "output": inputs[f"{key}.output"]}
+        self.arrays, self.calls, self.modified = {}, {}, {}
+
+    def _parameters(self):
+        return [_read(self.model.parameters, path) for path in self.spec["paths"]]
+
+    def _record(self, name, function, *arguments):
+        try:
+            returned = Returned(function(*arguments))
+        except BaseException as error:  # noqa: BLE001 - a failing call is a result too (SystemExit included)
+            self.calls[name] = {"raised": raised(error)}
+            return
+        self.arrays.update({f"{name}.{array}": value for array, value in returned.arrays.items()})
+        self.calls[name] = {"returned": returned.skeleton}
+
+    def _call(self, name, batch):
+        self._record(name, getattr(self.model, self.method), batch["input"].copy(), batch["output"].copy())
+
+    def _first(self):
+        """The first call, on the batch's own arrays; what it changed (values written, entries replaced) is
+        kept as ``after.*`` arrays and undone."""
+        paths = self.spec["paths"]
+        parameters = self._parameters()
+        saved = [_copy_of(parameter) for parameter in parameters]
+        batch = {name: array.copy() for name, array in self.batch.items()}
+        self._record("first", getattr(self.model, self.method), batch["input"], batch["output"])
+        for index, (original, before) in enumerate(zip(parameters, saved)):
+            current = _read(self.model.parameters, paths[index])
+            if current is original and _same(current, before):
+                continue
+            after = policy.plain_array(current)[0]
+            if after is not None and after.dtype.kind in "fiub":
+                self.arrays[f"after.parameter{index}"] = np.array(after)
+            self.modified.setdefault("parameters", []).append(index)
+            _write(original, before)
+            if current is not original:
+                _set_path(self.model.parameters, paths[index], original)
+        for name, array in batch.items():
+            if not _same(array, self.batch[name]):
+                self.arrays[f"after.{name}"] = np.array(array)
+                self.modified.setdefault("batch", []).append(name)
+
+    def _with_parameters(self, name, change, batch):
+        parameters = self._parameters()
+        saved = [_copy_of(parameter) for parameter in parameters]
+        try:
+            change(parameters)
+            self._call(name, batch)
+        finally:
+            for parameter, value in zip(parameters, saved):
+                _write(parameter, value)
+
+    def run(self):
+        self._first()
+        rounded = {name: policy.rounded_to_float32(array) for name, array in self.batch.items()}
+        self._with_parameters("rounded", lambda parameters: [
+            _write(parameter, policy.rounded_to_float32(_copy_of_float64(parameter))) for parameter in parameters],
+            rounded)
+        bias = self.spec.get("output_bias")
+        for shift in self.spec.get("shifts", ()):
+            self._with_parameters(f"shift-{shift:g}", lambda parameters, shift=shift: _write(
+                parameters[bias], _copy_of_float64(parameters[bias]) + shift), self.batch)
+        self._call("repeat", self.batch)
+        rows = self.spec.get("examples", [])
+        for chosen in [rows] + [[row] for row in rows]:
+            self._call("rows-" + "-".join(map(str, chosen)),
+                       {name: array[chosen] for name, array in self.batch.items()})
+        loss = getattr(self.model, "cross_entropy_loss", None) or getattr(self.model, "loss", None)
+        if loss is not None:
+            count = self.spec["loss_rows"]
+            self._record("loss", loss, self.batch["input"][:count].copy(), self.batch["output"][:count].copy())
+        return self
+
+
+def _copy_of_float64(value):
+    array = policy.plain_array(value)[0]
+    return np.array(array, dtype=np.float64)
+
+
+def _set_path(structure, path, value):
+    _read(structure, path[:-1])[path[-1]] = value
+
+
 def _parameters(inputs, key, num_layers):
     return [[inputs[f"{key}.W{n}"].copy(), inputs[f"{key}.b{n}"].copy()] for n in range(num_layers)]
 
@@ -108,10 +237,10 @@ def _parameters(inputs, key, num_layers):
 def probe_numpy_mlp_backpropagation(model_class, case, inputs):
     """Exercise 2.2: ``NumpyMLP.backpropagation`` on given parameters and batch."""
     key, num_layers = case["key"], len(case["geometry"]) - 1
-    model = model_class(case["geometry"], case["activations"], learning_rate=0.0, seed=0)
+    model = model_class(case["geometry"], case["activations"], learning_rate=LEARNING_RATE, seed=0)
     parameters = _parameters(inputs, key, num_layers)
     model.parameters = parameters
-    return Returned(model.backpropagation(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy()))
+    return Session(model, "backpropagation", case, inputs).run()
 
 
 def probe_pytorch_mlp_log_forward(model_class, case, inputs):
@@ -186,7 +315,7 @@ def probe_glm_backpropagation(network_class, case, inputs):
     network = network_class(case["distribution"], hidden_sizes=tuple(geometry[1:-1]), seed=0)
     network.parameters = [[torch.tensor(array, requires_grad=True) for array in pair]
                           for pair in _parameters(inputs, key, len(geometry) - 1)]
-    return Returned(network.backpropagation(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy()))
+    return Session(network, "backpropagation", case, inputs).run()
 
 
 def _lab_data(spec, key, inputs):
@@ -249,9 +378,9 @@ def probe_progressive_backpropagation(network_class, case, inputs):
     """Exercise F.3: ``ProgressiveNetwork.backpropagation`` on given weights and batch."""
     key, geometry = case["key"], case["geometry"]
     weights = [inputs[f"{key}.W{n}"].copy() for n in range(len(geometry) - 1)]
-    network = network_class(geometry, case["layer_kinds"], 0.0, seed=0)
+    network = network_class(geometry, case["layer_kinds"], LEARNING_RATE, seed=0)
     network.parameters = [[weight.copy()] for weight in weights]
-    return Returned(network.backpropagation(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy()))
+    return Session(network, "backpropagation", case, inputs).run()
 
 
 def probe_autodiff_vjps(package, case, inputs):
@@ -292,9 +421,9 @@ def probe_autodiff_grad(package, case, inputs):
 def probe_autodiff_mlp_gradients(model_class, case, inputs):
     """Exercises A.1-A.6 together: ``AutodiffMLP.gradients`` on given parameters and batch."""
     key, num_layers = case["key"], len(case["geometry"]) - 1
-    model = model_class(case["geometry"], case["activations"], 0.0, seed=0)
+    model = model_class(case["geometry"], case["activations"], LEARNING_RATE, seed=0)
     model.parameters = _parameters(inputs, key, num_layers)
-    return Returned(model.gradients(inputs[f"{key}.input"].copy(), inputs[f"{key}.output"].copy()))
+    return Session(model, "gradients", case, inputs).run()
 
 
 PROBES = {
@@ -314,18 +443,24 @@ PROBES = {
 }
 
 
+def raised(error):
+    """The policy's fields of a student exception (type, message, the student's line), read as the
+    notebook's checker reads them; the grader's own files here are not the student's."""
+    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    given = sys.modules.get("backprop_labs")
+    given_dirs = (os.path.dirname(os.path.abspath(given.__file__)) + os.sep,) if getattr(given, "__file__", None) else ()
+    return policy_errors.raised(error, (here,), given_dirs)
+
+
 def describe(error):
     """One line naming an exception: type, message, and the student's line it came from."""
     if isinstance(error, ProbeError):
         return str(error)[:MAX_MESSAGE]
-    frames = traceback.extract_tb(error.__traceback__)
-    where = ""
-    for frame in reversed(frames):
-        if not frame.filename.endswith("student_side.py"):
-            where = f" (at {os.path.basename(frame.filename)}, line {frame.lineno})"
-            break
-    message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    return f"{message}{where}"[:MAX_MESSAGE]
+    fields = raised(error)
+    message = f"{fields['type']}: {fields['message']}" if fields["message"] else fields["type"]
+    where = fields["where"].split(": ", 1)[0].rsplit(":", 1)
+    at = f" (at {where[0]}, line {where[1]})" if len(where) == 2 else ""
+    return f"{message}{at}"[:MAX_MESSAGE]
 
 
 def run_cells(cells, namespace):
@@ -370,12 +505,14 @@ def probe_check(check, inputs):
         try:
             found = PROBES[check["probe"]](model_class, case, inputs)
             entry = {"ok": True}
-            if isinstance(found, Returned):
-                found, entry["returned"] = found.arrays, found.skeleton
+            if isinstance(found, Session):
+                found, entry["session"] = found.arrays, {"calls": found.calls, "modified": found.modified}
             arrays.update({f"{case['key']}.{name}": array for name, array in found.items()})
             section["cases"][case["key"]] = entry
         except BaseException as error:
             section["cases"][case["key"]] = {"ok": False, "error": describe(error)}
+            if not isinstance(error, ProbeError):
+                section["cases"][case["key"]]["raised"] = raised(error)
             if isinstance(error, MemoryError):
                 break  # the next cases would only exhaust the memory (and CPU) limits again
     return section, arrays
