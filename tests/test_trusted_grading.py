@@ -248,6 +248,35 @@ def test_outputs_showing_hidden_tests_or_imitating_a_verdict_are_removed(tmp_pat
     nbformat.validate(nbformat.read(path, as_version=4))
 
 
+def test_the_students_own_traceback_stays_when_one_of_their_lines_equals_a_solution_line(tmp_path):
+    """A traceback through the student's module quotes their own line, which may equal a solution
+    line: it is shown back (the student wrote it). Hidden-test text stays removed, and an error
+    output stays an error of the same name, so the feedback still knows the cell failed."""
+    import nbformat
+
+    from grading.course.leaks import secret_lines, secrets_not_written_in
+    from grading.trusted.gradebook import scrub_outputs
+
+    secrets = secret_lines(get_assignment(ASSIGNMENT))
+    solution = next(line for line in secrets if "derivative_from_output" in line)
+    hidden = next(line for line in secrets if "hidden_generator" in line)
+    submitted = tmp_path / "submitted"
+    (submitted / "labs").mkdir(parents=True)
+    (submitted / "labs" / "numpy_mlp.py").write_text(f"def backpropagation(self):\n        {solution}\n")
+    own = nbformat.v4.new_output("error", ename="ValueError", evalue="shapes (3, 4) and (5, 6) not aligned",
+                                 traceback=["File labs/numpy_mlp.py:2, in backpropagation", f"----> 2 {solution}",
+                                            "ValueError: shapes (3, 4) and (5, 6) not aligned"])
+    captured = nbformat.v4.new_output("error", ename="CheckFailed", evalue="", traceback=[f"----> 3 {hidden}"])
+    path = tmp_path / "graded.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[own]),
+                                                   nbformat.v4.new_code_cell("y", outputs=[captured])]), path)
+    assert scrub_outputs(path, secrets_not_written_in(secrets, submitted)) == 1
+    shown, removed = (cell.outputs[0] for cell in nbformat.read(path, as_version=4).cells)
+    assert shown == own
+    assert (removed.output_type, removed.ename) == ("error", "CheckFailed") and hidden not in str(removed)
+    assert scrub_outputs(path, secrets) == 1   # without the student's files, their line was hidden too
+
+
 def test_the_sandboxs_paths_and_the_graders_files_are_removed_from_outputs(tmp_path):
     import nbformat
 

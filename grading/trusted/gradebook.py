@@ -169,12 +169,29 @@ def _output_text(output):
     return []
 
 
+def _removal(output, what):
+    """The output that replaces ``output``: an error stays an error of the same name (nbgrader
+    scores the cell by it, and the feedback says which error a hidden test raised)."""
+    text = REMOVED_OUTPUT.format(what=what)
+    if output.get("output_type") == "error":
+        ename = str(output.get("ename", ""))
+        return nbformat.v4.new_output("error", ename=ename if ename.isidentifier() else "Error", evalue="",
+                                      traceback=[text])
+    return nbformat.v4.new_output("stream", name="stdout", text=text)
+
+
+def _is_removal(output):
+    """Whether ``output`` is one :func:`_removal` wrote (an earlier scrub's)."""
+    return output.get("text") in REMOVED_TEXTS or any(output.get("traceback") == [text] for text in REMOVED_TEXTS)
+
+
 def scrub_outputs(path, secret_lines):
     """Replace each output of the graded notebook that shows a hidden-test or solution line
-    (``secret_lines``, normalized as :func:`grading.course.leaks.secret_lines` gives them; a kernel
-    hook can capture hidden tests and ``update_display`` an earlier output with them) or imitates a
-    trusted verdict, and removes the sandbox's paths from every output. Returns how many outputs
-    were replaced."""
+    (``secret_lines``, normalized as :func:`grading.course.leaks.secret_lines` gives them, less
+    those the student wrote: :func:`grading.course.leaks.secrets_not_written_in`; a kernel hook can
+    capture hidden tests and ``update_display`` an earlier output with them) or imitates a trusted
+    verdict, and removes the sandbox's paths from every output. Returns how many outputs were
+    replaced."""
     from grading.course.leaks import _normalize
     from grading.course.preprocessors import hide_paths_in_outputs
 
@@ -183,13 +200,13 @@ def scrub_outputs(path, secret_lines):
     for cell in notebook.cells:
         outputs = cell.get("outputs", [])
         for index, output in enumerate(outputs):
-            if is_trusted_output(output) or output.get("text") in REMOVED_TEXTS:
+            if is_trusted_output(output) or _is_removal(output):
                 continue
             text = _normalize("\n".join(_output_text(output)))
             what = (SHOWED_SECRET if any(line in text for line in secret_lines)
                     else SHOWED_VERDICT if VERDICT_PHRASE in text else None)
             if what is not None:
-                outputs[index] = nbformat.v4.new_output("stream", name="stdout", text=REMOVED_OUTPUT.format(what=what))
+                outputs[index] = _removal(output, what)
                 replaced += 1
     if hide_paths_in_outputs(notebook, sandbox_path_rules()) or replaced:
         nbformat.write(notebook, path)
