@@ -129,12 +129,15 @@ def find_leaks(directory, secrets):
     return leaks
 
 
+STUDENT_CODE = (".py", ".ipynb")   # where the lines a traceback quotes come from
+
+
 def secrets_not_written_in(secrets, folder):
-    """``secrets`` less those a file under ``folder`` (one student's submission) holds within a
-    line: a student who wrote a line that equals a solution line (or, by luck, a hidden test's)
-    learns nothing when the feedback shows it back, e.g. in the traceback of their own module."""
-    written = "\n".join(_normalize(line) for path in sorted(Path(folder).rglob("*")) if path.is_file()
-                         for line in readable_text(path).splitlines())
+    """``secrets`` less those a module or notebook under ``folder`` (one student's submission) holds
+    within a line: a student who wrote a line that equals a solution line (or, by luck, a hidden
+    test's) learns nothing when the feedback shows it back, e.g. in the traceback of their module."""
+    files = [path for path in sorted(Path(folder).rglob("*")) if path.suffix in STUDENT_CODE and path.is_file()]
+    written = "\n".join(_normalize(line) for path in files for line in readable_text(path).splitlines())
     return [secret for secret in secrets if secret not in written]
 
 
