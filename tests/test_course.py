@@ -96,21 +96,26 @@ def _scored_hidden_cell(outputs, score, execution_count=1, points=2):
     return cell
 
 
-def test_a_hidden_test_cell_shows_one_verdict_that_agrees_with_its_score():
+def test_a_hidden_test_cell_shows_one_verdict_that_agrees_with_its_score(tmp_path):
     """The trusted score (or an instructor's) can differ from how the notebook's own run ended: the
     cell never reads "passed" when a point is lost, nor "failed" at full marks, and keeps the trusted
-    verdict, which says why."""
-    from grading.course.preprocessors import TRUSTED_OUTPUT_MARK
+    verdict, which says why, when the trusted grading wrote it (its record exists; a kernel can mark
+    any display, and plain nbgrader strips no mark)."""
+    from grading.course.preprocessors import TRUSTED_OUTPUT_MARK, trusted_record
 
     report = new_output("stream", name="stdout", text="Exercise 2.2: PASSED\n")
     error = new_output("error", ename="CheckFailed", evalue="secret_value is 41", traceback=["secret_value"])
     trusted = new_output("display_data", data={"text/plain": "This cell's score: 0/2 (from the trusted check)"},
                          metadata={TRUSTED_OUTPUT_MARK: True})
+    resources = {"nbgrader": {"db_url": f"sqlite:///{tmp_path / 'gradebook.db'}", "assignment": "a", "student": "s"}}
 
     def shown(cell):
-        ClearHiddenTestsAndOutputs().preprocess_cell(cell, {}, 0)
+        ClearHiddenTestsAndOutputs().preprocess_cell(cell, resources, 0)
         return [output.get("text") or output.data["text/plain"] for output in cell.outputs]
 
+    assert shown(_scored_hidden_cell([report, trusted], score=2.0)) == [HIDDEN_PASSED + "\n"]  # no record
+    trusted_record(tmp_path, "a", "s").parent.mkdir(parents=True)
+    trusted_record(tmp_path, "a", "s").write_text("{}")
     lost = shown(_scored_hidden_cell([report, trusted], score=0.0))
     assert "passed" not in lost[0].lower() and "0/2, from the trusted check below" in lost[0]
     assert "raised no error" in lost[0] and lost[1] == trusted.data["text/plain"]

@@ -87,6 +87,15 @@ def course_folder(resources):
     return Path(url[len("sqlite:///"):]).parent if url.startswith("sqlite:///") else None
 
 
+def graded_trusted(resources):
+    """Whether the notebook nbgrader is processing was graded by the trusted checks: only then are
+    its marked outputs verdicts (the trusted grading drops every marked output it did not write; a
+    kernel can mark any display)."""
+    info = resources.get("nbgrader", {})
+    course_dir = course_folder(resources)
+    return course_dir is not None and trusted_record(course_dir, info.get("assignment"), info.get("student")).exists()
+
+
 class KeepTrustedScores(NbGraderPreprocessor):
     """Stop nbgrader's in-kernel autograde of a submission that has trusted scores.
 
@@ -98,7 +107,7 @@ class KeepTrustedScores(NbGraderPreprocessor):
         info = resources.get("nbgrader", {})
         course_dir = course_folder(resources)
         assignment, student = info.get("assignment"), info.get("student")
-        if course_dir is not None and trusted_record(course_dir, assignment, student).exists():
+        if graded_trusted(resources):
             raise RuntimeError(
                 f"{student} was graded with the trusted checks, and nbgrader's own autograde would replace those "
                 f"scores with ones from the student's kernel: grade with `backprop-labs grade {course_dir} "
@@ -170,7 +179,8 @@ class ClearHiddenTestsAndOutputs(ClearHiddenTests):
         had_hidden_tests = self.begin_test_delimeter in cell.source
         cell, resources = super().preprocess_cell(cell, resources, cell_index)
         if had_hidden_tests and cell.cell_type == "code":
-            verdicts = [output for output in cell.outputs if is_trusted_output(output)]
+            trusted = graded_trusted(resources)
+            verdicts = [output for output in cell.outputs if trusted and is_trusted_output(output)]
             line = hidden_tests_line(cell, trusted=bool(verdicts))
             cell.outputs = [new_output("stream", name="stdout", text=line + "\n"), *verdicts]
         return cell, resources
