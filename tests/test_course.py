@@ -86,6 +86,47 @@ def test_feedback_keeps_hidden_tests_and_their_traceback_out():
     assert visible.outputs == [printed]  # visible tests keep their outputs
 
 
+def _scored_hidden_cell(outputs, score, execution_count=1, points=2):
+    """A hidden-test cell of the graded notebook as feedback sees it: nbgrader's GetGrades has put the
+    recorded score in its metadata."""
+    source = "# Test (hidden)\n### BEGIN HIDDEN TESTS\nassert secret_value == 42\n### END HIDDEN TESTS\n"
+    cell = _test_cell(source, outputs, points)
+    cell.execution_count = execution_count
+    cell.metadata.nbgrader["score"] = score
+    return cell
+
+
+def test_a_hidden_test_cell_shows_one_verdict_that_agrees_with_its_score(tmp_path):
+    """The trusted score (or an instructor's) can differ from how the notebook's own run ended: the
+    cell never reads "passed" when a point is lost, nor "failed" at full marks, and keeps the trusted
+    verdict, which says why, when the trusted grading wrote it (its record exists; a kernel can mark
+    any display, and plain nbgrader strips no mark)."""
+    from grading.course.preprocessors import TRUSTED_OUTPUT_MARK, trusted_record
+
+    report = new_output("stream", name="stdout", text="Exercise 2.2: PASSED\n")
+    error = new_output("error", ename="CheckFailed", evalue="secret_value is 41", traceback=["secret_value"])
+    trusted = new_output("display_data", data={"text/plain": "This cell's score: 0/2 (from the trusted check)"},
+                         metadata={TRUSTED_OUTPUT_MARK: True})
+    resources = {"nbgrader": {"db_url": f"sqlite:///{tmp_path / 'gradebook.db'}", "assignment": "a", "student": "s"}}
+
+    def shown(cell):
+        ClearHiddenTestsAndOutputs().preprocess_cell(cell, resources, 0)
+        return [output.get("text") or output.data["text/plain"] for output in cell.outputs]
+
+    assert shown(_scored_hidden_cell([report, trusted], score=2.0)) == [HIDDEN_PASSED + "\n"]  # no record
+    trusted_record(tmp_path, "a", "s").parent.mkdir(parents=True)
+    trusted_record(tmp_path, "a", "s").write_text("{}")
+    lost = shown(_scored_hidden_cell([report, trusted], score=0.0))
+    assert "passed" not in lost[0].lower() and "0/2, from the trusted check below" in lost[0]
+    assert "raised no error" in lost[0] and lost[1] == trusted.data["text/plain"]
+    never_ran = shown(_scored_hidden_cell([], score=0.0, execution_count=None))[0]
+    assert "passed" not in never_ran.lower() and "did not run" in never_ran and "grader recorded" in never_ran
+    full = shown(_scored_hidden_cell([report, error], score=2.0))[0]
+    assert full.startswith("Hidden tests: 2/2") and "failed (CheckFailed)" in full and "secret_value" not in full
+    assert shown(_scored_hidden_cell([report], score=2.0)) == [HIDDEN_PASSED + "\n"]
+    assert shown(_scored_hidden_cell([report, error], score=0.0)) == [HIDDEN_FAILED.format(ename="CheckFailed") + "\n"]
+
+
 def test_feedback_names_files_relative_to_the_submission_not_by_server_paths(tmp_path):
     import sysconfig
 

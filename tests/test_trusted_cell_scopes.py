@@ -1,12 +1,15 @@
 """Honest submissions score the same per test cell from plain nbgrader (in the kernel) and from
 the trusted checks, in every assignment: each trusted check scores a test cell only on what that
-cell's test checks (its kinds of network, its layers, its cases, all of them or a fraction)."""
+cell's test checks (its kinds of network, its layers, its cases, all or nothing as nbgrader scores it)."""
+import ast
 import os
 import shutil
 
 import pytest
 
-from grading.course.assignments import get_assignment
+from backprop_labs.student_notebooks import read_notebook
+from grading.course.assignments import all_assignments, get_assignment
+from grading.course.submissions import cell_grade_id
 from grading.course.pipeline import autograde, cell_scores
 from grading.trusted import parallel
 from grading.course.cell_scope import CellScope
@@ -39,6 +42,30 @@ def test_every_trusted_case_of_a_deep_or_sigmoid_network_scores_some_cell():
     scopes = get_assignment(ASSIGNMENT).trusted_cells["numpy_mlp_backpropagation"].values()
     unscored = [case.key for case in mlp_cases("backprop", 2202) if not any(map(lambda s: s.selects(case), scopes))]
     assert unscored == ["backprop-softmax-only"]  # no test cell checks a softmax layer alone
+
+
+def can_score_in_part(source):
+    """Whether nbgrader may give the test cell ``source`` part of its points: only a number as the
+    cell's result does (its last statement an expression that is not a call of ``print`` or of a
+    test helper ``assert_*``, which return nothing); else an error scores 0, anything else full points."""
+    last = ast.parse(source).body[-1]
+    if not isinstance(last, ast.Expr):
+        return False
+    called = last.value.func if isinstance(last.value, ast.Call) else None
+    name = getattr(called, "id", getattr(called, "attr", ""))
+    return not (name == "print" or name.startswith("assert_"))
+
+
+def test_a_scope_is_all_or_nothing_exactly_when_its_cells_test_is():
+    """A loop of asserts fails the cell at its first failure: a trusted score for part of the cases
+    (e.g. 2.2d with one of its two networks wrong, 1 point trusted, 0 in the kernel) would differ."""
+    wrong = []
+    for assignment in all_assignments():
+        sources = {cell_grade_id(cell): cell.source for cell in read_notebook(assignment.notebook).cells}
+        for check, scopes in assignment.trusted_cells.items():
+            wrong += [f"{assignment.name}: {cell} ({check})" for cell, scope in scopes.items()
+                      if scope.all_or_nothing == can_score_in_part(sources[cell])]
+    assert wrong == []
 
 
 def scores_both_ways(root, assignment_name, kinds):

@@ -248,6 +248,35 @@ def test_outputs_showing_hidden_tests_or_imitating_a_verdict_are_removed(tmp_pat
     nbformat.validate(nbformat.read(path, as_version=4))
 
 
+def test_the_students_own_traceback_stays_when_one_of_their_lines_equals_a_solution_line(tmp_path):
+    """A traceback through the student's module quotes their own line, which may equal a solution
+    line: it is shown back (the student wrote it). Hidden-test text stays removed, and an error
+    output stays an error of the same name, so the feedback still knows the cell failed."""
+    import nbformat
+
+    from grading.course.leaks import secret_lines, secrets_not_written_in
+    from grading.trusted.gradebook import scrub_outputs
+
+    secrets = secret_lines(get_assignment(ASSIGNMENT))
+    solution = next(line for line in secrets if "derivative_from_output" in line)
+    hidden = next(line for line in secrets if "hidden_generator" in line)
+    submitted = tmp_path / "submitted"
+    (submitted / "labs").mkdir(parents=True)
+    (submitted / "labs" / "numpy_mlp.py").write_text(f"def backpropagation(self):\n        {solution}\n")
+    own = nbformat.v4.new_output("error", ename="ValueError", evalue="shapes (3, 4) and (5, 6) not aligned",
+                                 traceback=["File labs/numpy_mlp.py:2, in backpropagation", f"----> 2 {solution}",
+                                            "ValueError: shapes (3, 4) and (5, 6) not aligned"])
+    captured = nbformat.v4.new_output("error", ename="CheckFailed", evalue="", traceback=[f"----> 3 {hidden}"])
+    path = tmp_path / "graded.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[own]),
+                                                   nbformat.v4.new_code_cell("y", outputs=[captured])]), path)
+    assert scrub_outputs(path, secrets_not_written_in(secrets, submitted)) == 1
+    shown, removed = (cell.outputs[0] for cell in nbformat.read(path, as_version=4).cells)
+    assert shown == own
+    assert (removed.output_type, removed.ename) == ("error", "CheckFailed") and hidden not in str(removed)
+    assert scrub_outputs(path, secrets) == 1   # without the student's files, their line was hidden too
+
+
 def test_the_sandboxs_paths_and_the_graders_files_are_removed_from_outputs(tmp_path):
     import nbformat
 
@@ -266,37 +295,51 @@ def test_the_sandboxs_paths_and_the_graders_files_are_removed_from_outputs(tmp_p
 
 
 class _Verdict:
-    """Stands for a TrustedResult: annotate_notebook only asks it for a cell's feedback."""
+    """Stands for a TrustedResult: annotate_notebook asks it for a cell's feedback and how many of
+    the cases that score the cell match (``cells``: ``{cell: (matching, total)}``)."""
 
-    def __init__(self, text):
-        self.text = text
+    def __init__(self, text, cells=None):
+        from types import SimpleNamespace
+
+        self.text, self.passed, self.total = text, 0, 0
+        self.cells = {cell: SimpleNamespace(passed=passed, total=total)
+                      for cell, (passed, total) in (cells or {}).items()}
 
     def feedback_for(self, cell):
         return self.text
 
 
+def _graded_test_cell(grade_id, verdict, error=None, points=2):
+    """A test cell as nbgrader's run leaves it: the report it displayed, then the error it raised."""
+    import nbformat
+
+    outputs = [nbformat.v4.new_output("display_data", data={"text/plain": f"Exercise 2.2 [numpy_mlp]: {verdict}",
+                                                             "text/html": f"<b>{verdict}</b>"})]
+    if error:
+        outputs.append(nbformat.v4.new_output("error", ename=error, evalue="", traceback=[f"{error}: ..."]))
+    cell = nbformat.v4.new_code_cell("check()", outputs=outputs, execution_count=1)
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "points": points}
+    return cell
+
+
 def test_the_trusted_verdict_qualifies_a_contradicting_in_kernel_verdict_and_keeps_the_notebook_valid(tmp_path):
-    """A test cell whose own check printed PASSED but that the trusted check scores 1/2 says which
-    one decides; a FAILED that the trusted check gives full marks likewise; an agreeing verdict is
-    left alone. A marked output the student's kernel made is dropped. The result validates."""
+    """A test cell whose own run passed but that the trusted check scores 1/2 says which one
+    decides; one whose own run raised but that the trusted check gives full marks likewise; an
+    agreeing verdict is left alone. A marked output the student's kernel made is dropped. The
+    result validates."""
     import nbformat
 
     from grading.trusted.gradebook import (KERNEL_FAILED_QUALIFIED, KERNEL_PASSED_QUALIFIED, TRUSTED_OUTPUT_MARK,
                                            annotate_notebook, is_trusted_output)
 
-    def test_cell(grade_id, verdict):
-        cell = nbformat.v4.new_code_cell("check()", outputs=[nbformat.v4.new_output(
-            "display_data", data={"text/plain": f"Exercise 2.2 [numpy_mlp]: {verdict}",
-                                  "text/html": f"<b>{verdict}</b>"})])
-        cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "points": 2}
-        return cell
-
     forged = nbformat.v4.new_code_cell("display(...)", outputs=[nbformat.v4.new_output(
         "display_data", data={"text/plain": "This cell's score: 2/2"}, metadata={TRUSTED_OUTPUT_MARK: True})])
     path = tmp_path / "graded.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[forged, test_cell("partly", "PASSED"),
-                                                   test_cell("full", "FAILED"), test_cell("agrees", "PASSED")]), path)
-    annotate_notebook(path, {"check": _Verdict("Exercise 2.2 (trusted check): details")},
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        forged, _graded_test_cell("partly", "PASSED"), _graded_test_cell("full", "FAILED", error="CheckFailed"),
+        _graded_test_cell("agrees", "PASSED")]), path)
+    annotate_notebook(path, {"check": _Verdict("Exercise 2.2 (trusted check): details",
+                                               {"partly": (1, 2), "full": (2, 2), "agrees": (2, 2)})},
                       {"check": ["partly", "full", "agrees"]},
                       {"partly": (1.0, 2.0), "full": (2.0, 2.0), "agrees": (2.0, 2.0)})
     notebook = nbformat.read(path, as_version=4)
@@ -307,11 +350,33 @@ def test_the_trusted_verdict_qualifies_a_contradicting_in_kernel_verdict_and_kee
     assert is_trusted_output(verdict) and not is_trusted_output(kernel)
     assert KERNEL_PASSED_QUALIFIED in kernel.data["text/plain"] and KERNEL_PASSED_QUALIFIED in kernel.data["text/html"]
     assert verdict.data["text/plain"].startswith("This cell's score: 1/2 (from the trusted check")
-    assert "The PASSED above comes from the test in your own notebook" in verdict.data["text/plain"]
     assert KERNEL_FAILED_QUALIFIED in full.outputs[0].data["text/plain"]
-    assert "The FAILED above" in full.outputs[1].data["text/plain"]
+    assert "scored 0/2 (it raised CheckFailed)" in full.outputs[2].data["text/plain"]
     assert agrees.outputs[0].data["text/plain"] == "Exercise 2.2 [numpy_mlp]: PASSED"
-    assert "above" not in agrees.outputs[1].data["text/plain"]
+    assert "your notebook" not in agrees.outputs[1].data["text/plain"]
+
+
+def test_a_score_that_differs_from_the_notebooks_run_is_explained_by_what_is_known(tmp_path):
+    """The verdict states both scores and what the trusted check found (how many of its own cases
+    differ), and claims no cause it does not know (the old text blamed the notebook's test for
+    checking fewer cases); the test's own "passed" is qualified as the notebook's."""
+    import nbformat
+
+    from grading.trusted.gradebook import annotate_notebook
+
+    passed_in_kernel = _graded_test_cell("test_2_2_hidden", "PASSED")
+    passed_in_kernel.outputs.append(nbformat.v4.new_output("stream", name="stdout", text="Test 2.2d passed\n"))
+    path = tmp_path / "graded.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[passed_in_kernel]), path)
+    annotate_notebook(path, {"check": _Verdict("details", {"test_2_2_hidden": (1, 2)})},
+                      {"check": ["test_2_2_hidden"]}, {"test_2_2_hidden": (0.0, 2.0)})
+    _, printed, verdict = nbformat.read(path, as_version=4).cells[0].outputs
+    text = verdict.data["text/plain"]
+    assert text.startswith("This cell's score: 0/2 (from the trusted check, which decides it).\n")
+    assert ("Your notebook's own run of this test scored 2/2 (it raised no error); the trusted check ran your "
+            "code outside your notebook on its own 2 cases, and 1 of them differs from the reference") in text
+    assert "fewer cases" not in text and "because" not in text
+    assert printed.text == "Test 2.2d passed in your notebook's own run (the trusted check below decides the score)\n"
 
 
 def test_the_done_record_cannot_be_forged_from_the_graded_folder_and_follows_the_gradebook(serial, tmp_path):

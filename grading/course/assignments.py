@@ -8,10 +8,12 @@ is the one table that says, per assignment:
   ``labs/``); the assignment folder then holds a ``labs/`` package next to the notebook, so
   ``from labs.numpy_mlp import NumpyMLP`` imports the shipped copy;
 * ``scores``: ``{trusted check name: {test cell id: CellScope}}`` (a tuple of cell ids gives each
-  cell every case). A listed test cell gets ``points * fraction of its scope's cases that match``
-  as its autograded score under trusted grading, whatever the in-kernel test printed; cells not
-  listed keep nbgrader's in-kernel score. The scope is what the cell's in-kernel test checks (the
-  same kinds of network, the same layers), so an honest submission scores the same both ways.
+  cell every case). A listed test cell gets its points when every case of its scope matches, and
+  with ``all_or_nothing`` else 0 (as nbgrader scores the cell in the kernel), without it ``points *
+  fraction of its scope's cases that match``, as its autograded score under trusted grading, whatever
+  the in-kernel test printed; cells not listed keep nbgrader's in-kernel score. The scope is what the
+  cell's in-kernel test checks (the same kinds of network, the same layers, all or nothing), so an
+  honest submission scores the same both ways.
   The checks themselves are described with their exercises (``grading/exercises/``).
 """
 from dataclasses import dataclass, field
@@ -25,37 +27,50 @@ __all__ = ["ASSIGNMENTS", "Assignment", "AssignmentError", "all_assignments", "g
            "SOLUTIONS_PACKAGE_DIR", "SOURCE_NOTEBOOKS_DIR", "STUDENT_PACKAGE_DIR", "SHIPPED_PACKAGE"]
 SHIPPED_PACKAGE = "labs"  # folder name of the shipped package inside an assignment
 
+# nbgrader scores a test cell all or nothing (an error scores 0) unless the cell's result is a number;
+# no test cell of the course gives one, so every scope below says all_or_nothing=True
+# (tests/test_trusted_cell_scopes.py reads each cell to check it).
 ASSIGNMENTS = {
     "backprop_mlp": dict(
         ships=("log_linear.py", "numpy_mlp.py", "pytorch_mlp.py"),
         scores={
-            "log_linear_input_gradient": ("test_2_1_input_gradient",),
-            "numpy_mlp_loss_and_tangent": ("test_2_2_tangent",),
+            "log_linear_input_gradient": {
+                "test_2_1_input_gradient": CellScope("the input gradient", all_or_nothing=True),
+            },
+            "numpy_mlp_loss_and_tangent": {
+                "test_2_2_tangent": CellScope("the loss curve and the tangent", all_or_nothing=True),
+            },
             "numpy_mlp_backpropagation": {
-                "test_2_2_output_layer": CellScope("output layer of the sigmoid network",
-                                                   SIGMOID_NETWORKS, output_layer_only=True),
-                "test_2_2_all_layers": CellScope("every layer of the sigmoid network", SIGMOID_NETWORKS),
-                "test_2_2_hidden": CellScope("every layer of the tanh and ReLU networks", DEEP_NETWORKS),
+                "test_2_2_output_layer": CellScope("output layer of the sigmoid network", SIGMOID_NETWORKS,
+                                                   output_layer_only=True, all_or_nothing=True),
+                "test_2_2_all_layers": CellScope("every layer of the sigmoid network", SIGMOID_NETWORKS,
+                                                 all_or_nothing=True),
+                "test_2_2_hidden": CellScope("every layer of the tanh and ReLU networks", DEEP_NETWORKS,
+                                             all_or_nothing=True),
             },
             "pytorch_mlp_log_forward": {
-                "test_2_4_log_forward": CellScope("the sigmoid network", SIGMOID_NETWORKS),
-                "test_2_4_hidden": CellScope("the tanh and ReLU networks", DEEP_NETWORKS),
+                "test_2_4_log_forward": CellScope("the sigmoid network", SIGMOID_NETWORKS, all_or_nothing=True),
+                "test_2_4_hidden": CellScope("the tanh and ReLU networks", DEEP_NETWORKS, all_or_nothing=True),
             },
         }),
     "autodiff": dict(
         ships=("autodiff",),
         scores={
             "autodiff_vjps": {
-                "test_a_1_multiply": CellScope("multiply, with and without broadcasting", cases=("multiply",)),
-                "test_a_2_divide": CellScope("divide", cases=("divide",)),
-                "test_a_3_exp_log": CellScope("exp and log", cases=("exp-log",)),
-                "test_a_4_tanh": CellScope("tanh", cases=("tanh",)),
-                "test_a_5_matmul": CellScope("matmul of matrices and vectors", cases=("matmul",)),
-                "test_a_1_5_hidden": CellScope("more shapes", cases=("other-shapes",)),
+                "test_a_1_multiply": CellScope("multiply, with and without broadcasting", cases=("multiply",),
+                                               all_or_nothing=True),
+                "test_a_2_divide": CellScope("divide", cases=("divide",), all_or_nothing=True),
+                "test_a_3_exp_log": CellScope("exp and log", cases=("exp-log",), all_or_nothing=True),
+                "test_a_4_tanh": CellScope("tanh", cases=("tanh",), all_or_nothing=True),
+                "test_a_5_matmul": CellScope("matmul of matrices and vectors", cases=("matmul",),
+                                             all_or_nothing=True),
+                "test_a_1_5_hidden": CellScope("more shapes", cases=("other-shapes",), all_or_nothing=True),
             },
             "autodiff_backward_pass": {
-                "test_a_6_backward": CellScope("a node used twice and the worked graph", cases=("backward",)),
-                "test_a_6_hidden": CellScope("shared subexpressions and a long chain", cases=("shared-and-chain",)),
+                "test_a_6_backward": CellScope("a node used twice and the worked graph", cases=("backward",),
+                                               all_or_nothing=True),
+                "test_a_6_hidden": CellScope("shared subexpressions and a long chain", cases=("shared-and-chain",),
+                                             all_or_nothing=True),
             },
             "autodiff_mlp_gradients": {
                 "test_a_mlp": CellScope("the two networks", all_or_nothing=True),
@@ -64,17 +79,19 @@ ASSIGNMENTS = {
     "worked_graph": dict(
         ships=("worked_graph.py",),
         scores={"worked_graph_by_hand": {
-            "test_w_1_worked_point": CellScope("every value and gradient at the worked point", cases=("worked-point",)),
-            "test_w_1_hidden": CellScope("the gradients at other points", cases=("other-points",)),
+            "test_w_1_worked_point": CellScope("every value and gradient at the worked point", cases=("worked-point",),
+                                               all_or_nothing=True),
+            "test_w_1_hidden": CellScope("the gradients at other points", cases=("other-points",),
+                                         all_or_nothing=True),
         }}),
     "forward_reverse": dict(
         ships=("forward_reverse",),
         scores={
             "forward_reverse_modes": {
                 "test_f_1_forward": CellScope("forward mode on the tanh chain", cases=("tanh-forward",),
-                                              arrays=("gradient",)),
+                                              arrays=("gradient",), all_or_nothing=True),
                 "test_f_2_reverse": CellScope("reverse mode on the tanh chain", cases=("tanh-reverse",),
-                                              arrays=("gradient",)),
+                                              arrays=("gradient",), all_or_nothing=True),
                 "test_f_counts": CellScope("the operations counted on the tanh chain",
                                            cases=("tanh-forward", "tanh-reverse"), arrays=("operations",),
                                            all_or_nothing=True),
@@ -83,21 +100,28 @@ ASSIGNMENTS = {
                                                              for mode in ("forward", "reverse")),
                                                  all_or_nothing=True),
             },
-            "forward_reverse_closed_form": ("test_f_3_closed_form",),
+            "forward_reverse_closed_form": {
+                "test_f_3_closed_form": CellScope("the closed form of multinomial logistic regression",
+                                                  all_or_nothing=True),
+            },
             "progressive_network_backpropagation": {
-                "test_f_3_grader": CellScope("multinomial logistic regression", cases=("progressive-logistic",)),
-                "test_f_3_hidden": CellScope("two sigmoid layers, then a linear one", cases=("progressive-sigmoid",)),
+                "test_f_3_grader": CellScope("multinomial logistic regression", cases=("progressive-logistic",),
+                                             all_or_nothing=True),
+                "test_f_3_hidden": CellScope("two sigmoid layers, then a linear one", cases=("progressive-sigmoid",),
+                                             all_or_nothing=True),
             },
         }),
     "glm": dict(
         ships=("glm.py", "glm_plot.py", "pytorch_mlp.py"),
         scores={
             "glm_inverse_links": {
-                "test_g_1_links": CellScope("each inverse link on a batch of eta", cases=("links",)),
-                "test_g_1_hidden": CellScope("large logits and a column of eta", cases=("links-large",)),
+                "test_g_1_links": CellScope("each inverse link on a batch of eta", cases=("links",),
+                                            all_or_nothing=True),
+                "test_g_1_hidden": CellScope("large logits and a column of eta", cases=("links-large",),
+                                             all_or_nothing=True),
             },
             "glm_backpropagation": {
-                "test_g_2_grader": CellScope("the Poisson network", cases=("glm-poisson",)),
+                "test_g_2_grader": CellScope("the Poisson network", cases=("glm-poisson",), all_or_nothing=True),
                 "test_g_2_hidden": CellScope("the Gaussian and categorical networks",
                                              cases=("glm-gaussian", "glm-categorical"), all_or_nothing=True),
             },
@@ -108,12 +132,18 @@ ASSIGNMENTS = {
     "advertising": dict(
         ships=("advertising.py",),
         scores={
-            "advertising_least_squares": ("test_least_squares",),
-            "advertising_mse_gradient": {
-                "test_r_1_grader": CellScope("markets of the Advertising data", cases=("markets",)),
-                "test_r_1_hidden": CellScope("another design (5 features)", cases=("other-design",)),
+            "advertising_least_squares": {
+                "test_least_squares": CellScope("the least-squares fit", all_or_nothing=True),
             },
-            "advertising_descent": ("test_descent",),
+            "advertising_mse_gradient": {
+                "test_r_1_grader": CellScope("markets of the Advertising data", cases=("markets",),
+                                             all_or_nothing=True),
+                "test_r_1_hidden": CellScope("another design (5 features)", cases=("other-design",),
+                                             all_or_nothing=True),
+            },
+            "advertising_descent": {
+                "test_descent": CellScope("gradient descent to the least-squares fit", all_or_nothing=True),
+            },
         }),
     "digits": dict(
         ships=("digits_lab.py", "numpy_mlp.py", "pytorch_mlp.py"),
@@ -122,8 +152,12 @@ ASSIGNMENTS = {
                 "test_gradients": CellScope("a softmax layer alone and the sigmoid network",
                                             ((), *SIGMOID_NETWORKS), all_or_nothing=True),
             },
-            "digits_trajectories": ("test_trajectories",),
-            "digits_accuracies": ("test_accuracy_hidden",),
+            "digits_trajectories": {
+                "test_trajectories": CellScope("the loss trajectories of both classifiers", all_or_nothing=True),
+            },
+            "digits_accuracies": {
+                "test_accuracy_hidden": CellScope("the accuracies of both classifiers", all_or_nothing=True),
+            },
         }),
 }
 

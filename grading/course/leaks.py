@@ -129,6 +129,18 @@ def find_leaks(directory, secrets):
     return leaks
 
 
+STUDENT_CODE = (".py", ".ipynb")   # where the lines a traceback quotes come from
+
+
+def secrets_not_written_in(secrets, folder):
+    """``secrets`` less those a module or notebook under ``folder`` (one student's submission) holds
+    within a line: a student who wrote a line that equals a solution line (or, by luck, a hidden
+    test's) learns nothing when the feedback shows it back, e.g. in the traceback of their module."""
+    files = [path for path in sorted(Path(folder).rglob("*")) if path.suffix in STUDENT_CODE and path.is_file()]
+    written = "\n".join(_normalize(line) for path in files for line in readable_text(path).splitlines())
+    return [secret for secret in secrets if secret not in written]
+
+
 def course_secret_lines(assignments, student_files=()):
     """Secret lines of every assignment at once, for files that reach students of any of them
     (e.g. the student wheel): a line given outside a solution region in any assignment, or in

@@ -9,7 +9,7 @@
   ``backprop-labs grade`` scored with the trusted checks, which it would silently replace;
 * :class:`ClearHiddenTestsAndOutputs` (feedback): nbgrader restores hidden tests into the
   graded notebook, and feedback would show their code and traceback; this removes both and
-  leaves one line saying whether the hidden tests passed;
+  leaves one line that agrees with the cell's recorded score (and the trusted verdict, if any);
 * :class:`HideServerPaths` (feedback, after it): paths of the grading server in outputs (the
   course folder, the repository, installed packages) become names relative to the submission,
   the repository or the package folder;
@@ -22,6 +22,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from nbformat import from_dict
 from nbformat.v4 import new_code_cell, new_output
 from nbconvert.exporters import HTMLExporter
 from nbgrader import utils
@@ -86,6 +87,15 @@ def course_folder(resources):
     return Path(url[len("sqlite:///"):]).parent if url.startswith("sqlite:///") else None
 
 
+def graded_trusted(resources):
+    """Whether the notebook nbgrader is processing was graded by the trusted checks: only then are
+    its marked outputs verdicts (the trusted grading drops every marked output it did not write; a
+    kernel can mark any display)."""
+    info = resources.get("nbgrader", {})
+    course_dir = course_folder(resources)
+    return course_dir is not None and trusted_record(course_dir, info.get("assignment"), info.get("student")).exists()
+
+
 class KeepTrustedScores(NbGraderPreprocessor):
     """Stop nbgrader's in-kernel autograde of a submission that has trusted scores.
 
@@ -97,7 +107,7 @@ class KeepTrustedScores(NbGraderPreprocessor):
         info = resources.get("nbgrader", {})
         course_dir = course_folder(resources)
         assignment, student = info.get("assignment"), info.get("student")
-        if course_dir is not None and trusted_record(course_dir, assignment, student).exists():
+        if graded_trusted(resources):
             raise RuntimeError(
                 f"{student} was graded with the trusted checks, and nbgrader's own autograde would replace those "
                 f"scores with ones from the student's kernel: grade with `backprop-labs grade {course_dir} "
@@ -106,24 +116,73 @@ class KeepTrustedScores(NbGraderPreprocessor):
         return nb, resources
 
 
+TRUSTED_OUTPUT_MARK = "backprop_labs_trusted"   # metadata of the outputs grading.trusted.gradebook adds
+
+
+def is_trusted_output(output):
+    """Whether ``output`` is a verdict the trusted grading added (only it writes the mark)."""
+    return bool(output.get("metadata", {}).get(TRUSTED_OUTPUT_MARK))
+
+
+def score_in_notebook(cell):
+    """``(score, ename)``: what nbgrader gives the test cell ``cell`` for its own run in the notebook
+    (its rule: an error scores 0, a number as the cell's result is a partial score, anything else
+    full points), with the name of the error it raised (``None`` if none); the trusted verdicts are
+    not the cell's own output. ``None`` when the cell never ran (nbgrader could not run the notebook,
+    so the graded copy has no outputs)."""
+    if cell.get("execution_count") is None and not cell.get("outputs"):
+        return None
+    own = [output for output in cell.outputs if not is_trusted_output(output)]
+    score, _ = utils.determine_grade(from_dict(dict(cell, outputs=own)))
+    errors = [output.ename for output in own if output.output_type == "error"]
+    return score, errors[0] if errors else None
+
+
 HIDDEN_PASSED = "Hidden tests passed."
 HIDDEN_FAILED = "Hidden tests failed ({ename}). Their code and messages are not shown."
+# When the recorded score is not what the notebook's own run gave (the trusted check or an instructor set it).
+HIDDEN_SCORED = "Hidden tests: {score:g}/{points:g}, {by}; in your notebook's own run they {run}. {hidden}"
+HIDDEN_NOT_SHOWN = "Their code and messages are not shown."
+
+
+def hidden_tests_line(cell, trusted):
+    """The one line a hidden-test cell's feedback shows. "Passed" or "failed" as the notebook's own
+    run ended, when the recorded score (``cell.metadata.nbgrader['score']``, which nbgrader's
+    ``GetGrades`` sets before this runs) says the same; else the score and how the run ended, so a
+    cell scored below its points never reads "passed", nor one with full points "failed". Without a
+    recorded score (outside feedback), the run alone. ``trusted``: whether the cell holds a trusted
+    verdict (which then decides the score)."""
+    errors = [output.ename for output in cell.outputs if output.output_type == "error"]
+    ename = errors[0] if errors else None
+    grade = cell.metadata.get("nbgrader", {})
+    score, points = grade.get("score"), grade.get("points")
+    if score is None or points is None or not utils.is_grade(cell):
+        return HIDDEN_FAILED.format(ename=ename) if ename else HIDDEN_PASSED
+    run = score_in_notebook(cell)
+    if run is not None and run[0] == score and (score >= points or ename):
+        return HIDDEN_PASSED if score >= points else HIDDEN_FAILED.format(ename=ename)
+    story = ("did not run" if run is None else f"failed ({ename})" if ename
+             else "raised no error" if run[0] >= points else f"scored {run[0]:g}")
+    by = "from the trusted check below, which decides it" if trusted else "the score the grader recorded"
+    return HIDDEN_SCORED.format(score=float(score), points=float(points), by=by, run=story, hidden=HIDDEN_NOT_SHOWN)
 
 
 class ClearHiddenTestsAndOutputs(ClearHiddenTests):
     """nbgrader's ``ClearHiddenTests`` that also replaces the outputs of hidden-test cells.
 
     Outputs (tracebacks, printed values, figures) of a cell holding hidden tests may quote
-    them, so they become one line: passed, or failed with the exception's name only.
+    them, so they become one line (:func:`hidden_tests_line`), followed by the cell's trusted
+    verdict, which the grader wrote and which quotes no test.
     """
 
     def preprocess_cell(self, cell, resources, cell_index):
         had_hidden_tests = self.begin_test_delimeter in cell.source
         cell, resources = super().preprocess_cell(cell, resources, cell_index)
         if had_hidden_tests and cell.cell_type == "code":
-            errors = [output for output in cell.outputs if output.output_type == "error"]
-            text = HIDDEN_FAILED.format(ename=errors[0].ename) if errors else HIDDEN_PASSED
-            cell.outputs = [new_output("stream", name="stdout", text=text + "\n")]
+            trusted = graded_trusted(resources)
+            verdicts = [output for output in cell.outputs if trusted and is_trusted_output(output)]
+            line = hidden_tests_line(cell, trusted=bool(verdicts))
+            cell.outputs = [new_output("stream", name="stdout", text=line + "\n"), *verdicts]
         return cell, resources
 
 

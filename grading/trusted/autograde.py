@@ -19,7 +19,7 @@ from pathlib import Path
 
 from grading.course.assignments import get_assignment
 from grading.course.config import CONFIG_NAME
-from grading.course.leaks import secret_lines
+from grading.course.leaks import secret_lines, secrets_not_written_in
 from grading.course.preprocessors import trusted_record
 from grading.course.submission_files import copy_submission, fingerprint, refused_line
 from grading.course.submissions import TIMESTAMP, not_collected, unreadable_reason
@@ -270,7 +270,9 @@ def grade_student(job):
             for result in results.values():
                 result.lines.insert(0, note)
         scores = write_trusted_scores(gradebook_url(job_dir), assignment, student, assignment, results, cells_by_check)
-        scrub_outputs(graded / f"{assignment}.ipynb", secret_lines(get_assignment(assignment)))
+        own = job_dir / "submitted" / student / assignment   # what the student wrote may be shown back
+        scrub_outputs(graded / f"{assignment}.ipynb",
+                      secrets_not_written_in(secret_lines(get_assignment(assignment)), own))
         annotate_notebook(graded / f"{assignment}.ipynb", results, cells_by_check, scores)
         answer.update(ok=True, scores={cell: list(score) for cell, score in scores.items()},
                       checks={name: result.to_json() for name, result in results.items()})

@@ -13,9 +13,8 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
+from grading.course.preprocessors import TRUSTED_OUTPUT_MARK, is_trusted_output, score_in_notebook
 from grading.course.submissions import cell_grade_id
-
-TRUSTED_OUTPUT_MARK = "backprop_labs_trusted"
 
 
 def gradebook_url(course_dir):
@@ -61,10 +60,6 @@ def add_feedback_note(path, text):
     nbformat.write(notebook, path)
 
 
-def is_trusted_output(output):
-    return bool(output.get("metadata", {}).get(TRUSTED_OUTPUT_MARK))
-
-
 def trusted_output(text):
     """A notebook output carrying a trusted verdict. ``display_data``, not ``stream``: nbformat
     allows ``metadata`` (where the mark is) only on rich outputs, and a notebook with a marked
@@ -72,24 +67,19 @@ def trusted_output(text):
     return nbformat.v4.new_output("display_data", data={"text/plain": text}, metadata={TRUSTED_OUTPUT_MARK: True})
 
 
-KERNEL_VERDICT = re.compile(r"\b(PASSED|FAILED)\b")
-KERNEL_PASSED_QUALIFIED = "PASSED in your notebook's own run (the trusted check below decides the score)"
-KERNEL_FAILED_QUALIFIED = "FAILED in your notebook's own run (the trusted check below decides the score)"
+KERNEL_RUN = " in your notebook's own run (the trusted check below decides the score)"
+KERNEL_PASSED_QUALIFIED = "PASSED" + KERNEL_RUN
+KERNEL_FAILED_QUALIFIED = "FAILED" + KERNEL_RUN
 
 
-def _qualify_kernel_verdicts(outputs, full_marks):
-    """Rewrite the test cell's own PASSED (or FAILED) that the trusted score contradicts, in every
-    string of its outputs; returns the verdict words that were qualified."""
-    wrong = "PASSED" if not full_marks else "FAILED"
-    qualified = KERNEL_PASSED_QUALIFIED if wrong == "PASSED" else KERNEL_FAILED_QUALIFIED
-    found = set()
+def _qualify_kernel_verdicts(outputs, word):
+    """Add :data:`KERNEL_RUN` after each whole ``word`` ("passed" or "failed", in any case: the
+    report's PASSED, a test's own "Test 2.1 passed") in every string of the cell's own outputs."""
+    pattern = re.compile(rf"\b{word}\b", re.IGNORECASE)
 
     def rewrite(value):
         if isinstance(value, str):
-            if wrong in KERNEL_VERDICT.findall(value):
-                found.add(wrong)
-                return re.sub(rf"\b{wrong}\b", qualified, value)
-            return value
+            return pattern.sub(lambda found: found.group(0) + KERNEL_RUN, value)
         if isinstance(value, list):
             return [rewrite(item) for item in value]
         if isinstance(value, dict):
@@ -100,25 +90,44 @@ def _qualify_kernel_verdicts(outputs, full_marks):
         for key in ("text", "data"):
             if key in output:
                 output[key] = rewrite(output[key])
-    return found
 
 
-def verdict_text(feedback, score, max_score, contradicted=()):
-    """The trusted verdict of one test cell, as its annotation shows it."""
+def _cases_matched(result, cell):
+    """``(matching, total)`` cases of the trusted check that score ``cell`` (its scope, else every case)."""
+    outcome = result.cells.get(cell)
+    return (result.passed, result.total) if outcome is None else (outcome.passed, outcome.total)
+
+
+def difference_text(in_notebook, matched, max_score):
+    """Why the trusted score of a cell is not the score of its own run in the notebook, as far as it
+    is known: how that run ended, and that the trusted check ran the student's code outside the
+    notebook on cases of its own, of which so many match (its feedback names those that differ).
+    No cause is guessed: the two may differ in their cases, tolerances or the shapes they accept,
+    and which of these made the difference is not known here.
+    ``in_notebook``: ``(score, ename)`` (:func:`grading.course.preprocessors.score_in_notebook`);
+    ``matched``: ``(matching, total)`` cases of the trusted check."""
+    score, ename = in_notebook
+    run = f"raised {ename}" if ename else "raised no error" if score >= max_score else "gave a partial score"
+    passed, total = matched
+    found = ("every one matches the reference" if passed == total
+             else f"{total - passed} of them {'differs' if total - passed == 1 else 'differ'} from the reference "
+                 "(see below)")
+    return (f"Your notebook's own run of this test scored {score:g}/{max_score:g} (it {run}); the trusted check "
+            f"ran your code outside your notebook on its own {total} case{'s' * (total != 1)}, and {found}.")
+
+
+def verdict_text(feedback, score, max_score, difference=None):
+    """The trusted verdict of one test cell, as its annotation shows it: the score, then
+    ``difference`` (:func:`difference_text`, when the notebook's own run scored otherwise)."""
     lines = [f"This cell's score: {score:g}/{max_score:g} (from the trusted check, which decides it)."]
-    if "PASSED" in contradicted:
-        lines.append("The PASSED above comes from the test in your own notebook, which checks fewer cases; "
-                     "the trusted check, run outside your notebook, found the differences below.")
-    if "FAILED" in contradicted:
-        lines.append("The FAILED above comes from the test in your own notebook; the trusted check, run outside "
-                     "your notebook, found every case it checks matches the reference.")
-    return "\n".join([*lines, feedback]) + "\n"
+    return "\n".join([*lines, *([difference] if difference else []), feedback]) + "\n"
 
 
 def annotate_notebook(path, results, cells_by_check, scores):
-    """Add the trusted verdict as an output of each mapped test cell of the graded notebook,
-    so the feedback page shows it next to the in-kernel test's own output (whose PASSED or
-    FAILED is qualified where the trusted score says otherwise)."""
+    """Add the trusted verdict as an output of each mapped test cell of the graded notebook, so
+    the feedback page shows it next to the in-kernel test's own output. Where the trusted score is
+    not what the cell's own run scored, the verdict says so and what is known of why, and the
+    run's own "passed" (or "failed") is qualified as the notebook's."""
     notebook = nbformat.read(path, as_version=4)
     check_of_cell = {cell: check for check, cells in cells_by_check.items() for cell in cells}
     for cell in notebook.cells:
@@ -130,9 +139,15 @@ def annotate_notebook(path, results, cells_by_check, scores):
         grade_id = cell_grade_id(cell)
         if grade_id in check_of_cell:
             score, max_score = scores[grade_id]
-            contradicted = _qualify_kernel_verdicts(cell.outputs, full_marks=score >= max_score)
-            feedback = results[check_of_cell[grade_id]].feedback_for(grade_id)
-            cell.outputs.append(trusted_output(verdict_text(feedback, score, max_score, contradicted)))
+            result = results[check_of_cell[grade_id]]
+            in_notebook = score_in_notebook(cell)
+            difference = None
+            if in_notebook is not None and in_notebook[0] != score:
+                difference = difference_text(in_notebook, _cases_matched(result, grade_id), max_score)
+                if (in_notebook[0] >= max_score) != (score >= max_score):
+                    _qualify_kernel_verdicts(cell.outputs, "passed" if in_notebook[0] >= max_score else "failed")
+            cell.outputs.append(trusted_output(verdict_text(result.feedback_for(grade_id), score, max_score,
+                                                            difference)))
     nbformat.write(notebook, path)
 
 
@@ -154,12 +169,29 @@ def _output_text(output):
     return []
 
 
+def _removal(output, what):
+    """The output that replaces ``output``: an error stays an error of the same name (nbgrader
+    scores the cell by it, and the feedback says which error a hidden test raised)."""
+    text = REMOVED_OUTPUT.format(what=what)
+    if output.get("output_type") == "error":
+        ename = str(output.get("ename", ""))
+        return nbformat.v4.new_output("error", ename=ename if ename.isidentifier() else "Error", evalue="",
+                                      traceback=[text])
+    return nbformat.v4.new_output("stream", name="stdout", text=text)
+
+
+def _is_removal(output):
+    """Whether ``output`` is one :func:`_removal` wrote (an earlier scrub's)."""
+    return output.get("text") in REMOVED_TEXTS or any(output.get("traceback") == [text] for text in REMOVED_TEXTS)
+
+
 def scrub_outputs(path, secret_lines):
     """Replace each output of the graded notebook that shows a hidden-test or solution line
-    (``secret_lines``, normalized as :func:`grading.course.leaks.secret_lines` gives them; a kernel
-    hook can capture hidden tests and ``update_display`` an earlier output with them) or imitates a
-    trusted verdict, and removes the sandbox's paths from every output. Returns how many outputs
-    were replaced."""
+    (``secret_lines``, normalized as :func:`grading.course.leaks.secret_lines` gives them, less
+    those the student wrote: :func:`grading.course.leaks.secrets_not_written_in`; a kernel hook can
+    capture hidden tests and ``update_display`` an earlier output with them) or imitates a trusted
+    verdict, and removes the sandbox's paths from every output. Returns how many outputs were
+    replaced."""
     from grading.course.leaks import _normalize
     from grading.course.preprocessors import hide_paths_in_outputs
 
@@ -168,13 +200,13 @@ def scrub_outputs(path, secret_lines):
     for cell in notebook.cells:
         outputs = cell.get("outputs", [])
         for index, output in enumerate(outputs):
-            if is_trusted_output(output) or output.get("text") in REMOVED_TEXTS:
+            if is_trusted_output(output) or _is_removal(output):
                 continue
             text = _normalize("\n".join(_output_text(output)))
             what = (SHOWED_SECRET if any(line in text for line in secret_lines)
                     else SHOWED_VERDICT if VERDICT_PHRASE in text else None)
             if what is not None:
-                outputs[index] = nbformat.v4.new_output("stream", name="stdout", text=REMOVED_OUTPUT.format(what=what))
+                outputs[index] = _removal(output, what)
                 replaced += 1
     if hide_paths_in_outputs(notebook, sandbox_path_rules()) or replaced:
         nbformat.write(notebook, path)
