@@ -18,8 +18,12 @@ COMMANDS = {  # name -> (module, one line of help)
 }
 
 
+DESCRIPTION = ("Backpropagation labs: check your gradients against PyTorch autograd, build the nbgrader course "
+               "and grade it. `backprop-labs COMMAND --help` describes each command.")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="backprop-labs", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="backprop-labs", description=DESCRIPTION)
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name, (module, help_text) in COMMANDS.items():
         command_parser = subparsers.add_parser(name, help=help_text, description=help_text)

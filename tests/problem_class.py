@@ -2,10 +2,9 @@
 
 ``write_problem_class(release, submissions)`` writes one folder per student into
 ``submissions`` from the released files of backprop_mlp; ``EXPECTED`` is each student's
-score per test cell (``None``: not graded, with the reason matching ``REASONS``). The students
-of ``NOT_RUN`` are graded although nbgrader cannot run their notebook (trusted scores only), those
-of ``UNREADABLE`` although their notebook cannot be read (their modules' trusted scores, 0 for the
-cells whose check runs an answer cell of the notebook).
+score per test cell (``None``: not graded, with the reason matching ``REASONS``; a notebook that
+cannot be read is such a reason). The students of ``NOT_RUN`` are graded although nbgrader cannot run
+their notebook (trusted scores only).
 """
 import json
 import shutil
@@ -29,8 +28,8 @@ EXPECTED = {
     # numpy_mlp.py ends the process at import: its checks (backpropagation, and the tangent's on its NumpyMLP) score 0
     "exits_at_import": [1, 0, 0, 0, 0, 2, 1],
     "kernel_exits": FULL,                     # modules right; an ungraded cell ends the notebook's kernel
-    "empty_file": [0, 0, 1, 2, 2, 2, 1],      # no notebook to read: the modules' cells are scored,
-    "not_a_notebook": [0, 0, 1, 2, 2, 2, 1],  # the answer cells' (2.1, the tangent) get 0
+    "empty_file": None,                       # a notebook that cannot be read scores 0, with why
+    "not_a_notebook": None,
     "wrong_assignment": None,
     "no_notebook": None,
     "José García": None,
@@ -39,6 +38,8 @@ EXPECTED = {
 REASONS = {
     "wrong_assignment": "backprop_mlp.ipynb holds the notebook of assignment glm, not backprop_mlp",
     "no_notebook": "no backprop_mlp.ipynb in the submission (it holds my_work.ipynb",
+    "empty_file": "backprop_mlp.ipynb is empty (0 bytes)",
+    "not_a_notebook": "backprop_mlp.ipynb is not a notebook: not JSON text",
     "José García": "student id 'José García' refused",
     "with space": "student id 'with space' refused",
 }
@@ -47,8 +48,6 @@ REASONS = {
 LARGE_FILE, LARGE_BYTES = "recordings/training_run.npy", 3 << 20
 SMALL_FILE = "notes.txt"
 NOT_RUN = {student: "nbgrader could not run the notebook: " for student in ("exits_at_import", "kernel_exits")}
-UNREADABLE = {"empty_file": "your notebook could not be read: backprop_mlp.ipynb is empty (0 bytes)",
-              "not_a_notebook": "your notebook could not be read: backprop_mlp.ipynb is not a notebook: not JSON text"}
 EXIT_NOW = "import os\nos._exit(0)\n"
 
 

@@ -270,14 +270,14 @@ def test_a_notebook_nested_too_deeply_is_refused_with_its_reason_not_a_crash(tmp
         "backprop_mlp.ipynb is not a notebook: its JSON is nested too deeply to read", [])
 
 
-def test_an_unreadable_notebook_is_no_problem_for_trusted_grading_and_is_left_as_it_is(tmp_path):
+def test_an_unreadable_notebook_is_a_problem_named_by_its_cause_and_is_left_as_it_is(tmp_path):
     from grading.course.submissions import prepare_submission, unreadable_reason
 
-    path = _submitted_notebook(tmp_path, '{"cells": [')
-    assert prepare_submission(tmp_path, BACKPROP, "ada", graded_without_notebook=True) == (None, [])
+    path = _submitted_notebook(tmp_path, '{"cells": [')   # truncated JSON: the README's rule, it scores 0
+    problem, notes = prepare_submission(tmp_path, BACKPROP, "ada")
+    assert problem.startswith("backprop_mlp.ipynb is not a notebook: not JSON text") and notes == []
+    assert problem == unreadable_reason(path)
     assert path.read_text(encoding="utf-8") == '{"cells": ['
-    assert unreadable_reason(path).startswith("backprop_mlp.ipynb is not a notebook: not JSON text")
-    assert prepare_submission(tmp_path, BACKPROP, "ada")[0] == unreadable_reason(path)   # in-kernel: a problem
 
 
 def test_switched_off_test_cells_and_huge_saved_outputs_are_repaired_once(tmp_path):

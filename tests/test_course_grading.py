@@ -2,6 +2,7 @@
 reason, in the summary and in the grade files; re-runs; checks before any student is touched."""
 import csv
 import errno
+import os
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from grading.course.pipeline import feedback_page
 from grading.course.assignments import get_assignment
 from grading.commands.grading_run import NOT_ROOT
 from problem_class import (ASSIGNMENT, CELLS, EXPECTED, LARGE_BYTES, LARGE_FILE, NOT_RUN, REASONS, SMALL_FILE,
-                           UNREADABLE, write_problem_class)
+                           write_problem_class)
 from trusted_class import _build_course_folder
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
@@ -65,11 +66,6 @@ def test_every_student_ends_with_a_score_or_a_reason(graded, capsys):
         assert Path(problems[student]["log"]).is_file()
         page = feedback_page(root / "course", get_assignment(ASSIGNMENT), student).read_text(encoding="utf-8")
         assert reason in page and "from the trusted check" in page
-    for student, reason in UNREADABLE.items():  # graded from the modules, and told why not from the notebook
-        assert problems[student]["graded"] == "yes" and problems[student]["reason"].startswith(reason)
-        page = feedback_page(root / "course", get_assignment(ASSIGNMENT), student).read_text(encoding="utf-8")
-        assert reason in page and "the cells below were scored from your labs/ modules" in page
-        assert "your notebook could not be read (backprop_mlp.ipynb is" in page  # the answer cells' 0
     assert problems["duplicated_cells"]["graded"] == "yes"
     assert "removed a second copy of graded cell ex2_1_answer" in problems["duplicated_cells"]["reason"]
 
@@ -122,6 +118,21 @@ def test_an_unchanged_class_is_not_graded_again(graded, capsys):
         assert f"not graded {student}: {reason}" in out
 
 
+def test_a_run_for_one_student_or_without_submissions_keeps_the_whole_class(graded, capsys):
+    # The grade files are the class's record: a part of the class graded (here: nothing changed)
+    # rewrites them the same, every problem and every note (the large file kept in submitted/) kept.
+    root, _ = graded
+    files = [root / name for name in ("grades.csv", "grades-cells.csv", "grades-problems.csv")]
+    before = [path.read_text(encoding="utf-8") for path in files]
+    for options in (["--student", "honest"], [], ["--submissions", str(root / "submissions"), "--student", "stub"]):
+        status = main(["grade", str(root / "course"), ASSIGNMENT, "--csv", str(root / "grades.csv"), *options])
+        assert status == 1, capsys.readouterr().out   # the class still has students not graded
+        assert [path.read_text(encoding="utf-8") for path in files] == before, options
+        out = capsys.readouterr().out
+        assert all(f"not graded {student}: {reason}" in out for student, reason in REASONS.items()), out
+        assert "note honest: kept only in submitted/" in out, out
+
+
 def test_plain_nbgrader_scores_agree_for_every_honest_submission(graded, tmp_path, capsys):
     root, _ = graded
     course = tmp_path / "course"
@@ -130,7 +141,7 @@ def test_plain_nbgrader_scores_agree_for_every_honest_submission(graded, tmp_pat
                    "--csv", str(tmp_path / "grades.csv"), "--in-kernel"])
     assert status == 1, capsys.readouterr().out
     in_kernel, trusted = _cells(tmp_path / "grades-cells.csv"), _cells(root / "grades-cells.csv")
-    given_up = {**NOT_RUN, **UNREADABLE}
+    given_up = NOT_RUN
     assert all(in_kernel[student] == [0.0] * len(CELLS) for student in given_up)  # plain nbgrader gives up
     assert {s: v for s, v in in_kernel.items() if s not in given_up} == {s: v for s, v in trusted.items()
                                                                           if s not in given_up}
@@ -190,6 +201,25 @@ def test_a_full_disk_gets_one_sentence(built_course, capsys, monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=50 << 20))
     out = _refused_before_touching_anyone(*built_course, capsys)
     assert out.startswith("grade: only 50 MiB free on the disk of") and "free some space" in out
+
+
+def test_grade_files_in_a_folder_that_cannot_be_written_get_one_sentence(built_course, capsys):
+    out = _refused_before_touching_anyone(*built_course, capsys, "--csv", "/proc/x.csv")
+    assert out.startswith("grade: cannot write the grade files in /proc (") and "give --csv a file" in out
+    assert out.count("\n") == 0
+
+
+def test_another_user_after_a_run_as_root_gets_one_sentence(built_course, capsys, monkeypatch):
+    # --in-kernel needs no root, but what a trusted run as root wrote is root's (.trusted-grading is 0700)
+    course = built_course[0]
+    (course / ".trusted-grading").mkdir(mode=0o700)
+    real_access = os.access
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    monkeypatch.setattr("os.access", lambda path, mode, **options: (
+        Path(path).name != ".trusted-grading" and real_access(path, mode, **options)))
+    out = _refused_before_touching_anyone(*built_course, capsys, "--in-kernel")
+    assert out.startswith(f"grade: this user cannot write .trusted-grading in {course} (an earlier grading run "
+                          "as root wrote them): run as root") and out.count("\n") == 0
 
 
 def test_an_unbuilt_course_is_named(tmp_path, capsys):

@@ -75,3 +75,11 @@ def test_python_dash_m_is_the_command(package):
 
     result = subprocess.run([sys.executable, "-m", package, "check", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--path" in result.stdout
+
+
+def test_the_command_help_is_a_sentence_not_its_module_docstring(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert stop.value.code == 0 and "Backpropagation labs:" in out
+    assert "``" not in out and "COMMANDS" not in out

@@ -252,18 +252,20 @@ NOTEBOOK_CELLS = ["test_2_1_input_gradient", "test_2_2_tangent", "test_2_2_outpu
                   "test_2_2_hidden", "test_2_4_log_forward", "test_2_4_hidden"]
 FULL_MARKS = [1, 1, 1, 2, 2, 2, 1]
 ANSWER_2_1_AS_RELEASED = [0, 1, 1, 2, 2, 2, 1]
-ANSWERS_NOT_RUN = [0, 0, 1, 2, 2, 2, 1]       # the notebook unread: the checks of answer cells score 0
 NUMPY_MLP_EXITED = [0, 0, 0, 0, 0, 2, 1]      # the checks of labs/numpy_mlp.py lost their process
-NOTEBOOK_SCORES = {"notebook_malformed_json": ANSWERS_NOT_RUN, "notebook_exit_in_trusted_run": NUMPY_MLP_EXITED}
+NOTEBOOK_SCORES = {"notebook_exit_in_trusted_run": NUMPY_MLP_EXITED}
+# Not graded at all, with this reason in the summary and the grade files (the README: a notebook that
+# cannot be read scores 0).
+NOT_GRADED = {"notebook_malformed_json": "backprop_mlp.ipynb is not a notebook: not JSON text"}
 NOTEBOOK_FEEDBACK = {
     "notebook_grade_false": "cell test_2_1_input_gradient had its grading metadata changed (grade: false)",
     "notebook_huge_output": "removed a saved output of 128 MiB from cell",
-    "notebook_malformed_json": "your notebook could not be read: backprop_mlp.ipynb is not a notebook: not JSON text",
+    "notebook_malformed_json": None,      # not graded: no feedback page, see NOT_GRADED
     "notebook_ignores_interrupt": None,   # graded as usual: the feedback has nothing to add
     "notebook_exit_in_trusted_run": "ended (exit status 0) before reporting a result",
 }
 # The line is in the student's feedback page; these attacks' lines are also in the instructor's summary.
-SUMMARIZED = {"notebook_grade_false", "notebook_huge_output", "notebook_malformed_json", "notebook_exit_in_trusted_run"}
+SUMMARIZED = {"notebook_grade_false", "notebook_huge_output", "notebook_exit_in_trusted_run"}
 
 
 def _load_attack(name):
@@ -337,6 +339,9 @@ def test_a_notebook_attack_ends_with_the_trusted_score_and_its_reason(notebook_b
     from grading.course.pipeline import feedback_page
 
     run = notebook_batch["run"]
+    if attack in NOT_GRADED:
+        assert run.problems[attack].startswith(NOT_GRADED[attack]) and attack not in notebook_batch["scores"]
+        return
     assert attack in run.graded and attack not in run.problems, run.problems.get(attack)
     assert notebook_batch["scores"][attack] == NOTEBOOK_SCORES.get(attack, ANSWER_2_1_AS_RELEASED)
     expected = NOTEBOOK_FEEDBACK[attack]

@@ -428,3 +428,19 @@ def test_a_file_name_that_is_not_utf8_neither_fails_the_student_nor_stops_a_reru
     assert first.failed == {} and sorted(first.graded) == students
     assert sorted(again.skipped) == students
     assert _scores(course)["s00_honest"] == FULL_MARKS
+
+
+def test_a_syntax_error_in_an_answer_cell_is_named_as_the_cause(tmp_path):
+    # Not the NameError of the function the broken cell never defined.
+    from grading.trusted.check_spec import trusted_checks
+    from grading.trusted.grade import run_check
+
+    get_assignment(ASSIGNMENT).write_files(tmp_path, solutions=True)
+    broken = "import numpy as np\n\ndef loss_and_tangent(model, batch:\n    return None\n"
+    result = run_check(trusted_checks()["numpy_mlp_loss_and_tangent"], tmp_path,
+                       cells=[{"name": "ex2_2_tangent_answer", "source": broken}])
+    assert result.passed == 0 and len(result.lines) == 1, result.lines
+    cause = result.lines[0]
+    assert cause.startswith("defining loss_and_tangent failed: answer cell ex2_2_tangent_answer raised SyntaxError: ")
+    assert cause.endswith("(<cell ex2_2_tangent_answer>, line 3)") and "NameError" not in cause
+    assert result.causes["import_failed"]["sentence"] == cause   # what the class report ranks

@@ -2,21 +2,24 @@
 
 :func:`grade_assignment` runs, in order:
 
-1. :func:`preflight`: the course is built, its folder writable, the disk has room, and (for
+1. :func:`preflight`: the course is built, its folder and the grade files' folder writable (and what
+   an earlier run wrote, by this user), the disk has room, and (for
    trusted grading) this process can start the sandbox; otherwise one sentence says what to
    do, before any student is touched; then the run claims the course
    (:func:`~grading.trusted.parallel.claim_course`: what a killed earlier run left is ended);
 2. collection from a submissions folder (when given): an id that breaks the rules is refused
-   for that student alone;
+   for that student alone, a folder holding another assignment's work is not collected (the
+   whole folder is refused when none holds this assignment's);
 3. :func:`~grading.course.submissions.prepare_submission` per student: a notebook that cannot
-   be graded gets its reason, duplicated graded cells are repaired (an unreadable notebook is no
-   reason for trusted grading: the modules are scored without it, the notebook's cells get 0);
+   be graded (empty, unreadable, another assignment's, missing) gets its reason and scores 0,
+   duplicated graded cells are repaired;
 4. autograde: trusted (sandboxed kernels, scores computed outside the student's kernel;
    :mod:`grading.trusted.parallel`) or, with ``in_kernel``, nbgrader's own; then each graded
    folder drops the large files that are not notebooks or modules (kept once, in ``submitted/``);
 5. feedback pages; 6. ``X.csv``, ``X-cells.csv`` and ``X-problems.csv``: every student of the
-   class has a row, with 0 and the reason when nothing could run; ``X-causes.csv``: the diagnosed
-   causes of every graded student's failing checks (trusted grading only);
+   class has a row, with 0 and the reason when nothing could run, whatever part of the class this run
+   graded (:mod:`grading.course.class_record` keeps what earlier runs found); ``X-causes.csv``: the
+   diagnosed causes of every graded student's failing checks (trusted grading only);
 7. the class report (:mod:`grading.course.class_report`): ``COURSE/reports/ASSIGNMENT.html`` and ``.csv``.
 """
 import csv
@@ -27,12 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grading.course.causes import cause_rows, causes_path, write_causes
+from grading.course.class_record import RECORD_DIR, read_record, update_record, write_record
 from grading.course.class_report import write_class_report
 from grading.course.nbgrader_api import CONFIG_NAME
-from grading.course.pipeline import (KEPT_FILE_BYTES, CourseError, autograde, export_grades, export_paths,
-                                     feedback_page, generate_feedback, log_path, trim_graded_copy)
+from grading.course.pipeline import (GRADEBOOK, KEPT_FILE_BYTES, CourseError, autograde, cell_scores,
+                                     export_grades, export_paths, feedback_page, generate_feedback, log_path,
+                                     trim_graded_copy)
 from grading.course.submission_files import file_sizes, refused_line
-from grading.course.submissions import collect_submissions, id_problem, prepare_submission, submitted_ids
+from grading.course.submissions import (COLLECTED_DIR, NOT_COLLECTED_DIR, collect_submissions, id_problem,
+                                        prepare_submission, submitted_ids)
 
 MIB = 1 << 20
 SPARE_DISK = 200 * MIB          # gradebook, logs, job copies and feedback pages of a small class
@@ -43,7 +49,8 @@ NOT_ROOT = ("trusted grading needs root (the sandbox switches to unprivileged us
 
 @dataclass
 class GradingRun:
-    """What one grading run did, per student."""
+    """What one grading run did, per student. While it runs, ``problems``, ``notes`` and ``logs`` hold
+    this run's findings; once it is done, the whole class's (this run's over the earlier runs')."""
 
     graded: list = field(default_factory=list)       # graded in this run
     unchanged: list = field(default_factory=list)    # graded before, submission unchanged
@@ -63,7 +70,27 @@ def _disk_needed(folder):
     return sum(sizes) + 2 * sum(min(size, KEPT_FILE_BYTES) for size in sizes)
 
 
-def preflight(course_dir, assignment, trusted=True, submissions=None):
+# What a grading run writes in the course folder: a user other than the one who graded before
+# (root, for trusted grading) must be able to write each of them.
+WRITTEN = (GRADEBOOK, ".trusted-grading", "submitted", "autograded", "feedback", "grades", "logs", "reports",
+           RECORD_DIR, COLLECTED_DIR, NOT_COLLECTED_DIR)
+
+
+def _not_writable(folder):
+    """Why no file can be created in ``folder`` (or, when it does not exist yet, the nearest folder
+    above it that does), or ``None`` when one can: tried, since permissions alone do not tell (``/proc``)."""
+    folder = Path(folder)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
+
+
+def preflight(course_dir, assignment, trusted=True, submissions=None, csv_path=None):
     """Raise ``CourseError`` with one sentence when grading cannot start; touch no student."""
     course_dir = Path(course_dir)
     if not (course_dir / CONFIG_NAME).is_file() or not (course_dir / "source" / assignment.name).is_dir():
@@ -72,13 +99,15 @@ def preflight(course_dir, assignment, trusted=True, submissions=None):
     if submissions is not None and not Path(submissions).is_dir():
         raise CourseError(f"the submissions folder {submissions} does not exist: give the folder that holds "
                           "one sub-folder per student")
-    try:
-        with tempfile.NamedTemporaryFile(dir=course_dir, prefix=".write-test-"):
-            pass
-    except OSError as error:
-        raise CourseError(f"cannot write in the course folder {course_dir} ({error.strerror}): grading writes "
+    reason = _not_writable(course_dir)
+    if reason:
+        raise CourseError(f"cannot write in the course folder {course_dir} ({reason}): grading writes "
                           "submitted/, autograded/, feedback/ and gradebook.db there, so make it writable "
-                          "(or copy it to a writable disk) and run again") from None
+                          "(or copy it to a writable disk) and run again")
+    reason = csv_path is not None and _not_writable(Path(csv_path).parent)
+    if reason:
+        raise CourseError(f"cannot write the grade files in {Path(csv_path).parent} ({reason}): give --csv a "
+                          "file in a folder you can write")
     needed = _disk_needed(submissions if submissions is not None else course_dir / "submitted") + SPARE_DISK
     free = shutil.disk_usage(course_dir).free
     if free < needed:
@@ -86,6 +115,12 @@ def preflight(course_dir, assignment, trusted=True, submissions=None):
                           f"about {needed // MIB} MiB: free some space or move the course, then run again")
     if trusted and os.geteuid() != 0:
         raise CourseError(NOT_ROOT)
+    locked = [name for name in WRITTEN
+              if os.path.lexists(course_dir / name) and not os.access(course_dir / name, os.W_OK)]
+    if locked:  # root bypasses permissions: only another user gets here, e.g. --in-kernel after a trusted run
+        raise CourseError(f"this user cannot write {', '.join(locked)} in {course_dir} (an earlier grading run as "
+                          "root wrote them): run as root, e.g. `sudo -E $(which backprop-labs) grade ...`, or give "
+                          f"the course to this user first (`sudo chown -R $USER {course_dir}`)")
 
 
 def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, workers=2, scheduler=None,
@@ -98,7 +133,8 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
     checks whose student code may use torch in this run.
     """
     course_dir = Path(course_dir).resolve()
-    preflight(course_dir, assignment, trusted=not in_kernel, submissions=submissions)
+    csv_path = Path(csv_path or course_dir / "grades" / f"{assignment.name}.csv")
+    preflight(course_dir, assignment, trusted=not in_kernel, submissions=submissions, csv_path=csv_path)
     if allow_torch:
         from grading.trusted.check_spec import trusted_checks, with_torch_allowed
 
@@ -110,10 +146,16 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
     from grading.trusted.parallel import claim_course
 
     with claim_course(course_dir):  # ends what a killed earlier run left; refuses while another runs
-        run = GradingRun()
+        run, refused_ids, kept_earlier = GradingRun(), None, {}
         if submissions is not None:
-            collection = collect_submissions(course_dir, assignment, submissions)
+            collection = collect_submissions(course_dir, assignment, submissions, assignments or None)
             run.problems.update(collection.refused)
+            refused_ids = set(collection.refused)
+            for student, reason in collection.foreign.items():
+                if (course_dir / "submitted" / student / assignment.name).is_dir():
+                    kept_earlier[student] = f"not collected again: {reason} (the submission collected before is graded)"
+                else:
+                    run.problems[student] = f"{reason}: not collected"
             for student, not_copied in collection.not_copied.items():
                 run.notes.setdefault(student, []).append(refused_line(not_copied))
         class_ids = sorted(set(submitted_ids(course_dir, assignment)) | set(run.problems))
@@ -124,8 +166,7 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
                 continue
             problem = id_problem(student)
             if problem is None:
-                problem, notes = prepare_submission(course_dir, assignment, student, assignments,
-                                                    graded_without_notebook=not in_kernel)
+                problem, notes = prepare_submission(course_dir, assignment, student, assignments)
                 if notes:
                     repairs[student] = notes
                     run.notes.setdefault(student, []).extend(notes)
@@ -167,7 +208,11 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
                 run.notes.setdefault(student, []).append(note)
         for student, reason in generate_feedback(course_dir, assignment, run.graded + unpaged).items():
             run.notes.setdefault(student, []).append(reason)  # graded; only the page is missing
-        csv_path = csv_path or course_dir / "grades" / f"{assignment.name}.csv"
+        record = update_record(read_record(course_dir, assignment.name), run, set(selected) | set(run.problems),
+                               refused_ids)
+        write_record(course_dir, assignment.name, record)
+        class_outcome(course_dir, assignment, run, record, class_ids, kept_earlier)
+        recorded = {student: checks for student, checks in recorded.items() if student not in run.problems}
         # A student whose current submission has a problem scores 0 with the reason, even if an
         # earlier submission of theirs was graded: the grade files describe the submissions as they are.
         grades, cells = export_grades(course_dir, assignment, csv_path, run.problems)
@@ -183,6 +228,28 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
                                       for row in cause_rows(assignment.name, student, checks)])
         run.report = write_class_report(course_dir, assignment, csv_path)
         return run
+
+
+def class_outcome(course_dir, assignment, run, record, class_ids, kept_earlier):
+    """Turn ``run``'s ``problems``, ``notes`` and ``logs`` into the whole class's: the updated
+    ``record``, plus a reason for each submitted student never graded (a ``--student`` run left them
+    out), this run's notes of the students unchanged since graded, and the line of each student whose
+    new folder was not collected (``kept_earlier``: not recorded, it concerns this run only)."""
+    graded_before = set(cell_scores(course_dir, assignment))
+    problems = dict(record.problems)
+    for student in class_ids:
+        if student not in graded_before and student not in problems:
+            problems[student] = (f"submitted, not graded yet: run `backprop-labs grade {course_dir} "
+                                 f"{assignment.name}` without --student")
+    notes = {student: list(lines) for student, lines in record.notes.items() if student not in problems}
+    for student in run.unchanged:  # a note may repeat (a cell pasted twice): only this run's are left out when known
+        kept = notes.get(student, [])
+        notes[student] = kept + [note for note in run.notes.get(student, []) if note not in kept]
+    for student, line in kept_earlier.items():
+        notes.setdefault(student, []).append(line)
+    run.problems = problems
+    run.notes = {student: lines for student, lines in notes.items() if lines and student not in problems}
+    run.logs = {student: path for student, path in record.logs.items() if student in problems or student in run.notes}
 
 
 def ended_checks(checks):

@@ -7,7 +7,8 @@
 * the score distribution of every test cell (matplotlib, embedded as base64 PNG);
 * per exercise, the diagnosed causes ranked by how many graded students hit them, each linked to
   the feedback page of one example student, copied next to the report with the id removed;
-* the students who could not be graded, with the reason.
+* the students who could not be graded, with the reason, and apart from them the students of the
+  course who handed in nothing for this assignment.
 
 The page loads nothing from elsewhere (no script, no stylesheet, no remote image).
 """
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .causes import causes_path, read_causes
-from .pipeline import CourseError, export_paths, feedback_page
+from .pipeline import NOT_SUBMITTED, CourseError, export_paths, feedback_page
 
 REPORT_COLUMNS = ["assignment", "exercise", "exercise_title", "rank", "cause", "students", "graded_students",
                   "percent", "sentence", "example"]
@@ -135,14 +136,14 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #bbb;p
 vertical-align:top}th{background:#eee}td.number{text-align:right;white-space:nowrap}code{font-size:90%}"""
 
 
-def render_html(assignment, graded, ungraded, ranked, links, figure, diagnosed, class_size):
-    """The page: figure, ranked causes per exercise, students not graded."""
+def render_html(assignment, graded, ungraded, ranked, links, figure, diagnosed, class_size, absent=()):
+    """The page: figure, ranked causes per exercise, students not graded, students who submitted nothing."""
     e = html.escape
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Class report: {e(assignment.name)}"
              f"</title><style>{STYLE}</style></head><body>",
              f"<h1>Class report: {e(assignment.name)}</h1>",
-             f"<p>{class_size} students: {len(graded)} graded, {len(ungraded)} could not be graded. Percentages are "
-             f"of the {len(graded)} graded students.</p>",
+             f"<p>{class_size} students: {len(graded)} graded, {len(ungraded)} could not be graded, {len(absent)} "
+             f"{NOT_SUBMITTED}. Percentages are of the {len(graded)} graded students.</p>",
              "<h2>Score distribution per test cell</h2>",
              f"<img id='score-distribution' alt='histogram of the scores of each test cell' "
              f"src='data:image/png;base64,{base64.b64encode(figure).decode()}'>",
@@ -169,7 +170,9 @@ def render_html(assignment, graded, ungraded, ranked, links, figure, diagnosed, 
         parts += [f"<tr><td>{e(student)}</td><td>{e(reason)}</td></tr>" for student, reason in sorted(ungraded.items())]
         parts.append("</table>")
     else:
-        parts.append("<p>Every student was graded.</p>")
+        parts.append("<p>Every student who submitted was graded.</p>")
+    if absent:
+        parts.append(f"<h2>Not submitted</h2><p id='not-submitted'>{e(', '.join(sorted(absent)))}</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -179,10 +182,12 @@ def write_class_report(course_dir, assignment, csv_path=None):
     ``COURSE/grades/ASSIGNMENT.csv`` and its siblings); returns both paths."""
     course_dir = Path(course_dir)
     grades, cells, problems, causes = read_grade_files(course_dir, assignment, csv_path)
-    ungraded = {row["student_id"]: row["problem"] for row in grades if row["problem"]}
+    absent = {row["student_id"] for row in grades if row["problem"] == NOT_SUBMITTED}
+    ungraded = {row["student_id"]: row["problem"] for row in grades
+                if row["problem"] and row["student_id"] not in absent}
     ungraded.update({row["student_id"]: row["reason"] for row in problems
                      if row["graded"] == "no" and row["student_id"] in ungraded})
-    graded = {row["student_id"] for row in grades} - set(ungraded)
+    graded = {row["student_id"] for row in grades} - set(ungraded) - absent
     ranked = rank_causes(causes, graded, exercise_order=list(assignment.trusted_cells))
     folder = reports_dir(course_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -191,7 +196,7 @@ def write_class_report(course_dir, assignment, csv_path=None):
     links = {(item.exercise, item.cause): copy_example(course_dir, assignment, item, examples)
              for items in ranked.values() for item in items}
     page = render_html(assignment, graded, ungraded, ranked, links, score_figure(cells, graded),
-                       diagnosed=causes is not None, class_size=len(grades))
+                       diagnosed=causes is not None, class_size=len(grades), absent=absent)
     html_path, table_path = folder / f"{assignment.name}.html", folder / f"{assignment.name}.csv"
     html_path.write_text(page, encoding="utf-8")
     with open(table_path, "w", newline="", encoding="utf-8") as handle:

@@ -29,6 +29,9 @@ GRADEBOOK = "gradebook.db"
 # autograded/ and feedback/ keep a submitted file that is neither a notebook nor one of the
 # assignment's modules only up to this size: a 100 MB file is kept once, in submitted/.
 KEPT_FILE_BYTES = 1 << 20
+# The problem of a student of the gradebook (another assignment's) who handed in nothing for this one:
+# not a submission that could not be graded.
+NOT_SUBMITTED = "not submitted"
 EXPORT_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
                   "raw_score", "late_submission_penalty", "score", "max_score", "problem"]
 
@@ -211,7 +214,8 @@ def export_grades(course_dir, assignment, csv_path, problems=None):
     CSV next to it (``*-cells.csv``); returns both paths.
 
     Every student in the gradebook and every student of ``problems`` (``{student: reason}``)
-    has a row: a student with a problem scores 0 on every cell, with the reason.
+    has a row: a student with a problem scores 0 on every cell, with the reason; one with no
+    submission of this assignment scores 0 as :data:`NOT_SUBMITTED`.
     """
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -240,7 +244,7 @@ def export_grades(course_dir, assignment, csv_path, problems=None):
                            score=max(0.0, submission.score - submission.late_submission_penalty))
                 scored = {grade.name: grade.score for notebook in submission.notebooks for grade in notebook.grades}
             except MissingEntry:
-                row["problem"] = problems.get(student, "no submission graded")
+                row["problem"] = problems.get(student, NOT_SUBMITTED)
             rows.append(row)
             cell_rows += [[assignment.name, student, name, scored.get(name, 0.0), points] for name, points in cells]
     with open(grades_path, "w", newline="", encoding="utf-8") as handle:

@@ -4,9 +4,13 @@ A student id is a folder name and a gradebook key; it may hold ASCII letters, di
 ``.`` and ``-`` and must not start with ``.`` or ``-``. Any other id (a space, an accent) is
 refused for that student alone, with a suggested name (:func:`id_problem`).
 
+:func:`collect_submissions` refuses, before writing anything, a folder that holds another
+assignment's work (:func:`foreign_work`), so ``submitted/`` never holds one assignment's notebook
+under another's name, and leaves a submission collected before untouched when its files did not change.
+
 :func:`prepare_submission` looks at a submitted notebook before nbgrader does and returns
-the reason it cannot be graded (another assignment's notebook, no notebook; with in-kernel
-grading also an empty or unreadable one, which the trusted grading scores from the modules alone), or repairs what nbgrader 0.9.6 cannot grade although the work is there: a
+the reason it cannot be graded (another assignment's notebook, no notebook, an empty or
+unreadable one), or repairs what nbgrader 0.9.6 cannot grade although the work is there: a
 graded cell copied twice (the first copy is kept), duplicated cell ids, a graded cell whose
 nbgrader metadata was edited (``"grade": false`` on a test cell makes nbgrader stop with
 "Inconsistent checksums": the course's metadata is put back), and saved outputs too large to
@@ -14,8 +18,10 @@ be worth carrying (a 128 MB picture: grading runs the notebook again, so they ar
 """
 import hashlib
 import json
+import os
 import re
 import shutil
+import stat
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
@@ -24,12 +30,13 @@ from pathlib import Path
 
 import nbformat
 
-from .submission_files import copy_submission, fingerprint
+from .submission_files import MAX_SUBMISSION_BYTES, copy_submission, fingerprint
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 ID_RULE = "a student id may hold ASCII letters, digits, '_', '.' and '-' only, and must not start with '.' or '-'"
 TIMESTAMP = "timestamp.txt"
 NOT_COLLECTED_DIR = ".not-collected"  # <course>/.not-collected/<assignment>/<student>.txt
+COLLECTED_DIR = ".collected"          # <course>/.collected/<assignment>/<student>.sha256: the files last collected
 GRADING_METADATA = ("grade", "solution", "locked", "points", "task")  # what nbgrader's checksum covers
 MAX_SAVED_OUTPUT_BYTES = 8 << 20   # one saved output of a submitted notebook (JSON text)
 
@@ -57,6 +64,10 @@ def _not_collected_path(course_dir, assignment_name, student):
     return Path(course_dir) / NOT_COLLECTED_DIR / assignment_name / f"{student}.txt"
 
 
+def _collected_path(course_dir, assignment_name, student):
+    return Path(course_dir) / COLLECTED_DIR / assignment_name / f"{student}.sha256"
+
+
 def not_collected(course_dir, assignment_name, student):
     """What the last collection of ``student``'s folder refused, one ``"path (reason)"`` each."""
     try:
@@ -68,26 +79,43 @@ def not_collected(course_dir, assignment_name, student):
 
 @dataclass
 class Collection:
-    """What collection did: the ids copied into ``submitted/``, the folders refused with why, and per
-    student the entries of their folder that were not copied (:class:`~.submission_files.Refused`)."""
+    """What collection did: the ids copied into ``submitted/`` (or left there, unchanged), the folders
+    refused with why (a bad id), the folders not collected because they hold another assignment's work
+    (``foreign``, with why), and per student the entries of their folder that were not copied
+    (:class:`~.submission_files.Refused`, or its line as kept)."""
 
     students: list = field(default_factory=list)
     refused: dict = field(default_factory=dict)
+    foreign: dict = field(default_factory=dict)
     not_copied: dict = field(default_factory=dict)
 
 
-def collect_submissions(course_dir, assignment, submissions_dir):
+def _student_files(folder, assignment):
+    """Where a student's folder keeps the assignment's files: itself, or its sub-folder named after it."""
+    own_folder = folder / assignment.name
+    return own_folder if own_folder.is_dir() and not own_folder.is_symlink() else folder
+
+
+def collect_submissions(course_dir, assignment, submissions_dir, assignments=None):
     """Copy ``submissions_dir/<student>/`` into ``submitted/<student>/<assignment>/``.
 
     A student's folder holds the assignment's files (or one sub-folder named after the
     assignment that does). The copy is :func:`~.submission_files.copy_submission`: links, FIFOs,
     sockets, devices and files over the size limit are not copied, and named (kept for the
     student's feedback, see :func:`not_collected`). A folder whose name is not a valid id
-    is refused, alone. ``timestamp.txt`` (nbgrader's submission time) is always the collection's:
-    a student's own copy is ignored (it could claim any time), and the time of the last collection
-    is kept when the files did not change since.
+    is refused, alone. A folder holding the work of another of ``assignments`` (default: all,
+    :func:`foreign_work`) is not collected: what ``submitted/`` holds of that student stays as it
+    is; when no folder holds this assignment's work and some hold another's, the whole folder is
+    another assignment's: ``CourseError``, before anything is written. ``timestamp.txt`` (nbgrader's
+    submission time) is always the collection's: a student's own copy is ignored (it could claim any
+    time). Files that did not change since the last collection are not collected again: their
+    copy (repaired by :func:`prepare_submission`) and its time stay as they are.
     """
-    collection = Collection()
+    from .assignments import all_assignments
+    from .pipeline import CourseError  # imported here: the pipeline pulls in nbgrader
+
+    assignments = all_assignments() if assignments is None else assignments
+    collection, to_copy = Collection(), []
     for folder in sorted(Path(submissions_dir).iterdir()):
         if not folder.is_dir() or folder.is_symlink():
             continue
@@ -95,28 +123,91 @@ def collect_submissions(course_dir, assignment, submissions_dir):
         if problem:
             collection.refused[folder.name] = problem
             continue
-        own_folder = folder / assignment.name
-        files = own_folder if own_folder.is_dir() and not own_folder.is_symlink() else folder
-        target = Path(course_dir) / "submitted" / folder.name / assignment.name
-        old_stamp, old_digest = None, None
-        if target.exists():
-            if (target / TIMESTAMP).is_file():
-                old_stamp, old_digest = (target / TIMESTAMP).read_text(encoding="utf-8"), folder_digest(target)
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
-        not_copied = copy_submission(files, target, skip=(TIMESTAMP,))
-        record = _not_collected_path(course_dir, assignment.name, folder.name)
-        if not_copied:
-            collection.not_copied[folder.name] = not_copied
-            record.parent.mkdir(parents=True, exist_ok=True)
-            record.write_text("".join(f"{entry}\n" for entry in not_copied), encoding="utf-8")
+        foreign = foreign_work(folder, assignment, assignments)
+        if foreign:
+            collection.foreign[folder.name] = foreign
         else:
-            record.unlink(missing_ok=True)
-        unchanged = old_digest is not None and folder_digest(target) == old_digest
-        stamp = old_stamp if unchanged else datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
-        (target / TIMESTAMP).write_text(stamp, encoding="utf-8")
-        collection.students.append(folder.name)
+            to_copy.append(folder)
+    if collection.foreign and not to_copy:
+        student, reason = next(iter(collection.foreign.items()))
+        raise CourseError(f"{submissions_dir} holds another assignment's work, not {assignment.name}'s "
+                          f"({len(collection.foreign)} folder(s), e.g. {student}: {reason}): nothing was collected; "
+                          f"give the folder of the {assignment.name} submissions")
+    for folder in to_copy:
+        _collect_student(course_dir, assignment, folder, collection)
     return collection
+
+
+def _collect_student(course_dir, assignment, folder, collection):
+    """Collect one valid student's folder (see :func:`collect_submissions`) into ``collection``."""
+    files, student = _student_files(folder, assignment), folder.name
+    target = Path(course_dir) / "submitted" / student / assignment.name
+    digest_path = _collected_path(course_dir, assignment.name, student)
+    digest = folder_digest(files)
+    collection.students.append(student)
+    if target.is_dir() and digest_path.is_file() and digest_path.read_text(encoding="utf-8") == digest:
+        kept = not_collected(course_dir, assignment.name, student)
+        if kept:
+            collection.not_copied[student] = kept
+        return
+    old_stamp, old_digest = None, None
+    if target.exists():
+        if (target / TIMESTAMP).is_file():
+            old_stamp, old_digest = (target / TIMESTAMP).read_text(encoding="utf-8"), folder_digest(target)
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    not_copied = copy_submission(files, target, skip=(TIMESTAMP,))
+    record = _not_collected_path(course_dir, assignment.name, student)
+    if not_copied:
+        collection.not_copied[student] = not_copied
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text("".join(f"{entry}\n" for entry in not_copied), encoding="utf-8")
+    else:
+        record.unlink(missing_ok=True)
+    unchanged = old_digest is not None and folder_digest(target) == old_digest
+    stamp = old_stamp if unchanged else datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+    (target / TIMESTAMP).write_text(stamp, encoding="utf-8")
+    digest_path.parent.mkdir(parents=True, exist_ok=True)
+    digest_path.write_text(digest, encoding="utf-8")
+
+
+def foreign_work(folder, assignment, assignments):
+    """Why the student's ``folder`` holds the work of another of ``assignments``, or ``None``: its
+    notebook named after ``assignment`` holds another assignment's graded cells and none of its own,
+    or it has no such notebook and one named after another assignment (beside its files, or in a
+    sub-folder of that name) holds that assignment's graded cells and none of this one's."""
+    files = _student_files(folder, assignment)
+    own = files / f"{assignment.name}.ipynb"
+    if os.path.lexists(own):
+        found = _graded_ids_in(own)
+        return None if found is None else _assignment_mismatch(own.name, found, assignment, assignments)
+    expected = set(graded_cell_ids(assignment.notebook))
+    for other in assignments:
+        sub_folder = folder / other.name
+        places = [files] + ([sub_folder] if sub_folder.is_dir() and not sub_folder.is_symlink() else [])
+        for place in places if other.name != assignment.name else ():
+            found = _graded_ids_in(place / f"{other.name}.ipynb")
+            if found and not found & expected and found & set(graded_cell_ids(other.notebook)):
+                where = (place / f"{other.name}.ipynb").relative_to(folder).as_posix()
+                return f"no {own.name}, and {where} is the notebook of assignment {other.name}"
+    return None
+
+
+def _graded_ids_in(path):
+    """The graded cell ids of the notebook at ``path`` in a student's folder, or ``None`` when it is
+    not a plain file (a link is not followed, a FIFO or device not read), too large, or unreadable."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        raw = handle.read(MAX_SUBMISSION_BYTES + 1)
+    if len(raw) > MAX_SUBMISSION_BYTES:
+        return None
+    reason, _, notebook = _parse_notebook(raw, Path(path).name)
+    return None if reason else {cell_grade_id(cell) for cell in notebook.cells} - {None}
 
 
 def submitted_ids(course_dir, assignment):
@@ -135,35 +226,42 @@ def graded_cell_ids(notebook_path):
     return [grade_id for grade_id in map(cell_grade_id, nbformat.read(notebook_path, as_version=4).cells) if grade_id]
 
 
-def _other_assignment(found_ids, assignments, own):
-    """The name of another assignment whose graded cells the notebook holds, if any."""
+def _assignment_mismatch(name, found_ids, assignment, assignments):
+    """Why the notebook file ``name`` with the graded cells ``found_ids`` is another assignment's
+    work: none of ``assignment``'s graded cells, some of another's; ``None`` otherwise."""
+    if found_ids & set(graded_cell_ids(assignment.notebook)):
+        return None
     for other in assignments:
-        if other.name != own.name and found_ids & set(graded_cell_ids(other.notebook)):
-            return other.name
+        if other.name != assignment.name and found_ids & set(graded_cell_ids(other.notebook)):
+            return f"{name} holds the notebook of assignment {other.name}, not {assignment.name}"
     return None
 
 
-def _read_notebook(path):
-    """``(reason, data, notebook)``: why the notebook file at ``path`` cannot be read (``None`` when
-    it can), its JSON and its nbformat notebook."""
-    raw = path.read_bytes()
+def _parse_notebook(raw, name):
+    """``(reason, data, notebook)``: why the bytes ``raw`` of the notebook file ``name`` cannot be
+    read (``None`` when they can), its JSON and its nbformat notebook."""
     if not raw.strip():
-        return f"{path.name} is empty ({len(raw)} bytes)", None, None
+        return f"{name} is empty ({len(raw)} bytes)", None, None
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
-        return f"{path.name} is not a notebook: not JSON text ({error})", None, None
+        return f"{name} is not a notebook: not JSON text ({error})", None, None
     except RecursionError:  # a crafted file nested deeper than any notebook: it would stop the whole class
-        return f"{path.name} is not a notebook: its JSON is nested too deeply to read", None, None
+        return f"{name} is not a notebook: its JSON is nested too deeply to read", None, None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        return f"{path.name} is not a notebook: no list of cells", None, None
+        return f"{name} is not a notebook: no list of cells", None, None
     try:
         with warnings.catch_warnings():  # nbformat warns about the duplicated ids prepare_submission repairs
             warnings.simplefilter("ignore")
             notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
     except Exception as error:  # nbformat raises several types for a malformed notebook
-        return f"{path.name} is not a notebook nbformat can read ({type(error).__name__}: {error})", None, None
+        return f"{name} is not a notebook nbformat can read ({type(error).__name__}: {error})", None, None
     return None, data, notebook
+
+
+def _read_notebook(path):
+    """:func:`_parse_notebook` of the file at ``path``."""
+    return _parse_notebook(path.read_bytes(), path.name)
 
 
 def unreadable_reason(path):
@@ -171,14 +269,13 @@ def unreadable_reason(path):
     return _read_notebook(Path(path))[0]
 
 
-def prepare_submission(course_dir, assignment, student, assignments=(), graded_without_notebook=False):
+def prepare_submission(course_dir, assignment, student, assignments=()):
     """Check and repair ``submitted/<student>/<assignment>/<assignment>.ipynb`` in place.
 
     Returns ``(problem, notes)``: ``problem`` is why nothing of this submission can be graded
-    (``None`` when it can), ``notes`` what was repaired. Idempotent: a repaired notebook is
-    left as it is on the next run, so its fingerprint does not change.
-    ``graded_without_notebook``: an unreadable notebook is no problem (the trusted grading scores
-    the modules without it, :func:`unreadable_reason` says why); it is left as it is.
+    (``None`` when it can): no notebook, an empty or unreadable one (the README's rule: it scores 0,
+    with the reason), or another of ``assignments``' notebook; ``notes`` what was repaired.
+    Idempotent: a repaired notebook is left as it is on the next run, so its fingerprint does not change.
     """
     folder = Path(course_dir) / "submitted" / student / assignment.name
     path = folder / f"{assignment.name}.ipynb"
@@ -188,13 +285,11 @@ def prepare_submission(course_dir, assignment, student, assignments=(), graded_w
         return f"no {path.name} in the submission{hint}", []
     reason, data, notebook = _read_notebook(path)
     if reason:
-        return (None if graded_without_notebook else reason), []
-    expected = set(graded_cell_ids(assignment.notebook))
+        return reason, []
     found = {cell_grade_id(cell) for cell in notebook.cells} - {None}
-    if not found & expected:
-        other = _other_assignment(found, assignments, assignment)
-        if other:
-            return f"{path.name} holds the notebook of assignment {other}, not {assignment.name}", []
+    mismatch = _assignment_mismatch(path.name, found, assignment, assignments)
+    if mismatch:
+        return mismatch, []
     for index, (cell, raw_cell) in enumerate(zip(notebook.cells, data["cells"])):
         if isinstance(raw_cell, dict) and "id" not in raw_cell and "id" in cell:
             # nbformat's upgrade draws random ids: the repaired copy must be the same on every run,

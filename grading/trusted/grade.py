@@ -255,8 +255,11 @@ def _graded(check, status, raw_arrays, run, limits, scopes=None):
         lines.append(refused_line(run.skipped_files))
     scopes = scopes or {}
     if status["import_error"]:
-        step = f"importing {check.module}" if check.module else f"defining {check.class_name}"
-        lines.append(f"{step} failed: {explain_case_error(status['import_error'], limits)}")
+        if status["cells"]:  # the cells run once the module is imported: one that raised left the name undefined
+            lines.append(f"defining {check.class_name} failed: {lines.pop(0)}")
+        else:
+            step = f"importing {check.module}" if check.module else f"defining {check.class_name}"
+            lines.append(f"{step} failed: {explain_case_error(status['import_error'], limits)}")
         cells = {cell: CellOutcome(scope.description, 0, sum(map(scope.selects, check.cases)), lines,
                                    scope.all_or_nothing)
                  for cell, scope in scopes.items()}

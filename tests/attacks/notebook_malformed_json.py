@@ -1,9 +1,8 @@
 """A notebook cut short: the student's modules are honest work, but the submitted notebook file
 stops in the middle of its JSON (as a copy interrupted halfway, or a save that ran out of disk,
-leaves it), so neither nbgrader nor nbformat can read it. Expected: the grader does not give up on
-the whole submission. The test cells whose trusted checks need only the labs/ modules get their
-trusted scores; the cells whose checks run the notebook's answer cells get 0; the student's feedback
-and the instructor's summary say the notebook could not be read.
+leaves it), so neither nbgrader nor nbformat can read it. Expected (the README's rule for a notebook
+that cannot be read): the submission scores 0 on every cell, with the reason in the instructor's
+summary and in the problem column of the grade files; the rest of the batch is graded as usual.
 """
 import json
 
