@@ -12,7 +12,7 @@ from grading.cli import main
 from grading.course.assignments import get_assignment
 from grading.course.class_report import ANONYMOUS, anonymise, write_class_report
 from grading.course.pipeline import CourseError
-from chromium import ARTIFACTS, browser  # noqa: F401 (the fixture)
+from chromium import ARTIFACTS, browser, open_page  # noqa: F401 (the fixture)
 from trusted_class import _build_course_folder, make_submission
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
@@ -118,7 +118,7 @@ def test_course_report_rewrites_the_same_report(graded, capsys):
 def test_the_page_renders_in_chromium(graded, browser):  # noqa: F811
     root, _ = graded
     page_path = root / "course" / "reports" / f"{ASSIGNMENT}.html"
-    view = browser.new_page(viewport={"width": 1400, "height": 900})
+    view = open_page(browser, viewport={"width": 1400, "height": 900})
     try:
         view.goto(page_path.as_uri(), wait_until="load")
         assert view.evaluate("() => document.getElementById('score-distribution').naturalWidth") > 0

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from chromium import ARTIFACTS, browser  # noqa: F401 (the fixture)
+from chromium import ARTIFACTS, browser, open_page  # noqa: F401 (the fixture)
 from grading.cli import main
 from trusted_class import build_demo_class
 
@@ -29,8 +29,9 @@ pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 ASSIGNMENT = "backprop_mlp"
 HONEST, PARTLY_RIGHT, CHEAT = "s00_honest", "s01_sigmoid_only", "s02_cheat"
 SCREENSHOTS = ARTIFACTS / "formgrader"
-SERVER_START_SECONDS = 180  # an upper bound for a loaded machine, not a guess of the start time: we poll
-PAGE_SECONDS = 60_000       # ms Playwright waits for a table a page fills in from formgrader's API
+SERVER_START_SECONDS = 180  # upper bounds for a loaded machine, not guesses of the time: we poll
+REQUEST_SECONDS = 60        # one status request (5 s was shorter than a loaded server's first answers)
+SERVER_STOP_SECONDS = 180
 
 
 def _scores(csv_path):
@@ -60,7 +61,7 @@ def _free_port():
 
 
 def _server_answers(port, token):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_SECONDS)
     try:
         connection.request("GET", "/api/status", headers={"Authorization": f"token {token}"})
         return connection.getresponse().status == 200
@@ -94,7 +95,7 @@ def formgrader(graded, tmp_path_factory):
     finally:
         server.send_signal(signal.SIGTERM)  # jupyter server's own clean shutdown
         try:
-            server.wait(timeout=60)
+            server.wait(timeout=SERVER_STOP_SECONDS)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
@@ -105,7 +106,7 @@ def formgrader(graded, tmp_path_factory):
 @pytest.fixture
 def page(browser, formgrader):  # noqa: F811 (browser is the imported fixture)
     base, token = formgrader
-    view = browser.new_page(viewport={"width": 1400, "height": 900})
+    view = open_page(browser, viewport={"width": 1400, "height": 900})
     view.goto(f"{base}/formgrader?token={token}")  # the token's cookie authorizes the later pages
     yield view
     view.close()
@@ -114,7 +115,7 @@ def page(browser, formgrader):  # noqa: F811 (browser is the imported fixture)
 def _table(view, url, screenshot, prepare=None):
     """The page's table once formgrader's script has filled it in: one ``{column: text}`` per row."""
     view.goto(url)
-    view.locator("table tbody tr td a").first.wait_for(timeout=PAGE_SECONDS)
+    view.locator("table tbody tr td a").first.wait_for()  # the page's bound (chromium.BROWSER_MS)
     if prepare is not None:
         prepare(view)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

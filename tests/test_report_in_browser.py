@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from chromium import ARTIFACTS, browser  # noqa: F401 (the fixture)
+from chromium import ARTIFACTS, browser, open_page  # noqa: F401 (the fixture)
 from grading.course.execute import execute_notebook
 
 pytestmark = pytest.mark.slow
@@ -94,7 +94,7 @@ def _without_inline_styles(page):
 
 
 def _header_gaps(browser, page, screenshot=None):
-    view = browser.new_page(viewport={"width": 1400, "height": 900})
+    view = open_page(browser, viewport={"width": 1400, "height": 900})
     try:
         view.set_content(page, wait_until="load")
         boxes = view.evaluate(HEADER_BOXES)
@@ -127,7 +127,7 @@ def test_the_feedback_summary_names_the_test_cell_in_chromium(browser, executed)
     """nbgrader's page says "Test cell" for every test; the course's names each by grade id and title."""
     page = _feedback_page(executed)
     assert "Test cell" not in page
-    view = browser.new_page()
+    view = open_page(browser)
     try:
         view.set_content(page, wait_until="load")
         summary = view.locator("#toc li").all_inner_texts()
