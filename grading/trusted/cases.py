@@ -24,6 +24,7 @@ class Case:
     activations: tuple
     batch_size: int
     seed: int
+    input_dtype: str = "float64"   # as the notebook's batch for the cells the case stands for
 
     def spec(self):
         """What the sandbox needs to know besides the arrays (JSON-able)."""
@@ -41,11 +42,12 @@ class Case:
                 for size_in, size_out, activation in zip(self.geometry[:-1], self.geometry[1:], self.activations)]
 
     def batch(self):
-        """``{'input': (B, I) float64, 'output': (B,) int64}``; every class appears if B allows."""
+        """``{'input': (B, I) in ``input_dtype``, 'output': (B,) int64}``; every class appears if B allows."""
         rng = np.random.default_rng(self.seed + 1)
         num_classes = self.geometry[-1]
         output = rng.permutation(np.arange(self.batch_size) % num_classes).astype(np.int64)
-        return {"input": rng.normal(0, 1, (self.batch_size, self.geometry[0])), "output": output}
+        input = rng.normal(0, 1, (self.batch_size, self.geometry[0])).astype(self.input_dtype)
+        return {"input": input, "output": output}
 
     def arrays(self):
         """The inputs as flat named arrays, ``'<key>.W0'``, ``'<key>.input'``, ... for the npz."""
@@ -125,7 +127,7 @@ def mlp_cases(prefix, seed):
     batch size that no layer's width equals (then a flat bias gradient's shape tells which axis was summed)."""
     return (
         Case(f"{prefix}-softmax-only", (5, 3), ("softmax",), 4, seed),
-        Case(f"{prefix}-sigmoid", (5, 4, 3), ("sigmoid", "softmax"), 6, seed + 10),
+        Case(f"{prefix}-sigmoid", (5, 4, 3), ("sigmoid", "softmax"), 6, seed + 10, "float32"),   # the books batch
         Case(f"{prefix}-tanh-relu", (4, 6, 5, 3), ("tanh", "relu", "softmax"), 7, seed + 20),
         Case(f"{prefix}-relu-sigmoid", (6, 5, 4, 2), ("relu", "sigmoid", "softmax"), 9, seed + 30),
     )

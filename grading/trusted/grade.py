@@ -273,6 +273,8 @@ def _graded(check, status, raw_arrays, run, limits, scopes=None):
             failure = _case_problem(check, case, status, arrays, problems, limits, scope, diagnoses)
             if failure is not None:
                 failures.setdefault(failure.text, []).append(case.key)
+                if causes and scope.all_or_nothing:
+                    continue   # the cell's test stops at its first failing case: its cause is that case's
                 for cause, sentence in failure.causes:
                     causes.setdefault(cause, {"sentence": sentence, "cases": [], "diagnosed": failure.diagnosed})
                     causes[cause]["cases"].append(case.key)
@@ -283,12 +285,16 @@ def _graded(check, status, raw_arrays, run, limits, scopes=None):
                 + explained, causes)
 
     passed, all_lines, causes = outcome(check.cases, EVERY_CASE)
-    cells = {}
+    cells, cell_causes = {}, {}
     for cell, scope in scopes.items():
         chosen = [case for case in check.cases if scope.selects(case)]
-        cell_passed, cell_lines, _ = outcome(chosen, scope)
+        cell_passed, cell_lines, found = outcome(chosen, scope)
         cells[cell] = CellOutcome(scope.description, cell_passed, len(chosen), cell_lines, scope.all_or_nothing)
-    return TrustedResult(check.name, check.title, passed, total, "graded", all_lines, cells, causes)
+        for cause, entry in found.items():   # what the scored cells name, as the notebook's cells name it
+            cell_causes.setdefault(cause, {"sentence": entry["sentence"], "cases": []})
+            cell_causes[cause]["cases"] += [key for key in entry["cases"] if key not in cell_causes[cause]["cases"]]
+    return TrustedResult(check.name, check.title, passed, total, "graded", all_lines, cells,
+                         cell_causes if scopes else causes)
 
 
 def _cases(keys):

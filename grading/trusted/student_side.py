@@ -163,7 +163,8 @@ class Session:
         self.calls[name] = {"returned": returned.skeleton}
 
     def _call(self, name, batch):
-        self._record(name, getattr(self.model, self.method), batch["input"].copy(), batch["output"].copy())
+        """A later call; whatever it changes in the parameters is undone after it, as the judge undoes it."""
+        self._with_parameters(name, lambda parameters: None, batch)
 
     def _first(self):
         """The first call, on the batch's own arrays; what it changed (values written, entries replaced) is
@@ -194,10 +195,12 @@ class Session:
         saved = [_copy_of(parameter) for parameter in parameters]
         try:
             change(parameters)
-            self._call(name, batch)
+            self._record(name, getattr(self.model, self.method), batch["input"].copy(), batch["output"].copy())
         finally:
-            for parameter, value in zip(parameters, saved):
+            for index, (parameter, value) in enumerate(zip(parameters, saved)):
                 _write(parameter, value)
+                if _read(self.model.parameters, self.spec["paths"][index]) is not parameter:
+                    _set_path(self.model.parameters, self.spec["paths"][index], parameter)
 
     def run(self):
         self._first()
