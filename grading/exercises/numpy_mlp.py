@@ -7,7 +7,7 @@ import torch
 from grading.diagnosis.mlp_hypotheses import MLP_HYPOTHESES
 from grading.trusted.cases import mlp_cases, tangent_cases
 from grading.trusted.check_spec import (TrustedCheck, compare_loss_and_tangent, gradient_judge, gradient_shapes,
-                                       loss_and_tangent_shapes)
+                                       loss_and_tangent_judgement, loss_and_tangent_shapes)
 
 from grading.diagnosis.vocabulary import MLP
 from .registry import GradientExercise, first_layer_weight, is_numpy_parameter_list, register_exercise
@@ -61,6 +61,7 @@ register_exercise(GradientExercise(
             probe="loss_and_tangent", cases=tangent_cases("tangent", 2205),
             expected_shapes=loss_and_tangent_shapes,
             compare=lambda case, arrays: compare_loss_and_tangent("numpy_mlp", case, arrays),
+            diagnose=lambda case, arrays: loss_and_tangent_judgement("numpy_mlp", case, arrays)[1],
             answer_cells=("ex2_2_tangent_answer",),
             torch_allowed=False,  # NumPy code, run beside the backpropagation check
         ),

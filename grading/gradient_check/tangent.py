@@ -36,6 +36,50 @@ def tangent_line(weights, current_weight, current_loss, slope):
     return slope * (np.asarray(weights) - current_weight) + current_loss
 
 
+LOSS_AND_TANGENT = ("weight_range", "loss_range", "tangent")
+
+
+def loss_and_tangent_failure(found, expected, where):
+    """``(None or why the tangent-plot answer differs, [(cause, sentence)])``: ``found`` what the student's
+    ``loss_and_tangent`` returned, ``expected`` :func:`expected_loss_and_tangent`'s three arrays, ``where`` the
+    parameter's address in words. The notebook's test cell and the trusted check both judge by this."""
+    from grading.policy.closeness import close_failure
+
+    if not isinstance(found, (tuple, list)) or len(found) != len(LOSS_AND_TANGENT):
+        return (f"loss_and_tangent must return three arrays ({', '.join(LOSS_AND_TANGENT)}); found "
+                f"{type(found).__name__}" + (f" of length {len(found)}" if hasattr(found, "__len__") else ""),
+                [("wrong_return", "loss_and_tangent returns the three arrays weight_range, loss_range, tangent.")])
+    for name, found_values, expected_values in zip(LOSS_AND_TANGENT, found, expected):
+        failure = close_failure(found_values, expected_values, f"{name} of {where}", rtol=CURVE_RTOL, atol=CURVE_ATOL)
+        if failure is not None:
+            causes = _tangent_causes(np.asarray(found_values, dtype=float), *expected) if name == "tangent" else []
+            return failure, causes
+    return None, []
+
+
+def _tangent_causes(found, weights, losses, tangent):
+    """The known mistakes a wrong tangent line matches (``weights``, ``losses``, ``tangent``: the right
+    arrays; the parameter's value and its loss are the middle point, where the tangent touches)."""
+    if found.shape != tangent.shape or not np.all(np.isfinite(found)):
+        return []
+    middle = len(weights) // 2
+    current_weight, current_loss = weights[middle], tangent[middle]
+    rise = tangent - current_loss
+    close = lambda a, b: np.allclose(a, b, rtol=1e-6, atol=1e-9 * (1 + abs(current_loss)))  # noqa: E731
+    if close(found, rise):
+        return [("tangent_without_loss", "The tangent is loss(w0) + slope * (w - w0): the + loss(w0) is missing, "
+                                          "so your line passes through 0 at the parameter's value instead of "
+                                          "touching the loss curve there.")]
+    slope = rise[-1] / (weights[-1] - current_weight)
+    if close(found, tangent + slope * current_weight):
+        return [("tangent_from_zero", "The tangent measures the step from 0 (slope * w) instead of from the "
+                                       "parameter's value: use slope * (w - w0) + loss(w0).")]
+    if close(found, current_loss - rise):
+        return [("wrong_sign", "The tangent goes down where the loss goes up: the slope has the wrong sign "
+                               "(loss(w0) + slope * (w - w0), with the gradient entry as the slope).")]
+    return []
+
+
 @dataclass
 class TangentCheck:
     """Outcome of :func:`tangent_check`. Slopes are ``d loss / d parameter`` at the current value."""

@@ -4,7 +4,7 @@ Drawn at grading time in the trusted process from seeds that live only here (the
 is hidden from the sandbox), so a submission cannot know them in advance. Biases are
 non-zero so that a wrong bias gradient cannot hide behind zeros.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from types import SimpleNamespace
 from typing import Callable, Optional
@@ -24,7 +24,7 @@ class Case:
     activations: tuple
     batch_size: int
     seed: int
-    input_dtype: str = "float64"   # as the notebook's batch for the cells the case stands for
+    input_dtype: str = field(default="float64", kw_only=True)   # as the batch of the notebook cells it stands for
 
     def spec(self):
         """What the sandbox needs to know besides the arrays (JSON-able)."""
@@ -127,7 +127,7 @@ def mlp_cases(prefix, seed):
     batch size that no layer's width equals (then a flat bias gradient's shape tells which axis was summed)."""
     return (
         Case(f"{prefix}-softmax-only", (5, 3), ("softmax",), 4, seed),
-        Case(f"{prefix}-sigmoid", (5, 4, 3), ("sigmoid", "softmax"), 6, seed + 10, "float32"),   # the books batch
+        Case(f"{prefix}-sigmoid", (5, 4, 3), ("sigmoid", "softmax"), 6, seed + 10, input_dtype="float32"),  # books
         Case(f"{prefix}-tanh-relu", (4, 6, 5, 3), ("tanh", "relu", "softmax"), 7, seed + 20),
         Case(f"{prefix}-relu-sigmoid", (6, 5, 4, 2), ("relu", "sigmoid", "softmax"), 9, seed + 30),
     )

@@ -11,7 +11,7 @@ import numpy as np
 
 from backprop_labs.utils import index2onehot, logsumexp
 from grading.policy.closeness import close_failure
-from grading.policy.precision import GradientTolerance, normwise_error
+from grading.policy.precision import GradientTolerance
 
 from .sandbox.limits import Limits
 
@@ -155,20 +155,21 @@ def compare_forward(exercise, case, arrays):
 
 
 def compare_input_gradient(case, arrays):
-    """Exercise 2.1: ``((P - onehot(y)) / B) @ W``, the gradient of the mean loss with respect to the input, ``(B, I)``."""
+    """Exercise 2.1: ``((P - onehot(y)) / B) @ W``, the gradient of the mean loss with respect to the input,
+    ``(B, I)``, by the notebook test's own rule (the exercise's tolerance, entrywise)."""
+    from grading.exercises.log_linear import INPUT_GRADIENT, INPUT_GRADIENT_ATOL, INPUT_GRADIENT_RTOL
+
     probabilities, output, weight = case.inputs()
     expected = (probabilities - index2onehot(output, case.num_classes)) / len(output) @ weight
-    error = normwise_error(arrays["value"], expected)
-    if not error <= FLOAT64.rtol:
-        return f"the input gradient differs from the reference: normwise error {error:.1e} > {FLOAT64.rtol:.1e}"
-    return None
+    return close_failure(arrays["value"], expected, INPUT_GRADIENT, rtol=INPUT_GRADIENT_RTOL, atol=INPUT_GRADIENT_ATOL)
 
 
-LOSS_AND_TANGENT = ("weight_range", "loss_range", "tangent")
 
 
 def loss_and_tangent_shapes(case):
     """The tangent-plot exercise returns three arrays of ``points`` values."""
+    from grading.gradient_check.tangent import LOSS_AND_TANGENT
+
     return {name: (case.spec()["points"],) for name in LOSS_AND_TANGENT}
 
 
@@ -189,23 +190,24 @@ class _ReferenceMLP:
         return loss.value(parameter_arrays(self.parameters, self.specs))[0]
 
 
-def compare_loss_and_tangent(exercise, case, arrays):
-    """The student's curve and tangent against :func:`grading.gradient_check.tangent.expected_loss_and_tangent`
-    on the reference network, within tangent.py's ``CURVE_RTOL`` / ``CURVE_ATOL``."""
-    from grading.gradient_check.tangent import CURVE_ATOL, CURVE_RTOL, expected_loss_and_tangent
+def loss_and_tangent_judgement(exercise, case, arrays):
+    """``(None or why not, [(cause, sentence)])`` of the student's curve and tangent against
+    :func:`grading.gradient_check.tangent.expected_loss_and_tangent` on the reference network, by the
+    notebook test's own function."""
+    from grading.gradient_check.tangent import LOSS_AND_TANGENT, expected_loss_and_tangent, loss_and_tangent_failure
 
     model = _ReferenceMLP(exercise, case)
     spec = case.spec()
     expected = expected_loss_and_tangent(model, case.batch(), case.gradients(), spec["layer_index"], spec["is_bias"],
                                          spec["row"], spec["column"], exercise=exercise)
-    for name, values in zip(LOSS_AND_TANGENT, expected):
-        bad = ~np.isclose(arrays[name], values, rtol=CURVE_RTOL, atol=CURVE_ATOL)
-        if bad.any():
-            worst = int(np.argmax(np.where(bad, np.abs(arrays[name] - values), -np.inf)))
-            return (f"{name} differs from the reference at {int(bad.sum())} of {bad.size} points; at point {worst}: "
-                    f"expected {values[worst]:.10g}, found {arrays[name][worst]:.10g} "
-                    f"(rtol={CURVE_RTOL:g}, atol={CURVE_ATOL:g})")
-    return None
+    where = (f"layer {spec['layer_index']} {'bias' if spec['is_bias'] else 'weight'} [{spec['row']}"
+             f"{'' if spec['is_bias'] else ', ' + str(spec['column'])}]")
+    return loss_and_tangent_failure([arrays[name] for name in LOSS_AND_TANGENT], expected, where)
+
+
+def compare_loss_and_tangent(exercise, case, arrays):
+    """The first element of :func:`loss_and_tangent_judgement`."""
+    return loss_and_tangent_judgement(exercise, case, arrays)[0]
 
 
 def compare_close(found, expected, what, rtol, atol=0.0):
