@@ -61,3 +61,25 @@ def test_an_input_gradient_without_the_mean_has_one_name_in_the_notebook_and_the
     assert compare_input_gradient(case, {"value": wrong}) is not None
     [(cause, sentence)] = diagnose_input_gradient(case, wrong)
     assert cause == "missing_batch_mean" and sentence.split(":")[0] in str(failed.value)
+
+
+def test_log_probabilities_that_are_probabilities_are_named_so_in_the_notebook_and_the_official_grade():
+    import torch
+
+    from grading.course.test_cell_helpers import assert_log_probabilities_match
+    from grading.trusted.case_diagnosis import diagnose_forward
+    from labs_solutions.pytorch_mlp import PytorchMLP
+
+    class ReturnsProbabilities(PytorchMLP):
+        def _log_forward(self, input):
+            return torch.exp(super()._log_forward(input))
+
+    model = ReturnsProbabilities([5, 4, 3], ["sigmoid", "softmax"], 0.1, seed=2, dtype=torch.float64)
+    twin = NumpyMLP([5, 4, 3], ["sigmoid", "softmax"], 0.1, seed=2)
+    input = np.random.default_rng(3).normal(size=(6, 5))
+    with pytest.raises(CheckFailed) as failed:
+        assert_log_probabilities_match(model, twin, input)
+    case = trusted_checks()["pytorch_mlp_log_forward"].cases[1]
+    probabilities = np.exp(twin.log_forward(case.batch()["input"]))
+    [(cause, sentence)] = diagnose_forward("pytorch_mlp_forward", case, {"log_probabilities": probabilities})
+    assert cause == "probabilities_not_log" and sentence in str(failed.value)

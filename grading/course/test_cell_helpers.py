@@ -149,7 +149,20 @@ def assert_log_probabilities_match(model, expected_model, input):
         raise CheckFailed(f"expected a tensor computed from self.parameters (so that autograd can differentiate "
                           f"it); found {kind}")
     expected = expected_model.log_forward(input)
-    assert_close(found.detach().numpy(), expected, "the log-probabilities", rtol=1e-10, atol=1e-12)
+    failure = close_failure(found.detach().numpy(), expected, "the log-probabilities", rtol=1e-10, atol=1e-12)
+    if failure is None:
+        return
+    from grading.exercises.pytorch_mlp import log_probability_causes
+
+    causes = log_probability_causes(found.detach().numpy()) or _forward_causes(model, input, expected)
+    raise CheckFailed("\n".join([failure] + [sentence for _, sentence in causes]))
+
+
+def _forward_causes(model, input, expected):
+    """The gradient check's diagnosis of a normalised but wrong forward pass (the labels are the classes the
+    right model predicts: any labels show a forward mistake)."""
+    report = check_backpropagation(model, input, np.asarray(expected).argmax(axis=1))
+    return list(zip(report.causes, report.diagnosis))
 
 
 def assert_close(found, expected, what, rtol, atol=0.0):

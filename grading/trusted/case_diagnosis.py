@@ -1,15 +1,11 @@
 """Why one trusted case failed, as ``[(cause, sentence), ...]``: a stable key and the student-facing text.
 
-A trusted check only gets arrays back from the sandbox, never the student's objects, so the
-diagnosis rules (:mod:`grading.diagnosis.rules`, the same table the in-notebook checker uses)
-run on an :class:`~grading.diagnosis.rules.Evidence` rebuilt from the case (its parameters and
-batch, drawn here) and the returned gradients. Rules that need to call the student's code again
-(repeat calls, mean of examples) have nothing to look at and stay silent.
-
-The keys are what :mod:`grading.course.class_report` counts over a class; failures that are not
-wrong numbers (an exception, a time limit, a missing answer cell) get keys of their own here.
+Each exercise's diagnosis is its own, the one the notebook's test cells show: gradient exercises are
+judged by ``check_backpropagation`` itself (:mod:`.replay`, or :func:`~.check_spec.judge_gradients` on
+arrays alone for the forward exercise), the answer cells by their exercise's functions. The keys are what
+:mod:`grading.course.class_report` counts over a class; failures that are not wrong numbers (an
+exception, a time limit, a missing answer cell) get keys of their own here.
 """
-import numpy as np
 
 
 UNEXPLAINED = ("unexplained", "The result differs from the reference in a way none of the known mistakes explains.")
@@ -49,11 +45,8 @@ def ending_cause(kind, line):
 
 
 def diagnose_forward(exercise_name, case, arrays):
-    """``[(cause, sentence)]`` for a wrong forward pass: its log-probabilities, then the gradients
-    autograd took through it."""
-    from backprop_labs.utils import logsumexp
+    """``[(cause, sentence)]`` for a wrong forward pass: its log-probabilities (the exercise's own words, as
+    the notebook's test says them), then the gradients autograd took through it."""
+    from grading.exercises.pytorch_mlp import log_probability_causes
 
-    if not np.allclose(logsumexp(np.asarray(arrays["log_probabilities"]), axis=1), 0.0, atol=1e-9):
-        return [("not_normalised", "The rows of exp(_log_forward output) do not sum to 1: end the forward pass "
-                                   "with a log-softmax over the classes, torch.log_softmax(z, dim=1).")]
-    return diagnose_gradients(exercise_name, case, arrays)
+    return log_probability_causes(arrays["log_probabilities"]) or diagnose_gradients(exercise_name, case, arrays)
