@@ -31,7 +31,7 @@ LIMITS = Limits(wall_seconds=60, cpu_seconds=3, memory_bytes=int(1.5 * GIB), pro
 
 # What the feedback must say for each attack (one of the alternatives).
 EXPECTED_FEEDBACK = {
-    "always_equal": ["is a AlwaysEqual, expected a NumPy array"],
+    "always_equal": ["gradient is a AlwaysEqual; expected a NumPy array"],
     "cell_exception_handler": ["answer cell cell_exception_handler raised NameError"],
     "cell_input_transformer": ["answer cell cell_input_transformer raised NameError"],
     "fake_result": ["does not carry this run's token"],

@@ -249,6 +249,12 @@ def _returned_pairs_match(evidence, layers):
     return True
 
 
+def _absent(evidence, index):
+    """No entry at all for parameter ``index`` (not one that is there but is no array)."""
+    return any(problem.kind in ("missing", "none_returned") and problem.spec in (evidence.specs[index], None)
+               for problem in evidence.problems)
+
+
 def _missing_layer(evidence):
     short = [p for p in evidence.problems_of("wrong_length") if isinstance(evidence.raw, (list, tuple))
              and len(evidence.raw) < len(evidence.layers)]
@@ -267,10 +273,10 @@ def _missing_layer(evidence):
         reference_zero = all(not np.any(evidence.reference[i]) for i in indices)
         if reference_zero:
             continue
-        if all(evidence.found[i] is None for i in indices) or all(
+        if all(_absent(evidence, i) for i in indices) or all(
                 evidence.found[i] is not None and evidence.found[i].shape == evidence.reference[i].shape
                 and not np.any(evidence.found[i]) for i in indices):
-            return (f"Layer {layer}'s gradients are {'missing' if evidence.found[indices[0]] is None else 'all zero'} "
+            return (f"Layer {layer}'s gradients are {'missing' if _absent(evidence, indices[0]) else 'all zero'} "
                     f"although its parameters change the loss: "
                     + evidence.words.missing_layer.format(layer=layer) + ".")
     return None

@@ -323,7 +323,7 @@ def _case_problem(check, case, status, arrays, problems, limits, scope=EVERY_CAS
             return CaseFailure(text, _judged_error(check, case, entry["raised"]), diagnosed=True)
         return CaseFailure(text, [error_cause(entry["error"] or "")])
     if check.judge is not None:
-        return _judged_problem(check, case, status, arrays, scope, diagnoses)
+        return _judged_problem(check, case, status, arrays, scope, diagnoses, limits)
     names = [name for name in check.expected_shapes(case) if scope.arrays is None or name in scope.arrays]
     for name in names:
         key = f"{case.key}.{name}"
@@ -342,7 +342,7 @@ def _case_problem(check, case, status, arrays, problems, limits, scope=EVERY_CAS
     return CaseFailure(problem, diagnoses[case.key], diagnosed=True)
 
 
-def _judged_problem(check, case, status, arrays, scope, judgements):
+def _judged_problem(check, case, status, arrays, scope, judgements, limits):
     """:func:`_case_problem` for a gradient exercise: the recorded session judged by the notebook's own
     ``check_backpropagation`` (``judgements``: case key -> judgement, made once per case)."""
     if case.key not in judgements:
@@ -357,6 +357,11 @@ def _judged_problem(check, case, status, arrays, scope, judgements):
     failure = judgement.failure(scope.layers(case))
     if failure is None:
         return None
+    first = status["cases"][case.key]["session"]["calls"].get("first", {})
+    if "raised" in first:   # the call raised: its message, with the limit named when a limit caused it
+        from grading.gradient_check.student_call import StudentError
+
+        failure = explain_case_error(StudentError.from_fields(first["raised"]).describe(), limits)
     return CaseFailure(failure, judgement.causes or [UNEXPLAINED], diagnosed=True)
 
 

@@ -81,6 +81,9 @@ class ReplayModel:
 
     def _answer(self, name):
         entry = self._calls.get(name)
+        if entry is None and "MemoryError" in {call.get("raised", {}).get("type") for call in self._calls.values()}:
+            raise ReplayedError({"type": "MemoryError", "message": "not run: an earlier call ran out of memory",
+                                 "where": "", "inside": ""})
         if entry is None:
             raise ReplayMismatch(f"the sandbox recorded no call {name!r}")
         if "raised" in entry:

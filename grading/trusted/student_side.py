@@ -149,15 +149,19 @@ class Session:
         self.model, self.method, self.spec = model, method, case["session"]
         self.batch = {"input": inputs[f"{key}.input"], "output": inputs[f"{key}.output"]}
         self.arrays, self.calls, self.modified = {}, {}, {}
+        self.out_of_memory = False
 
     def _parameters(self):
         return [_read(self.model.parameters, path) for path in self.spec["paths"]]
 
     def _record(self, name, function, *arguments):
+        if self.out_of_memory:
+            return   # the next calls would only exhaust the memory (and CPU) limits again
         try:
             returned = Returned(function(*arguments))
         except BaseException as error:  # noqa: BLE001 - a failing call is a result too (SystemExit included)
             self.calls[name] = {"raised": raised(error)}
+            self.out_of_memory = isinstance(error, MemoryError)
             return
         self.arrays.update({f"{name}.{array}": value for array, value in returned.arrays.items()})
         self.calls[name] = {"returned": returned.skeleton}

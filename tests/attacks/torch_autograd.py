@@ -4,7 +4,7 @@ def _by_autograd(self, input, output):
 
     parameters = [[torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)]
                   for W, b in self.parameters]
-    hidden = torch.tensor(input)
+    hidden = torch.tensor(input, dtype=torch.float64)   # the books batch is float32
     for n, (W, b) in enumerate(parameters):
         hidden = hidden @ W.T + b
         name = self.activation_functions[n]
