@@ -9,8 +9,9 @@ feedback pages and ``FILE``, ``FILE-cells.csv`` and ``FILE-problems.csv`` (defau
 ``COURSE/grades/ASSIGNMENT.csv``), ``FILE-causes.csv`` (the diagnosed causes) and the class report
 ``COURSE/reports/ASSIGNMENT.html`` (see ``backprop-labs course report``).
 ``backprop-labs course grade`` is the same command.
-Exit status: 0 when every student is graded, 1 when some could not be (each listed with the
-reason, also in the problems CSV), 2 when grading could not start or a step failed.
+Exit status: 0 when every student is graded (or, after ``--student``, only waits for a whole-class run),
+1 when some could not be (each listed with the reason, also in the problems CSV), 2 when grading could not
+start or a step failed.
 """
 from pathlib import Path
 
@@ -64,4 +65,4 @@ def run(args):
           f"feedback in {Path(args.course_dir) / 'feedback'}")
     print(f"class report (what the class got wrong) in {result.report[0]}"
           + (f"; diagnosed causes per student in {result.causes}" if result.causes else ""))
-    return 1 if result.problems else 0
+    return 1 if set(result.problems) - result.pending else 0   # waiting for a whole-class run is no failure

@@ -56,6 +56,7 @@ class GradingRun:
     unchanged: list = field(default_factory=list)    # graded before, submission unchanged
     problems: dict = field(default_factory=dict)     # student -> why nothing of it could be graded
     notes: dict = field(default_factory=dict)        # student -> [what was repaired before grading]
+    pending: set = field(default_factory=set)        # students submitted but left out by a --student run
     logs: dict = field(default_factory=dict)         # student -> nbgrader's full log of a failure
     files: tuple = ()                                # grades, per-cell grades, problems CSV
     causes: Path = None                              # the causes CSV (trusted grading), else None
@@ -241,6 +242,7 @@ def class_outcome(course_dir, assignment, run, record, class_ids, kept_earlier):
         if student not in graded_before and student not in problems:
             problems[student] = (f"submitted, not graded yet: run `backprop-labs grade {course_dir} "
                                  f"{assignment.name}` without --student")
+            run.pending.add(student)
     notes = {student: list(lines) for student, lines in record.notes.items() if student not in problems}
     for student in run.unchanged:  # a note may repeat (a cell pasted twice): only this run's are left out when known
         kept = notes.get(student, [])
