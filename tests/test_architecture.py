@@ -23,6 +23,10 @@ FORBIDDEN = {
     "grading.course": {"grading.trusted", "grading.commands", "grading.cli", "labs", "labs_solutions"},
     "grading.trusted": {"grading.commands", "grading.cli", "labs", "labs_solutions"},
     "grading.commands": {"grading.cli", "labs", "labs_solutions"},
+    # the comparison policy is the bottom floor: NumPy only (it is shipped into the sandbox)
+    "grading.policy": {"grading.gradient_check", "grading.diagnosis", "grading.exercises", "grading.course",
+                       "grading.trusted", "grading.commands", "grading.cli", "backprop_labs", "labs", "labs_solutions",
+                       "torch"},
 }
 # Entry points (``python -m backprop_labs``) may start the command; nothing imports them.
 ENTRY_POINTS = {"backprop_labs.__main__": {"grading.cli"}}
@@ -100,3 +104,17 @@ def test_the_architecture_map_names_every_grading_package():
 
 def test_nothing_imports_an_entry_point():
     assert [(module, target) for module, target in imports() if target in ENTRY_POINTS] == []
+
+
+def test_the_students_checker_loads_no_course_and_no_sandbox_machinery():
+    """``check_backpropagation`` (what students import) loads neither the course tooling nor what runs a
+    sandbox; the trusted checks' descriptions (their limits included) are plain data."""
+    import subprocess
+    import sys
+
+    code = ("import sys, grading.gradient_check.pipeline\n"
+            "print(' '.join(m for m in sys.modules if m.startswith(('grading.course', 'grading.commands', "
+            "'grading.trusted.sandbox.runner', 'grading.trusted.sandbox.zygote', 'grading.trusted.sandbox.enter', "
+            "'grading.trusted.sandbox.kernel', 'grading.trusted.grade', 'grading.trusted.parallel', 'nbgrader'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert loaded.stdout.split() == []
