@@ -174,10 +174,16 @@ def _scalar_only(evidence):
     return None
 
 
+ELEMENTWISE_PRODUCT = re.compile(r"(?<![*])[*](?![*=])|multiply")
+
+
 def _elementwise_for_matmul(evidence):
     error = evidence.error
     if error is None or error.type_name != "ValueError" or "broadcast" not in error.message:
         return None
+    line = error.where.split(": ", 1)[-1] if error.where else ""
+    if line and not ELEMENTWISE_PRODUCT.search(line):
+        return None   # the student's line has no element-wise product: another rule (or none) explains it
     shapes = [shape for shape in _shapes_in(error.message) if len(shape) == 2]
     if len(shapes) >= 2:
         (a, b), (c, d) = shapes[:2]
@@ -491,13 +497,34 @@ def _unstable_softmax(evidence):
         return None
     found = evidence.checks["logit_shift"].evidence
     shift = found.get("shift")
-    if found.get("overflow", False) or found.get("difference", 0.0) > 1e-2:
+    if found.get("overflow", False):
         return (f"With every logit shifted by +{shift:g} (which leaves the softmax unchanged) your gradients "
-                f"overflow or change: exp(z) is taken without subtracting the row maximum. Use "
+                f"overflow: exp(z) is taken without subtracting the row maximum. Use "
                 f"p = exp(z - logsumexp(z)) or the log-probabilities from the forward pass.")
+    if found.get("difference", 0.0) > 1e-2:
+        return "output_not_shift_invariant", (
+            f"With every logit shifted by +{shift:g} (which leaves a softmax over the classes unchanged) your "
+            f"gradients change, and nothing overflows: the output layer is not a softmax over each example's "
+            f"classes (a sigmoid per class, or a normalisation over the batch axis?).")
     return (f"With every logit shifted by +{shift:g} (which leaves the softmax unchanged) your gradients change by "
             f"{found.get('difference', float('nan')):.1e}, more than the rounding of large logits explains: "
             f"subtract the row maximum before exp (or use logsumexp), in one precision throughout.")
+
+
+def _coupled_examples(evidence):
+    """Wrong gradients, and a batch's gradient that is not a fixed multiple of its examples' mean: each
+    example's result depends on the others (a softmax or a normalisation over the batch axis)."""
+    if not evidence.failed("mean_of_examples") or not evidence.wrong:
+        return None
+    check = evidence.checks["mean_of_examples"].evidence
+    ratio = check.get("ratio", float("nan"))
+    size = check.get("batch_size", 2)
+    if "error" in check or not np.isfinite(ratio) or any(abs(ratio - factor) <= 1e-3 * factor
+                                                         for factor in (size, 1.0 / size, 1.0)):
+        return None   # a constant factor is a batch-mean mistake, which the value rules name
+    return ("The gradient of a few examples together is not the mean of their single-example gradients (nor a "
+            "fixed multiple of it): your code mixes the examples of a batch. Normalise each example's row on "
+            "its own (axis=1 for a (B, K) array), never over the batch axis.")
 
 
 def _not_a_mean(evidence):
@@ -792,6 +819,7 @@ RULES = (
     Rule("accumulates_between_calls", "side_effect", _accumulates),
     Rule("unstable_softmax", "side_effect", _unstable_softmax),
     Rule("not_a_mean", "side_effect", _not_a_mean),
+    Rule("examples_coupled", "side_effect", _coupled_examples),
     Rule("loss_mismatch", "side_effect", _loss_mismatch),
     Rule("wrong_sign", "values", _sign),
     Rule("batch_mean", "values", _batch_scale),

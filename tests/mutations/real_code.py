@@ -269,7 +269,28 @@ def relu_mask_sum_gradient(self, input, output):
     return gradients
 
 
+def sigmoid_output_layer(self, input, output):
+    """A sigmoid per class on the output layer where the lab's softmax belongs (the error a - y, as for
+    binary labels)."""
+    inputs, zs, _ = forward(self, input)
+    a = HIDDEN_ACTIVATIONS["sigmoid"](zs[-1])
+    return backward(self, inputs, (a - index2onehot(output, a.shape[1])) / len(output))
+
+
+def softmax_over_the_batch(self, input, output):
+    """The column-wise softmax recipe (normalise over axis 0) applied to a (B, K) array whose rows are the
+    examples: each class is normalised over the batch."""
+    inputs, zs, _ = forward(self, input)
+    shifted = np.exp(zs[-1] - np.max(zs[-1], axis=0))
+    p = shifted / np.sum(shifted, axis=0)
+    return backward(self, inputs, (p - index2onehot(output, p.shape[1])) / len(output))
+
+
 REAL_MUTATIONS = [
+    Mutation("sigmoid output layer for several classes", "output_not_shift_invariant", sigmoid_output_layer,
+             seen="stackoverflow.com q. 49990816 (sigmoids on a multi-class output layer)"),
+    Mutation("softmax over the batch axis", "examples_coupled", softmax_over_the_batch,
+             seen="splunktool.com 'calculate the softmax of an array columnwise' (s / s.sum(0), for columns)"),
     Mutation("own output as layer input (N1)", "output_as_layer_input", own_output_as_layer_input,
              seen="casper-hansen/Neural-Network-From-Scratch@6d59cd9; datascience.stackexchange.com q. 25394"),
     Mutation("mean over the fan-in (N2)", "mean_over_wrong_count", mean_over_fan_in,
