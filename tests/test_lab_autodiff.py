@@ -352,3 +352,22 @@ def test_student_backward_pass_is_a_stub_and_the_rest_is_given():
         labs.autodiff.grad(lambda x: labs.autodiff.anp.sum(x))(np.ones(2))
     with pytest.raises(NotImplementedError, match="Exercise A.6"):
         labs.autodiff.AutodiffMLP([4, 3, 2], ["tanh", "softmax"], 0.1).gradients(np.ones((2, 4)), np.array([0, 1]))
+
+
+def test_the_probe_names_the_first_wrong_vjp_rule_and_how_it_is_wrong(monkeypatch):
+    """A multiply VJP that averages a broadcast gradient instead of summing it (AutodiffMLP has no
+    broadcasting product, so the model's gradients alone cannot show it): named by rule and argument."""
+    import labs_solutions.autodiff as package
+    from grading.exercises.autodiff_localise import localise
+    from labs_solutions.autodiff import vjps
+
+    assert localise(package) is None
+    multiply = next(function for function in vjps.VJPS if function.__name__ == "multiply")
+    right = vjps.VJPS[multiply]
+
+    def averaged(g, ans, x, y):
+        return vjps.unbroadcast(g * x, np.shape(y)) * np.size(y) / np.size(g)
+
+    monkeypatch.setitem(vjps.VJPS, multiply, (right[0], averaged))
+    cause, sentence = localise(package)
+    assert cause == "vjp_multiply" and "argument 1" in sentence and "averaged" in sentence, sentence

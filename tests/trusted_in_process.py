@@ -15,7 +15,8 @@ def probe_case(check, target, case):
     found = student_side.PROBES[check.probe](target, check.case_spec(case), case.arrays())
     if not isinstance(found, student_side.Session):
         return None, found
-    session = clean_session(json.loads(json.dumps({"calls": found.calls, "modified": found.modified})), case.key)
+    recorded = {"calls": found.calls, "modified": found.modified, "localised": found.localised}
+    session = clean_session(json.loads(json.dumps(recorded)), case.key)
     return session, {f"{case.key}.{name}": array for name, array in found.arrays.items()}
 
 

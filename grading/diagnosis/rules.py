@@ -52,6 +52,7 @@ class Evidence:
     checks: dict
     tolerance: object
     hypothesis_context: object = None
+    localised: Optional[tuple] = None   # (cause, sentence) of the exercise's part-by-part probe, if it found one
     internal_errors: list = field(default_factory=list)
     explained: set = field(default_factory=set)     # spec indices an "array" rule has already explained
     shape_only: set = field(default_factory=set)    # spec indices explained only as "wrong shape"
@@ -775,6 +776,11 @@ def _precision(evidence):
             f"{evidence.tolerance.dtype.name}; keep one precision throughout.")
 
 
+def _probed_part(evidence):
+    """The first wrong part the exercise's probe found in the student's code (a VJP rule, backward_pass)."""
+    return evidence.localised if evidence.localised and evidence.wrong_values else None
+
+
 def _localise(evidence):
     wrong = set(evidence.wrong_values)
     if not wrong:
@@ -821,6 +827,7 @@ RULES = (
     Rule("not_a_mean", "side_effect", _not_a_mean),
     Rule("examples_coupled", "side_effect", _coupled_examples),
     Rule("loss_mismatch", "side_effect", _loss_mismatch),
+    Rule("probed_part", "values", _probed_part),
     Rule("wrong_sign", "values", _sign),
     Rule("batch_mean", "values", _batch_scale),
     Rule("layer_scales", "values", _layer_scales),

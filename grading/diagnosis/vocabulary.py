@@ -67,22 +67,25 @@ GENERIC = Vocabulary(
 
 AUTODIFF = Vocabulary(
     code="your VJP rules and backward_pass",
-    sign=("every VJP result has the wrong sign: check the seed of backward_pass (1.0 at the loss) and the VJP of "
-          "the softmax cross-entropy, (p - onehot(y)) / B"),
-    output_start="the VJP of the softmax cross-entropy node, (p - onehot(y)) / B",
-    fix_mean="the cross-entropy node's VJP divides by B once; no other VJP divides by B",
-    shapes=("each VJP returns a gradient of its input's shape: for z = x @ W.T the VJPs are g @ W and g.T @ x, "
-            "and the VJP of a broadcast bias add sums g over the broadcast axis"),
-    top_layer_wrong=("The output layer's {what} gradient is already wrong: check the VJP of the softmax "
-                     "cross-entropy node and the VJPs of the last matmul and bias add."),
-    lower_layer_wrong=("{right} right but layer {top} is wrong: check the VJPs between them (matmul, bias add, "
-                       "activation) and that backward_pass ADDS each gradient arriving at a node to what is "
-                       "already there instead of overwriting it."),
+    sign=("every gradient has the wrong sign: check the seed backward_pass starts from (1.0 at the loss) and the "
+          "VJPs of negative and subtract"),
+    output_start=("the seed of backward_pass (1.0 at the loss) and the VJPs of the loss's own nodes: sum, multiply "
+                  "by the one-hot targets, divide by B, and log_softmax's subtract, log, sum and exp"),
+    fix_mean="the loss divides by B once (the given -sum(onehot * log_p) / B): check the VJP of divide",
+    shapes=("each VJP returns a gradient of its argument's shape: for z = x @ W.T the VJPs are g @ W and g.T @ x, "
+            "and a broadcast argument's gradient is summed over the broadcast axes"),
+    top_layer_wrong=("The output layer's {what} gradient is already wrong: check the VJPs the gradient meets first, "
+                     "those of the loss's own nodes (sum, multiply, divide; log_softmax's subtract, log, sum with "
+                     "keepdims and exp) and of the last matmul and add, and that backward_pass ADDS every message "
+                     "a node receives (z is used twice in log_softmax)."),
+    lower_layer_wrong=("{right} right but layer {top} is wrong: check the VJPs between them (matmul, add, the "
+                       "activation's tanh or the sigmoid's exp and divide) and that backward_pass ADDS each "
+                       "gradient arriving at a node to what is already there instead of overwriting it."),
     unnamed_wrong="The gradient of {labels} is wrong: check the VJP rules and backward_pass's accumulation.",
     bias_reduce="the VJP of a broadcast add sums the incoming gradient over the broadcast axis (keepdims)",
     weight_layout="the VJP of x @ W.T with respect to W is g.T @ x, of W's shape",
     missing_layer="backward_pass never reaches layer {layer}'s parameters (a node skipped in the topological order?)",
-    not_finite="compute the softmax cross-entropy from logsumexp",
+    not_finite="the loss uses log_softmax (the row maximum is subtracted before exp): check the VJPs of exp and log",
 )
 
 PROGRESSIVE = Vocabulary(

@@ -36,6 +36,7 @@ register_exercise(GradientExercise(
     student_gradients=lambda model, batch: model.gradients(batch["input"], batch["output"]),
     build_model=build_autodiff_mlp,
     vocabulary=AUTODIFF,
+    localise_module="autodiff_localise",   # each VJP rule on its own, then backward_pass on small graphs
 ))
 
 

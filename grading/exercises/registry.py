@@ -185,6 +185,9 @@ class GradientExercise:
     # How the exercise is scored outside the student's kernel: a grading.trusted.check_spec.TrustedCheck, a
     # tuple of them (run in that order), or None when no assignment autogrades it with trusted checks.
     trusted: Optional[Any] = None
+    # A module of grading/exercises (NumPy only, shipped into the sandbox) whose ``localise(package)`` probes the
+    # student's package part by part and names the first wrong part: ``(cause, sentence)`` or None.
+    localise_module: str = ""
 
     def trusted_checks(self):
         """The exercise's trusted checks as a tuple: none, one or several."""

@@ -25,7 +25,8 @@ from .invariants import (CheckResult, StudentRunner, mean_of_examples_check, mod
 from grading.policy.arrays import as_array, to_float64
 from .reference import ReferenceLoss
 from .report import GradientReport
-from .verdict import declared_precision, evidence_for_diagnosis, parameter_rows, rounding_evidence
+from .verdict import (declared_precision, evidence_for_diagnosis, localised_finding, parameter_rows,
+                      rounding_evidence)
 from .student_call import call_student
 from .returned_arrays import DEFAULT_SHAPE_POLICY
 from grading.policy.precision import achieved_tolerance, normwise_error, precision_of
@@ -146,7 +147,8 @@ def _check(model, input, output, exercise, seed, further_checks, shape_policy):
         with clock.stage("diagnosis"):
             evidence = evidence_for_diagnosis(exercise, model, specs, batch, first_call.error, first_call.value,
                                               unpacked, reference.gradients, errors,
-                                              {check.name: check for check in checks}, tolerance, arrays)
+                                              {check.name: check for check in checks}, tolerance, arrays,
+                                              localised_finding(exercise, model))
             diagnosis, internal_errors = diagnose(evidence), evidence.internal_errors
     notes = (([kink_note] if kink_note else []) + (unpacked.notes if unpacked else [])
              + ([precision_note(tolerance, input, model, specs, errors)] if tolerance.returned_dtype else [])

@@ -55,7 +55,7 @@ def parameter_rows(specs, unpacked, sizes, tolerance):
 
 
 def evidence_for_diagnosis(exercise, model, specs, batch, call_error, raw, unpacked, reference, errors, checks,
-                           tolerance, parameters):
+                           tolerance, parameters, localised=None):
     """The diagnosis rules' :class:`~grading.diagnosis.rules.Evidence`: ``model`` gives the configuration
     (activations), ``parameters`` the float64 values the gradients are of (spec order), ``reference`` the
     float64 reference gradients, ``checks`` ``{name: CheckResult}`` of the checks that ran."""
@@ -64,10 +64,29 @@ def evidence_for_diagnosis(exercise, model, specs, batch, call_error, raw, unpac
         exercise=exercise, specs=specs, batch_size=len(batch["output"]), raw=raw, error=call_error,
         problems=unpacked.problems if unpacked else [], found=unpacked.found if unpacked else none,
         usable=unpacked.usable if unpacked else none, reference=reference, errors=errors, checks=checks,
-        tolerance=tolerance,
+        tolerance=tolerance, localised=localised,
         hypothesis_context=HypothesisContext(model, specs, parameters, to_float64(batch["input"]),
                                              np.asarray(batch["output"]), reference),
     )
+
+
+def localised_finding(exercise, model):
+    """``(cause, sentence)`` of the exercise's part-by-part probe of the student's package (its
+    ``localise_module``), or what the sandbox recorded of it (a replayed model); None when there is no
+    probe, every part is right, or the probe itself fails."""
+    if not exercise.localise_module:
+        return None
+    if hasattr(model, "recorded_localisation"):
+        return model.recorded_localisation
+    import importlib
+    import sys
+
+    package = sys.modules.get(type(model).__module__.rsplit(".", 1)[0])
+    probe = importlib.import_module(f"grading.exercises.{exercise.localise_module}")
+    try:
+        return probe.localise(package)
+    except Exception:  # noqa: BLE001 - the probe is advice: the verdict stands without it
+        return None
 
 
 def rounding_evidence(exercise, runner, model, specs, batch, first, reference):

@@ -19,14 +19,19 @@ from grading.course.submissions import cell_grade_id
 
 from .check_spec import trusted_checks
 from .results import ResultRejected, new_nonce, read_arrays, read_check_statuses, session_arrays
-from .student_side import SHIPPED_POLICY
+from .student_side import SHIPPED
 from .case_diagnosis import UNEXPLAINED, ending_cause, error_cause
 from .sandbox import Limits, run_sandboxed
 from .sandbox.runner import SandboxRequest
 from .verdicts import ending_without_result, explain_case_error
 
 STUDENT_SIDE = Path(__file__).with_name("student_side.py")
-POLICY = Path(__file__).parents[1] / "policy"   # its converter and error reader run beside it
+GRADING = Path(__file__).parents[1]
+
+
+def _source_of(module):
+    """The source of a grader module (``grading.x.y``) shipped into the sandbox."""
+    return GRADING.joinpath(*module.split(".")[1:]).with_suffix(".py").read_bytes()
 # Imported once per grading process and forked for each submission (grading.trusted.sandbox.zygote):
 # a fresh interpreter spends about 0.9 s of CPU importing torch, per student.
 WARM_MODULES = ("numpy", "torch", "IPython.core.inputtransformer2")
@@ -159,7 +164,7 @@ def build_task(checks, cells_by_check, unavailable=()):
     np.savez(buffer, **inputs)
     return {"task.json": json.dumps(task).encode(), "inputs.npz": buffer.getvalue(),
             "student_side.py": STUDENT_SIDE.read_bytes(),
-            **{shipped: (POLICY / f"{name}.py").read_bytes() for shipped, name in SHIPPED_POLICY.items()}}
+            **{file: _source_of(module) for file, module in SHIPPED.items()}}
 
 
 def result_file(name):

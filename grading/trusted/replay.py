@@ -41,7 +41,8 @@ def session_spec(exercise, case):
     examples = _examples_for_mean_check(case.batch()["output"], np.random.default_rng(MEAN_CHECK_SEED))
     return {"paths": [list(spec.path) for spec in specs], "output_bias": None if bias is None else specs.index(bias),
             "shifts": sorted(set(LOGIT_SHIFT.values()), reverse=True) if bias is not None else [],
-            "examples": [int(row) for row in examples], "loss_rows": LOSS_CHECK_EXAMPLES}
+            "examples": [int(row) for row in examples], "loss_rows": LOSS_CHECK_EXAMPLES,
+            "localise": exercise.localise_module or None}
 
 
 def _configuration(case):
@@ -62,6 +63,7 @@ class ReplayModel:
         self._batch = case.batch()
         self._original = [to_float64(read_path(self.parameters, path)) for path in spec["paths"]]
         self._first_done = False
+        self.recorded_localisation = session.get("localised")   # the exercise's probe, made in the sandbox
 
     def backpropagation(self, input, output):
         name = self._question(input)

@@ -149,7 +149,12 @@ def clean_session(session, key):
                                                   for i in parameters)
             and isinstance(batch, list) and all(name in ("input", "output") for name in batch)):
         raise ResultRejected(f"the recorded changes of case {key} are malformed")
-    return {"calls": clean, "modified": {"parameters": parameters[:64], "batch": batch[:2]}}
+    localised = session.get("localised")
+    if localised is not None and not (isinstance(localised, list) and len(localised) == 2
+                                      and all(isinstance(part, str) for part in localised)):
+        raise ResultRejected(f"the recorded probe of case {key} is malformed")
+    return {"calls": clean, "modified": {"parameters": parameters[:64], "batch": batch[:2]},
+            "localised": None if localised is None else (localised[0][:60], localised[1][:MAX_MESSAGE])}
 
 
 def session_arrays(key, session):

@@ -30,26 +30,27 @@ class ProbeError(Exception):
     """The student's code returned something of the wrong type or shape."""
 
 
-SHIPPED_POLICY = {"policy_arrays.py": "arrays", "policy_errors.py": "errors"}   # grading/policy/<name>.py,
-# written beside this file in the sandbox
+# Grader modules written beside this file in the sandbox: file name -> the module it is a copy of.
+SHIPPED = {"policy_arrays.py": "grading.policy.arrays", "policy_errors.py": "grading.policy.errors",
+           "autodiff_localise.py": "grading.exercises.autodiff_localise"}
 
 
-def _policy(name):
-    """A module of the comparison policy: the copy shipped beside this file in the sandbox (loaded by its
-    path, so no module of the submission can stand in for it), else the package's (in the grader)."""
+def _shipped(file):
+    """A grader module: the copy shipped beside this file in the sandbox (loaded by its path, so no module
+    of the submission can stand in for it), else the package's (in the grader)."""
     import importlib
     import importlib.util
 
-    shipped = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"policy_{name}.py")
+    shipped = os.path.join(os.path.dirname(os.path.abspath(__file__)), file)
     if not os.path.exists(shipped):
-        return importlib.import_module(f"grading.policy.{name}")
-    spec = importlib.util.spec_from_file_location(f"_grader_policy_{name}", shipped)
+        return importlib.import_module(SHIPPED[file])
+    spec = importlib.util.spec_from_file_location(f"_grader_{file[:-3]}", shipped)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-policy, policy_errors = _policy("arrays"), _policy("errors")
+policy, policy_errors = _shipped("policy_arrays.py"), _shipped("policy_errors.py")
 
 
 def as_float_array(value, what, shape):
@@ -149,7 +150,7 @@ class Session:
         self.model, self.method, self.spec = model, method, case["session"]
         self.batch = {"input": inputs[f"{key}.input"], "output": inputs[f"{key}.output"]}
         self.arrays, self.calls, self.modified = {}, {}, {}
-        self.out_of_memory = False
+        self.out_of_memory, self.localised = False, None
 
     def _parameters(self):
         return [_read(self.model.parameters, path) for path in self.spec["paths"]]
@@ -221,6 +222,12 @@ class Session:
         for chosen in [rows] + [[row] for row in rows]:
             self._call("rows-" + "-".join(map(str, chosen)),
                        {name: array[chosen] for name, array in self.batch.items()})
+        if self.spec.get("localise"):   # the exercise's part-by-part probe of the student's package
+            package = sys.modules.get(type(self.model).__module__.rsplit(".", 1)[0])
+            try:
+                self.localised = _shipped(f"{self.spec['localise']}.py").localise(package)
+            except BaseException:  # noqa: BLE001 - the probe is advice: nothing is lost without it
+                self.localised = None
         loss = getattr(self.model, "cross_entropy_loss", None) or getattr(self.model, "loss", None)
         if loss is not None:
             count = self.spec["loss_rows"]
@@ -513,7 +520,8 @@ def probe_check(check, inputs):
             found = PROBES[check["probe"]](model_class, case, inputs)
             entry = {"ok": True}
             if isinstance(found, Session):
-                found, entry["session"] = found.arrays, {"calls": found.calls, "modified": found.modified}
+                found, entry["session"] = found.arrays, {"calls": found.calls, "modified": found.modified,
+                                                         "localised": found.localised}
             arrays.update({f"{case['key']}.{name}": array for name, array in found.items()})
             section["cases"][case["key"]] = entry
         except BaseException as error:
