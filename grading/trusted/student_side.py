@@ -524,6 +524,9 @@ def probe_check(check, inputs):
                                                          "localised": found.localised}
             arrays.update({f"{case['key']}.{name}": array for name, array in found.items()})
             section["cases"][case["key"]] = entry
+            if entry.get("session") and any(call.get("raised", {}).get("type") == "MemoryError"
+                                            for call in entry["session"]["calls"].values()):
+                break   # the next cases would only exhaust the memory (and CPU) limits again
         except BaseException as error:
             section["cases"][case["key"]] = {"ok": False, "error": describe(error)}
             if not isinstance(error, ProbeError):
