@@ -83,3 +83,92 @@ def test_the_command_help_is_a_sentence_not_its_module_docstring(capsys):
     out = capsys.readouterr().out
     assert stop.value.code == 0 and "Backpropagation labs:" in out
     assert "``" not in out and "COMMANDS" not in out
+
+
+@pytest.fixture(scope="module")
+def glm_release(tmp_path_factory):
+    """The GLM folder as `course build` releases it to students: glm.ipynb and labs/ with
+    glm.py, glm_plot.py and pytorch_mlp.py (its 2.4 stub included)."""
+    course = tmp_path_factory.mktemp("course")
+    assert main(["course", "build", str(course), "--assignment", "glm"]) == 0
+    return course / "release" / "glm"
+
+
+@pytest.fixture
+def glm_student(glm_release, tmp_path, monkeypatch):
+    """A student's copy of the GLM release, as the current folder, with a correct glm.py."""
+    import shutil
+
+    from backprop_labs.paths import REPOSITORY_ROOT
+
+    folder = shutil.copytree(glm_release, tmp_path / "glm")
+    shutil.copy(REPOSITORY_ROOT / "labs_solutions" / "glm.py", folder / "labs" / "glm.py")
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def test_check_in_the_glm_release_checks_only_what_the_glm_asks(glm_student, tmp_path, capsys):
+    assert "NotImplementedError('Exercise 2.4" in (glm_student / "labs" / "pytorch_mlp.py").read_text()
+    assert main(["check", "--plots", str(tmp_path / "plots")]) == 0
+    out = capsys.readouterr().out
+    assert "Assignment glm: checking its exercises only (glm_natural_parameter)" in out
+    assert "Summary: glm_natural_parameter passed; skipped (not in assignment glm): " in out
+    assert "pytorch_mlp_forward" in out.split("skipped (not in assignment glm): ")[1]
+    assert "Exercise 2.4" not in out and "FAILED" not in out
+
+
+def test_a_wrong_glm_fails_check_in_its_release(glm_student, tmp_path, capsys):
+    module = glm_student / "labs" / "glm.py"
+    solved = "return (y_hat - targets) / y_hat.shape[0]"
+    assert solved in module.read_text()
+    module.write_text(module.read_text().replace(solved, "return y_hat - targets"))  # the 1/B forgotten
+    assert main(["check", "--plots", str(tmp_path / "plots")]) == 1
+    assert "glm_natural_parameter FAILED" in capsys.readouterr().out
+
+
+def test_the_python_dash_m_command_in_the_glm_release_exits_0(glm_student, tmp_path):
+    import subprocess
+    import sys
+
+    completed = subprocess.run([sys.executable, "-m", "backprop_labs", "check", "--plots", str(tmp_path / "p")],
+                               capture_output=True, text=True, cwd=glm_student)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "glm_natural_parameter passed" in completed.stdout
+
+
+def test_an_assignment_is_told_by_its_notebook_else_by_its_shipped_modules(tmp_path):
+    from backprop_labs.paths import REPOSITORY_ROOT
+    from grading.course.assignments import assignment_in_folder, get_assignment
+
+    folder = tmp_path / "digits"
+    get_assignment("digits").write_files(folder)
+    assert assignment_in_folder(folder) == "digits"
+    (folder / "digits.ipynb").rename(folder / "digits (1).ipynb")  # as a browser saves a second download
+    assert assignment_in_folder(folder) == "digits"  # digits_lab.py, numpy_mlp.py, pytorch_mlp.py
+    (folder / "labs" / "helpers.py").write_text("")
+    assert assignment_in_folder(folder) is None  # the student's own module: no assignment ships that set
+    assert assignment_in_folder(REPOSITORY_ROOT) is None  # the repository's labs/: every exercise
+
+
+def test_worked_graph_has_nothing_for_check_and_says_so(tmp_path, capsys, monkeypatch):
+    from grading.course.assignments import get_assignment
+
+    get_assignment("worked_graph").write_files(tmp_path / "worked_graph")
+    monkeypatch.chdir(tmp_path / "worked_graph")
+    assert main(["check", "--plots", str(tmp_path / "plots")]) == 2
+    assert "checks no exercise of worked_graph: the notebook's test cells check it" in capsys.readouterr().out
+
+
+def test_each_assignment_checks_registered_exercises_and_every_one_it_scores():
+    """``checks`` names exercises that ``check`` can build, and leaves out none whose trusted
+    check scores the assignment (the table cannot drift from the grading)."""
+    from grading.course.assignments import ASSIGNMENTS
+    from grading.exercises.registry import registered_exercises, registered_trusted_checks
+
+    exercises = registered_exercises()
+    trusted = {**registered_trusted_checks(),
+               **{check.name: check for exercise in exercises.values() for check in exercise.trusted_checks()}}
+    for name, entry in ASSIGNMENTS.items():
+        assert all(exercises[checked].build_model for checked in entry["checks"]), name
+        scored = {trusted[check].exercise for check in entry["scores"]} & set(exercises)
+        assert scored <= set(entry["checks"]), (name, scored - set(entry["checks"]))

@@ -89,3 +89,16 @@ def test_data_holds_every_file_the_suite_reads_with_verifying_sums(fresh_tree):
     books = load_amazon_books(data)
     assert (books.num_features, books.size("train"), books.size("test")) == (13989, 1600, 400)
     assert load_advertising(data).features.shape == (200, 3)
+
+
+def test_the_student_install_takes_the_cpu_only_torch_before_the_wheel(fresh_tree):
+    """README 'What students install': on Linux, torch from PyPI is the CUDA build (6.0 GB measured with
+    its NVIDIA packages), so the block installs torch from PyTorch's CPU index before the wheel, whose
+    `torch>=2.1` that torch then satisfies. Read only: nothing is downloaded."""
+    readme = (fresh_tree / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### What students install", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL).group(1)
+    installs = [line.split("#", 1)[0].split() for line in block.splitlines() if line.startswith("pip install")]
+    assert installs[0] == ["pip", "install", "torch", "--index-url", "https://download.pytorch.org/whl/cpu"]
+    assert any(word.endswith(".whl") for word in installs[1]), installs
+    assert "macOS and Windows" in section  # and what to do there

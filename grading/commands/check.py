@@ -2,8 +2,11 @@
 
 Which ``labs/``: ``--path`` if given; else the current folder when it is a ``labs`` package
 or holds one (a student's release folder, or a copy of ``labs/``); else the repository's own.
-The folder checked is printed first. A release folder ships only its assignment's modules:
-exercises whose code is not in the folder are listed as not in it, not as failures.
+The folder checked is printed first. A release folder checks only what its assignment asks
+(``checks`` in ``grading/course/assignments.py``; the assignment is told by the notebook next to
+``labs/``): a shipped module may hold another lab's stub (the GLM ships ``pytorch_mlp.py`` without
+asking for 2.4), so the other exercises are listed as skipped, not run. Elsewhere every exercise
+is checked, and one whose code is not in the folder is listed as not in it, not as a failure.
 
 For each exercise with a ``build_model``: build a fresh model from the package, take the
 first training batch, print the report table, and save tangent plots (first and last
@@ -73,24 +76,49 @@ def _run(args):
         print(error)
         return 2
     exercises = registered_exercises()
-    names = args.exercise or [name for name, exercise in exercises.items() if exercise.build_model]
+    names, assignment = _exercises_to_check(args.exercise, exercises, checked)
     unknown = sorted(set(names) - set(exercises))
     if unknown:
         print(f"unknown exercise(s) {unknown}; registered: {sorted(exercises)}")
         return 2
+    skipped = [name for name, exercise in exercises.items() if exercise.build_model and name not in names] \
+        if assignment else []
     plots = Path(args.plots)
     plots.mkdir(parents=True, exist_ok=True)
     folder = checked or Path(package.__file__).parent
-    print(f"Checking {folder} on {data.name}, batch of {args.batch_size}; plots in {plots}/\n")
+    print(f"Checking {folder} on {data.name}, batch of {args.batch_size}; plots in {plots}/")
+    if assignment:
+        print(f"Assignment {assignment}: checking its exercises only ({', '.join(names) or 'none'}); "
+              f"skipped, not part of it: {', '.join(skipped)} (--exercise NAME checks one anyway)")
+    print()
+    if not names:
+        print(f"This command checks no exercise of {assignment}: the notebook's test cells check it.")
+        return 2
     outcomes = {name: _check_one(exercises[name], package, data, args, plots) for name in names}
     absent = [name for name, ok in outcomes.items() if ok is None]
     print("Summary: " + ", ".join(f"{name} {'passed' if ok else 'FAILED'}" for name, ok in outcomes.items()
                                   if ok is not None)
-          + (f"; not in {folder}: {', '.join(absent)}" if absent else ""))
+          + (f"; not in {folder}: {', '.join(absent)}" if absent else "")
+          + (f"; skipped (not in assignment {assignment}): {', '.join(skipped)}" if skipped else ""))
     if len(absent) == len(outcomes):
         print(f"{folder} has none of the exercises checked: is it a labs/ folder?")
         return 2
     return 0 if all(ok for ok in outcomes.values() if ok is not None) else 1
+
+
+def _exercises_to_check(asked, exercises, folder):
+    """``(names, assignment)``: the exercises given with ``--exercise``; else, in an assignment's
+    folder (``folder`` is its ``labs/``), those the assignment asks for; else every exercise that
+    ``check`` can build. ``assignment`` is None unless it chose."""
+    from grading.course.assignments import ASSIGNMENTS, assignment_in_folder
+
+    if asked:
+        return asked, None
+    every = [name for name, exercise in exercises.items() if exercise.build_model]
+    assignment = assignment_in_folder(folder.parent) if folder is not None else None
+    if assignment is None:
+        return every, None
+    return [name for name in every if name in ASSIGNMENTS[assignment]["checks"]], assignment
 
 
 class LabsFolderError(ValueError):

@@ -15,6 +15,9 @@ is the one table that says, per assignment:
   cell's in-kernel test checks (the same kinds of network, the same layers, all or nothing), so an
   honest submission scores the same both ways.
   The checks themselves are described with their exercises (``grading/exercises/``).
+* ``checks``: the gradient exercises (``grading/exercises/``) that ``backprop-labs check`` runs in
+  the assignment's folder: those the notebook asks the student to write, not every exercise whose
+  module is shipped (the GLM ships ``pytorch_mlp.py`` for ``PytorchMLP`` but does not ask for 2.4).
 """
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +26,7 @@ from backprop_labs.paths import SOLUTIONS_PACKAGE_DIR, SOURCE_NOTEBOOKS_DIR, STU
 from backprop_labs.stubgen import GENERATED_HEADER, solution_regions
 from .cell_scope import DEEP_NETWORKS, EVERY_CASE, SIGMOID_NETWORKS, CellScope
 
-__all__ = ["ASSIGNMENTS", "Assignment", "AssignmentError", "all_assignments", "get_assignment",
+__all__ = ["ASSIGNMENTS", "Assignment", "AssignmentError", "all_assignments", "get_assignment", "assignment_in_folder",
            "SOLUTIONS_PACKAGE_DIR", "SOURCE_NOTEBOOKS_DIR", "STUDENT_PACKAGE_DIR", "SHIPPED_PACKAGE"]
 SHIPPED_PACKAGE = "labs"  # folder name of the shipped package inside an assignment
 
@@ -33,6 +36,7 @@ SHIPPED_PACKAGE = "labs"  # folder name of the shipped package inside an assignm
 ASSIGNMENTS = {
     "backprop_mlp": dict(
         ships=("log_linear.py", "numpy_mlp.py", "pytorch_mlp.py"),
+        checks=("log_linear", "pytorch_log_linear", "numpy_mlp", "pytorch_mlp_forward"),
         scores={
             "log_linear_input_gradient": {
                 "test_2_1_input_gradient": CellScope("the input gradient", all_or_nothing=True),
@@ -55,6 +59,7 @@ ASSIGNMENTS = {
         }),
     "autodiff": dict(
         ships=("autodiff",),
+        checks=("autodiff_mlp",),
         scores={
             "autodiff_vjps": {
                 "test_a_1_multiply": CellScope("multiply, with and without broadcasting", cases=("multiply",),
@@ -78,6 +83,7 @@ ASSIGNMENTS = {
         }),
     "worked_graph": dict(
         ships=("worked_graph.py",),
+        checks=(),  # W.1 returns numbers, not a model's gradients: its test cells check it
         scores={"worked_graph_by_hand": {
             "test_w_1_worked_point": CellScope("every value and gradient at the worked point", cases=("worked-point",),
                                                all_or_nothing=True),
@@ -86,6 +92,7 @@ ASSIGNMENTS = {
         }}),
     "forward_reverse": dict(
         ships=("forward_reverse",),
+        checks=("progressive_network",),
         scores={
             "forward_reverse_modes": {
                 "test_f_1_forward": CellScope("forward mode on the tanh chain", cases=("tanh-forward",),
@@ -113,6 +120,7 @@ ASSIGNMENTS = {
         }),
     "glm": dict(
         ships=("glm.py", "glm_plot.py", "pytorch_mlp.py"),
+        checks=("glm_natural_parameter",),
         scores={
             "glm_inverse_links": {
                 "test_g_1_links": CellScope("each inverse link on a batch of eta", cases=("links",),
@@ -131,6 +139,7 @@ ASSIGNMENTS = {
         }),
     "advertising": dict(
         ships=("advertising.py",),
+        checks=("advertising_mse",),
         scores={
             "advertising_least_squares": {
                 "test_least_squares": CellScope("the least-squares fit", all_or_nothing=True),
@@ -147,6 +156,7 @@ ASSIGNMENTS = {
         }),
     "digits": dict(
         ships=("digits_lab.py", "numpy_mlp.py", "pytorch_mlp.py"),
+        checks=("numpy_mlp", "pytorch_mlp_forward"),
         scores={
             "numpy_mlp_backpropagation": {
                 "test_gradients": CellScope("a softmax layer alone and the sigmoid network",
@@ -267,3 +277,25 @@ def get_assignment(name, source_dir=SOURCE_NOTEBOOKS_DIR):
         raise AssignmentError(f"no assignment {name!r}: choose from {sorted(assignments)} "
                               f"(notebooks in {source_dir})")
     return assignments[name]
+
+
+def assignment_in_folder(folder):
+    """The assignment whose release ``folder`` is (the folder that holds its notebook and ``labs/``),
+    or None when no single one fits: the assignment whose notebook ``<name>.ipynb`` is in ``folder``,
+    else (the notebook renamed, e.g. by a download) the one whose shipped modules are exactly the
+    entries of ``folder/labs/``. Reads only the table, so it works in the students' wheel too."""
+    folder = Path(folder)
+    by_notebook = [name for name in ASSIGNMENTS if (folder / f"{name}.ipynb").is_file()]
+    if by_notebook:
+        return by_notebook[0] if len(by_notebook) == 1 else None
+    package = folder / SHIPPED_PACKAGE
+    entries = {path.name for path in package.iterdir() if _is_shipped_entry(path)} if package.is_dir() else set()
+    by_modules = [name for name, entry in ASSIGNMENTS.items() if entries and set(entry["ships"]) == entries]
+    return by_modules[0] if len(by_modules) == 1 else None
+
+
+def _is_shipped_entry(path):
+    """A module or sub-package of a shipped ``labs/`` (what ``ships`` names), not its ``__init__.py``."""
+    if path.is_dir():
+        return (path / "__init__.py").is_file()
+    return path.suffix == ".py" and path.name != "__init__.py"
