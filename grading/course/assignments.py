@@ -31,7 +31,7 @@ __all__ = ["ASSIGNMENTS", "Assignment", "AssignmentError", "all_assignments", "g
 SHIPPED_PACKAGE = "labs"  # folder name of the shipped package inside an assignment
 
 # nbgrader scores a test cell all or nothing (an error scores 0) unless the cell's result is a number;
-# no test cell of the course gives one, so every scope below says all_or_nothing=True
+# no test cell of the course gives one, so every scope below is all or nothing, CellScope's default
 # (tests/test_trusted_cell_scopes.py reads each cell to check it).
 ASSIGNMENTS = {
     "backprop_mlp": dict(
@@ -39,22 +39,20 @@ ASSIGNMENTS = {
         checks=("log_linear", "pytorch_log_linear", "numpy_mlp", "pytorch_mlp_forward"),
         scores={
             "log_linear_input_gradient": {
-                "test_2_1_input_gradient": CellScope("the input gradient", all_or_nothing=True),
+                "test_2_1_input_gradient": CellScope("the input gradient"),
             },
             "numpy_mlp_loss_and_tangent": {
-                "test_2_2_tangent": CellScope("the loss curve and the tangent", all_or_nothing=True),
+                "test_2_2_tangent": CellScope("the loss curve and the tangent"),
             },
             "numpy_mlp_backpropagation": {
                 "test_2_2_output_layer": CellScope("output layer of the sigmoid network", SIGMOID_NETWORKS,
-                                                   output_layer_only=True, all_or_nothing=True),
-                "test_2_2_all_layers": CellScope("every layer of the sigmoid network", SIGMOID_NETWORKS,
-                                                 all_or_nothing=True),
-                "test_2_2_hidden": CellScope("every layer of the tanh and ReLU networks", DEEP_NETWORKS,
-                                             all_or_nothing=True),
+                                                   output_layer_only=True),
+                "test_2_2_all_layers": CellScope("every layer of the sigmoid network", SIGMOID_NETWORKS),
+                "test_2_2_hidden": CellScope("every layer of the tanh and ReLU networks", DEEP_NETWORKS),
             },
             "pytorch_mlp_log_forward": {
-                "test_2_4_log_forward": CellScope("the sigmoid network", SIGMOID_NETWORKS, all_or_nothing=True),
-                "test_2_4_hidden": CellScope("the tanh and ReLU networks", DEEP_NETWORKS, all_or_nothing=True),
+                "test_2_4_log_forward": CellScope("the sigmoid network", SIGMOID_NETWORKS),
+                "test_2_4_hidden": CellScope("the tanh and ReLU networks", DEEP_NETWORKS),
             },
         }),
     "autodiff": dict(
@@ -62,33 +60,27 @@ ASSIGNMENTS = {
         checks=("autodiff_mlp",),
         scores={
             "autodiff_vjps": {
-                "test_a_1_multiply": CellScope("multiply, with and without broadcasting", cases=("multiply",),
-                                               all_or_nothing=True),
-                "test_a_2_divide": CellScope("divide", cases=("divide",), all_or_nothing=True),
-                "test_a_3_exp_log": CellScope("exp and log", cases=("exp-log",), all_or_nothing=True),
-                "test_a_4_tanh": CellScope("tanh", cases=("tanh",), all_or_nothing=True),
-                "test_a_5_matmul": CellScope("matmul of matrices and vectors", cases=("matmul",),
-                                             all_or_nothing=True),
-                "test_a_1_5_hidden": CellScope("more shapes", cases=("other-shapes",), all_or_nothing=True),
+                "test_a_1_multiply": CellScope("multiply, with and without broadcasting", cases=("multiply",)),
+                "test_a_2_divide": CellScope("divide", cases=("divide",)),
+                "test_a_3_exp_log": CellScope("exp and log", cases=("exp-log",)),
+                "test_a_4_tanh": CellScope("tanh", cases=("tanh",)),
+                "test_a_5_matmul": CellScope("matmul of matrices and vectors", cases=("matmul",)),
+                "test_a_1_5_hidden": CellScope("more shapes", cases=("other-shapes",)),
             },
             "autodiff_backward_pass": {
-                "test_a_6_backward": CellScope("a node used twice and the worked graph", cases=("backward",),
-                                               all_or_nothing=True),
-                "test_a_6_hidden": CellScope("shared subexpressions and a long chain", cases=("shared-and-chain",),
-                                             all_or_nothing=True),
+                "test_a_6_backward": CellScope("a node used twice and the worked graph", cases=("backward",)),
+                "test_a_6_hidden": CellScope("shared subexpressions and a long chain", cases=("shared-and-chain",)),
             },
             "autodiff_mlp_gradients": {
-                "test_a_mlp": CellScope("the two networks", all_or_nothing=True),
+                "test_a_mlp": CellScope("the two networks"),
             },
         }),
     "worked_graph": dict(
         ships=("worked_graph.py",),
         checks=(),  # W.1 returns numbers, not a model's gradients: its test cells check it
         scores={"worked_graph_by_hand": {
-            "test_w_1_worked_point": CellScope("every value and gradient at the worked point", cases=("worked-point",),
-                                               all_or_nothing=True),
-            "test_w_1_hidden": CellScope("the gradients at other points", cases=("other-points",),
-                                         all_or_nothing=True),
+            "test_w_1_worked_point": CellScope("every value and gradient at the worked point", cases=("worked-point",)),
+            "test_w_1_hidden": CellScope("the gradients at other points", cases=("other-points",)),
         }}),
     "forward_reverse": dict(
         ships=("forward_reverse",),
@@ -96,26 +88,21 @@ ASSIGNMENTS = {
         scores={
             "forward_reverse_modes": {
                 "test_f_1_forward": CellScope("forward mode on the tanh chain", cases=("tanh-forward",),
-                                              arrays=("gradient",), all_or_nothing=True),
+                                              arrays=("gradient",)),
                 "test_f_2_reverse": CellScope("reverse mode on the tanh chain", cases=("tanh-reverse",),
-                                              arrays=("gradient",), all_or_nothing=True),
+                                              arrays=("gradient",)),
                 "test_f_counts": CellScope("the operations counted on the tanh chain",
-                                           cases=("tanh-forward", "tanh-reverse"), arrays=("operations",),
-                                           all_or_nothing=True),
+                                           cases=("tanh-forward", "tanh-reverse"), arrays=("operations",)),
                 "test_f_modes_hidden": CellScope("both modes on linear chains of other sizes",
                                                  cases=tuple(f"linear-{n}-{mode}" for n in range(3)
-                                                             for mode in ("forward", "reverse")),
-                                                 all_or_nothing=True),
+                                                             for mode in ("forward", "reverse"))),
             },
             "forward_reverse_closed_form": {
-                "test_f_3_closed_form": CellScope("the closed form of multinomial logistic regression",
-                                                  all_or_nothing=True),
+                "test_f_3_closed_form": CellScope("the closed form of multinomial logistic regression"),
             },
             "progressive_network_backpropagation": {
-                "test_f_3_grader": CellScope("multinomial logistic regression", cases=("progressive-logistic",),
-                                             all_or_nothing=True),
-                "test_f_3_hidden": CellScope("two sigmoid layers, then a linear one", cases=("progressive-sigmoid",),
-                                             all_or_nothing=True),
+                "test_f_3_grader": CellScope("multinomial logistic regression", cases=("progressive-logistic",)),
+                "test_f_3_hidden": CellScope("two sigmoid layers, then a linear one", cases=("progressive-sigmoid",)),
             },
         }),
     "glm": dict(
@@ -123,18 +110,16 @@ ASSIGNMENTS = {
         checks=("glm_natural_parameter",),
         scores={
             "glm_inverse_links": {
-                "test_g_1_links": CellScope("each inverse link on a batch of eta", cases=("links",),
-                                            all_or_nothing=True),
-                "test_g_1_hidden": CellScope("large logits and a column of eta", cases=("links-large",),
-                                             all_or_nothing=True),
+                "test_g_1_links": CellScope("each inverse link on a batch of eta", cases=("links",)),
+                "test_g_1_hidden": CellScope("large logits and a column of eta", cases=("links-large",)),
             },
             "glm_backpropagation": {
-                "test_g_2_grader": CellScope("the Poisson network", cases=("glm-poisson",), all_or_nothing=True),
+                "test_g_2_grader": CellScope("the Poisson network", cases=("glm-poisson",)),
                 "test_g_2_hidden": CellScope("the Gaussian and categorical networks",
-                                             cases=("glm-gaussian", "glm-categorical"), all_or_nothing=True),
+                                             cases=("glm-gaussian", "glm-categorical")),
             },
             "glm_routes": {
-                "test_routes": CellScope("both routes for every distribution", all_or_nothing=True),
+                "test_routes": CellScope("both routes for every distribution"),
             },
         }),
     "advertising": dict(
@@ -142,16 +127,14 @@ ASSIGNMENTS = {
         checks=("advertising_mse",),
         scores={
             "advertising_least_squares": {
-                "test_least_squares": CellScope("the least-squares fit", all_or_nothing=True),
+                "test_least_squares": CellScope("the least-squares fit"),
             },
             "advertising_mse_gradient": {
-                "test_r_1_grader": CellScope("markets of the Advertising data", cases=("markets",),
-                                             all_or_nothing=True),
-                "test_r_1_hidden": CellScope("another design (5 features)", cases=("other-design",),
-                                             all_or_nothing=True),
+                "test_r_1_grader": CellScope("markets of the Advertising data", cases=("markets",)),
+                "test_r_1_hidden": CellScope("another design (5 features)", cases=("other-design",)),
             },
             "advertising_descent": {
-                "test_descent": CellScope("gradient descent to the least-squares fit", all_or_nothing=True),
+                "test_descent": CellScope("gradient descent to the least-squares fit"),
             },
         }),
     "digits": dict(
@@ -160,13 +143,13 @@ ASSIGNMENTS = {
         scores={
             "numpy_mlp_backpropagation": {
                 "test_gradients": CellScope("a softmax layer alone and the sigmoid network",
-                                            ((), *SIGMOID_NETWORKS), all_or_nothing=True),
+                                            ((), *SIGMOID_NETWORKS)),
             },
             "digits_trajectories": {
-                "test_trajectories": CellScope("the loss trajectories of both classifiers", all_or_nothing=True),
+                "test_trajectories": CellScope("the loss trajectories of both classifiers"),
             },
             "digits_accuracies": {
-                "test_accuracy_hidden": CellScope("the accuracies of both classifiers", all_or_nothing=True),
+                "test_accuracy_hidden": CellScope("the accuracies of both classifiers"),
             },
         }),
 }
