@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grading.cli import main
-from grading.course.pipeline import feedback_page
+from grading.course.pipeline import CourseError, feedback_page
 from grading.course.assignments import get_assignment
 from grading.commands.grading_run import NOT_ROOT
 from problem_class import (ASSIGNMENT, CELLS, EXPECTED, LARGE_BYTES, LARGE_FILE, NOT_RUN, REASONS, SMALL_FILE,
@@ -201,6 +201,24 @@ def test_a_full_disk_gets_one_sentence(built_course, capsys, monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=50 << 20))
     out = _refused_before_touching_anyone(*built_course, capsys)
     assert out.startswith("grade: only 50 MiB free on the disk of") and "free some space" in out
+
+
+def test_the_disk_check_counts_what_the_copy_takes_not_a_sparse_file(built_course, monkeypatch):
+    """One student's sparse 100 GB file is refused unread by the copy (named in their feedback): it
+    costs the disk nothing, so it never stops the class's run; files beside the submissions are not copied."""
+    from grading.commands.grading_run import preflight
+
+    course, submissions = built_course
+    with open(submissions / "ada" / "weights.bin", "wb") as handle:
+        handle.truncate(100 << 30)
+    with open(submissions / "class_archive.zip", "wb") as handle:   # not a student's folder
+        handle.truncate(100 << 30)
+    usage = shutil.disk_usage(course)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=300 << 20))
+    preflight(course, get_assignment(ASSIGNMENT), submissions=submissions)   # 200 MiB spare + nothing copied
+    (submissions / "ada" / "notes.bin").write_bytes(b"n" * (120 << 20))    # a real file is counted
+    with pytest.raises(CourseError, match="only 300 MiB free .* and grading this class needs about 322 MiB"):
+        preflight(course, get_assignment(ASSIGNMENT), submissions=submissions)
 
 
 def test_grade_files_in_a_folder_that_cannot_be_written_get_one_sentence(built_course, capsys):

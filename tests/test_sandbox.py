@@ -4,6 +4,7 @@ import io
 import json
 import os
 import pwd
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -491,3 +492,72 @@ def test_a_sandbox_user_is_created_even_while_another_run_holds_the_password_fil
     with pytest.raises(accounts.SandboxUnavailable, match="could not create sandbox user backprop-sbx-new: useradd: UID"):
         accounts.ensure_user("backprop-sbx-new")
     assert len(calls) == 1
+
+
+BYTECODE_PROBE = """
+import os, sys
+copied = sorted(os.listdir("labs"))
+sys.path.insert(0, os.getcwd())
+import labs.numpy_mlp as module
+print(module.VALUE, copied)
+"""
+
+
+@needs_root
+@pytest.mark.parametrize("start", sorted(STARTS))
+def test_bytecode_beside_a_module_never_reaches_the_sandbox(tmp_path, start):
+    """An unchecked pyc in __pycache__ (never compared with its source) and a sourceless .pyc would
+    run code that is not in the .py the feedback shows: the copy into the sandbox leaves them out."""
+    import py_compile
+
+    submission = tmp_path / "submission"
+    (submission / "labs" / "__pycache__").mkdir(parents=True)
+    (submission / "labs" / "__init__.py").write_text("")
+    (submission / "labs" / "numpy_mlp.py").write_text("VALUE = 'source'\n")
+    (tmp_path / "hidden.py").write_text("VALUE = 'bytecode'\n")
+    cached = submission / "labs" / "__pycache__" / f"numpy_mlp.{sys.implementation.cache_tag}.pyc"
+    py_compile.compile(tmp_path / "hidden.py", cached, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    py_compile.compile(tmp_path / "hidden.py", submission / "labs" / "other.pyc")
+    run = run_sandboxed(["python", "-I", "-c", BYTECODE_PROBE], submission=submission, preload=STARTS[start])
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "source ['__init__.py', 'numpy_mlp.py']"
+    assert run.skipped_files == []   # left out without a line: bytecode is never the student's work
+
+
+IPYTHON_PROFILE_KERNEL = """
+import asyncio, sys
+from grading.trusted.sandbox.kernel import SandboxedKernelManager
+
+async def run():
+    manager = SandboxedKernelManager(kernel_name="python3")
+    await manager.start_kernel(cwd=sys.argv[1])
+    client = manager.client()
+    client.start_channels()
+    await client.wait_for_ready(timeout=120)
+    client.execute("import os; print(globals().get('STARTUP', 'no startup file ran'), "
+                   "os.listdir(os.environ.get('IPYTHONDIR', os.path.expanduser('~/.ipython'))) != [], os.environ['HOME'] == os.getcwd())")
+    while (message := await client.get_iopub_msg(timeout=120))["msg_type"] != "stream":
+        pass
+    print(message["content"]["text"].strip(), flush=True)
+    client.stop_channels()
+    await manager.shutdown_kernel(now=True)
+asyncio.run(run())
+"""
+
+
+@needs_root
+def test_an_ipython_profile_in_the_submission_does_not_run_in_the_sandboxed_kernel(tmp_path):
+    """The kernel's home is the submission's copy: its .ipython/profile_default/startup/ scripts would
+    run at kernel start. IPython's folder is a fresh one in the sandbox's tmp."""
+    import subprocess
+
+    startup = tmp_path / ".ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-grader.py").write_text("STARTUP = 'the startup file ran'\n")
+    (tmp_path / ".ipython" / "profile_default" / "ipython_kernel_config.py").write_text(
+        "c.InteractiveShellApp.exec_lines = [\"STARTUP = 'the config file ran'\"]\n")
+    kernel = subprocess.run([sys.executable, "-c", IPYTHON_PROFILE_KERNEL, str(tmp_path)], capture_output=True,
+                            text=True, timeout=300)
+    assert kernel.returncode == 0, kernel.stderr[-3000:]
+    # IPython made its own profile there; the home is still the submission's copy
+    assert kernel.stdout.strip() == "no startup file ran True True"

@@ -5,6 +5,7 @@ holds a FIFO (opening one blocks), a device (``/dev/zero`` never ends), links to
 a file over the size limit; name each of them; copy the regular files; and give an unchanged
 folder the same digest while one changed byte changes it.
 """
+import errno
 import hashlib
 import os
 import stat
@@ -106,8 +107,8 @@ def test_a_file_that_grows_past_the_limit_while_read_is_refused_and_not_kept(tmp
     (source / "b.py").write_bytes(b"b" * 600)
     walk = submission_files.walk_submission
 
-    def listed_small(folder):   # as if both files had been 10 bytes when listed, and grew before being read
-        for entry in walk(folder):
+    def listed_small(folder, leave_out=None):   # as if both files had been 10 bytes when listed, then grew
+        for entry in walk(folder, leave_out):
             yield submission_files.Entry(entry.relative, entry.kind, min(entry.size, 10), entry.name,
                                          entry.directory_fd)
 
@@ -117,3 +118,130 @@ def test_a_file_that_grows_past_the_limit_while_read_is_refused_and_not_kept(tmp
     assert os.listdir(target) == ["a.py"] and (target / "a.py").read_bytes() == b"a" * 600
     digest = fingerprint(source, hashlib.sha256(), max_bytes=1000).hexdigest()
     assert digest == fingerprint(source, hashlib.sha256(), max_bytes=1000).hexdigest()
+
+
+def _deep_folder(folder, levels, name_length):
+    """``levels`` folders inside each other under ``folder``, each name ``name_length`` bytes long, with
+    a module at the bottom; made through folder descriptors, so a path longer than ``PATH_MAX`` works.
+    Returns the first folder's name."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for level in range(levels):
+            name = f"{level:03d}".ljust(name_length, "d")
+            os.mkdir(name, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        os.close(os.open("deep.py", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd))
+    finally:
+        os.close(fd)
+    return "000".ljust(name_length, "d")
+
+
+def test_a_path_longer_than_path_max_costs_its_student_a_line_and_the_class_is_collected(tmp_path):
+    honest, hostile = tmp_path / "submissions" / "honest", tmp_path / "submissions" / "long_path"
+    for folder in (honest, hostile):
+        (folder / "labs").mkdir(parents=True)
+        (folder / "backprop_mlp.ipynb").write_text("{}", encoding="utf-8")
+        (folder / "labs" / "numpy_mlp.py").write_text("x = 1\n", encoding="utf-8")
+    _deep_folder(hostile / "labs", 25, 200)   # about 5000 bytes below the submission: over PATH_MAX (4096)
+    collection = _collect_in_thread(tmp_path / "course", tmp_path / "submissions")
+    assert collection.students == ["honest", "long_path"] and collection.refused == {}
+    [line] = map(str, collection.not_copied["long_path"])
+    assert line.startswith("labs/000dd") and "..." in line and len(line) < 250, line
+    assert line.endswith(f"(a path longer than {submission_files.MAX_PATH_BYTES} bytes, not entered)")
+    for student in ("honest", "long_path"):
+        copied = tmp_path / "course" / "submitted" / student / "backprop_mlp"
+        assert (copied / "labs" / "numpy_mlp.py").read_text(encoding="utf-8") == "x = 1\n"
+    assert "honest" not in collection.not_copied
+
+
+def test_a_deep_tree_and_too_many_entries_are_named_and_not_walked(tmp_path, monkeypatch):
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "a.py").write_text("a = 1\n", encoding="utf-8")
+    first = _deep_folder(source, 40, 3)
+    target = tmp_path / "copy"
+    target.mkdir()
+    refused = copy_submission(source, target)
+    deepest = "/".join(f"{level:03d}" for level in range(submission_files.MAX_DEPTH + 1))
+    assert list(map(str, refused)) == [f"{deepest} (a folder nested more than {submission_files.MAX_DEPTH} "
+                                       "folders deep, not entered)"]
+    assert (target / "a.py").is_file() and (target / first).is_dir()
+    monkeypatch.setattr(submission_files, "MAX_ENTRIES", 3)
+    many = tmp_path / "many"
+    many.mkdir()
+    for index in range(6):
+        (many / f"{index}.py").write_text("", encoding="utf-8")
+    (tmp_path / "copy_many").mkdir()
+    refused = copy_submission(many, tmp_path / "copy_many")
+    assert list(map(str, refused)) == ["3.py (more than 3 files and folders in the submission: this one and the "
+                                       "rest were not read)"]
+    assert sorted(os.listdir(tmp_path / "copy_many")) == ["0.py", "1.py", "2.py"]
+
+
+def test_an_entry_the_copy_cannot_write_is_refused_with_what_is_below_it(tmp_path, monkeypatch):
+    source, target = tmp_path / "source", tmp_path / "copy"
+    (source / "labs" / "inner").mkdir(parents=True)
+    (source / "labs" / "inner" / "x.py").write_text("x = 1\n", encoding="utf-8")
+    (source / "labs" / "y.py").write_text("y = 1\n", encoding="utf-8")
+    (source / "z.py").write_text("z = 1\n", encoding="utf-8")
+    target.mkdir()
+    make = submission_files._Copy.directory
+    write = submission_files._Copy.file
+
+    def refuse_inner(self, relative):
+        if relative == os.path.join("labs", "inner"):
+            raise OSError(errno.ENAMETOOLONG, "File name too long")
+        return make(self, relative)
+
+    def refuse_z(self, relative):
+        if relative == "z.py":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(self, relative)
+
+    monkeypatch.setattr(submission_files._Copy, "directory", refuse_inner)
+    monkeypatch.setattr(submission_files._Copy, "file", refuse_z)
+    refused = copy_submission(source, target)
+    assert sorted(map(str, refused)) == ["labs/inner (not copied: File name too long)",
+                                       "z.py (not copied: No space left on device)"]
+    assert sorted(os.listdir(target)) == ["labs"] and os.listdir(target / "labs") == ["y.py"]
+
+
+def test_bytecode_is_left_out_of_a_copy_that_asks_for_it(tmp_path):
+    source = tmp_path / "source"
+    (source / "labs" / "__pycache__").mkdir(parents=True)
+    (source / "labs" / "__pycache__" / "numpy_mlp.cpython-311.pyc").write_bytes(b"\0" * 16)
+    (source / "labs" / "numpy_mlp.py").write_text("x = 1\n", encoding="utf-8")
+    (source / "labs" / "helper.pyc").write_bytes(b"\0" * 16)
+    for bytecode, expected in ((True, ["__pycache__", "helper.pyc", "numpy_mlp.py"]), (False, ["numpy_mlp.py"])):
+        target = tmp_path / f"copy-{bytecode}"
+        target.mkdir()
+        assert copy_submission(source, target, bytecode=bytecode) == []   # left out, not refused
+        assert sorted(os.listdir(target / "labs")) == expected
+
+
+def test_a_sparse_file_counts_nothing_in_what_the_copy_takes(tmp_path):
+    """The disk pre-check's figure: a file over the submission's limit is refused unread, so it costs
+    nothing, and a submission never counts more than its limit."""
+    folder = tmp_path / "ada"
+    folder.mkdir()
+    (folder / "a.py").write_bytes(b"a" * 100)
+    with open(folder / "weights.bin", "wb") as handle:
+        handle.truncate(100 << 30)   # 100 GB, no block on the disk
+    assert sorted(submission_files.copied_sizes(folder)) == [100]
+    (folder / "z.bin").write_bytes(b"z" * 900)
+    assert submission_files.copied_sizes(folder, max_bytes=950) == [100]   # what is left is 850: z.bin is refused
+
+
+def test_a_notebook_over_the_limit_is_the_students_named_reason(tmp_path):
+    from grading.course.submissions import prepare_submission
+
+    folder = tmp_path / "submissions" / "ada"
+    folder.mkdir(parents=True)
+    with open(folder / "backprop_mlp.ipynb", "wb") as handle:
+        handle.truncate(MAX_SUBMISSION_BYTES + 1)
+    collect_submissions(tmp_path / "course", BACKPROP, tmp_path / "submissions")
+    problem, notes = prepare_submission(tmp_path / "course", BACKPROP, "ada")
+    assert problem == (f"backprop_mlp.ipynb was not collected: {MAX_SUBMISSION_BYTES + 1} bytes, over the limit "
+                       f"of {MAX_SUBMISSION_BYTES} bytes for a submission") and notes == []

@@ -59,6 +59,7 @@ EXPECTED_FEEDBACK = {
     "torch_autograd": ["PyTorch is not available in this exercise"],
     "planted_link_result": ["refused: status.json is not a plain file"],
     "torch_unblocked": ["module 'torch' has no attribute 'tensor'"],   # the package folder is empty in the sandbox
+    "bytecode_solution": ["NotImplementedError: Exercise 2.2"],   # the visible stub runs, not the planted bytecode
 }
 
 
@@ -81,7 +82,8 @@ def _make_course(root):
 
 def _submission(root, name, appended="", from_dir=STUDENT_DIR):
     """The stub (or ``from_dir``) with ``appended`` added to labs/numpy_mlp.py; ``# LINK name -> target``
-    lines make ``name`` a symbolic link instead."""
+    lines make ``name`` a symbolic link instead; ``# BYTECODE name <- source`` lines put ``source``, compiled
+    as an unchecked pyc, in ``name``'s ``__pycache__`` entry."""
     folder = root / "submissions" / name
     shutil.copytree(from_dir, folder / "labs", ignore=shutil.ignore_patterns("__pycache__"))
     (folder / "labs" / "__init__.py").write_text('"""As released: the package imports none of its modules."""\n')
@@ -93,6 +95,14 @@ def _submission(root, name, appended="", from_dir=STUDENT_DIR):
             name, target = line[len("# LINK "):].split(" -> ")
             (folder / name).unlink()
             os.symlink(target, folder / name)
+        if line.startswith("# BYTECODE "):
+            import py_compile
+            import sys
+
+            name, source = line[len("# BYTECODE "):].split(" <- ")
+            module = folder / name
+            cached = module.parent / "__pycache__" / f"{module.stem}.{sys.implementation.cache_tag}.pyc"
+            py_compile.compile(source, cached, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
     return folder
 
 
@@ -263,9 +273,13 @@ NOTEBOOK_FEEDBACK = {
     "notebook_malformed_json": None,      # not graded: no feedback page, see NOT_GRADED
     "notebook_ignores_interrupt": None,   # graded as usual: the feedback has nothing to add
     "notebook_exit_in_trusted_run": "ended (exit status 0) before reporting a result",
+    "notebook_sparse_file": "weights.bin (107374182400 bytes, over the limit of 268435456 bytes for a submission)",
+    "notebook_long_path": "(a path longer than 1024 bytes, not entered)",
+    "notebook_ipython_profile": "no startup file of the submission ran",
 }
 # The line is in the student's feedback page; these attacks' lines are also in the instructor's summary.
-SUMMARIZED = {"notebook_grade_false", "notebook_huge_output", "notebook_exit_in_trusted_run"}
+SUMMARIZED = {"notebook_grade_false", "notebook_huge_output", "notebook_exit_in_trusted_run", "notebook_sparse_file",
+              "notebook_long_path"}
 
 
 def _load_attack(name):

@@ -36,9 +36,9 @@ from grading.course.nbgrader_api import CONFIG_NAME
 from grading.course.pipeline import (GRADEBOOK, KEPT_FILE_BYTES, CourseError, autograde, cell_scores,
                                      export_grades, export_paths, feedback_page, generate_feedback, log_path,
                                      trim_graded_copy)
-from grading.course.submission_files import file_sizes, refused_line
-from grading.course.submissions import (COLLECTED_DIR, NOT_COLLECTED_DIR, collect_submissions, id_problem,
-                                        prepare_submission, submitted_ids)
+from grading.course.submission_files import copied_sizes, refused_line
+from grading.course.submissions import (COLLECTED_DIR, NOT_COLLECTED_DIR, TIMESTAMP, collect_submissions, id_problem,
+                                        prepare_submission, student_files, submitted_ids)
 
 MIB = 1 << 20
 SPARE_DISK = 200 * MIB          # gradebook, logs, job copies and feedback pages of a small class
@@ -63,12 +63,27 @@ class GradingRun:
     report: tuple = ()                               # the class report: HTML page, CSV
 
 
-def _disk_needed(folder):
-    """What grading keeps of the submissions in ``folder``: all of it in ``submitted/``, and each file
-    up to ``KEPT_FILE_BYTES`` in ``autograded/`` and in ``feedback/`` (the notebooks and modules, kept
-    whole, are far smaller). Sizes as listed by the safe walk: nothing is opened."""
-    sizes = file_sizes(folder)
-    return sum(sizes) + 2 * sum(min(size, KEPT_FILE_BYTES) for size in sizes)
+def _disk_needed(folders):
+    """What grading keeps of the student ``folders``: all of what the copy takes (:func:`copied_sizes`:
+    at most the submission limit per student; a file over it is refused unread, a sparse 100 GB file
+    costs nothing) in ``submitted/``, and each file up to ``KEPT_FILE_BYTES`` in ``autograded/`` and in
+    ``feedback/`` (the notebooks and modules, kept whole, are far smaller). Sizes as listed by the safe
+    walk: nothing is opened."""
+    needed = 0
+    for folder in folders:
+        sizes = copied_sizes(folder, skip=(TIMESTAMP,))
+        needed += sum(sizes) + 2 * sum(min(size, KEPT_FILE_BYTES) for size in sizes)
+    return needed
+
+
+def _student_folders(assignment, submissions=None, course_dir=None):
+    """The folders grading copies: each student's files in ``submissions`` (as collection finds them),
+    or, without it, ``course_dir/submitted/<student>/<assignment>``."""
+    if submissions is not None:
+        return [student_files(folder, assignment) for folder in sorted(Path(submissions).iterdir())
+                if folder.is_dir() and not folder.is_symlink()]
+    return [Path(course_dir) / "submitted" / student / assignment.name
+            for student in submitted_ids(course_dir, assignment)]
 
 
 # What a grading run writes in the course folder: a user other than the one who graded before
@@ -109,7 +124,7 @@ def preflight(course_dir, assignment, trusted=True, submissions=None, csv_path=N
     if reason:
         raise CourseError(f"cannot write the grade files in {Path(csv_path).parent} ({reason}): give --csv a "
                           "file in a folder you can write")
-    needed = _disk_needed(submissions if submissions is not None else course_dir / "submitted") + SPARE_DISK
+    needed = _disk_needed(_student_folders(assignment, submissions, course_dir)) + SPARE_DISK
     free = shutil.disk_usage(course_dir).free
     if free < needed:
         raise CourseError(f"only {free // MIB} MiB free on the disk of {course_dir}, and grading this class needs "
@@ -167,7 +182,10 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
                 continue
             problem = id_problem(student)
             if problem is None:
-                problem, notes = prepare_submission(course_dir, assignment, student, assignments)
+                try:
+                    problem, notes = prepare_submission(course_dir, assignment, student, assignments)
+                except OSError as error:   # one student's files never stop the class
+                    problem, notes = f"the submission could not be read: {error.strerror or error}", []
                 if notes:
                     repairs[student] = notes
                     run.notes.setdefault(student, []).extend(notes)

@@ -90,7 +90,7 @@ class Collection:
     not_copied: dict = field(default_factory=dict)
 
 
-def _student_files(folder, assignment):
+def student_files(folder, assignment):
     """Where a student's folder keeps the assignment's files: itself, or its sub-folder named after it."""
     own_folder = folder / assignment.name
     return own_folder if own_folder.is_dir() and not own_folder.is_symlink() else folder
@@ -109,7 +109,8 @@ def collect_submissions(course_dir, assignment, submissions_dir, assignments=Non
     another assignment's: ``CourseError``, before anything is written. ``timestamp.txt`` (nbgrader's
     submission time) is always the collection's: a student's own copy is ignored (it could claim any
     time). Files that did not change since the last collection are not collected again: their
-    copy (repaired by :func:`prepare_submission`) and its time stay as they are.
+    copy (repaired by :func:`prepare_submission`) and its time stay as they are. An error while reading
+    or copying one student's folder refuses that student alone, with the reason.
     """
     from .assignments import all_assignments
     from .pipeline import CourseError  # imported here: the pipeline pulls in nbgrader
@@ -123,7 +124,11 @@ def collect_submissions(course_dir, assignment, submissions_dir, assignments=Non
         if problem:
             collection.refused[folder.name] = problem
             continue
-        foreign = foreign_work(folder, assignment, assignments)
+        try:
+            foreign = foreign_work(folder, assignment, assignments)
+        except OSError as error:
+            collection.refused[folder.name] = f"the submission could not be read: {error.strerror or error}"
+            continue
         if foreign:
             collection.foreign[folder.name] = foreign
         else:
@@ -134,13 +139,21 @@ def collect_submissions(course_dir, assignment, submissions_dir, assignments=Non
                           f"({len(collection.foreign)} folder(s), e.g. {student}: {reason}): nothing was collected; "
                           f"give the folder of the {assignment.name} submissions")
     for folder in to_copy:
-        _collect_student(course_dir, assignment, folder, collection)
+        try:
+            _collect_student(course_dir, assignment, folder, collection)
+        except OSError as error:   # one student's folder never stops the class's collection
+            target = Path(course_dir) / "submitted" / folder.name / assignment.name
+            shutil.rmtree(target, ignore_errors=True)
+            _collected_path(course_dir, assignment.name, folder.name).unlink(missing_ok=True)
+            if folder.name in collection.students:
+                collection.students.remove(folder.name)
+            collection.refused[folder.name] = f"the submission could not be collected: {error.strerror or error}"
     return collection
 
 
 def _collect_student(course_dir, assignment, folder, collection):
     """Collect one valid student's folder (see :func:`collect_submissions`) into ``collection``."""
-    files, student = _student_files(folder, assignment), folder.name
+    files, student = student_files(folder, assignment), folder.name
     target = Path(course_dir) / "submitted" / student / assignment.name
     digest_path = _collected_path(course_dir, assignment.name, student)
     digest = folder_digest(files)
@@ -176,7 +189,7 @@ def foreign_work(folder, assignment, assignments):
     notebook named after ``assignment`` holds another assignment's graded cells and none of its own,
     or it has no such notebook and one named after another assignment (beside its files, or in a
     sub-folder of that name) holds that assignment's graded cells and none of this one's."""
-    files = _student_files(folder, assignment)
+    files = student_files(folder, assignment)
     own = files / f"{assignment.name}.ipynb"
     if os.path.lexists(own):
         found = _graded_ids_in(own)
@@ -280,6 +293,10 @@ def prepare_submission(course_dir, assignment, student, assignments=()):
     folder = Path(course_dir) / "submitted" / student / assignment.name
     path = folder / f"{assignment.name}.ipynb"
     if not path.is_file():
+        refused = [line for line in not_collected(course_dir, assignment.name, student)
+                   if line.startswith(f"{path.name} (")]
+        if refused:   # over the size limit, say: the reason is the student's own, not a missing notebook
+            return f"{path.name} was not collected: {refused[0][len(path.name) + 2:-1]}", []
         others = sorted(p.name for p in folder.glob("*.ipynb"))
         hint = f" (it holds {', '.join(others)}: rename the notebook if it is this assignment's)" if others else ""
         return f"no {path.name} in the submission{hint}", []

@@ -269,6 +269,8 @@ def grade_student(job):
             note = refused_line(refused)
             for result in results.values():
                 result.lines.insert(0, note)
+            # the page shows each cell's own lines, not the check's: the note goes at the top of the page
+            add_feedback_note(graded / f"{assignment}.ipynb", note)
         scores = write_trusted_scores(gradebook_url(job_dir), assignment, student, assignment, results, cells_by_check)
         own = job_dir / "submitted" / student / assignment   # what the student wrote may be shown back
         scrub_outputs(graded / f"{assignment}.ipynb",

@@ -10,6 +10,7 @@ result files. Nothing the command prints is trusted: callers read only the files
 """
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -242,13 +243,16 @@ def run_sandboxed(request, **fields):
         owner = (slot.uid, slot.gid)
         if is_root:
             mount_tmpfs(slot.workdir, request.limits.disk_bytes, owner)
-        # half the run's disk for the submission's files, half for what the code writes
-        skipped = (copy_submission(request.submission, slot.workdir, request.limits.disk_bytes // 2, owner)
+        # half the run's disk for the submission's files, half for what the code writes; no bytecode:
+        # what runs is the .py the student shows
+        skipped = (copy_submission(request.submission, slot.workdir, request.limits.disk_bytes // 2, owner,
+                                   bytecode=False)
                    if request.submission else [])
         _write_grader_files(slot.workdir / GRADER_DIR, request.grader_files or {})
         for name in (OUTPUT_DIR, "tmp"):
             (slot.workdir / name).mkdir(mode=0o700, exist_ok=True)
             os.chown(slot.workdir / name, *owner)
+        ipython_dir = _fresh_folder(slot.workdir / "tmp", "ipython-", owner)
         hidden_dirs, kept, writable = mount_plan(slot.workdir, default_hidden_directories(request.hidden),
                                                  request.extra_kept, request.extra_writable)
         argv = request.argv
@@ -258,7 +262,8 @@ def run_sandboxed(request, **fields):
             "limits": request.limits.rlimits(),
             "uid": slot.uid, "gid": slot.gid, "workdir": str(slot.workdir),
             "argv": [sys.executable if argv[0] == "python" else argv[0], *argv[1:]],
-            "env": {**student_environment(slot.workdir, slot.user), **(request.extra_env or {})},
+            "env": {**student_environment(slot.workdir, slot.user), "IPYTHONDIR": str(ipython_dir),
+                    **(request.extra_env or {})},
         }
         spec_path = slot.private / "spec.json"
         spec_path.write_text(json.dumps(spec))
@@ -281,6 +286,17 @@ def run_sandboxed(request, **fields):
             except ValueError as error:
                 run.outputs[name], run.output_errors[name] = None, str(error)
         return run
+
+
+def _fresh_folder(parent, prefix, owner):
+    """A new empty folder in ``parent`` under a name no submission can have chosen, owned by ``owner``.
+
+    IPython's folder (``IPYTHONDIR``) is one: by default it is ``$HOME/.ipython``, and ``HOME`` is the
+    submission's copy, whose ``.ipython/profile_default/startup/`` scripts would run at kernel start."""
+    folder = Path(parent) / f"{prefix}{secrets.token_hex(8)}"
+    folder.mkdir(mode=0o700)
+    os.chown(folder, *owner)
+    return folder
 
 
 def _write_grader_files(directory, files):
