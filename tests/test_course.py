@@ -300,6 +300,37 @@ def test_switched_off_test_cells_and_huge_saved_outputs_are_repaired_once(tmp_pa
     assert prepare_submission(tmp_path, BACKPROP, "ada") == (None, [])   # idempotent: nothing left to repair
 
 
+def test_graded_cells_renamed_by_the_student_are_repaired_once(tmp_path):
+    # nbgrader 0.9.6 stops with KeyError: 'grade_id' on a graded cell whose grade id is not the course's
+    from grading.course.submissions import cell_grade_id, prepare_submission
+
+    notebook = json.loads(BACKPROP.notebook.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        if cell_grade_id(cell) == "test_2_2_hidden":
+            cell["metadata"]["nbgrader"]["grade_id"] = "my_test"
+        elif cell_grade_id(cell) == "test_2_4_hidden":
+            del cell["metadata"]["nbgrader"]["grade_id"]
+        elif cell_grade_id(cell) == "ex2_1_answer":
+            cell["metadata"]["nbgrader"]["grade_id"] = "my_answer"      # same cell id: the course's answer cell
+    notebook["cells"].append(new_code_cell("x = 1", metadata={"nbgrader": {"solution": True, "grade_id": "extra"}}))
+    path = _submitted_notebook(tmp_path, json.dumps(notebook))
+    problem, notes = prepare_submission(tmp_path, BACKPROP, "ada")
+    assert problem is None
+    assert notes == [
+        "answer cell 'my_answer' is not one of the course's: it is the course's ex2_1_answer (same cell id), "
+        "whose grade id was put back",
+        "cell 'extra' is not one of the course's graded cells: it runs as an ordinary cell",
+        "test cell 'my_test' is not one of the course's (its grade id was changed): it was removed and the "
+        "course's test_2_2_hidden, test_2_4_hidden restored",
+        "test cell without a grade id is not one of the course's (its grade id was changed): it was removed and "
+        "the course's test_2_2_hidden, test_2_4_hidden restored"]
+    repaired = nbformat.read(path, as_version=4)
+    ids = [cell_grade_id(cell) for cell in repaired.cells]
+    assert "ex2_1_answer" in ids and "test_2_2_hidden" not in ids and "my_test" not in ids  # nbgrader puts it back
+    assert repaired.cells[-1].source == "x = 1" and "nbgrader" not in repaired.cells[-1].metadata
+    assert prepare_submission(tmp_path, BACKPROP, "ada") == (None, [])   # idempotent: nothing left to repair
+
+
 @pytest.mark.parametrize("source, title", [
     ("# Test 2.2b (1 point): the output layer\nassert True", "Test 2.2b: the output layer"),
     ("# Test 2.4a (2 points): log-probabilities\n# more", "Test 2.4a: log-probabilities"),

@@ -6,8 +6,9 @@ preprocessors into nbgrader's default chains:
 
 * generate_assignment: ``NamedClearSolutions`` instead of ``ClearSolutions`` (same stubs as the
   committed student notebooks);
-* autograde: ``KeepTrustedScores`` first, ``InjectParameters`` before ``Execute`` and
-  ``StderrAsStdout`` after it;
+* autograde: ``refuse_trusted_autograde`` before nbgrader removes any graded folder (wrapped around
+  ``Autograde.convert_notebooks``), ``KeepTrustedScores`` first, ``InjectParameters`` before ``Execute``
+  and ``StderrAsStdout`` after it;
 * generate_feedback: ``ClearHiddenTestsAndOutputs``, ``HideServerPaths`` and ``NameTestCells`` after
   ``GetGrades``, and the course's feedback template (nbgrader's, with each test cell named).
 """
@@ -79,6 +80,25 @@ def _insert(chain, anchor, new, after):
     return chain[:index] + [new] + chain[index:]
 
 
+def refuse_trusted_first(autograde_class):
+    """Make ``autograde_class`` (nbgrader's ``Autograde``) call ``refuse_trusted_autograde`` before its
+    ``convert_notebooks``, which removes a student's ``autograded/`` folder before any preprocessor
+    runs (no setting of nbgrader 0.9.6 runs earlier: its pre-convert hook comes after, and its
+    failures are only logged). Installed once per process."""
+    from .preprocessors import refuse_trusted_autograde
+
+    convert = autograde_class.convert_notebooks
+    if getattr(convert, "refuses_trusted", False):
+        return
+
+    def convert_notebooks(self):
+        refuse_trusted_autograde(self)
+        return convert(self)
+
+    convert_notebooks.refuses_trusted = True
+    autograde_class.convert_notebooks = convert_notebooks
+
+
 def apply_course_chains(c):
     """Set the generate_assignment, autograde and feedback chains on traitlets config ``c``."""
     from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
@@ -98,6 +118,7 @@ def apply_course_chains(c):
     chain = _insert(chain, Execute, InjectParameters, after=False)
     c.Autograde.autograde_preprocessors = _insert(chain, Execute, StderrAsStdout, after=True)
     c.Autograde.sanitize_preprocessors = [KeepTrustedScores, *default(Autograde, "sanitize_preprocessors")]
+    refuse_trusted_first(Autograde)
     chain = _insert(default(GenerateFeedback, "preprocessors"), GetGrades, ClearHiddenTestsAndOutputs, after=True)
     chain = _insert(chain, ClearHiddenTestsAndOutputs, HideServerPaths, after=True)
     c.GenerateFeedback.preprocessors = _insert(chain, HideServerPaths, NameTestCells, after=True)

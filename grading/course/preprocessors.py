@@ -4,9 +4,10 @@
 * :class:`StderrAsStdout` (autograde, before ``SaveAutoGrades``): nbgrader scores a test cell 0
   when it wrote anything to stderr, so a correct answer that triggers a library warning would
   lose its points; the text is kept, as stdout;
-* :class:`KeepTrustedScores` (autograde, first): refuses nbgrader's own autograde (the
-  ``nbgrader autograde`` command, formgrader's Autograde button) of a submission that
-  ``backprop-labs grade`` scored with the trusted checks, which it would silently replace;
+* :func:`refuse_trusted_autograde` (before autograde touches any file) and :class:`KeepTrustedScores`
+  (autograde, first): refuse nbgrader's own autograde (the ``nbgrader autograde`` command,
+  formgrader's Autograde button) of a submission that ``backprop-labs grade`` scored with the
+  trusted checks, which it would silently replace;
 * :class:`ClearHiddenTestsAndOutputs` (feedback): nbgrader restores hidden tests into the
   graded notebook, and feedback would show their code and traceback; this removes both and
   leaves one line that agrees with the cell's recorded score (and the trusted verdict, if any);
@@ -96,23 +97,53 @@ def graded_trusted(resources):
     return course_dir is not None and trusted_record(course_dir, info.get("assignment"), info.get("student")).exists()
 
 
+def trusted_refusal(course_dir, assignment, students):
+    """Why nbgrader's own autograde of ``students`` (graded with the trusted checks) is refused."""
+    first, more = students[0], len(students) - 1
+    who = f"{first} was" if not more else f"{first} and {more} other student(s) were"
+    only = f" --student {first}" if not more else ""
+    return (f"{who} graded with the trusted checks, and nbgrader's own autograde would replace those "
+            f"scores with ones from the student's kernel: grade with `backprop-labs grade {course_dir} "
+            f"{assignment}{only}` (or delete {trusted_record(course_dir, assignment, first)} to allow it)")
+
+
+def refuse_trusted_autograde(converter):
+    """Raise ``NbGraderException`` when nbgrader's ``Autograde`` ``converter`` is about to grade a
+    submission that has trusted scores. Called before its ``convert_notebooks``, which removes each
+    student's ``autograded/`` folder first (``--force``, formgrader's button) and again on a failure:
+    refused here, nothing of the course is touched (``config.apply_course_chains`` installs it)."""
+    from nbgrader.converters.base import NbGraderException
+
+    course_dir = course_folder({"nbgrader": {"db_url": converter.coursedir.db_url}})
+    if course_dir is None:
+        return
+    pattern = converter._format_source("(?P<assignment_id>.*)", "(?P<student_id>.*)", escape=True)
+    graded = {}
+    for folder in sorted(converter.assignments):
+        match = re.match(pattern, folder)
+        if match and trusted_record(course_dir, match["assignment_id"], match["student_id"]).exists():
+            graded.setdefault(match["assignment_id"], []).append(match["student_id"])
+    if graded:
+        assignment, students = next(iter(graded.items()))
+        message = trusted_refusal(course_dir, assignment, students)
+        converter.log.error(message)
+        raise NbGraderException(message)
+
+
 class KeepTrustedScores(NbGraderPreprocessor):
     """Stop nbgrader's in-kernel autograde of a submission that has trusted scores.
 
-    Runs first, so the gradebook still holds the trusted scores when it refuses (nbgrader has
-    already removed the old autograded copy, so ``backprop-labs grade`` grades that student again).
+    :func:`refuse_trusted_autograde` refuses before nbgrader removes anything; this stays for an
+    nbgrader that runs the chain without it. Runs first, so the gradebook still holds the trusted
+    scores when it refuses (nbgrader has then removed the autograded copy, so ``backprop-labs grade``
+    grades that student again).
     """
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
-        course_dir = course_folder(resources)
-        assignment, student = info.get("assignment"), info.get("student")
         if graded_trusted(resources):
-            raise RuntimeError(
-                f"{student} was graded with the trusted checks, and nbgrader's own autograde would replace those "
-                f"scores with ones from the student's kernel: grade with `backprop-labs grade {course_dir} "
-                f"{assignment} --student {student}` (or delete {trusted_record(course_dir, assignment, student)} "
-                "to allow it)")
+            raise RuntimeError(trusted_refusal(course_folder(resources), info.get("assignment"),
+                                               [info.get("student")]))
         return nb, resources
 
 

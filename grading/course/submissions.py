@@ -11,7 +11,9 @@ under another's name, and leaves a submission collected before untouched when it
 :func:`prepare_submission` looks at a submitted notebook before nbgrader does and returns
 the reason it cannot be graded (another assignment's notebook, no notebook, an empty or
 unreadable one), or repairs what nbgrader 0.9.6 cannot grade although the work is there: a
-graded cell copied twice (the first copy is kept), duplicated cell ids, a graded cell whose
+graded cell copied twice (the first copy is kept), duplicated cell ids, a graded cell whose grade id
+is not the course's (nbgrader stops with ``KeyError: 'grade_id'``: a renamed test cell is removed, so
+nbgrader restores the course's as it does a deleted one), a graded cell whose
 nbgrader metadata was edited (``"grade": false`` on a test cell makes nbgrader stop with
 "Inconsistent checksums": the course's metadata is put back), and saved outputs too large to
 be worth carrying (a 128 MB picture: grading runs the notebook again, so they are dropped).
@@ -313,17 +315,65 @@ def prepare_submission(course_dir, assignment, student, assignments=()):
             # or an unchanged submission would look new.
             cell.id = f"cell-{index}"
     notes = _keep_first_copies(notebook)
-    notes += _restore_grading_metadata(notebook, assignment.notebook)
+    course_cells = {cell_grade_id(cell): cell for cell in nbformat.read(assignment.notebook, as_version=4).cells
+                    if cell_grade_id(cell)}
+    notes += _restore_renamed_cells(notebook, course_cells)
+    notes += _restore_grading_metadata(notebook, course_cells)
     notes += _drop_large_outputs(notebook)
     if notes:
         nbformat.write(notebook, path)
     return None, notes
 
 
-def _restore_grading_metadata(notebook, instructor_notebook):
-    """Put back the course's nbgrader flags of every graded cell whose flags the student changed."""
-    course = {cell_grade_id(cell): cell.metadata["nbgrader"]
-              for cell in nbformat.read(instructor_notebook, as_version=4).cells if cell_grade_id(cell)}
+def _is_graded(metadata):
+    return any(metadata.get(key) for key in ("grade", "solution", "task"))
+
+
+def _restore_renamed_cells(notebook, course_cells):
+    """Repair the graded cells that are not the course's (a grade id the student changed or removed):
+    nbgrader 0.9.6 stops with ``KeyError: 'grade_id'`` on any of them. An answer cell whose cell id is
+    that of a course answer cell missing from the notebook gets that cell's grade id back (the student's
+    code is their answer); a test cell is removed, so that nbgrader puts the course's back, as it does
+    for a deleted one (``add_missing_cells``); any other keeps its code as an ordinary cell. Returns
+    what was done. ``course_cells``: ``{grade id: cell}`` of the instructor notebook."""
+    present = {cell_grade_id(cell) for cell in notebook.cells}
+    missing_by_cell_id = {cell.get("id"): grade_id for grade_id, cell in course_cells.items()
+                          if grade_id not in present and cell.metadata["nbgrader"].get("solution")}
+    kept, notes, removed = [], [], []
+    for cell in notebook.cells:
+        metadata = cell.get("metadata", {}).get("nbgrader")
+        grade_id = cell_grade_id(cell)
+        if not isinstance(metadata, dict) or grade_id in course_cells or not (_is_graded(metadata) or grade_id):
+            kept.append(cell)
+            continue
+        name = f"{grade_id!r}" if grade_id else "without a grade id"
+        answer = missing_by_cell_id.pop(cell.get("id"), None) if metadata.get("solution") else None
+        if answer:
+            metadata["grade_id"] = answer
+            notes.append(f"answer cell {name} is not one of the course's: it is the course's {answer} "
+                         "(same cell id), whose grade id was put back")
+            kept.append(cell)
+        elif metadata.get("grade") and not metadata.get("solution"):
+            removed.append(name)
+        else:
+            del cell.metadata["nbgrader"]
+            notes.append(f"cell {name} is not one of the course's graded cells: it runs as an ordinary cell")
+            kept.append(cell)
+    notebook.cells = kept
+    if removed:
+        kept_ids = {cell_grade_id(cell) for cell in kept}
+        restored = [grade_id for grade_id, cell in course_cells.items()
+                    if grade_id not in kept_ids and cell.metadata["nbgrader"].get("grade")]
+        done = (f"it was removed and the course's {', '.join(restored)} restored" if restored
+                else "it was removed (the notebook holds every test cell of the course)")
+        notes += [f"test cell {name} is not one of the course's (its grade id was changed): {done}" for name in removed]
+    return notes
+
+
+def _restore_grading_metadata(notebook, course_cells):
+    """Put back the course's nbgrader flags of every graded cell whose flags the student changed.
+    ``course_cells``: ``{grade id: cell}`` of the instructor notebook."""
+    course = {grade_id: cell.metadata["nbgrader"] for grade_id, cell in course_cells.items()}
     notes = []
     for cell in notebook.cells:
         original = course.get(cell_grade_id(cell))

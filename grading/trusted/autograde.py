@@ -108,7 +108,10 @@ def is_done(course_dir, assignment, student):
     """Recorded by an earlier run, for the submission as it is now, and still what the gradebook
     says: the record is written after the gradebook commit, names the submission it graded (a new
     one is graded again) and the trusted scores it wrote (a gradebook changed since, e.g. by
-    plain ``nbgrader autograde``, is graded again)."""
+    plain ``nbgrader autograde``, is graded again); and its graded notebook is still in
+    ``autograded/`` (an nbgrader autograde that removed it is graded again: the feedback needs it)."""
+    if not (graded_folder(course_dir, assignment, student) / f"{assignment}.ipynb").is_file():
+        return False
     try:
         record = json.loads(record_path(course_dir, assignment, student).read_text())
         recorded, scores = record["submission"], record["scores"]
