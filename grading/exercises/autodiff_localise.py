@@ -102,9 +102,10 @@ def _graphs(ops):
         return ops.sum(ops.exp(a) * ops.tanh(a))
 
     def deep(x):
+        y = x
         for _ in range(400):
-            x = x * 1.001
-        return ops.sum(x)
+            y = 0.999 * y
+        return ops.sum(y)
 
     return (("chain", chain), ("reused", reused), ("diamond", diamond), ("deep", deep))
 
