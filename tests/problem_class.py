@@ -6,6 +6,7 @@ score per test cell (``None``: not graded, with the reason matching ``REASONS``;
 cannot be read is such a reason). The students of ``NOT_RUN`` are graded although nbgrader cannot run
 their notebook (trusted scores only).
 """
+import csv
 import json
 import shutil
 
@@ -112,3 +113,17 @@ def write_problem_class(release, submissions):
         elif student == "no_notebook":
             (folder / notebook).rename(folder / "my_work.ipynb")
     return submissions
+
+
+def csv_rows(path):
+    """The rows of a grade file as dicts."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def cell_scores(path):
+    """``{student: [score per cell of CELLS]}`` from a ``-cells.csv`` grade file."""
+    scores = {}
+    for row in csv_rows(path):
+        scores.setdefault(row["student_id"], {})[row["cell"]] = float(row["score"])
+    return {student: [by_cell[cell] for cell in CELLS] for student, by_cell in scores.items()}

@@ -1,6 +1,5 @@
 """The one grading command on a class with real problems: every student ends with a score or a
 reason, in the summary and in the grade files; re-runs; checks before any student is touched."""
-import csv
 import errno
 import os
 import shutil
@@ -13,22 +12,10 @@ from grading.course.pipeline import CourseError, feedback_page
 from grading.course.assignments import get_assignment
 from grading.commands.grading_run import NOT_ROOT
 from problem_class import (ASSIGNMENT, CELLS, EXPECTED, LARGE_BYTES, LARGE_FILE, NOT_RUN, REASONS, SMALL_FILE,
-                           write_problem_class)
+                           cell_scores, csv_rows, write_problem_class)
 from trusted_class import _build_course_folder
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
-
-
-def _rows(path):
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _cells(path):
-    scores = {}
-    for row in _rows(path):
-        scores.setdefault(row["student_id"], {})[row["cell"]] = float(row["score"])
-    return {student: [by_cell[cell] for cell in CELLS] for student, by_cell in scores.items()}
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +33,11 @@ def graded(tmp_path_factory, books):
 def test_every_student_ends_with_a_score_or_a_reason(graded, capsys):
     root, status = graded
     assert status == 1  # some students could not be graded
-    grades = {row["student_id"]: row for row in _rows(root / "grades.csv")}
+    grades = {row["student_id"]: row for row in csv_rows(root / "grades.csv")}
     assert sorted(grades) == sorted(EXPECTED)
-    cells = _cells(root / "grades-cells.csv")
+    cells = cell_scores(root / "grades-cells.csv")
     assert sorted(cells) == sorted(EXPECTED)
-    problems = {row["student_id"]: row for row in _rows(root / "grades-problems.csv")}
+    problems = {row["student_id"]: row for row in csv_rows(root / "grades-problems.csv")}
     for student, expected in EXPECTED.items():
         if expected is None:
             assert cells[student] == [0.0] * len(CELLS), student
@@ -78,7 +65,7 @@ def test_a_large_file_is_kept_once_and_named(graded):
         folder = course / copy / "honest" / ASSIGNMENT
         assert not (folder / LARGE_FILE).exists(), copy
         assert (folder / SMALL_FILE).is_file() and (folder / "labs" / "numpy_mlp.py").is_file(), copy
-    problems = {row["student_id"]: row for row in _rows(root / "grades-problems.csv")}
+    problems = {row["student_id"]: row for row in csv_rows(root / "grades-problems.csv")}
     assert problems["honest"]["graded"] == "yes"
     assert problems["honest"]["reason"] == ("kept only in submitted/ (files over 1.0 MiB are not copied to "
                                             f"autograded/ and feedback/): {LARGE_FILE} (3.0 MiB)")
@@ -140,7 +127,7 @@ def test_plain_nbgrader_scores_agree_for_every_honest_submission(graded, tmp_pat
     status = main(["grade", str(course), ASSIGNMENT, "--submissions", str(root / "submissions"),
                    "--csv", str(tmp_path / "grades.csv"), "--in-kernel"])
     assert status == 1, capsys.readouterr().out
-    in_kernel, trusted = _cells(tmp_path / "grades-cells.csv"), _cells(root / "grades-cells.csv")
+    in_kernel, trusted = cell_scores(tmp_path / "grades-cells.csv"), cell_scores(root / "grades-cells.csv")
     given_up = NOT_RUN
     assert all(in_kernel[student] == [0.0] * len(CELLS) for student in given_up)  # plain nbgrader gives up
     assert {s: v for s, v in in_kernel.items() if s not in given_up} == {s: v for s, v in trusted.items()

@@ -1,7 +1,6 @@
 """A test cell whose nbgrader grade id the student changed is restored from the course, like a
 deleted one, and graded in both modes (in the kernel and with the trusted checks), with its
 feedback page and a note that says so."""
-import csv
 import json
 import shutil
 
@@ -12,7 +11,7 @@ from grading.cli import main
 from grading.course.assignments import get_assignment
 from grading.course.pipeline import feedback_page
 from grading.course.submissions import cell_grade_id
-from problem_class import ASSIGNMENT, CELLS, FULL
+from problem_class import ASSIGNMENT, FULL, cell_scores, csv_rows
 from trusted_class import _build_course_folder, make_submission
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
@@ -27,18 +26,6 @@ def _rename(path, old, new):
         if cell_grade_id(cell) == old:
             cell["metadata"]["nbgrader"]["grade_id"] = new
     path.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
-
-
-def _rows(path):
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _cells(path):
-    scores = {}
-    for row in _rows(path):
-        scores.setdefault(row["student_id"], {})[row["cell"]] = float(row["score"])
-    return {student: [by_cell[cell] for cell in CELLS] for student, by_cell in scores.items()}
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +49,8 @@ def test_a_renamed_test_cell_is_restored_and_graded(renamed_class, mode, tmp_pat
                    "--csv", str(tmp_path / "grades.csv"), *options])
     out = capsys.readouterr().out
     assert status == 0, out
-    assert _cells(tmp_path / "grades-cells.csv") == {"renamed_test_cell": FULL}
-    problems = {row["student_id"]: row for row in _rows(tmp_path / "grades-problems.csv")}
+    assert cell_scores(tmp_path / "grades-cells.csv") == {"renamed_test_cell": FULL}
+    problems = {row["student_id"]: row for row in csv_rows(tmp_path / "grades-problems.csv")}
     assert problems["renamed_test_cell"]["graded"] == "yes"
     assert NOTE in problems["renamed_test_cell"]["reason"] and f"{RENAMED} restored" in problems["renamed_test_cell"]["reason"]
     page = feedback_page(course, get_assignment(ASSIGNMENT), "renamed_test_cell")

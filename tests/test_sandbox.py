@@ -423,23 +423,30 @@ def test_a_kernel_forked_from_the_zygote_sees_what_a_fresh_kernel_sees(tmp_path,
     assert (forked[2], fresh[2]) == ("True", "False")        # torch came with the zygote, not with the fresh python
 
 
-KERNEL_MANAGER = """
+def kernel_script(statement, shut_down):
+    """A program that starts a sandboxed kernel in the folder ``argv[1]``, runs ``statement`` in it and
+    prints the first line the kernel prints; then shuts the kernel down, or (``shut_down=False``) keeps
+    it running until the program is killed."""
+    ending = ("    client.stop_channels()\n    await manager.shutdown_kernel(now=True)\nasyncio.run(run())\n"
+              if shut_down else "asyncio.run(run())\ntime.sleep(600)\n")
+    return f"""
 import asyncio, sys, time
 from grading.trusted.sandbox.kernel import SandboxedKernelManager
 
-async def start():
+async def run():
     manager = SandboxedKernelManager(kernel_name="python3")
     await manager.start_kernel(cwd=sys.argv[1])
     client = manager.client()
     client.start_channels()
     await client.wait_for_ready(timeout=120)
-    client.execute("import os; print(os.getuid())")  # the kernel says whom it runs as
+    client.execute({statement!r})
     while (message := await client.get_iopub_msg(timeout=120))["msg_type"] != "stream":
         pass
     print(message["content"]["text"].strip(), flush=True)
-asyncio.run(start())
-time.sleep(600)
-"""
+""" + ending
+
+
+KERNEL_MANAGER = kernel_script("import os; print(os.getuid())", shut_down=False)   # the kernel says whom it runs as
 
 
 @needs_root
@@ -524,25 +531,10 @@ def test_bytecode_beside_a_module_never_reaches_the_sandbox(tmp_path, start):
     assert run.skipped_files == []   # left out without a line: bytecode is never the student's work
 
 
-IPYTHON_PROFILE_KERNEL = """
-import asyncio, sys
-from grading.trusted.sandbox.kernel import SandboxedKernelManager
-
-async def run():
-    manager = SandboxedKernelManager(kernel_name="python3")
-    await manager.start_kernel(cwd=sys.argv[1])
-    client = manager.client()
-    client.start_channels()
-    await client.wait_for_ready(timeout=120)
-    client.execute("import os; print(globals().get('STARTUP', 'no startup file ran'), "
-                   "os.listdir(os.environ.get('IPYTHONDIR', os.path.expanduser('~/.ipython'))) != [], os.environ['HOME'] == os.getcwd())")
-    while (message := await client.get_iopub_msg(timeout=120))["msg_type"] != "stream":
-        pass
-    print(message["content"]["text"].strip(), flush=True)
-    client.stop_channels()
-    await manager.shutdown_kernel(now=True)
-asyncio.run(run())
-"""
+IPYTHON_PROFILE_KERNEL = kernel_script(
+    "import os; print(globals().get('STARTUP', 'no startup file ran'), "
+    "os.listdir(os.environ.get('IPYTHONDIR', os.path.expanduser('~/.ipython'))) != [], os.environ['HOME'] == os.getcwd())",
+    shut_down=True)
 
 
 @needs_root
