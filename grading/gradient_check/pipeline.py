@@ -148,7 +148,7 @@ def _check(model, input, output, exercise, seed, further_checks, shape_policy):
             evidence = evidence_for_diagnosis(exercise, model, specs, batch, first_call.error, first_call.value,
                                               unpacked, reference.gradients, errors,
                                               {check.name: check for check in checks}, tolerance, arrays,
-                                              localised_finding(exercise, model))
+                                              None if passed else localised_finding(exercise, model))
             diagnosis, internal_errors = diagnose(evidence), evidence.internal_errors
     notes = (([kink_note] if kink_note else []) + (unpacked.notes if unpacked else [])
              + ([precision_note(tolerance, input, model, specs, errors)] if tolerance.returned_dtype else [])

@@ -14,13 +14,9 @@ UNEXPLAINED = ("unexplained", "The result differs from the reference in a way no
 def diagnose_gradients(exercise_name, case, arrays):
     """``[(cause, sentence)]`` for the gradients ``arrays`` (``{'dW0': ..., 'db0': ...}``) of an MLP
     case: the diagnosis of :func:`~grading.trusted.check_spec.judge_gradients`, the check's own."""
-    from grading.exercises.registry import get_exercise
+    from .check_spec import judge_gradients
 
-    from .check_spec import gradients_by_name, specs_and_reference, judge_gradients
-
-    configuration, specs, _, _ = specs_and_reference(get_exercise(exercise_name), case)
-    raw = gradients_by_name(configuration.parameters, specs, arrays)
-    return judge_gradients(exercise_name, case, raw).causes or [UNEXPLAINED]
+    return judge_gradients(exercise_name, case, arrays, by_name=True).causes or [UNEXPLAINED]
 
 
 def diagnose_input_gradient(case, value):

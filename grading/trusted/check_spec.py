@@ -83,11 +83,12 @@ def specs_and_reference(exercise, case):
     return configuration, specs, flat, loss.gradient(flat)
 
 
-def judge_gradients(exercise_name, case, raw, error=None):
+def judge_gradients(exercise_name, case, raw, error=None, by_name=False):
     """The :class:`GradientJudgement` of ``raw`` (a gradient function's return value) for ``case``, by
     ``check_backpropagation``'s own functions on these arrays alone (no further call: the precision is the
-    dtype's); ``error``: the :class:`~grading.gradient_check.student_call.StudentError` of a call that
-    raised (then ``raw`` is None). The judged checks use the whole judge (:mod:`grading.trusted.replay`)."""
+    dtype's); ``by_name``: ``raw`` is ``{'dW0': ..., 'db0': ...}`` (:func:`gradients_by_name`); ``error``: the
+    :class:`~grading.gradient_check.student_call.StudentError` of a call that raised (then ``raw`` is None).
+    The judged checks use the whole judge (:mod:`grading.trusted.replay`)."""
     from grading.diagnosis.rules import diagnose
     from grading.exercises.registry import get_exercise
     from grading.gradient_check.returned_arrays import unpack_gradients
@@ -96,6 +97,8 @@ def judge_gradients(exercise_name, case, raw, error=None):
 
     exercise = get_exercise(exercise_name)
     configuration, specs, parameters, reference = specs_and_reference(exercise, case)
+    if by_name:
+        raw = gradients_by_name(configuration.parameters, specs, raw)
     unpacked = None if error is not None else unpack_gradients(raw, specs)
     sizes = [None] * len(specs) if unpacked is None else [None if found is None else error_sizes(found, wanted)
                                                         for found, wanted in zip(unpacked.usable, reference.gradients)]
@@ -133,11 +136,8 @@ def gradient_judge(exercise_name):
 def compare_gradients(exercise, case, arrays):
     """``None`` if the gradients in ``arrays`` (``{'dW0': ..., 'db0': ...}``, possibly only some layers',
     as a :class:`CellScope` picks them) pass :func:`judge_gradients`, else why not."""
-    from grading.exercises.registry import get_exercise
-
-    configuration, specs, _, _ = specs_and_reference(get_exercise(exercise), case)
     layers = {int(name[2:]) for name in arrays if name.startswith(("dW", "db"))}
-    return judge_gradients(exercise, case, gradients_by_name(configuration.parameters, specs, arrays)).failure(layers)
+    return judge_gradients(exercise, case, arrays, by_name=True).failure(layers)
 
 
 def compare_forward(exercise, case, arrays):
@@ -162,8 +162,6 @@ def compare_input_gradient(case, arrays):
     probabilities, output, weight = case.inputs()
     expected = (probabilities - index2onehot(output, case.num_classes)) / len(output) @ weight
     return close_failure(arrays["value"], expected, INPUT_GRADIENT, rtol=INPUT_GRADIENT_RTOL, atol=INPUT_GRADIENT_ATOL)
-
-
 
 
 def loss_and_tangent_shapes(case):

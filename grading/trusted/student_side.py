@@ -187,9 +187,7 @@ class Session:
             if after is not None and after.dtype.kind in "fiub":
                 self.arrays[f"after.parameter{index}"] = np.array(after)
             self.modified.setdefault("parameters", []).append(index)
-            _write(original, before)
-            if current is not original:
-                _set_path(self.model.parameters, paths[index], original)
+        self._restore(parameters, saved)
         for name, array in batch.items():
             if not _same(array, self.batch[name]):
                 self.arrays[f"after.{name}"] = np.array(array)
@@ -202,21 +200,26 @@ class Session:
             change(parameters)
             self._record(name, getattr(self.model, self.method), batch["input"].copy(), batch["output"].copy())
         finally:
-            for index, (parameter, value) in enumerate(zip(parameters, saved)):
-                _write(parameter, value)
-                if _read(self.model.parameters, self.spec["paths"][index]) is not parameter:
-                    _set_path(self.model.parameters, self.spec["paths"][index], parameter)
+            self._restore(parameters, saved)
+
+    def _restore(self, parameters, saved):
+        """The model's parameters back as they were: the same objects (an entry the call replaced is put
+        back), with their ``saved`` values."""
+        for path, parameter, value in zip(self.spec["paths"], parameters, saved):
+            _write(parameter, value)
+            if _read(self.model.parameters, path) is not parameter:
+                _set_path(self.model.parameters, path, parameter)
 
     def run(self):
         self._first()
         rounded = {name: policy.rounded_to_float32(array) for name, array in self.batch.items()}
         self._with_parameters("rounded", lambda parameters: [
-            _write(parameter, policy.rounded_to_float32(_copy_of_float64(parameter))) for parameter in parameters],
+            _write(parameter, policy.rounded_to_float32(policy.to_float64(parameter))) for parameter in parameters],
             rounded)
         bias = self.spec.get("output_bias")
         for shift in self.spec.get("shifts", ()):
             self._with_parameters(f"shift-{shift:g}", lambda parameters, shift=shift: _write(
-                parameters[bias], _copy_of_float64(parameters[bias]) + shift), self.batch)
+                parameters[bias], policy.to_float64(parameters[bias]) + shift), self.batch)
         self._call("repeat", self.batch)
         rows = self.spec.get("examples", [])
         for chosen in [rows] + [[row] for row in rows]:
@@ -233,11 +236,6 @@ class Session:
             count = self.spec["loss_rows"]
             self._record("loss", loss, self.batch["input"][:count].copy(), self.batch["output"][:count].copy())
         return self
-
-
-def _copy_of_float64(value):
-    array = policy.plain_array(value)[0]
-    return np.array(array, dtype=np.float64)
 
 
 def _set_path(structure, path, value):
@@ -519,13 +517,13 @@ def probe_check(check, inputs):
         try:
             found = PROBES[check["probe"]](model_class, case, inputs)
             entry = {"ok": True}
-            if isinstance(found, Session):
-                found, entry["session"] = found.arrays, {"calls": found.calls, "modified": found.modified,
-                                                         "localised": found.localised}
+            session = found if isinstance(found, Session) else None
+            if session is not None:
+                found, entry["session"] = session.arrays, {"calls": session.calls, "modified": session.modified,
+                                                           "localised": session.localised}
             arrays.update({f"{case['key']}.{name}": array for name, array in found.items()})
             section["cases"][case["key"]] = entry
-            if entry.get("session") and any(call.get("raised", {}).get("type") == "MemoryError"
-                                            for call in entry["session"]["calls"].values()):
+            if session is not None and session.out_of_memory:
                 break   # the next cases would only exhaust the memory (and CPU) limits again
         except BaseException as error:
             section["cases"][case["key"]] = {"ok": False, "error": describe(error)}
