@@ -159,11 +159,6 @@ class ProgressiveCase(Case):
                 f"{self.key}.input": batch["input"], f"{self.key}.output": batch["output"]}
 
 
-def progressive_shapes(case):
-    return {f"dW{n}": (size_out, size_in) for n, (size_in, size_out) in enumerate(zip(case.geometry[:-1],
-                                                                                      case.geometry[1:]))}
-
-
 register_trusted_check(TrustedCheck(
     name="forward_reverse_modes", title="Exercises F.1-F.2: forward and reverse mode, counted",
     exercise=None, module="labs.forward_reverse", class_name=None, probe="counted_gradient",
@@ -186,5 +181,4 @@ register_trusted_check(TrustedCheck(
     probe="progressive_backpropagation",
     cases=(ProgressiveCase("progressive-logistic", (64, 10), ("linear",), 30, 5301),
            ProgressiveCase("progressive-sigmoid", (64, 12, 8, 10), ("sigmoid", "sigmoid", "linear"), 30, 5311)),
-    expected_shapes=progressive_shapes,
-    compare=None, judge=gradient_judge("progressive_network"), torch_allowed=False))
+    judge=gradient_judge("progressive_network"), torch_allowed=False))

@@ -6,7 +6,7 @@ import torch
 
 from grading.diagnosis.mlp_hypotheses import MLP_HYPOTHESES
 from grading.trusted.cases import mlp_cases, tangent_cases
-from grading.trusted.check_spec import (TrustedCheck, compare_loss_and_tangent, gradient_judge, gradient_shapes,
+from grading.trusted.check_spec import (TrustedCheck, compare_loss_and_tangent, gradient_judge,
                                        loss_and_tangent_judgement, loss_and_tangent_shapes)
 
 from grading.diagnosis.vocabulary import MLP
@@ -48,8 +48,7 @@ register_exercise(GradientExercise(
             title="Exercise 2.2: NumpyMLP.backpropagation",
             exercise="numpy_mlp", module="labs.numpy_mlp", class_name="NumpyMLP",
             probe="numpy_mlp_backpropagation", cases=mlp_cases("backprop", 2202),
-            expected_shapes=gradient_shapes,
-            compare=None, judge=gradient_judge("numpy_mlp"),
+            judge=gradient_judge("numpy_mlp"),
             torch_allowed=False,  # the exercise is backpropagation by hand in NumPy
         ),
         # The answer cell is called on the student's NumpyMLP (its given forward pass and loss) with

@@ -243,8 +243,8 @@ class TrustedCheck:
     class_name: object   # str, or None for the module
     probe: str
     cases: tuple
-    expected_shapes: object
-    compare: object
+    expected_shapes: object = None   # case -> {name: shape} of the arrays ``compare`` reads (not for ``judge``)
+    compare: object = None           # (case, {name: array}) -> None or why not (not for ``judge``)
     answer_cells: tuple = ()
     limits: Limits = field(default_factory=Limits)
     torch_allowed: bool = True   # False: the student's code runs where PyTorch cannot be imported
