@@ -152,8 +152,11 @@ def _classes_from_labels(error, labels, num_classes):
 
 
 def _classes_sentence(width, num_classes, where):
+    """``width`` None: the class axis is not seen (the code broadcast it), only that the gradients follow the labels."""
+    seen = (f"the class axis has {width} columns instead of K = {num_classes}" if width is not None else
+            f"so your gradients depend on which classes the batch contains")
     return ("classes_from_batch",
-            f"{where} the class axis has {width} columns instead of K = {num_classes}: the number of classes is "
+            f"{where} {seen}: the number of classes is "
             f"taken from the batch's labels (y.max() + 1, len(np.unique(y)) or len(set(y))), which depends on "
             f"which classes the batch happens to contain. Use the model's K (the output layer's size).")
 
@@ -541,12 +544,21 @@ def _not_a_mean(evidence):
         return ("not_a_mean", f"On this batch the gradients are right, but on a smaller batch or a single example "
                 f"the call failed ({check['error']}): the code assumes something about the batch (its size, "
                 f"or which classes it contains). It must work for any batch.")
-    ratio = check.get("ratio", float("nan"))
+    ratio, size = check.get("ratio", float("nan")), check.get("batch_size", 2)
+    if np.isfinite(ratio) and abs(ratio - size) <= 1e-3 * size:
+        return (f"On this batch the gradients are right, but for {size} examples together they are {size} times the "
+                f"mean of the single-example gradients: the code divides by a hard-coded batch size, not by len(output).")
+    labels, top = check.get("labels") or [], (evidence.num_classes or 0) - 1
+    if labels and max(labels) == top and min(labels) < top:
+        # the full batch holds every class up to K-1, so a class count read from its labels is right there only
+        return _classes_sentence(None, evidence.num_classes,
+                                 f"On this batch the gradients are right, but an example of class {min(labels)} "
+                                 f"alone gets a different gradient than beside one of class {top}:")
     factor = (f"they are {ratio:.3g} times the mean of the single-example gradients"
               if np.isfinite(ratio) and abs(ratio - 1.0) > 1e-3 else
               "they differ from the mean of the single-example gradients")
-    return (f"On this batch the gradients are right, but for a few examples together {factor}: the code assumes a "
-            f"batch size (a hard-coded B?). Divide by len(output).")
+    return (f"On this batch the gradients are right, but for a few examples together {factor}: an example's gradient "
+            f"depends on what else is in the batch (its size or its labels). It must depend on that example only.")
 
 
 def _loss_mismatch(evidence):
