@@ -789,8 +789,9 @@ def _precision(evidence):
 
 
 def _probed_part(evidence):
-    """The first wrong part the exercise's probe found in the student's code (a VJP rule, backward_pass)."""
-    return evidence.localised if evidence.localised and evidence.wrong_values else None
+    """The first wrong part the exercise's probe found in the student's code (a VJP rule, backward_pass): where
+    it fires, it is the finding, and what the model's gradients show of it is not repeated (:data:`SYMPTOMS`)."""
+    return evidence.localised
 
 
 def _localise(evidence):
@@ -813,6 +814,7 @@ def _localise(evidence):
 
 
 RULES = (
+    Rule("probed_part", "probe", _probed_part),
     Rule("not_implemented", "error", _not_implemented),
     Rule("classes_from_batch", "error", _classes_in_batch),
     Rule("scalar_only_code", "error", _scalar_only),
@@ -839,7 +841,6 @@ RULES = (
     Rule("not_a_mean", "side_effect", _not_a_mean),
     Rule("examples_coupled", "side_effect", _coupled_examples),
     Rule("loss_mismatch", "side_effect", _loss_mismatch),
-    Rule("probed_part", "values", _probed_part),
     Rule("wrong_sign", "values", _sign),
     Rule("batch_mean", "values", _batch_scale),
     Rule("layer_scales", "values", _layer_scales),
@@ -853,6 +854,9 @@ RULES = (
 )
 
 EXCLUSIVE = {"error", "format", "values"}     # the first rule of these groups that fires explains the rest
+# What a wrong part found by the exercise's probe shows in the model's gradients: not causes of their own.
+SYMPTOMS = {"error", "format", "array", "values"}
+SYMPTOM_RULES = {"not_a_mean", "examples_coupled", "loss_mismatch", "unstable_softmax"}
 SILENCES_VALUES = {"error", "format"}         # arrays missing or misplaced: value rules would only add noise
 
 
@@ -860,6 +864,8 @@ def diagnose(evidence):
     """``[(cause, sentence), ...]`` in table order; at most one rule each of the exclusive groups fires."""
     found, groups_fired = [], set()
     for rule in RULES:
+        if "probe" in groups_fired and (rule.group in SYMPTOMS or rule.cause in SYMPTOM_RULES):
+            continue
         if rule.group == "values" and (groups_fired & SILENCES_VALUES or "values" in groups_fired
                                        or not evidence.wrong_values):
             continue
