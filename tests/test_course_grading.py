@@ -283,7 +283,8 @@ def test_a_canvas_download_and_a_roster_go_from_grade_to_an_importable_csv(grade
     status = main(["grade", str(course), ASSIGNMENT, "--submissions", str(download), "--csv", str(root / "grades.csv")])
     out = capsys.readouterr().out
     assert status == 1   # the class still has students not graded
-    assert "graded 0 with the trusted checks, 2 unchanged since graded" in out, out   # the same work, unpacked
+    graded_count = sum(expected is not None for expected in EXPECTED.values())
+    assert f"graded 0 with the trusted checks, {graded_count} unchanged since graded" in out, out   # the same work
     assert "not mapped to a student: strangerx_1999_9004_backprop_mlp.ipynb: no student of the roster has LMS id" \
            in out
     assert "note partly_right: marked late by canvas" in out

@@ -126,7 +126,8 @@ def test_a_roster_with_nothing_to_import_or_unreadable_fails(course, tmp_path, c
 
 def test_a_canvas_zip_is_mapped_by_lms_id_and_name_with_late_flags_and_nested_zips(course, tmp_path):
     nested = _zip_bytes({"my work/backprop_mlp.ipynb": NOTEBOOK, "my work/labs/numpy_mlp.py": MODULE,
-                         "my work/labs/evil.py": ("link", "/etc/passwd"), "my work/../../escape.py": MODULE})
+                         "my work/labs/evil.py": ("link", "/etc/passwd"), "my work/../../escape.py": MODULE,
+                         "__MACOSX/my work/._backprop_mlp.ipynb": b"attributes"})
     download = _zip(tmp_path / "submissions.zip", {
         "lovelaceada_late_1001_501_backprop_mlp.ipynb": NOTEBOOK,     # by LMS id, late
         "lovelaceada_late_1001_501_numpy_mlp-1.py": MODULE,           # uploaded again: -1, a module loose
@@ -176,6 +177,8 @@ def test_a_moodle_folder_is_mapped_by_full_name_read_by_the_safe_walk_and_size_c
     assert staged.notes["john"] == ["John Smith_77_assignsubmission_file_/secret was not read (symbolic link)"]
     assert "weights.bin was not read (5000 bytes, over the limit of 1000 bytes" in staged.notes["ada"][0]
     assert staged.unmapped == ["grades.txt: not named as a moodle download names its entries"]
+    # john's files (the link is not counted), ada's capped at the limit, and the stray file
+    assert lms.download_bytes(download) == len(NOTEBOOK) + len(MODULE) + 1000 + len("not a submission")
 
 
 def test_a_moodle_zip_is_staged_like_its_folder(course, tmp_path):
@@ -210,6 +213,9 @@ def test_the_nbgrader_exchange_inbox_keeps_the_latest_submission_and_its_time(co
 def test_a_plain_submissions_folder_is_not_a_download(tmp_path):
     (tmp_path / "ada").mkdir()
     (tmp_path / "ada" / "backprop_mlp.ipynb").write_bytes(NOTEBOOK)
+    assert not lms.is_download(tmp_path)
+    (tmp_path / "smith_12_34_x").mkdir()   # one id shaped like a Canvas name does not make a Canvas download
+    (tmp_path / "bob").mkdir()
     assert not lms.is_download(tmp_path)
     assert lms.is_download(_zip(tmp_path.parent / "plain.zip", {"ada/backprop_mlp.ipynb": NOTEBOOK}))
 

@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from .submission_files import (CHUNK, DIRECTORY, FILE, MAX_DEPTH, MAX_ENTRIES, MAX_PATH_BYTES, MAX_SUBMISSION_BYTES,
-                               walk_submission)
+                               open_regular, walk_submission)
 
 STAGING_DIR = ".lms-download"   # COURSE/.lms-download/<assignment>/<student>/ and <assignment>.csv
 SIDECAR_COLUMNS = ["student_id", "layout", "lms_user_id", "late", "submitted_at", "entries"]
@@ -64,6 +64,7 @@ LAYOUTS = (
     Layout("nbgrader exchange", re.compile(r"^(?P<student>[^+/]+)\+(?P<assignment>[^+/]+)\+(?P<time>[^+/]+)"
                                            r"(?:\+[^+/]*)?$"), latest_only=True),
 )
+MACOS_METADATA = "__MACOSX"   # what macOS's Compress adds to a zip: file attributes, not the student's work
 NUMBERED_COPY = re.compile(r"^(?P<stem>.+?)-\d+(?P<suffix>\.[^.]+)$")
 
 
@@ -126,17 +127,36 @@ def _zip_items(archive):
 
 
 def _folder_items(folder):
-    """The :class:`Item` of each entry below ``folder``, read by the safe walk of :mod:`.submission_files`."""
-    for entry in walk_submission(folder):
-        parts = tuple(PurePosixPath(entry.relative).parts)
-        time = None
-        if entry.kind == FILE:
-            try:
-                time = datetime.fromtimestamp(os.stat(entry.name, dir_fd=entry.directory_fd,
-                                                      follow_symlinks=False).st_mtime, timezone.utc)
-            except OSError:
-                pass
-        yield Item(parts, entry.kind, entry.size, time, entry.open)
+    """The :class:`Item` of each entry below ``folder``: each top-level folder (a student's, or one
+    submission) read by the safe walk of :mod:`.submission_files`, so its limits are that student's own;
+    a top-level file opened without following a link; anything else refused."""
+    directory_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in sorted(os.listdir(directory_fd)):
+            info = os.stat(name, dir_fd=directory_fd, follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode):
+                yield Item((name,), DIRECTORY, 0, None, None)
+                for entry in walk_submission(Path(folder) / name):
+                    yield Item((name, *PurePosixPath(entry.relative).parts), entry.kind, entry.size,
+                               _file_time(entry.name, entry.directory_fd) if entry.kind == FILE else None,
+                               entry.open)
+            elif stat.S_ISREG(info.st_mode):
+                yield Item((name,), FILE, info.st_size, datetime.fromtimestamp(info.st_mtime, timezone.utc),
+                           lambda name=name: open_regular(name, directory_fd))
+            else:
+                kind = "symbolic link" if stat.S_ISLNK(info.st_mode) else "not a plain file or folder"
+                yield Item((name,), kind, 0, None, None)
+    finally:
+        os.close(directory_fd)
+
+
+def _file_time(name, directory_fd):
+    """The modification time (UTC) of ``name`` in the folder ``directory_fd``, or ``None``."""
+    try:
+        return datetime.fromtimestamp(os.stat(name, dir_fd=directory_fd, follow_symlinks=False).st_mtime,
+                                      timezone.utc)
+    except OSError:
+        return None
 
 
 def _download_root(path):
@@ -156,12 +176,13 @@ def _top_names(path):
 
 
 def detect_layout(path):
-    """The :class:`Layout` most of the download's first components match, or ``None`` (a zip that
-    matches none holds ``<student_id>/`` folders; a folder that matches none is a plain submissions folder)."""
+    """The :class:`Layout` that most of the download's first components match (more than half of them:
+    a folder of student ids one of which looks like a Canvas name stays a plain folder), or ``None`` (a zip
+    that matches none holds ``<student_id>/`` folders; such a folder is a plain submissions folder)."""
     names = _top_names(path)
     counts = [(sum(bool(layout.pattern.match(name)) for name in names), index) for index, layout in enumerate(LAYOUTS)]
     best, index = max(counts, key=lambda pair: (pair[0], -pair[1]))
-    return LAYOUTS[index] if best else None
+    return LAYOUTS[index] if best and 2 * best > len(names) else None
 
 
 def is_download(path):
@@ -174,17 +195,22 @@ def is_download(path):
 
 
 def download_bytes(path):
-    """What staging the download at ``path`` may write: its files' listed sizes, each student at most
-    :data:`~.submission_files.MAX_SUBMISSION_BYTES` (nothing is opened but the zip's directory)."""
+    """What staging the download at ``path`` may write: its files' listed sizes, each first component
+    (a student's folder or file) at most :data:`~.submission_files.MAX_SUBMISSION_BYTES` (nothing is opened
+    but the zip's directory)."""
+    sizes = {}
+
+    def add(items):
+        for item in items:
+            if item.kind == FILE:
+                sizes[item.parts[0]] = min(MAX_SUBMISSION_BYTES, sizes.get(item.parts[0], 0) + item.size)
+
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            sizes = {}
-            for info in archive.infolist()[:MAX_DOWNLOAD_MEMBERS]:
-                top = info.filename.replace("\\", "/").lstrip("/").split("/")[0]
-                sizes[top] = min(MAX_SUBMISSION_BYTES, sizes.get(top, 0) + info.file_size)
-            return sum(sizes.values())
-    return sum(min(MAX_SUBMISSION_BYTES, entry.size) for entry in walk_submission(_download_root(path))
-               if entry.kind == FILE)
+            add(_zip_items(archive))
+    else:
+        add(_folder_items(_download_root(path)))
+    return sum(sizes.values())
 
 
 # ---------------------------------------------------------------- students
@@ -293,7 +319,8 @@ def _inner_path(layout, match, parts, modules):
 
 def _unpack_nested(student_dir, budget, note):
     """Unpack each zip in ``student_dir`` where it lies (a single folder wrapping everything dropped:
-    collection finds the files either way) and remove it; a zip in that zip stays a file."""
+    collection finds the files either way; macOS's ``__MACOSX/`` copies of file attributes left out) and
+    remove it; a zip in that zip stays a file."""
     for archive_path in sorted(student_dir.rglob("*.zip")):
         if archive_path.is_symlink() or not archive_path.is_file():
             continue
@@ -301,7 +328,8 @@ def _unpack_nested(student_dir, budget, note):
         budget.bytes += archive_path.stat().st_size   # its bytes come back: it is unpacked instead
         try:
             with zipfile.ZipFile(archive_path) as archive:
-                items = [item for item in _zip_items(archive) if item.kind != DIRECTORY]
+                items = [item for item in _zip_items(archive)
+                         if item.kind != DIRECTORY and item.parts[0] != MACOS_METADATA]
                 tops = {item.parts[0] for item in items if len(item.parts) > 1}
                 wrapped = len(tops) == 1 and all(len(item.parts) > 1 for item in items)
                 for item in items:
