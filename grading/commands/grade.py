@@ -3,7 +3,8 @@
     backprop-labs grade COURSE ASSIGNMENT [--submissions FOLDER] [--csv FILE] [--workers N]
                         [--dask-scheduler ADDR] [--student ID ...] [--allow-torch CHECK ...] [--in-kernel]
 
-Collects ``FOLDER/<student>/`` when given (or an LMS download, :mod:`grading.course.lms`) (else grades ``COURSE/submitted/<student>/ASSIGNMENT/``),
+Collects ``FOLDER/<student>/`` when given, or an LMS download mapped to the roster (:mod:`grading.course.lms`)
+(else grades ``COURSE/submitted/<student>/ASSIGNMENT/``),
 autogrades with the trusted checks (needs root; ``--in-kernel`` for plain nbgrader), writes the
 feedback pages and ``FILE``, ``FILE-cells.csv`` and ``FILE-problems.csv`` (default
 ``COURSE/grades/ASSIGNMENT.csv``), ``FILE-causes.csv`` (the diagnosed causes) and the class report
