@@ -227,6 +227,14 @@ def test_another_user_after_a_run_as_root_gets_one_sentence(built_course, capsys
                           "as root wrote them): run as root") and out.count("\n") == 0
 
 
+def test_a_submissions_file_that_is_no_zip_is_named(built_course, capsys):
+    course, submissions = built_course
+    archive = submissions.parent / "class.tar.gz"
+    archive.write_bytes(b"\x1f\x8b not a zip")
+    assert "the submissions folder " + str(archive) + " is not a zip file" in _refused_before_touching_anyone(
+        course, archive, capsys)
+
+
 def test_an_unbuilt_course_is_named(tmp_path, capsys):
     assert main(["grade", str(tmp_path), ASSIGNMENT]) == 2
     assert f"run `backprop-labs course build {tmp_path}` first" in capsys.readouterr().out

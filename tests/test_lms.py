@@ -183,10 +183,11 @@ def test_a_moodle_folder_is_mapped_by_full_name_read_by_the_safe_walk_and_size_c
 
 def test_a_moodle_zip_is_staged_like_its_folder(course, tmp_path):
     download = _zip(tmp_path / "moodle.zip", {"José Núñez_80_assignsubmission_file_/backprop_mlp.ipynb": NOTEBOOK,
-                                              "José Núñez_80_assignsubmission_file_/labs/numpy_mlp.py": MODULE})
+                                              "José Núñez_80_assignsubmission_file_/labs/numpy_mlp.py": MODULE,
+                                              "José Núñez_80_assignsubmission_onlinetext_/onlinetext.html": b"<p>"})
     staged = stage_download(course, get_assignment(ASSIGNMENT), download, roster_students(course))
     assert staged.layout == "moodle" and staged.unmapped == []
-    assert _files(staged.folder / "jose") == ["backprop_mlp.ipynb", "labs/numpy_mlp.py"]
+    assert _files(staged.folder / "jose") == ["backprop_mlp.ipynb", "labs/numpy_mlp.py", "onlinetext.html"]
 
 
 def test_the_nbgrader_exchange_inbox_keeps_the_latest_submission_and_its_time(course, tmp_path):

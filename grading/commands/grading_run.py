@@ -118,7 +118,8 @@ def preflight(course_dir, assignment, trusted=True, submissions=None, csv_path=N
                           f"run `backprop-labs course build {course_dir}` first")
     download = submissions is not None and is_download(submissions)
     if submissions is not None and not download and not Path(submissions).is_dir():
-        raise CourseError(f"the submissions folder {submissions} does not exist: give the folder that holds "
+        what = "is not a zip file" if Path(submissions).is_file() else "does not exist"
+        raise CourseError(f"the submissions folder {submissions} {what}: give the folder that holds "
                           "one sub-folder per student, or an LMS download (a Canvas or Moodle zip)")
     reason = _not_writable(course_dir)
     if reason:

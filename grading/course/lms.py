@@ -8,7 +8,7 @@
   Canvas appends ``-1``, ``-2`` ... to a file name the student uploaded again;
 * Moodle ("Download all submissions"): one folder per student,
   ``<Full Name>_<participant id>_assignsubmission_file_/``, holding the files (older Moodle: the same
-  prefix on each file, no folder);
+  prefix on each file, no folder; an ``_onlinetext_`` folder of the same student joins the files);
 * nbgrader's exchange inbox (what ``nbgrader collect`` reads): ``<student_id>+<assignment>+<timestamp>``
   folders, with an optional ``+<random>``, in ``<exchange>/<course>/inbound/``; the latest of a student's
   submissions of this assignment counts, as it does for ``nbgrader collect``.
@@ -60,7 +60,8 @@ class Layout:
 LAYOUTS = (
     Layout("canvas", re.compile(r"^(?P<name>[^_/]+?)(?P<late>_late)?_(?P<user>\d+)_(?P<submission>\d+)_"
                                 r"(?P<original>.+)$"), numbered_copies=True),
-    Layout("moodle", re.compile(r"^(?P<name>[^/]+?)_(?P<user>\d+)_assignsubmission_file_(?P<original>.*)$")),
+    Layout("moodle", re.compile(r"^(?P<name>[^/]+?)_(?P<user>\d+)_assignsubmission_(?:file|onlinetext)_"
+                                r"(?P<original>.*)$")),
     Layout("nbgrader exchange", re.compile(r"^(?P<student>[^+/]+)\+(?P<assignment>[^+/]+)\+(?P<time>[^+/]+)"
                                            r"(?:\+[^+/]*)?$"), latest_only=True),
 )
