@@ -172,11 +172,13 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
 
     with claim_course(course_dir):  # ends what a killed earlier run left; refuses while another runs
         run, refused_ids, kept_earlier = GradingRun(), None, {}
+        repairs = {}   # student -> what was repaired or noted before grading, for their feedback too
         if submissions is not None and is_download(submissions):
             staged = stage_download(course_dir, assignment, submissions, roster_students(course_dir))
             run.unmapped = staged.unmapped
-            for student, lines in staged.notes.items():
+            for student, lines in staged.notes.items():   # marked late, entries of the download not read
                 run.notes.setdefault(student, []).extend(lines)
+                repairs[student] = list(lines)
             submissions = staged.folder
         if submissions is not None:
             collection = collect_submissions(course_dir, assignment, submissions, assignments or None)
@@ -191,7 +193,6 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
                 run.notes.setdefault(student, []).append(refused_line(not_copied))
         class_ids = sorted(set(submitted_ids(course_dir, assignment)) | set(run.problems))
         selected = [s for s in class_ids if students is None or s in students]
-        repairs = {}                     # student -> what was repaired in the notebook, for their feedback too
         for student in selected:
             if student in run.problems:
                 continue
@@ -202,7 +203,7 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
                 except OSError as error:   # one student's files never stop the class
                     problem, notes = f"the submission could not be read: {error.strerror or error}", []
                 if notes:
-                    repairs[student] = notes
+                    repairs.setdefault(student, []).extend(notes)
                     run.notes.setdefault(student, []).extend(notes)
             if problem:
                 run.problems[student] = problem
