@@ -11,7 +11,7 @@ from grading.cli import main
 from grading.course.pipeline import CourseError, feedback_page
 from grading.course.assignments import get_assignment
 from grading.commands.grading_run import NOT_ROOT
-from problem_class import (ASSIGNMENT, CELLS, EXPECTED, LARGE_BYTES, LARGE_FILE, NOT_RUN, REASONS, SMALL_FILE,
+from problem_class import (ASSIGNMENT, CELLS, EXPECTED, FULL, LARGE_BYTES, LARGE_FILE, NOT_RUN, REASONS, SMALL_FILE,
                            cell_scores, csv_rows, write_problem_class)
 from trusted_class import _build_course_folder
 
@@ -227,6 +227,14 @@ def test_another_user_after_a_run_as_root_gets_one_sentence(built_course, capsys
                           "as root wrote them): run as root") and out.count("\n") == 0
 
 
+def test_a_submissions_file_that_is_no_zip_is_named(built_course, capsys):
+    course, submissions = built_course
+    archive = submissions.parent / "class.tar.gz"
+    archive.write_bytes(b"\x1f\x8b not a zip")
+    assert "the submissions folder " + str(archive) + " is not a zip file" in _refused_before_touching_anyone(
+        course, archive, capsys)
+
+
 def test_an_unbuilt_course_is_named(tmp_path, capsys):
     assert main(["grade", str(tmp_path), ASSIGNMENT]) == 2
     assert f"run `backprop-labs course build {tmp_path}` first" in capsys.readouterr().out
@@ -242,3 +250,59 @@ def test_grade_and_course_grade_take_the_same_options():
     for key in ("course_dir", "assignment", "submissions", "csv", "workers", "dask_scheduler", "students", "in_kernel"):
         assert direct[key] == via_course[key], key
     assert direct["students"] == ["ada", "bob"] and direct["csv"] == Path("g.csv")
+
+
+def _zip_folder(folder, wrapper):
+    """The bytes of a zip of ``folder``'s files under the top folder ``wrapper`` (as a student zips their work)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            name = f"{wrapper}/{path.relative_to(folder).as_posix()}"
+            if path.is_dir():
+                archive.writestr(name + "/", b"")
+            else:
+                archive.write(path, name)
+    return buffer.getvalue()
+
+
+def test_a_canvas_download_and_a_roster_go_from_grade_to_an_importable_csv(graded, capsys):
+    # Runs last on the graded class: the roster, then the same work as a Canvas download (each student's
+    # folder zipped inside it), then the Canvas export: three commands, no folder moved by hand.
+    import zipfile
+
+    root, _ = graded
+    course = root / "course"
+    (root / "roster.csv").write_text("id,first_name,last_name,email,lms_id\n"
+                                     "honest,Ada,Lovelace,ada@example.org,1001\n"
+                                     "partly_right,John,Smith,john@example.org,\n"
+                                     "empty_file,Eve,Empty,eve@example.org,1003\n", encoding="utf-8")
+    assert main(["course", "roster", str(course), str(root / "roster.csv")]) == 0
+    download = root / "canvas.zip"
+    with zipfile.ZipFile(download, "w") as archive:
+        archive.writestr("lovelaceada_1001_9001_backprop_mlp.zip", _zip_folder(root / "submissions" / "honest", "lab"))
+        archive.writestr("smithjohn_late_1002_9002_backprop_mlp.zip",
+                         _zip_folder(root / "submissions" / "partly_right", "backprop_mlp"))
+        archive.writestr("emptyeve_1003_9003_backprop_mlp.ipynb", b"")
+        archive.writestr("strangerx_1999_9004_backprop_mlp.ipynb", b"{}")
+    capsys.readouterr()
+    status = main(["grade", str(course), ASSIGNMENT, "--submissions", str(download), "--csv", str(root / "grades.csv")])
+    out = capsys.readouterr().out
+    assert status == 1   # the class still has students not graded
+    graded_count = sum(expected is not None for expected in EXPECTED.values())
+    assert f"graded 0 with the trusted checks, {graded_count} unchanged since graded" in out, out   # the same work
+    assert "not mapped to a student: strangerx_1999_9004_backprop_mlp.ipynb: no student of the roster has LMS id" \
+           in out
+    assert "note partly_right: marked late by canvas" in out
+    assert f"not graded empty_file: {REASONS['empty_file']}" in out
+    grades = {row["student_id"]: row for row in csv_rows(root / "grades.csv")}
+    assert (grades["honest"]["first_name"], grades["honest"]["last_name"]) == ("Ada", "Lovelace")
+    assert (grades["empty_file"]["first_name"], grades["empty_file"]["email"]) == ("Eve", "eve@example.org")
+    assert main(["course", "export", str(course), ASSIGNMENT, "--format", "canvas", "--csv",
+                 str(root / "grades.csv")]) == 0
+    rows = {row["Student"]: row for row in csv_rows(root / "grades-canvas.csv")}
+    assert rows["Points Possible"][ASSIGNMENT] == f"{sum(FULL):g}"
+    assert (rows["Lovelace, Ada"]["ID"], rows["Lovelace, Ada"][ASSIGNMENT]) == ("1001", f"{sum(FULL):g}")
+    assert rows["Empty, Eve"][ASSIGNMENT] == "0"

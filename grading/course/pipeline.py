@@ -226,12 +226,16 @@ def export_grades(course_dir, assignment, csv_path, problems=None):
         source = gradebook.find_assignment(assignment.name)
         cells = [(cell.name, cell.max_score) for notebook in source.notebooks for cell in notebook.grade_cells]
         max_score = sum(points for _, points in cells)
-        students = sorted({student.id for student in gradebook.students} | set(problems))
+        people = {student.id: student for student in gradebook.students}   # names from `course roster`
+        students = sorted(set(people) | set(problems))
         rows, cell_rows = [], []
         for student in students:
             row = dict.fromkeys(EXPORT_COLUMNS, "")
             row.update(assignment=assignment.name, duedate=source.duedate or "", student_id=student,
                        raw_score=0.0, late_submission_penalty=0.0, score=0.0, max_score=max_score)
+            if student in people:   # a student not graded is named too
+                row.update(last_name=people[student].last_name or "", first_name=people[student].first_name or "",
+                           email=people[student].email or "")
             scored = {}
             try:
                 if student in problems:
