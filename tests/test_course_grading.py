@@ -227,6 +227,32 @@ def test_another_user_after_a_run_as_root_gets_one_sentence(built_course, capsys
                           "as root wrote them): run as root") and out.count("\n") == 0
 
 
+def test_another_user_who_cannot_read_a_root_only_course_gets_one_sentence(built_course, capsys, monkeypatch):
+    # a trusted run leaves the course root-only (0700): another user cannot even see that it is built
+    course = built_course[0]
+    real_stat = Path.stat
+
+    def stat(path, **options):
+        if path.is_relative_to(course) and path != course:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_stat(path, **options)
+    monkeypatch.setattr(Path, "stat", stat)
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    assert main(["grade", str(course), ASSIGNMENT, "--in-kernel"]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith(f"grade: this user cannot read the course folder {course} (Permission denied): "
+                          "run as the user who graded it") and out.count("\n") == 1
+
+
+def test_an_error_on_the_course_files_ends_in_one_line_not_a_traceback(built_course, capsys, monkeypatch):
+    def unwritable(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", "/course/gradebook.db")
+    monkeypatch.setattr("grading.commands.grading_run.grade_assignment", unwritable)
+    assert main(["grade", str(built_course[0]), ASSIGNMENT]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("grade: stopped, cannot use /course/gradebook.db (Permission denied)") and out.count("\n") == 1
+
+
 def test_an_unbuilt_course_is_named(tmp_path, capsys):
     assert main(["grade", str(tmp_path), ASSIGNMENT]) == 2
     assert f"run `backprop-labs course build {tmp_path}` first" in capsys.readouterr().out

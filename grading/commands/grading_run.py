@@ -109,7 +109,13 @@ def _not_writable(folder):
 def preflight(course_dir, assignment, trusted=True, submissions=None, csv_path=None):
     """Raise ``CourseError`` with one sentence when grading cannot start; touch no student."""
     course_dir = Path(course_dir)
-    if not (course_dir / CONFIG_NAME).is_file() or not (course_dir / "source" / assignment.name).is_dir():
+    try:
+        built = (course_dir / CONFIG_NAME).is_file() and (course_dir / "source" / assignment.name).is_dir()
+    except PermissionError as error:   # e.g. a course that a run as root made root-only, read by another user
+        raise CourseError(f"this user cannot read the course folder {course_dir} ({error.strerror}): run as "
+                          "the user who graded it (root for trusted grading, e.g. `sudo -E $(which backprop-labs) "
+                          "grade ...`), or give the course to this user first") from None
+    if not built:
         raise CourseError(f"{course_dir} is not a built course for {assignment.name}: "
                           f"run `backprop-labs course build {course_dir}` first")
     if submissions is not None and not Path(submissions).is_dir():
