@@ -178,6 +178,37 @@ def test_collecting_the_same_files_again_changes_nothing(released, tmp_path):
     assert (course / "submitted" / "ada" / BACKPROP.name / "notes.txt").is_file()
 
 
+def test_a_change_that_the_repair_undoes_is_the_same_submission(released, tmp_path):
+    """The second copy of a pasted cell is dropped when graded: a student who edits only that copy
+    hands in the submission graded before, which stays as it is (formgrader compares its timestamp)."""
+    from grading.course.submissions import cell_grade_id, collect_submissions, prepare_submission
+
+    course = tmp_path / "course"
+    shutil.copytree(released[0], course, symlinks=True)
+    folder = tmp_path / "submissions" / "ada"
+    shutil.copytree(released[1], folder)
+    notebook = nbformat.read(folder / NOTEBOOK, as_version=4)
+    copy = next(cell for cell in notebook.cells if cell_grade_id(cell) == "test_2_2_hidden")
+    notebook.cells.append(nbformat.from_dict(dict(copy, id="pasted-again")))
+    nbformat.write(notebook, folder / NOTEBOOK)
+    collect_submissions(course, BACKPROP, folder.parent)
+    assert prepare_submission(course, BACKPROP, "ada")[1]   # repaired in submitted/
+    submitted = _files_of(course / "submitted" / "ada")
+    notebook.cells[-1].source += "\n# my own line in the pasted copy"
+    nbformat.write(notebook, folder / NOTEBOOK)
+    assert collect_submissions(course, BACKPROP, folder.parent).students == ["ada"]
+    assert _files_of(course / "submitted" / "ada") == submitted   # same bytes, same times, same submission time
+    assert not list((course / ".collected").rglob("*.incoming"))
+    notebook.cells[0].source += "\n# a real change"
+    nbformat.write(notebook, folder / NOTEBOOK)
+    collect_submissions(course, BACKPROP, folder.parent)
+    after = _files_of(course / "submitted" / "ada")
+    assert after[f"{BACKPROP.name}/timestamp.txt"][0] != submitted[f"{BACKPROP.name}/timestamp.txt"][0]
+    assert after[f"{BACKPROP.name}/{NOTEBOOK}"][0] == (folder / NOTEBOOK).read_bytes()   # as handed in: grading repairs
+    assert prepare_submission(course, BACKPROP, "ada")[1] == [
+        "removed a second copy of graded cell test_2_2_hidden (the first copy is graded)"]
+
+
 def test_a_student_who_submitted_only_another_assignment_is_listed_as_not_submitted(course):
     from nbgrader.api import Gradebook
 
