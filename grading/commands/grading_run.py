@@ -34,8 +34,8 @@ from grading.course.class_record import RECORD_DIR, read_record, update_record, 
 from grading.course.class_report import write_class_report
 from grading.course.nbgrader_api import CONFIG_NAME
 from grading.course.pipeline import (GRADEBOOK, KEPT_FILE_BYTES, CourseError, autograde, cell_scores,
-                                     export_grades, export_paths, feedback_page, generate_feedback, log_path,
-                                     trim_graded_copy)
+                                     export_grades, export_paths, feedback_page, generate_feedback,
+                                     kept_only_in_submitted, log_path, trim_graded_copy)
 from grading.course.submission_files import copied_sizes, refused_line
 from grading.course.submissions import (COLLECTED_DIR, NOT_COLLECTED_DIR, TIMESTAMP, collect_submissions, id_problem,
                                         prepare_submission, student_files, submitted_ids)
@@ -228,8 +228,10 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
         # a student merged by a run killed before its feedback step has no page yet
         unpaged = [s for s in run.unchanged if not feedback_page(course_dir, assignment, s).is_file()]
         for student in run.graded + unpaged:
-            note = trim_graded_copy(course_dir, assignment, student)
-            if note:
+            trim_graded_copy(course_dir, assignment, student)
+        for student in run.graded + run.unchanged:   # read from submitted/: a killed run's trim is not needed
+            note = kept_only_in_submitted(course_dir, assignment, student)
+            if note and note not in run.notes.get(student, []):
                 run.notes.setdefault(student, []).append(note)
         for student, reason in generate_feedback(course_dir, assignment, run.graded + unpaged).items():
             run.notes.setdefault(student, []).append(reason)  # graded; only the page is missing
