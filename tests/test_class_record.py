@@ -158,7 +158,12 @@ def test_one_student_handing_in_another_assignment_keeps_the_submission_collecte
     assert _files_of(course / "submitted" / "ada") == before
 
 
-def test_collecting_the_same_files_again_changes_nothing(released, tmp_path):
+PASTED_TWICE = "removed a second copy of graded cell test_2_2_hidden (the first copy is graded)"
+
+
+def _collected_with_a_pasted_cell(released, tmp_path):
+    """ada's release with test_2_2_hidden pasted twice, collected and repaired (as grading does):
+    ``(course, her folder, her notebook, what submitted/ holds)``."""
     from grading.course.submissions import cell_grade_id, collect_submissions, prepare_submission
 
     course = tmp_path / "course"
@@ -170,9 +175,14 @@ def test_collecting_the_same_files_again_changes_nothing(released, tmp_path):
     notebook.cells.append(nbformat.from_dict(dict(copy, id="pasted-again")))   # repaired on the submitted copy
     nbformat.write(notebook, folder / NOTEBOOK)
     collect_submissions(course, BACKPROP, folder.parent)
-    assert prepare_submission(course, BACKPROP, "ada")[1] == [
-        "removed a second copy of graded cell test_2_2_hidden (the first copy is graded)"]
-    submitted = _files_of(course / "submitted" / "ada")
+    assert prepare_submission(course, BACKPROP, "ada")[1] == [PASTED_TWICE]
+    return course, folder, notebook, _files_of(course / "submitted" / "ada")
+
+
+def test_collecting_the_same_files_again_changes_nothing(released, tmp_path):
+    from grading.course.submissions import collect_submissions
+
+    course, folder, _, submitted = _collected_with_a_pasted_cell(released, tmp_path)
     assert collect_submissions(course, BACKPROP, folder.parent).students == ["ada"]
     assert _files_of(course / "submitted" / "ada") == submitted   # same bytes, same times, same submission time
     (folder / "notes.txt").write_text("one more file\n", encoding="utf-8")
@@ -183,19 +193,9 @@ def test_collecting_the_same_files_again_changes_nothing(released, tmp_path):
 def test_a_change_that_the_repair_undoes_is_the_same_submission(released, tmp_path):
     """The second copy of a pasted cell is dropped when graded: a student who edits only that copy
     hands in the submission graded before, which stays as it is (formgrader compares its timestamp)."""
-    from grading.course.submissions import cell_grade_id, collect_submissions, prepare_submission
+    from grading.course.submissions import collect_submissions, prepare_submission
 
-    course = tmp_path / "course"
-    shutil.copytree(released[0], course, symlinks=True)
-    folder = tmp_path / "submissions" / "ada"
-    shutil.copytree(released[1], folder)
-    notebook = nbformat.read(folder / NOTEBOOK, as_version=4)
-    copy = next(cell for cell in notebook.cells if cell_grade_id(cell) == "test_2_2_hidden")
-    notebook.cells.append(nbformat.from_dict(dict(copy, id="pasted-again")))
-    nbformat.write(notebook, folder / NOTEBOOK)
-    collect_submissions(course, BACKPROP, folder.parent)
-    assert prepare_submission(course, BACKPROP, "ada")[1]   # repaired in submitted/
-    submitted = _files_of(course / "submitted" / "ada")
+    course, folder, notebook, submitted = _collected_with_a_pasted_cell(released, tmp_path)
     notebook.cells[-1].source += "\n# my own line in the pasted copy"
     nbformat.write(notebook, folder / NOTEBOOK)
     assert collect_submissions(course, BACKPROP, folder.parent).students == ["ada"]
@@ -207,8 +207,7 @@ def test_a_change_that_the_repair_undoes_is_the_same_submission(released, tmp_pa
     after = _files_of(course / "submitted" / "ada")
     assert after[f"{BACKPROP.name}/timestamp.txt"][0] != submitted[f"{BACKPROP.name}/timestamp.txt"][0]
     assert after[f"{BACKPROP.name}/{NOTEBOOK}"][0] == (folder / NOTEBOOK).read_bytes()   # as handed in: grading repairs
-    assert prepare_submission(course, BACKPROP, "ada")[1] == [
-        "removed a second copy of graded cell test_2_2_hidden (the first copy is graded)"]
+    assert prepare_submission(course, BACKPROP, "ada")[1] == [PASTED_TWICE]
 
 
 def test_a_student_who_submitted_only_another_assignment_is_listed_as_not_submitted(course):
