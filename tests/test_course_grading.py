@@ -57,6 +57,17 @@ def test_every_student_ends_with_a_score_or_a_reason(graded, capsys):
     assert "removed a second copy of graded cell ex2_1_answer" in problems["duplicated_cells"]["reason"]
 
 
+def test_formgrader_lists_every_graded_student_as_graded(graded):
+    # formgrader shows "needs autograding" unless the gradebook's submission time is timestamp.txt's: a
+    # notebook nbgrader could not run, or one with repaired cells, is graded all the same
+    from grading.course.nbgrader_api import nbgrader_api
+
+    root, _ = graded
+    with nbgrader_api(root / "course") as api:
+        autograded = api.get_autograded_students(ASSIGNMENT)
+    assert autograded == {student for student, expected in EXPECTED.items() if expected is not None}
+
+
 def test_a_large_file_is_kept_once_and_named(graded):
     root, _ = graded
     course = root / "course"

@@ -52,7 +52,8 @@ def ensure_submission_rows(url, assignment, student, submitted):
             gradebook.find_submission(assignment, student)
         except MissingEntry:
             gradebook.update_or_create_student(student)
-        gradebook.update_or_create_submission(assignment, student, timestamp=timestamp)
+        gradebook.update_or_create_submission(assignment, student, **({} if timestamp is None else
+                                                                       {"timestamp": timestamp}))
 
 
 def submission_time(folder):
