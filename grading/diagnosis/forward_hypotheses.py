@@ -73,3 +73,18 @@ FORWARD_HYPOTHESES = (
         and len(context.parameters) > 2 else None,
     ),
 )
+
+
+def log_probability_causes(values):
+    """``[(cause, sentence)]`` for log-probabilities ``(B, K)`` that are not a log-softmax over the classes
+    (empty when they are): what the notebook's test and the trusted check both say first."""
+    from backprop_labs.utils import logsumexp
+
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2 or np.allclose(logsumexp(values, axis=1), 0.0, atol=1e-9):
+        return []
+    if np.all(values >= 0) and np.allclose(values.sum(axis=1), 1.0, atol=1e-6):
+        return [("probabilities_not_log", "_log_forward returns probabilities (rows sum to 1); it must return their "
+                                          "log: end with torch.log_softmax(z, dim=1).")]
+    return [("not_normalised", "The rows of exp(_log_forward output) do not sum to 1: end the forward pass "
+                               "with a log-softmax over the classes, torch.log_softmax(z, dim=1).")]

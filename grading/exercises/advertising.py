@@ -12,10 +12,10 @@ import numpy as np
 import torch
 
 from grading.diagnosis.vocabulary import REGRESSION
+from grading.gradient_check.registry import GradientExercise, ParameterSpec, register_exercise, register_trusted_check
 from grading.policy.precision import normwise_error
 from grading.trusted.cases import Call, CallsCase, Returned
 from grading.trusted.check_spec import FLOAT64, TrustedCheck, calls_shapes, compare_close
-from .registry import GradientExercise, ParameterSpec, register_exercise, register_trusted_check
 
 
 class LinearRegressionGradient:

@@ -11,11 +11,11 @@ import numpy as np
 import torch
 
 from grading.diagnosis.vocabulary import AUTODIFF
+from grading.gradient_check.registry import GradientExercise, register_exercise, register_trusted_check
 from grading.trusted.cases import Case
 from grading.trusted.check_spec import TrustedCheck, compare_close, gradient_judge
 from .autodiff_localise import VJP_TOLERANCE, torch_twin, torch_vjps
 from .numpy_mlp import mlp_reference_loss
-from .registry import GradientExercise, register_exercise, register_trusted_check
 
 HIDDEN_SIZE = 20
 LEARNING_RATE = 0.05

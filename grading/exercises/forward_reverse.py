@@ -13,9 +13,9 @@ import torch
 
 from backprop_labs.utils import glorot_weight_init
 from grading.diagnosis.vocabulary import PROGRESSIVE
+from grading.gradient_check.registry import GradientExercise, ParameterSpec, register_exercise, register_trusted_check
 from grading.trusted.cases import Call, CallsCase, Case, Returned
 from grading.trusted.check_spec import TrustedCheck, calls_shapes, compare_close, gradient_judge
-from .registry import GradientExercise, ParameterSpec, register_exercise, register_trusted_check
 
 LEARNING_RATE = 0.05
 

@@ -13,9 +13,9 @@ import numpy as np
 import torch.nn.functional as F
 
 from grading.diagnosis.vocabulary import GLM
+from grading.gradient_check.registry import GradientExercise, register_exercise, register_trusted_check
 from grading.trusted.cases import Call, CallsCase, GLMCase, Returned
 from grading.trusted.check_spec import TrustedCheck, calls_shapes, compare_close, gradient_judge
-from .registry import GradientExercise, register_exercise, register_trusted_check
 
 GRADED_DISTRIBUTION = "poisson"  # the one `backprop-labs check` builds; the reference knows all three
 
