@@ -4,6 +4,8 @@ those inside functions too).
 A failure names the module and the import that points the wrong way.
 """
 import ast
+import re
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -215,3 +217,81 @@ def test_the_students_checker_loads_no_course_and_no_sandbox_machinery():
     assert on_import == ""
     assert called == "True True"   # the check ran, and found its exercise by loading the exercises
     assert on_call == ""
+
+
+# What the docs and docstrings name: a dotted module (and the name in it), a repository path, a relative
+# ``:mod:`.x``` of a docstring, and in Markdown a backticked ``module.name`` of a grading module.
+DOTTED = re.compile(r"(?<![\w./-])((?:grading|backprop_labs|labs_solutions|labs)(?:\.[A-Za-z_]\w*)+)")
+REPOSITORY_PATH = re.compile(r"(?<![\w./-])((?:grading|backprop_labs|labs_solutions|labs|bench|notebooks|docs)/[\w/.-]*\w)")
+RELATIVE = re.compile(r":(?:mod|func|class|data|meth|attr):`~?(\.[\w.]+)`")
+SHORT = re.compile(r"`(\w+)\.(\w+)(?:\(\))?`")
+
+
+def module_path(dotted):
+    path = ROOT / dotted.replace(".", "/")
+    return next((candidate for candidate in (path.with_suffix(".py"), path / "__init__.py") if candidate.exists()), None)
+
+
+@lru_cache(maxsize=None)
+def defined_names(path):
+    """Every name a module defines or imports, at any depth (and the word-like strings of lazy export tables)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
+            names.add(node.value)
+    return names
+
+
+def resolves(dotted):
+    """A module, or a module and a name it defines (what follows that name, e.g. a method, is not read)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        path = module_path(".".join(parts[:cut]))
+        if path is not None:
+            return cut == len(parts) or parts[cut] in defined_names(path)
+    return False
+
+
+def unresolved(text, package=None, markdown=False):
+    """The references of ``text`` that name nothing in the repository; ``package``: the dotted package
+    that a docstring's relative references start from."""
+    bad = [name for name in DOTTED.findall(text) if not resolves(name)]
+    bad += [path for path in REPOSITORY_PATH.findall(text) if not (ROOT / path).exists()]
+    for relative in RELATIVE.findall(text) if package else ():
+        depth = len(relative) - len(relative.lstrip("."))
+        base = package.split(".")[: len(package.split(".")) - depth + 1]
+        if not resolves(".".join(base + [relative.lstrip(".")])):
+            bad.append(relative)
+    if markdown:
+        stems = {path.stem: path for path in (ROOT / "grading").rglob("*.py")}
+        bad += [f"{stem}.{name}" for stem, name in SHORT.findall(text)
+                if stem in stems and name != "py" and name not in defined_names(stems[stem])]
+    return bad
+
+
+def test_docs_and_docstrings_name_what_exists():
+    """Docstrings, comments and Markdown name modules, paths and names that exist (a rename updates them)."""
+    sources = [path for package in ("grading", "backprop_labs", "labs_solutions", "bench")
+               for path in sorted((ROOT / package).rglob("*.py"))]
+    documents = [ROOT / name for name in ("README.md", "ARCHITECTURE.md")] + sorted(ROOT.glob("*/**/*.md"))
+    found = {}
+    for path in sources + [document for document in documents if ".venv" not in document.parts]:
+        package = module_name(path).rpartition(".")[0] if path.name != "__init__.py" else module_name(path)
+        bad = unresolved(path.read_text(encoding="utf-8"), package if path.suffix == ".py" else None,
+                         markdown=path.suffix == ".md")
+        if bad:
+            found[path.relative_to(ROOT).as_posix()] = bad
+    assert len(sources) > 100 and found == {}
+
+
+def test_a_stale_reference_is_named():
+    text = ("See :mod:`.directional`, grading.trusted.cells, :func:`grading.gradient_check.pipeline.check_backpropagation`"
+            " and grading/exercise_index.py; `runner.lease_zygote` leases a `zygote.Zygote`.")
+    assert unresolved(text, "grading.gradient_check", markdown=True) == [
+        "grading.trusted.cells", "grading/exercise_index.py", ".directional", "runner.lease_zygote"]

@@ -3,7 +3,7 @@
 The student writes a function, not a model, so :class:`LinearRegressionGradient` presents it
 to the grader as one: ``parameters == {'coefficients': (1 + F,)}`` (intercept first) and
 ``backpropagation(input (B, F), output (B,))`` returns ``{'coefficients': (1 + F,)}``. The
-reference is autograd on ``mean(([1, x] @ c - y) ** 2)``. Listed in ``grading/exercise_index.py``.
+reference is autograd on ``mean(([1, x] @ c - y) ** 2)``. Registered when ``grading/exercises/__init__.py`` imports it.
 """
 import importlib
 from functools import partial

@@ -2,7 +2,7 @@
 
 ``AutodiffMLP.gradients`` is one ``grad`` call, so it is right only if the student's VJP
 rules and ``backward_pass`` are: the grader compares it with autograd on the same MLP loss
-as the day-2 NumPy MLP. Listed in ``grading/exercise_index.py``.
+as the day-2 NumPy MLP. Registered when ``grading/exercises/__init__.py`` imports it.
 """
 import importlib
 from dataclasses import dataclass

@@ -2,7 +2,7 @@
 blocks ``A_i, B_i`` (exercise F.3), through ``ProgressiveNetwork.backpropagation``.
 
 The network has weights only (``[[W_1], [W_2], ...]``, no biases) and a softmax output;
-the reference is autograd on the mean cross-entropy. Listed in ``grading/exercise_index.py``.
+the reference is autograd on the mean cross-entropy. Registered when ``grading/exercises/__init__.py`` imports it.
 """
 import importlib
 from dataclasses import dataclass

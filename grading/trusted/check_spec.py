@@ -225,7 +225,7 @@ class TrustedCheck:
     """How to grade one exercise outside the student's kernel.
 
     ``name`` is also the key that maps the check to nbgrader test cells (see
-    :mod:`grading.trusted.cells`); ``exercise`` names the grader library's exercise whose
+    :mod:`grading.course.assignments`); ``exercise`` names the grader library's exercise whose
     reference loss is used. ``module`` (may be ``None``) is imported from the submission,
     then the notebook's ``answer_cells`` (nbgrader grade ids) are executed, then
     ``class_name`` (a class or a function) is looked up in the cells' namespace first;
