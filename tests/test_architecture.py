@@ -188,6 +188,12 @@ def test_the_architecture_map_names_every_grading_package():
     assert packages and all(f"{package}/" in text for package in packages), packages
 
 
+def test_the_architecture_map_is_one_screen():
+    lines = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 40, len(lines)
+    assert [line for line in lines if len(line) > 100] == []
+
+
 def test_nothing_imports_an_entry_point():
     assert [(module, target) for module, target in imports() if within(target, ENTRY_POINTS)] == []
 
