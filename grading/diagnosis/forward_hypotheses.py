@@ -3,7 +3,8 @@
 The student's gradients come from autograd through their forward pass, so a wrong forward pass
 shows as gradients of a different function. Each hypothesis rebuilds one such function in float64
 from the parameters (never the student's objects) and differentiates it; the first whose
-gradients match the student's names the mistake in forward-pass terms.
+gradients match the student's names the mistake in forward-pass terms; before them,
+:func:`log_probability_causes` names log-probabilities that are not normalised.
 """
 import numpy as np
 import torch

@@ -3,7 +3,8 @@
 Each hypothesis runs :func:`variant_backpropagation`, a float64 backpropagation with one
 step swapped for the mistake, and predicts the gradients a student making it would return.
 Scale, sign, order and shape mistakes need no re-enactment: they are recognised from the
-returned arrays alone (:mod:`grading.diagnosis.rules`).
+returned arrays alone (:mod:`grading.diagnosis.rules`). :func:`input_gradient_causes` names the
+known mistakes of exercise 2.1's answer, the log-linear model's gradient with respect to its input.
 """
 import numpy as np
 

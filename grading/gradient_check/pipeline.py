@@ -19,7 +19,7 @@ import torch
 from backprop_labs.threads import small_products
 from grading.diagnosis.rules import diagnose
 from .finite_differences import directional_check_once
-from grading.gradient_check.registry import find_exercise, get_exercise, read_path
+from .registry import find_exercise, get_exercise, read_path
 from .invariants import (CheckResult, StudentRunner, mean_of_examples_check, modification_checks,
                          second_call_checks, take_rows)
 from grading.policy.arrays import as_array, to_float64

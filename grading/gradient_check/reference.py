@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from grading.gradient_check.registry import read_path
+from .registry import read_path
 from . import input_columns
 from grading.policy.arrays import as_array, to_float64
 from grading.policy.precision import error_sizes
@@ -167,7 +167,7 @@ INPUT_GRADIENT = "the gradient of the mean loss with respect to the input"
 def input_gradient(model, batch, exercise=None):
     """Gradient ``(B, I)`` of the exercise's mean reference loss with respect to ``batch['input']``, in float64
     (the quantity a layer passes to the layer below); ``exercise`` defaults to the one recognising ``model``."""
-    from grading.gradient_check.registry import find_exercise, get_exercise
+    from .registry import find_exercise, get_exercise
 
     exercise = get_exercise(exercise) if isinstance(exercise, str) else exercise or find_exercise(model)
     specs = exercise.parameter_specs(model)

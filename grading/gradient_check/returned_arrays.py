@@ -29,7 +29,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from grading.gradient_check.registry import ParameterSpec
+from .registry import ParameterSpec
 from grading.policy.arrays import plain_array
 
 LENIENT = "lenient"
