@@ -3,7 +3,7 @@
     build:  write_config -> copy_source -> generate_release          (build_course runs all three)
     grade:  collect_submissions -> prepare_submission -> autograde -> trim_graded_copy -> generate_feedback
             -> export_grades
-            (``grading.commands.grading_run.grade_assignment`` runs them, with the trusted autograde)
+            (``grading.commands.grading_run.grade_assignment`` runs them, with trusted grading)
 
 Every step takes the course folder first and can be called on its own. nbgrader is driven
 through its Python API in this process (:mod:`.nbgrader_api`), so its kernel ``python3`` is
