@@ -10,7 +10,7 @@ from traitlets.config import Config, PyFileConfigLoader
 
 from backprop_labs.paths import REPOSITORY_ROOT
 from grading.cli import main
-from grading.course.assignments import (ASSIGNMENTS, Assignment, AssignmentError, all_assignments,
+from grading.course.assignments import (Assignment, AssignmentError, all_assignments, assignment_table,
                                         get_assignment)
 from grading.course.config import apply_course_chains, write_config
 from grading.course.leaks import find_leaks, secret_lines
@@ -186,7 +186,7 @@ def test_bad_assignment_names_and_table_entries_are_explained(tmp_path):
         get_assignment("nope")
     with pytest.raises(AssignmentError, match="names 'missing.py'"):
         Assignment("broken", BACKPROP.notebook, ("missing.py",)).shipped_files()
-    assert {assignment.name for assignment in all_assignments()} >= set(ASSIGNMENTS)
+    assert {assignment.name for assignment in all_assignments()} >= set(assignment_table())
 
 
 def test_leak_scan_finds_a_solution_line_in_highlighted_html_and_not_in_student_files(tmp_path):

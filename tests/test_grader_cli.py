@@ -162,13 +162,13 @@ def test_worked_graph_has_nothing_for_check_and_says_so(tmp_path, capsys, monkey
 def test_each_assignment_checks_registered_exercises_and_every_one_it_scores():
     """``checks`` names exercises that ``check`` can build, and leaves out none whose trusted
     check scores the assignment (the table cannot drift from the grading)."""
-    from grading.course.assignments import ASSIGNMENTS
+    from grading.course.assignments import assignment_table
     from grading.gradient_check.registry import registered_exercises, registered_trusted_checks
 
     exercises = registered_exercises()
     trusted = {**registered_trusted_checks(),
                **{check.name: check for exercise in exercises.values() for check in exercise.trusted_checks()}}
-    for name, entry in ASSIGNMENTS.items():
+    for name, entry in assignment_table().items():
         assert all(exercises[checked].build_model for checked in entry["checks"]), name
         scored = {trusted[check].exercise for check in entry["scores"]} & set(exercises)
         assert scored <= set(entry["checks"]), (name, scored - set(entry["checks"]))

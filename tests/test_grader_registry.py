@@ -81,26 +81,33 @@ def test_register_exercise_rejects_what_is_not_an_exercise():
         grading.register_exercise({"name": "dict"})
 
 
-def test_a_new_exercise_touches_two_places(monkeypatch):
-    """Its description (registry, with its trusted check) and the assignment table: every consumer
-    (the gradient check, the trusted checks, the check command, the course) reads from those two."""
+def test_a_new_exercise_is_one_registered_object(monkeypatch):
+    """Its GradientExercise carries its trusted check and its assignment's row: every consumer (the gradient
+    check, the trusted checks, the check command, the course) reads from that one object; an assignment
+    declared twice is refused."""
     from grading.course import assignments
     from grading.course.cell_scope import EVERY_CASE
     from grading.trusted.cases import mlp_cases
     from grading.trusted.check_spec import TrustedCheck, compare_gradients, gradient_shapes, trusted_checks
+    from grading.trusted.student_side import probe_numpy_mlp_backpropagation
 
     numpy_mlp = grading.get_exercise("numpy_mlp")
     trusted = TrustedCheck(name="new_lab_backpropagation", title="Exercise N.1", exercise="new_lab",
-                           module="labs.new_lab", class_name="NewMLP", probe="numpy_mlp_backpropagation",
+                           module="labs.new_lab", class_name="NewMLP", probe=probe_numpy_mlp_backpropagation,
                            cases=mlp_cases("new", 1), expected_shapes=gradient_shapes,
                            compare=lambda case, arrays: compare_gradients("new_lab", case, arrays))
+    row = assignments.AssignmentRow("backprop_mlp", ships=assignments.ASSIGNMENTS["backprop_mlp"]["ships"],
+                                    scores={trusted: ("test_new",)})
     exercise = GradientExercise(name="new_lab", title="Exercise N.1", recognizes=lambda model: False,
                                 reference_loss=numpy_mlp.reference_loss, build_model=numpy_mlp.build_model,
-                                trusted=trusted)
-    monkeypatch.setitem(registry._REGISTRY, "new_lab", exercise)                         # place 1
-    monkeypatch.setitem(assignments.ASSIGNMENTS, "backprop_mlp", dict(                  # place 2
-        assignments.ASSIGNMENTS["backprop_mlp"], scores={"new_lab_backpropagation": ("test_new",)}))
+                                trusted=trusted, assignment=row)
+    monkeypatch.setitem(registry._REGISTRY, "new_lab", exercise)
+    with pytest.raises(assignments.AssignmentError, match="'backprop_mlp' is declared twice"):
+        assignments.get_assignment("backprop_mlp")
+    monkeypatch.delitem(assignments.ASSIGNMENTS, "backprop_mlp")   # the row replaces the table's
 
+    assert trusted.probe_key == "numpy_mlp_backpropagation"
+    assert assignments.assignment_table()["backprop_mlp"]["checks"] == ("new_lab",)
     assert grading.get_exercise("new_lab") is exercise
     assert trusted_checks()["new_lab_backpropagation"] is trusted
     assert assignments.get_assignment("backprop_mlp").trusted_cells == {"new_lab_backpropagation": {"test_new": EVERY_CASE}}

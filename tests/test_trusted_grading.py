@@ -194,7 +194,7 @@ TRUSTED_ASSIGNMENTS = ["advertising", "autodiff", "backprop_mlp", "digits", "for
 @pytest.mark.parametrize("assignment", [assignment.name for assignment in all_assignments()])
 def test_every_autograded_cell_is_trusted_or_the_assignment_is_refused(assignment, tmp_path, monkeypatch):
     """Enumerates the test cells of every assignment: each is scored by a trusted check; with one
-    check's cells taken out of ``ASSIGNMENTS``, ``grade_class`` refuses the assignment before grading
+    check's cells taken out of its entry (``assignment_table``), ``grade_class`` refuses the assignment before grading
     anyone, naming a cell."""
     from grading.course import assignments
     from grading.trusted.autograde import AssignmentNotTrusted, autograded_cells, untrusted_cells
@@ -203,14 +203,14 @@ def test_every_autograded_cell_is_trusted_or_the_assignment_is_refused(assignmen
     cells = autograded_cells(spec.notebook)
     assert cells, f"{assignment} has no autograded test cell"
     mapped = {cell for cells_of_check in spec.trusted_cells.values() for cell in cells_of_check}
-    assert mapped <= set(cells), f"ASSIGNMENTS maps cells that are not autograded test cells: {mapped - set(cells)}"
+    assert mapped <= set(cells), f"the assignment maps cells that are not autograded test cells: {mapped - set(cells)}"
     missing = untrusted_cells(spec.notebook, spec.trusted_cells)
     assert (missing == []) == (assignment in TRUSTED_ASSIGNMENTS), missing
     last_check = list(spec.trusted_cells)[-1]
-    monkeypatch.setitem(assignments.ASSIGNMENTS, assignment, dict(
-        assignments.ASSIGNMENTS[assignment], scores={check: cells for check, cells in
-                                                     assignments.ASSIGNMENTS[assignment]["scores"].items()
-                                                     if check != last_check}))
+    table = assignments.assignment_table()
+    fewer = dict(table[assignment], scores={check: cells for check, cells in table[assignment]["scores"].items()
+                                            if check != last_check})
+    monkeypatch.setattr(assignments, "assignment_table", lambda: {**table, assignment: fewer})
     missing = untrusted_cells(spec.notebook, get_assignment(assignment).trusted_cells)
     assert missing == [cell for cell in cells if cell in spec.trusted_cells[last_check]]
     course = tmp_path / "course"

@@ -12,7 +12,7 @@ from grading.trusted.results import clean_session
 
 def probe_case(check, target, case):
     """What the sandbox sends back for ``case``: ``(session or None, {name: array})``."""
-    found = student_side.PROBES[check.probe](target, check.case_spec(case), case.arrays())
+    found = student_side.PROBES[check.probe_key](target, check.case_spec(case), case.arrays())
     if not isinstance(found, student_side.Session):
         return None, found
     recorded = {"calls": found.calls, "modified": found.modified, "localised": found.localised}

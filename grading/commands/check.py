@@ -3,7 +3,7 @@
 Which ``labs/``: ``--path`` if given; else the current folder when it is a ``labs`` package
 or holds one (a student's release folder, or a copy of ``labs/``); else the repository's own.
 The folder checked is printed first. A release folder checks only what its assignment asks
-(``checks`` in ``grading/course/assignments.py``; the assignment is told by the notebook next to
+(``checks`` of its entry, ``grading.course.assignments.assignment_table``; the assignment is told by the notebook next to
 ``labs/``): a shipped module may hold another lab's stub (the GLM ships ``pytorch_mlp.py`` without
 asking for 2.4), so the other exercises are listed as skipped, not run. Elsewhere every exercise
 is checked, and one whose code is not in the folder is listed as not in it, not as a failure.
@@ -110,7 +110,7 @@ def _exercises_to_check(asked, exercises, folder):
     """``(names, assignment)``: the exercises given with ``--exercise``; else, in an assignment's
     folder (``folder`` is its ``labs/``), those the assignment asks for; else every exercise that
     ``check`` can build. ``assignment`` is None unless it chose."""
-    from grading.course.assignments import ASSIGNMENTS, assignment_in_folder
+    from grading.course.assignments import assignment_in_folder, assignment_table
 
     if asked:
         return asked, None
@@ -118,7 +118,7 @@ def _exercises_to_check(asked, exercises, folder):
     assignment = assignment_in_folder(folder.parent) if folder is not None else None
     if assignment is None:
         return every, None
-    return [name for name in every if name in ASSIGNMENTS[assignment]["checks"]], assignment
+    return [name for name in every if name in assignment_table()[assignment]["checks"]], assignment
 
 
 class LabsFolderError(ValueError):

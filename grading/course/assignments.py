@@ -1,8 +1,9 @@
 """The course's assignments: one per instructor notebook, with the modules it ships and the
 test cells its trusted checks score.
 
-An assignment ``<name>`` is the notebook ``notebooks/source/<name>.ipynb``. ``ASSIGNMENTS``
-is the one table that says, per assignment:
+An assignment ``<name>`` is the notebook ``notebooks/source/<name>.ipynb``. Its entry is a row of
+``ASSIGNMENTS`` below, or an :class:`AssignmentRow` that the exercise module of its notebook declares
+(``grading/exercises/glm.py``); :func:`assignment_table` is both together. An entry says:
 
 * ``ships``: the ``labs_solutions/`` modules it needs (files or sub-packages, relative to
   ``labs/``); the assignment folder then holds a ``labs/`` package next to the notebook, so
@@ -26,7 +27,8 @@ from backprop_labs.paths import SOLUTIONS_PACKAGE_DIR, SOURCE_NOTEBOOKS_DIR, STU
 from backprop_labs.stubgen import GENERATED_HEADER, solution_regions
 from .cell_scope import DEEP_NETWORKS, EVERY_CASE, SIGMOID_NETWORKS, CellScope
 
-__all__ = ["ASSIGNMENTS", "Assignment", "AssignmentError", "all_assignments", "get_assignment", "assignment_in_folder",
+__all__ = ["ASSIGNMENTS", "AssignmentRow", "assignment_table", "Assignment", "AssignmentError", "all_assignments",
+           "get_assignment", "assignment_in_folder",
            "SOLUTIONS_PACKAGE_DIR", "SOURCE_NOTEBOOKS_DIR", "STUDENT_PACKAGE_DIR", "SHIPPED_PACKAGE"]
 SHIPPED_PACKAGE = "labs"  # folder name of the shipped package inside an assignment
 
@@ -105,23 +107,6 @@ ASSIGNMENTS = {
                 "test_f_3_hidden": CellScope("two sigmoid layers, then a linear one", cases=("progressive-sigmoid",)),
             },
         }),
-    "glm": dict(
-        ships=("glm.py", "glm_plot.py", "pytorch_mlp.py"),
-        checks=("glm_natural_parameter",),
-        scores={
-            "glm_inverse_links": {
-                "test_g_1_links": CellScope("each inverse link on a batch of eta", cases=("links",)),
-                "test_g_1_hidden": CellScope("large logits and a column of eta", cases=("links-large",)),
-            },
-            "glm_backpropagation": {
-                "test_g_2_grader": CellScope("the Poisson network", cases=("glm-poisson",)),
-                "test_g_2_hidden": CellScope("the Gaussian and categorical networks",
-                                             cases=("glm-gaussian", "glm-categorical")),
-            },
-            "glm_routes": {
-                "test_routes": CellScope("both routes for every distribution"),
-            },
-        }),
     "advertising": dict(
         ships=("advertising.py",),
         checks=("advertising_mse",),
@@ -153,6 +138,44 @@ ASSIGNMENTS = {
             },
         }),
 }
+
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    """An assignment's entry declared by the exercise module its notebook grades
+    (``GradientExercise(assignment=AssignmentRow(...))``) instead of a row of ``ASSIGNMENTS``:
+    ``name`` (the notebook ``notebooks/source/<name>.ipynb``), ``ships`` and ``scores`` as in the table, the
+    scores keyed by the exercise's :class:`~grading.trusted.check_spec.TrustedCheck` objects themselves;
+    ``checks``: the table's ``checks``, by default the declaring exercise alone."""
+
+    name: str
+    ships: tuple
+    scores: dict = field(default_factory=dict)   # {TrustedCheck: {test cell id: CellScope}}
+    checks: tuple = None
+
+    def row(self, exercise):
+        """The table's entry for this assignment, declared by ``exercise``."""
+        return dict(ships=tuple(self.ships), checks=(exercise.name,) if self.checks is None else tuple(self.checks),
+                    scores={check.name: cells for check, cells in self.scores.items()})
+
+
+def assignment_table():
+    """``ASSIGNMENTS`` with the rows the exercise modules declare (``GradientExercise.assignment``): the one
+    table every reader uses. Declaring a name twice is an :class:`AssignmentError`."""
+    from grading.gradient_check.registry import registered_exercises
+
+    table = dict(ASSIGNMENTS)
+    for exercise in registered_exercises().values():
+        declared = exercise.assignment
+        if declared is None:
+            continue
+        if declared.name in table:
+            raise AssignmentError(f"assignment {declared.name!r} is declared twice (by exercise {exercise.name!r} "
+                                  "and in ASSIGNMENTS or by another exercise)")
+        table[declared.name] = declared.row(exercise)
+    return table
+
 
 PACKAGE_INIT = '''"""The lab modules of assignment {name}.
 
@@ -186,7 +209,7 @@ class Assignment:
             elif path.is_file():
                 files.add(entry)
             else:
-                raise AssignmentError(f"ASSIGNMENTS[{self.name!r}]['ships'] names {entry!r}, "
+                raise AssignmentError(f"assignment {self.name!r} names {entry!r} in 'ships', "
                                       f"but {path} does not exist")
         return sorted(files)
 
@@ -239,11 +262,12 @@ def _shipped_text(relative, solutions):
 
 def all_assignments(source_dir=SOURCE_NOTEBOOKS_DIR):
     """Every assignment, in name order: one per ``source_dir/*.ipynb``."""
-    unknown = set(ASSIGNMENTS) - {path.stem for path in Path(source_dir).glob("*.ipynb")}
+    table = assignment_table()
+    unknown = set(table) - {path.stem for path in Path(source_dir).glob("*.ipynb")}
     if unknown:
-        raise AssignmentError(f"ASSIGNMENTS lists {sorted(unknown)} without a notebook in {source_dir}")
-    return [Assignment(path.stem, path, tuple(ASSIGNMENTS.get(path.stem, {}).get("ships", ())),
-                       _cell_scopes(ASSIGNMENTS.get(path.stem, {}).get("scores", {})))
+        raise AssignmentError(f"the assignments {sorted(unknown)} have no notebook in {source_dir}")
+    return [Assignment(path.stem, path, tuple(table.get(path.stem, {}).get("ships", ())),
+                       _cell_scopes(table.get(path.stem, {}).get("scores", {})))
             for path in sorted(Path(source_dir).glob("*.ipynb"))]
 
 
@@ -267,13 +291,13 @@ def assignment_in_folder(folder):
     or None when no single one fits: the assignment whose notebook ``<name>.ipynb`` is in ``folder``,
     else (the notebook renamed, e.g. by a download) the one whose shipped modules are exactly the
     entries of ``folder/labs/``. Reads only the table, so it works in the students' wheel too."""
-    folder = Path(folder)
-    by_notebook = [name for name in ASSIGNMENTS if (folder / f"{name}.ipynb").is_file()]
+    folder, table = Path(folder), assignment_table()
+    by_notebook = [name for name in table if (folder / f"{name}.ipynb").is_file()]
     if by_notebook:
         return by_notebook[0] if len(by_notebook) == 1 else None
     package = folder / SHIPPED_PACKAGE
     entries = {path.name for path in package.iterdir() if _is_shipped_entry(path)} if package.is_dir() else set()
-    by_modules = [name for name, entry in ASSIGNMENTS.items() if entries and set(entry["ships"]) == entries]
+    by_modules = [name for name, entry in table.items() if entries and set(entry["ships"]) == entries]
     return by_modules[0] if len(by_modules) == 1 else None
 
 

@@ -107,23 +107,6 @@ PROGRESSIVE = Vocabulary(
     not_finite="compute the softmax from logsumexp",
 )
 
-GLM = Vocabulary(
-    code="the inverse links and the seed",
-    sign="the seed at the natural parameter is (y_hat - y) / B, not (y - y_hat) / B",
-    output_start="the seed at the natural parameter, (y_hat - y) / B with y_hat the inverse link of eta",
-    fix_mean="the seed (y_hat - y) / B divides by B once",
-    shapes="the seed has the shape of eta (B, out), and y must be reshaped to match it",
-    top_layer_wrong=("The output layer's {what} gradient is already wrong: check the inverse link (y_hat = exp(eta) "
-                     "for Poisson, eta itself for Gaussian, softmax for categorical) and the seed (y_hat - y) / B."),
-    lower_layer_wrong=("{right} right but layer {top} is wrong: the seed is right, the given backward loop is "
-                       "not (was it changed?)."),
-    unnamed_wrong="The gradient of {labels} is wrong: check the inverse link and the seed (y_hat - y) / B.",
-    bias_reduce="sum over the examples",
-    weight_layout="the weight gradient has the weight's shape",
-    missing_layer="the backward loop never reaches layer {layer}",
-    not_finite="exp(eta) overflows for large eta: check the inverse link",
-)
-
 REGRESSION = Vocabulary(
     code="mean_squared_error_gradient",
     sign="the residual is prediction - y (X @ c - y), not y - prediction",

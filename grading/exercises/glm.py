@@ -4,18 +4,44 @@ The student's gradients come from seeding backpropagation at the natural paramet
 ``(y_hat - y) / B``, so they are right only if the inverse links (G.1) and the seed (G.2) are.
 The reference rebuilds ``eta`` from the parameters and differentiates PyTorch's own losses,
 which agree with the lab's negative log-likelihoods up to constants (hence
-``loss_offset_allowed``). Registered when ``grading/exercises/__init__.py`` imports it.
+``loss_offset_allowed``). This module is everything the grader knows of the GLM lab: the exercise, the
+words of its diagnosis, its trusted checks with their cases, and the ``glm`` assignment's scored test cells,
+all in the one ``GradientExercise`` it registers (imported by ``grading/exercises/__init__.py``).
 """
 import importlib
+from dataclasses import dataclass
 from functools import lru_cache, partial
+from types import SimpleNamespace
 
 import numpy as np
 import torch.nn.functional as F
 
-from grading.diagnosis.vocabulary import GLM
-from grading.gradient_check.registry import GradientExercise, register_exercise, register_trusted_check
-from grading.trusted.cases import Call, CallsCase, GLMCase, Returned
+from grading.course.assignments import AssignmentRow
+from grading.course.cell_scope import CellScope
+from grading.diagnosis.vocabulary import Vocabulary
+from grading.gradient_check.registry import GradientExercise, register_exercise
+from grading.trusted.cases import Call, CallsCase, Case, Returned
 from grading.trusted.check_spec import TrustedCheck, calls_shapes, compare_close, gradient_judge
+from grading.trusted.student_side import probe_function_calls, probe_model_session
+
+NAME = "glm_natural_parameter"
+
+GLM_VOCABULARY = Vocabulary(
+    code="the inverse links and the seed",
+    sign="the seed at the natural parameter is (y_hat - y) / B, not (y - y_hat) / B",
+    output_start="the seed at the natural parameter, (y_hat - y) / B with y_hat the inverse link of eta",
+    fix_mean="the seed (y_hat - y) / B divides by B once",
+    shapes="the seed has the shape of eta (B, out), and y must be reshaped to match it",
+    top_layer_wrong=("The output layer's {what} gradient is already wrong: check the inverse link (y_hat = exp(eta) "
+                     "for Poisson, eta itself for Gaussian, softmax for categorical) and the seed (y_hat - y) / B."),
+    lower_layer_wrong=("{right} right but layer {top} is wrong: the seed is right, the given backward loop is "
+                       "not (was it changed?)."),
+    unnamed_wrong="The gradient of {labels} is wrong: check the inverse link and the seed (y_hat - y) / B.",
+    bias_reduce="sum over the examples",
+    weight_layout="the weight gradient has the weight's shape",
+    missing_layer="the backward loop never reaches layer {layer}",
+    not_finite="exp(eta) overflows for large eta: check the inverse link",
+)
 
 GRADED_DISTRIBUTION = "poisson"  # the one `backprop-labs check` builds; the reference knows all three
 
@@ -52,22 +78,7 @@ def load_glm_data(data_dir=None):
                    name=f"synthetic {GRADED_DISTRIBUTION} labels")
 
 
-register_exercise(GradientExercise(
-    name="glm_natural_parameter",
-    title="Exercises G.1-G.2: inverse links and the seed (y_hat - y) / B (GLMNetwork.backpropagation)",
-    recognizes=lambda model: type(model).__name__ == "GLMNetwork",
-    reference_loss=glm_reference_loss,
-    model_loss=lambda model, batch: model.loss(batch["input"], batch["output"]),
-    output_bias=None,  # a shift of eta changes a Gaussian or Poisson likelihood: no shift probe
-    build_model=build_glm_network,
-    vocabulary=GLM,
-    load_data=load_glm_data,
-    loss_offset_allowed=True,  # the lab's NLLs keep log(2 pi) / 2 and log(y!)
-))
-
-
-
-# Trusted checks of the GLM assignment's test cells (cells and scopes in grading/course/assignments.py).
+# Trusted checks of the GLM assignment's test cells (cells and scopes in the assignment row below).
 
 GLM_DISTRIBUTIONS = ("gaussian", "categorical", "poisson")
 OUTPUT_SIZES = {"gaussian": 1, "categorical": 2, "poisson": 1}
@@ -155,29 +166,90 @@ def compare_routes(case, arrays):
                          f"{distribution}: the negative-log-likelihood route's losses", 0.0, ROUTE_TOLERANCE)
 
 
-register_trusted_check(TrustedCheck(
+@dataclass(frozen=True)
+class GLMCase(Case):
+    """A ``GLMNetwork``: ReLU hidden layers, a linear output ``eta``, labels of ``distribution``
+    (drawn from the lab's own synthetic generator, with this case's seed)."""
+
+    distribution: str = "poisson"
+
+    def spec(self):
+        return {"key": self.key, "geometry": list(self.geometry), "distribution": self.distribution,
+                "model": self.model_spec(self.distribution, torch=True, hidden_sizes=list(self.geometry[1:-1]),
+                                         seed=0)}
+
+    def model_configuration(self):
+        return SimpleNamespace(hidden_activations=list(self.activations[:-1]), distribution_name=self.distribution)
+
+    def parameters(self):
+        """``[[W (out, in), b (1, out)], ...]`` float64: He-scaled normal weights, non-zero biases."""
+        rng = np.random.default_rng(self.seed)
+        return [[rng.normal(0, np.sqrt(2.0 / size_in), (size_out, size_in)), rng.normal(0, 0.5, (1, size_out))]
+                for size_in, size_out in zip(self.geometry[:-1], self.geometry[1:])]
+
+    def batch(self):
+        """``{'input': (B, 1), 'output': (B,)}``: float labels, or class indices 0/1 for the categorical."""
+        from backprop_labs.datasets.glm_synthetic import synthetic_glm_data
+
+        data = synthetic_glm_data(num_examples=self.batch_size, seed=self.seed + 1)
+        return {"input": data.inputs, "output": data.labels[self.distribution]}
+
+
+LINKS_CASE, LARGE_LINKS_CASE = (
+    CallsCase(key, tuple(_mean_call(distribution, argument) for distribution, argument, *_ in calls),
+              draw_natural_parameters, 7101)
+    for key, calls in LINK_CASES.items())
+POISSON_CASE, GAUSSIAN_CASE, CATEGORICAL_CASE = (
+    GLMCase(f"glm-{distribution}", (1, 7, 5, OUTPUT_SIZES[distribution]), ("relu", "relu", "identity"),
+            batch_size, seed, distribution)
+    for distribution, batch_size, seed in (("poisson", 9, 7201), ("gaussian", 11, 7211), ("categorical", 13, 7221)))
+
+INVERSE_LINKS = TrustedCheck(
     name="glm_inverse_links", title="Exercise G.1: the inverse links",
-    exercise="glm_natural_parameter", module="labs.glm", class_name=None, probe="function_calls",
-    cases=tuple(CallsCase(key, tuple(_mean_call(distribution, argument) for distribution, argument, *_ in calls),
-                          draw_natural_parameters, 7101)
-                for key, calls in LINK_CASES.items()),
-    expected_shapes=calls_shapes, compare=compare_inverse_links))
+    exercise=NAME, module="labs.glm", class_name=None, probe=probe_function_calls,
+    cases=(LINKS_CASE, LARGE_LINKS_CASE), expected_shapes=calls_shapes, compare=compare_inverse_links)
 
-register_trusted_check(TrustedCheck(
+BACKPROPAGATION = TrustedCheck(
     name="glm_backpropagation", title="Exercises G.1-G.2: GLMNetwork.backpropagation seeded at eta",
-    exercise="glm_natural_parameter", module="labs.glm", class_name="GLMNetwork", probe="glm_backpropagation",
-    cases=tuple(GLMCase(f"glm-{distribution}", (1, 7, 5, OUTPUT_SIZES[distribution]), ("relu", "relu", "identity"),
-                        batch_size, seed, distribution)
-                for distribution, batch_size, seed in (("poisson", 9, 7201), ("gaussian", 11, 7211),
-                                                       ("categorical", 13, 7221))),
-    judge=gradient_judge("glm_natural_parameter")))
+    exercise=NAME, module="labs.glm", class_name="GLMNetwork", probe=probe_model_session,
+    cases=(POISSON_CASE, GAUSSIAN_CASE, CATEGORICAL_CASE), judge=gradient_judge(NAME))
 
-register_trusted_check(TrustedCheck(
+ROUTES_CHECK = TrustedCheck(
     name="glm_routes", title="Training by both routes (train_glm)",
-    exercise="glm_natural_parameter", module="labs.glm", class_name=None, probe="function_calls",
+    exercise=NAME, module="labs.glm", class_name=None, probe=probe_function_calls,
     cases=tuple(CallsCase(f"routes-{distribution}", tuple(_route_call(distribution, route) for route in ROUTES),
                           partial(draw_glm_data, distribution), 7301 + n)
                 for n, distribution in enumerate(GLM_DISTRIBUTIONS)),
-    expected_shapes=calls_shapes, compare=compare_routes))
+    expected_shapes=calls_shapes, compare=compare_routes)
 
-__all__ = ["glm_reference_loss", "build_glm_network", "load_glm_data", "REFERENCE_LOSSES"]
+register_exercise(GradientExercise(
+    name=NAME,
+    title="Exercises G.1-G.2: inverse links and the seed (y_hat - y) / B (GLMNetwork.backpropagation)",
+    recognizes=lambda model: type(model).__name__ == "GLMNetwork",
+    reference_loss=glm_reference_loss,
+    model_loss=lambda model, batch: model.loss(batch["input"], batch["output"]),
+    output_bias=None,  # a shift of eta changes a Gaussian or Poisson likelihood: no shift probe
+    build_model=build_glm_network,
+    vocabulary=GLM_VOCABULARY,
+    load_data=load_glm_data,
+    loss_offset_allowed=True,  # the lab's NLLs keep log(2 pi) / 2 and log(y!)
+    trusted=(INVERSE_LINKS, BACKPROPAGATION, ROUTES_CHECK),
+    assignment=AssignmentRow(
+        "glm", ships=("glm.py", "glm_plot.py", "pytorch_mlp.py"),
+        scores={
+            INVERSE_LINKS: {
+                "test_g_1_links": CellScope("each inverse link on a batch of eta", cases=(LINKS_CASE.key,)),
+                "test_g_1_hidden": CellScope("large logits and a column of eta", cases=(LARGE_LINKS_CASE.key,)),
+            },
+            BACKPROPAGATION: {
+                "test_g_2_grader": CellScope("the Poisson network", cases=(POISSON_CASE.key,)),
+                "test_g_2_hidden": CellScope("the Gaussian and categorical networks",
+                                             cases=(GAUSSIAN_CASE.key, CATEGORICAL_CASE.key)),
+            },
+            ROUTES_CHECK: {
+                "test_routes": CellScope("both routes for every distribution"),
+            },
+        }),
+))
+
+__all__ = ["glm_reference_loss", "build_glm_network", "load_glm_data", "REFERENCE_LOSSES", "GLMCase", "GLM_VOCABULARY"]

@@ -193,6 +193,10 @@ class GradientExercise:
     # A module of grading/exercises (NumPy only, shipped into the sandbox) whose ``localise(package)`` probes the
     # student's package part by part and names the first wrong part: ``(cause, sentence)`` or None.
     localise_module: str = ""
+    # The assignment whose notebook asks for this exercise, when the exercise module declares it (a
+    # grading.course.assignments.AssignmentRow: its shipped modules and the test cells its trusted checks score);
+    # None: no assignment, or one still listed in grading/course/assignments.py.
+    assignment: Optional[Any] = None
 
     def trusted_checks(self):
         """The exercise's trusted checks as a tuple: none, one or several."""

@@ -49,6 +49,13 @@ class Case:
         input = rng.normal(0, 1, (self.batch_size, self.geometry[0])).astype(self.input_dtype)
         return {"input": input, "output": output}
 
+    def model_spec(self, *arguments, torch=False, **keywords):
+        """How ``student_side.probe_model_session`` builds the student's model for this case: its constructor's
+        ``arguments`` and ``keywords`` (JSON values), then its parameters set to this case's arrays (as float64
+        tensors that require grad with ``torch``)."""
+        return {"arguments": list(arguments), "keywords": keywords, "torch": torch,
+                "parameters": [[f"W{n}", f"b{n}"] for n in range(len(self.geometry) - 1)]}
+
     def arrays(self):
         """The inputs as flat named arrays, ``'<key>.W0'``, ``'<key>.input'``, ... for the npz."""
         named = {}
@@ -140,33 +147,6 @@ def tangent_cases(prefix, seed):
         TangentCase(f"{prefix}-hidden-bias", (5, 4, 3), ("sigmoid", "softmax"), 6, seed + 10, 0, True, 3),
         TangentCase(f"{prefix}-hidden-weight", (6, 5, 2), ("sigmoid", "softmax"), 5, seed + 20, 0, False, 4, 2),
     )
-
-
-@dataclass(frozen=True)
-class GLMCase(Case):
-    """A ``GLMNetwork``: ReLU hidden layers, a linear output ``eta``, labels of ``distribution``
-    (drawn from the lab's own synthetic generator, with this case's seed)."""
-
-    distribution: str = "poisson"
-
-    def spec(self):
-        return {"key": self.key, "geometry": list(self.geometry), "distribution": self.distribution}
-
-    def model_configuration(self):
-        return SimpleNamespace(hidden_activations=list(self.activations[:-1]), distribution_name=self.distribution)
-
-    def parameters(self):
-        """``[[W (out, in), b (1, out)], ...]`` float64: He-scaled normal weights, non-zero biases."""
-        rng = np.random.default_rng(self.seed)
-        return [[rng.normal(0, np.sqrt(2.0 / size_in), (size_out, size_in)), rng.normal(0, 0.5, (1, size_out))]
-                for size_in, size_out in zip(self.geometry[:-1], self.geometry[1:])]
-
-    def batch(self):
-        """``{'input': (B, 1), 'output': (B,)}``: float labels, or class indices 0/1 for the categorical."""
-        from backprop_labs.datasets.glm_synthetic import synthetic_glm_data
-
-        data = synthetic_glm_data(num_examples=self.batch_size, seed=self.seed + 1)
-        return {"input": data.inputs, "output": data.labels[self.distribution]}
 
 
 @dataclass(frozen=True)

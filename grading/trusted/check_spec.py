@@ -241,7 +241,7 @@ class TrustedCheck:
     exercise: str
     module: str
     class_name: object   # str, or None for the module
-    probe: str
+    probe: object        # a probe function of grading.trusted.student_side, or its key in PROBES
     cases: tuple
     expected_shapes: object = None   # case -> {name: shape} of the arrays ``compare`` reads (not for ``judge``)
     compare: object = None           # (case, {name: array}) -> None or why not (not for ``judge``)
@@ -254,6 +254,20 @@ class TrustedCheck:
     # check_backpropagation itself; the probe records every call it may make (student_side.Session), and
     # ``compare`` / ``diagnose`` are not used.
     judge: object = None
+
+    @property
+    def probe_key(self):
+        """The name the sandbox knows ``probe`` by: ``probe`` itself, or the key of the probe function given
+        (a function of :mod:`grading.trusted.student_side`, e.g. ``probe_model_session``) in its ``PROBES``."""
+        if isinstance(self.probe, str):
+            return self.probe
+        from .student_side import PROBES
+
+        key = next((key for key, function in PROBES.items() if function is self.probe), None)
+        if key is None:
+            raise ValueError(f"trusted check {self.name!r}: its probe {getattr(self.probe, '__name__', self.probe)!r} "
+                             f"is none of grading.trusted.student_side.PROBES ({', '.join(sorted(PROBES))})")
+        return key
 
     def case_spec(self, case):
         """What the sandbox is told of ``case``: its own spec, and for a judged check the session to record."""

@@ -148,7 +148,7 @@ def build_task(checks, cells_by_check, unavailable=()):
     """The files the sandbox gets under ``.grader/`` (JSON and npz only), for ``checks``
     (``{name: TrustedCheck}``, run in this order) with their answer cells; importing a package of
     ``unavailable`` fails with :data:`NO_TORCH_REASON`."""
-    task = {"checks": [{"name": name, "module": check.module, "class": check.class_name, "probe": check.probe,
+    task = {"checks": [{"name": name, "module": check.module, "class": check.class_name, "probe": check.probe_key,
                         "cases": [check.case_spec(case) for case in check.cases],
                         "cells": list(cells_by_check.get(name, ()))}
                        for name, check in checks.items()],

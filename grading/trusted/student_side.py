@@ -319,15 +319,24 @@ def _number_or_array(array):
     return array.item() if array.ndim == 0 else array
 
 
-def probe_glm_backpropagation(network_class, case, inputs):
-    """Exercises G.1-G.2: ``GLMNetwork.backpropagation`` on given parameters and batch."""
-    import torch
+def probe_model_session(model_class, case, inputs):
+    """A gradient exercise's model, built as ``case['model']`` says (``arguments`` and ``keywords`` of its
+    constructor; ``parameters``: the names of the case's arrays nested as ``model.parameters``, ``[[W0, b0],
+    ...]``; ``torch``: set them as float64 tensors that require grad), then every call of the judge (Session)
+    of its ``backpropagation``."""
+    spec, key = case["model"], case["key"]
+    model = model_class(*spec["arguments"], **spec["keywords"])
 
-    key, geometry = case["key"], case["geometry"]
-    network = network_class(case["distribution"], hidden_sizes=tuple(geometry[1:-1]), seed=0)
-    network.parameters = [[torch.tensor(array, requires_grad=True) for array in pair]
-                          for pair in _parameters(inputs, key, len(geometry) - 1)]
-    return Session(network, "backpropagation", case, inputs).run()
+    def parameter(name):
+        array = inputs[f"{key}.{name}"].copy()
+        if not spec["torch"]:
+            return array
+        import torch
+
+        return torch.tensor(array, requires_grad=True)
+
+    model.parameters = [[parameter(name) for name in layer] for layer in spec["parameters"]]
+    return Session(model, "backpropagation", case, inputs).run()
 
 
 def _lab_data(spec, key, inputs):
@@ -449,7 +458,7 @@ PROBES = {
     "counted_gradient": probe_counted_gradient,
     "progressive_backpropagation": probe_progressive_backpropagation,
     "function_calls": probe_function_calls,
-    "glm_backpropagation": probe_glm_backpropagation,
+    "model_session": probe_model_session,
     "numpy_mlp_backpropagation": probe_numpy_mlp_backpropagation,
     "pytorch_mlp_log_forward": probe_pytorch_mlp_log_forward,
 }
