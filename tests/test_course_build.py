@@ -12,13 +12,15 @@ def test_the_whole_course_builds_and_releases_every_assignment(tmp_path, capsys)
     course = tmp_path / "course"
     assert main(["course", "build", str(course)]) == 0, capsys.readouterr().out
     names = [assignment.name for assignment in all_assignments()]
-    assert len(names) == 7
+    assert len(names) == 8 and "conv1d" in names   # conv1d: declared by its exercise module alone
     for assignment in all_assignments():
         release = course / "release" / assignment.name
         assert (release / assignment.notebook.name).is_file(), assignment.name
         assert find_leaks(release, secret_lines(assignment)) == [], assignment.name
         for shipped in assignment.shipped_files():
             assert (release / "labs" / shipped).is_file(), (assignment.name, shipped)
+    released = (course / "release" / "conv1d" / "conv1d.ipynb").read_text(encoding="utf-8")
+    assert "test_c_1_hidden" in released and "BEGIN HIDDEN TESTS" not in released
     out = capsys.readouterr().out
     assert [line.split(":")[0] for line in out.splitlines()] == names
 

@@ -188,7 +188,8 @@ def test_course_grade_uses_the_trusted_checks_when_run_as_root(tmp_path, capsys,
 
 
 # Every autograded cell of these has a trusted check (an assignment missing one would be refused).
-TRUSTED_ASSIGNMENTS = ["advertising", "autodiff", "backprop_mlp", "digits", "forward_reverse", "glm", "worked_graph"]
+TRUSTED_ASSIGNMENTS = ["advertising", "autodiff", "backprop_mlp", "conv1d", "digits", "forward_reverse", "glm",
+                       "worked_graph"]
 
 
 @pytest.mark.parametrize("assignment", [assignment.name for assignment in all_assignments()])

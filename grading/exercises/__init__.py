@@ -4,7 +4,7 @@ diagnosis words and, where a notebook grades it, its assignment's row. Importing
 module in it (``grading.gradient_check.registry`` does, on the first lookup).
 
 To add an exercise, write ``grading/exercises/<lab module>.py``: nothing else of the grader changes
-(docs/authoring.md; ``conv1d.py`` is its worked example).
+(docs/authoring.md).
 """
 import importlib
 import pkgutil
