@@ -132,6 +132,13 @@ def load_motif_data(data_dir=None):
     return LabData({"train": sequences}, num_classes=LAB_CLASSES, name="motif sequences")
 
 
+def build_conv1d_network(package, data=None):
+    """The notebook's ``Conv1dNetwork`` from ``<package>.conv1d`` (``labs`` or ``labs_solutions``)."""
+    import importlib
+
+    return importlib.import_module(f"{package.__name__}.conv1d").Conv1dNetwork(LAB_LENGTH, LAB_WIDTH, LAB_CLASSES)
+
+
 register_exercise(GradientExercise(
     name=NAME,
     title=BACKPROPAGATION.title,
@@ -139,7 +146,7 @@ register_exercise(GradientExercise(
     reference_loss=conv1d_reference_loss,
     hypotheses=CONV1D_HYPOTHESES,
     vocabulary=CONV1D_VOCABULARY,
-    build_model=lambda package, data: package.Conv1dNetwork(LAB_LENGTH, LAB_WIDTH, LAB_CLASSES),
+    build_model=build_conv1d_network,
     load_data=load_motif_data,
     trusted=BACKPROPAGATION,
     assignment=AssignmentRow("conv1d", ships=("conv1d.py",), scores={BACKPROPAGATION: {
