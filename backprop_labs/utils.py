@@ -52,13 +52,19 @@ def accuracy(predicted, gold):
 class Model:
     """Interface shared by every classifier in the labs.
 
-    ``log_forward(input)`` returns log-probabilities ``(B, K)``, ``predict(input)``
+    ``log_forward(input)`` returns log-probabilities ``(B, K)``, ``cross_entropy_loss(input, output)``
+    their mean cross-entropy (NumPy; the PyTorch models override it), ``predict(input)``
     the most probable class ``(B,)``, and ``update(input, output)`` takes one SGD
     step on the mean cross-entropy of the batch.
     """
 
     def log_forward(self, input):
         raise NotImplementedError
+
+    def cross_entropy_loss(self, input, output):
+        """Mean over the batch of ``-log p(output | input)``; ``output`` holds class indices ``(B,)``."""
+        log_probabilities = self.log_forward(input)
+        return -np.mean(log_probabilities[np.arange(len(output)), output])
 
     def predict(self, input):
         """Most probable class index for each example, shape ``(B,)``."""

@@ -68,11 +68,6 @@ class Conv1dNetwork(Model):
     def log_forward(self, input):
         return self.forward_keeping_activations(input)[0]
 
-    def cross_entropy_loss(self, input, output):
-        """The MEAN cross-entropy of the batch."""
-        log_probabilities = self.log_forward(input)
-        return -np.mean(log_probabilities[np.arange(len(output)), output])
-
     def backpropagation(self, input, output):
         """``[[dK (1, width), dc (1, 1)], [dW (classes, P), db (1, classes)]]``: the gradients of the
         mean cross-entropy. The output layer's are given; write the kernel's and its bias's."""

@@ -62,11 +62,6 @@ class NumpyMLP(Model):
         """Log-probabilities ``(B, K)`` of a batch ``input`` of shape ``(B, I)``."""
         return self.forward_keeping_activations(input)[0]
 
-    def cross_entropy_loss(self, input, output):
-        """Mean over the batch of ``-log p(output | input)``; ``output`` holds class indices ``(B,)``."""
-        log_probabilities = self.log_forward(input)
-        return -np.mean(log_probabilities[np.arange(len(output)), output])
-
     def backpropagation(self, input, output):
         """Gradients of the mean cross-entropy with respect to every parameter.
 
