@@ -134,6 +134,10 @@ EXPECTED_BY_ASSIGNMENT = {
                                      "test_f_modes_hidden": 2.0, "test_f_3_closed_form": 0.0, "test_f_3_grader": 0.0,
                                      "test_f_3_hidden": 0.0},
     },
+    "conv1d": {   # the starter code scores 0 as every other assignment's does: not graded again here
+        "honest": {"test_c_1_grader": 2.0, "test_c_1_hidden": 1.0},
+        "kernel_width_three": {"test_c_1_grader": 2.0, "test_c_1_hidden": 0.0},
+    },
     "autodiff": {
         "honest": {"test_a_1_multiply": 1.0, "test_a_2_divide": 1.0, "test_a_3_exp_log": 1.0, "test_a_4_tanh": 1.0,
                    "test_a_5_matmul": 1.0, "test_a_1_5_hidden": 2.0, "test_a_6_backward": 2.0,

@@ -35,7 +35,9 @@ Worked example: a new lab registers its exercise. Say ``labs_solutions/glm.py`` 
 ``PoissonRegression`` with ``parameters == [[W, b]]`` (``W`` ``(1, I)``, ``b`` ``(1, 1)``),
 ``loss(input, output)`` and ``backpropagation(input, output) -> [[dW, db]]``. Describe it in
 ``grading/exercises/glm.py`` (named after the lab module; never in ``labs_solutions/``, which is
-copied to the student package) and import that module in ``grading/exercises/__init__.py``::
+copied to the student package); ``grading/exercises/__init__.py`` imports every module of its folder.
+The same ``GradientExercise`` may carry the exercise's trusted checks and its assignment's row (a
+whole exercise in three files: docs/authoring.md)::
 
     import torch
     from grading.gradient_check.registry import GradientExercise, register_exercise
