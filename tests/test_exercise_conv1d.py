@@ -1,6 +1,9 @@
 """Exercise C.1 (a kernel shared across positions), the worked example of docs/authoring.md: three source
 files make the exercise, its check recognises the lab's network, and its trusted check passes the solution
 and names a planted mistake."""
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -20,14 +23,14 @@ SOURCE_SUFFIXES = {".py", ".ipynb", ".md", ".cfg", ".toml", ".txt", ".json", ".y
 def files_naming(word):
     """The repository's source files (relative paths) whose text names ``word``, outside ``NOT_SOURCES``."""
     found = set()
-    for path in REPOSITORY_ROOT.rglob("*"):
-        relative = path.relative_to(REPOSITORY_ROOT).as_posix()
-        if (path.suffix not in SOURCE_SUFFIXES or not path.is_file() or relative.startswith(NOT_SOURCES)
-                or any(part.startswith(".") or part in ("__pycache__", "build", "out") or part.endswith(".egg-info")
-                       for part in path.relative_to(REPOSITORY_ROOT).parts)):
-            continue
-        if word in path.read_text(encoding="utf-8", errors="replace").lower():
-            found.add(relative)
+    for folder, subfolders, files in os.walk(REPOSITORY_ROOT):
+        subfolders[:] = [name for name in subfolders if not (name.startswith(".") or name.endswith(".egg-info")
+                                                             or name in ("__pycache__", "build", "out"))]
+        for name in files:
+            relative = (Path(folder) / name).relative_to(REPOSITORY_ROOT).as_posix()
+            if Path(name).suffix in SOURCE_SUFFIXES and not relative.startswith(NOT_SOURCES) and \
+                    word in (Path(folder) / name).read_text(encoding="utf-8", errors="replace").lower():
+                found.add(relative)
     return found
 
 
