@@ -107,21 +107,6 @@ ASSIGNMENTS = {
                 "test_f_3_hidden": CellScope("two sigmoid layers, then a linear one", cases=("progressive-sigmoid",)),
             },
         }),
-    "advertising": dict(
-        ships=("advertising.py",),
-        checks=("advertising_mse",),
-        scores={
-            "advertising_least_squares": {
-                "test_least_squares": CellScope("the least-squares fit"),
-            },
-            "advertising_mse_gradient": {
-                "test_r_1_grader": CellScope("markets of the Advertising data", cases=("markets",)),
-                "test_r_1_hidden": CellScope("another design (5 features)", cases=("other-design",)),
-            },
-            "advertising_descent": {
-                "test_descent": CellScope("gradient descent to the least-squares fit"),
-            },
-        }),
     "digits": dict(
         ships=("digits_lab.py", "numpy_mlp.py", "pytorch_mlp.py"),
         checks=("numpy_mlp", "pytorch_mlp_forward"),

@@ -107,22 +107,6 @@ PROGRESSIVE = Vocabulary(
     not_finite="compute the softmax from logsumexp",
 )
 
-REGRESSION = Vocabulary(
-    code="mean_squared_error_gradient",
-    sign="the residual is prediction - y (X @ c - y), not y - prediction",
-    output_start="the gradient of mean((X @ c - y)**2), which is 2 / B * X.T @ (X @ c - y)",
-    fix_mean="the loss is the MEAN of the squared residuals: 2 / B * X.T @ residual",
-    shapes="X is (B, 1 + F) with the intercept column, c is (1 + F,), so X @ c is (B,) and X.T @ residual is (1 + F,)",
-    top_layer_wrong="The gradient is wrong: it should be 2 / B * X.T @ (X @ c - y).",
-    lower_layer_wrong="The gradient is wrong: it should be 2 / B * X.T @ (X @ c - y).",
-    unnamed_wrong=("The gradient of the {labels} is wrong: it should be 2 / B * X.T @ (X @ c - y), of shape "
-                   "(1 + F,), intercept first."),
-    bias_reduce="sum over the examples",
-    weight_layout="the gradient has the coefficients' shape (1 + F,)",
-    missing_layer="",
-    not_finite="check for division by zero",
-)
-
 FORWARD = Vocabulary(
     code="_log_forward",
     sign="the log-probabilities are negated somewhere",

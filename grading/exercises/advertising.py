@@ -3,7 +3,9 @@
 The student writes a function, not a model, so :class:`LinearRegressionGradient` presents it
 to the grader as one: ``parameters == {'coefficients': (1 + F,)}`` (intercept first) and
 ``backpropagation(input (B, F), output (B,))`` returns ``{'coefficients': (1 + F,)}``. The
-reference is autograd on ``mean(([1, x] @ c - y) ** 2)``. Registered when ``grading/exercises/__init__.py`` imports it.
+reference is autograd on ``mean(([1, x] @ c - y) ** 2)``. The module is everything the grader knows of the lab:
+the exercise, its diagnosis words, its trusted checks and the ``advertising`` assignment's scored test cells, in
+the one ``GradientExercise`` it registers.
 """
 import importlib
 from functools import partial
@@ -11,11 +13,32 @@ from functools import partial
 import numpy as np
 import torch
 
-from grading.diagnosis.vocabulary import REGRESSION
-from grading.gradient_check.registry import GradientExercise, ParameterSpec, register_exercise, register_trusted_check
+from grading.course.assignments import AssignmentRow
+from grading.course.cell_scope import CellScope
+from grading.diagnosis.vocabulary import Vocabulary
+from grading.gradient_check.registry import GradientExercise, ParameterSpec, register_exercise
 from grading.policy.precision import normwise_error
 from grading.trusted.cases import Call, CallsCase, Returned
 from grading.trusted.check_spec import FLOAT64, TrustedCheck, calls_shapes, compare_close
+from grading.trusted.student_side import probe_function_calls
+
+NAME = "advertising_mse"
+
+REGRESSION_VOCABULARY = Vocabulary(
+    code="mean_squared_error_gradient",
+    sign="the residual is prediction - y (X @ c - y), not y - prediction",
+    output_start="the gradient of mean((X @ c - y)**2), which is 2 / B * X.T @ (X @ c - y)",
+    fix_mean="the loss is the MEAN of the squared residuals: 2 / B * X.T @ residual",
+    shapes="X is (B, 1 + F) with the intercept column, c is (1 + F,), so X @ c is (B,) and X.T @ residual is (1 + F,)",
+    top_layer_wrong="The gradient is wrong: it should be 2 / B * X.T @ (X @ c - y).",
+    lower_layer_wrong="The gradient is wrong: it should be 2 / B * X.T @ (X @ c - y).",
+    unnamed_wrong=("The gradient of the {labels} is wrong: it should be 2 / B * X.T @ (X @ c - y), of shape "
+                   "(1 + F,), intercept first."),
+    bias_reduce="sum over the examples",
+    weight_layout="the gradient has the coefficients' shape (1 + F,)",
+    missing_layer="",
+    not_finite="check for division by zero",
+)
 
 
 class LinearRegressionGradient:
@@ -62,22 +85,7 @@ def load_advertising_data(data_dir=None):
                    feature_names=list(data.feature_names), name="advertising")
 
 
-register_exercise(GradientExercise(
-    name="advertising_mse",
-    title="Exercise R.1: mean_squared_error_gradient (Advertising lab)",
-    recognizes=lambda model: isinstance(model, LinearRegressionGradient),
-    reference_loss=regression_reference_loss,
-    model_loss=lambda model, batch: model.loss(batch["input"], batch["output"]),
-    parameter_specs=lambda model: [ParameterSpec(("coefficients",), None, "coefficients",
-                                                 tuple(np.shape(model.parameters["coefficients"])))],
-    output_bias=None,  # not a softmax
-    build_model=build_linear_regression,
-    vocabulary=REGRESSION,
-    load_data=load_advertising_data,
-))
-
-
-# Trusted checks of the Advertising assignment's test cells (cells and scopes in grading/course/assignments.py).
+# Trusted checks of the Advertising assignment's test cells (cells and scopes in the assignment row below).
 
 MARKETS, DESCENT_MARKETS, OTHER_SHAPE = 30, 150, (17, 5)   # rows of the drawn fits; the other design's features
 
@@ -113,7 +121,7 @@ def compare_mse_gradient(case, arrays):
     """As the notebook's tests: the markets against the reference at the gradient check's float64
     tolerance (normwise), the other design entrywise at rtol 1e-6, atol 1e-8."""
     expected = exact_gradient(case.inputs())
-    if case.key == "markets":
+    if case.key == MARKETS_CASE.key:
         error = normwise_error(arrays["gradient"], expected)
         return None if error <= FLOAT64.rtol else (
             f"the gradient differs from the reference: normwise error {error:.1e} > {FLOAT64.rtol:.1e}")
@@ -141,29 +149,54 @@ def compare_descent(case, arrays):
                          "gradient descent's coefficients against the least-squares fit", rtol=1e-6)
 
 
-register_trusted_check(TrustedCheck(
+MARKETS_CASE = CallsCase("markets", _gradient_calls(4), partial(draw_markets, MARKETS), 8201)
+OTHER_DESIGN_CASE = CallsCase("other-design", _gradient_calls(OTHER_SHAPE[1] + 1), draw_other_design, 8211)
+
+LEAST_SQUARES = TrustedCheck(
     name="advertising_least_squares", title="The least-squares fit (given code)",
-    exercise="advertising_mse", module="labs.advertising", class_name=None, probe="function_calls",
+    exercise=NAME, module="labs.advertising", class_name=None, probe=probe_function_calls,
     cases=(CallsCase("fit", (Call("least_squares", (Returned("fit", (4,)),), ("@features", "@target")),
                              Call("design_matrix", (Returned("design", None),), ("@features",)),
                              Call("mean_squared_error", (Returned("loss", ()),), ("@design", "@fit", "@target"))),
                      partial(draw_markets, DESCENT_MARKETS), 8101),),
-    expected_shapes=calls_shapes, compare=compare_least_squares, torch_allowed=False))
+    expected_shapes=calls_shapes, compare=compare_least_squares, torch_allowed=False)
 
-register_trusted_check(TrustedCheck(
+MSE_GRADIENT = TrustedCheck(
     name="advertising_mse_gradient", title="Exercise R.1: mean_squared_error_gradient",
-    exercise="advertising_mse", module="labs.advertising", class_name=None, probe="function_calls",
-    cases=(CallsCase("markets", _gradient_calls(4), partial(draw_markets, MARKETS), 8201),
-           CallsCase("other-design", _gradient_calls(OTHER_SHAPE[1] + 1), draw_other_design, 8211)),
-    expected_shapes=calls_shapes, compare=compare_mse_gradient, torch_allowed=False))
+    exercise=NAME, module="labs.advertising", class_name=None, probe=probe_function_calls,
+    cases=(MARKETS_CASE, OTHER_DESIGN_CASE), expected_shapes=calls_shapes, compare=compare_mse_gradient,
+    torch_allowed=False)
 
-register_trusted_check(TrustedCheck(
+DESCENT = TrustedCheck(
     name="advertising_descent", title="Gradient descent with your gradient",
-    exercise="advertising_mse", module="labs.advertising", class_name=None, probe="function_calls",
+    exercise=NAME, module="labs.advertising", class_name=None, probe=probe_function_calls,
     cases=(CallsCase("descent", (Call("gradient_descent", (Returned("coefficients", (4,), (0,)),),
                                       ("@features", "@target"), (("learning_rate", 0.1), ("num_steps", 1000))),),
                      partial(draw_markets, DESCENT_MARKETS), 8301),),
-    expected_shapes=calls_shapes, compare=compare_descent, torch_allowed=False))
+    expected_shapes=calls_shapes, compare=compare_descent, torch_allowed=False)
+
+register_exercise(GradientExercise(
+    name=NAME,
+    title="Exercise R.1: mean_squared_error_gradient (Advertising lab)",
+    recognizes=lambda model: isinstance(model, LinearRegressionGradient),
+    reference_loss=regression_reference_loss,
+    model_loss=lambda model, batch: model.loss(batch["input"], batch["output"]),
+    parameter_specs=lambda model: [ParameterSpec(("coefficients",), None, "coefficients",
+                                                 tuple(np.shape(model.parameters["coefficients"])))],
+    output_bias=None,  # not a softmax
+    build_model=build_linear_regression,
+    vocabulary=REGRESSION_VOCABULARY,
+    load_data=load_advertising_data,
+    trusted=(LEAST_SQUARES, MSE_GRADIENT, DESCENT),
+    assignment=AssignmentRow("advertising", ships=("advertising.py",), scores={
+        LEAST_SQUARES: {"test_least_squares": CellScope("the least-squares fit")},
+        MSE_GRADIENT: {
+            "test_r_1_grader": CellScope("markets of the Advertising data", cases=(MARKETS_CASE.key,)),
+            "test_r_1_hidden": CellScope("another design (5 features)", cases=(OTHER_DESIGN_CASE.key,)),
+        },
+        DESCENT: {"test_descent": CellScope("gradient descent to the least-squares fit")},
+    }),
+))
 
 __all__ = ["LinearRegressionGradient", "regression_reference_loss", "build_linear_regression",
            "load_advertising_data"]
