@@ -97,7 +97,7 @@ def test_a_new_exercise_is_one_registered_object(monkeypatch):
                            cases=mlp_cases("new", 1), expected_shapes=gradient_shapes,
                            compare=lambda case, arrays: compare_gradients("new_lab", case, arrays))
     row = assignments.AssignmentRow("backprop_mlp", ships=assignments.ASSIGNMENTS["backprop_mlp"]["ships"],
-                                    scores={trusted: ("test_new",)})
+                                    scores={trusted.name: ("test_new",)})
     exercise = GradientExercise(name="new_lab", title="Exercise N.1", recognizes=lambda model: False,
                                 reference_loss=numpy_mlp.reference_loss, build_model=numpy_mlp.build_model,
                                 trusted=trusted, assignment=row)

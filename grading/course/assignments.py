@@ -84,29 +84,6 @@ ASSIGNMENTS = {
             "test_w_1_worked_point": CellScope("every value and gradient at the worked point", cases=("worked-point",)),
             "test_w_1_hidden": CellScope("the gradients at other points", cases=("other-points",)),
         }}),
-    "forward_reverse": dict(
-        ships=("forward_reverse",),
-        checks=("progressive_network",),
-        scores={
-            "forward_reverse_modes": {
-                "test_f_1_forward": CellScope("forward mode on the tanh chain", cases=("tanh-forward",),
-                                              arrays=("gradient",)),
-                "test_f_2_reverse": CellScope("reverse mode on the tanh chain", cases=("tanh-reverse",),
-                                              arrays=("gradient",)),
-                "test_f_counts": CellScope("the operations counted on the tanh chain",
-                                           cases=("tanh-forward", "tanh-reverse"), arrays=("operations",)),
-                "test_f_modes_hidden": CellScope("both modes on linear chains of other sizes",
-                                                 cases=tuple(f"linear-{n}-{mode}" for n in range(3)
-                                                             for mode in ("forward", "reverse"))),
-            },
-            "forward_reverse_closed_form": {
-                "test_f_3_closed_form": CellScope("the closed form of multinomial logistic regression"),
-            },
-            "progressive_network_backpropagation": {
-                "test_f_3_grader": CellScope("multinomial logistic regression", cases=("progressive-logistic",)),
-                "test_f_3_hidden": CellScope("two sigmoid layers, then a linear one", cases=("progressive-sigmoid",)),
-            },
-        }),
     "digits": dict(
         ships=("digits_lab.py", "numpy_mlp.py", "pytorch_mlp.py"),
         checks=("numpy_mlp", "pytorch_mlp_forward"),
@@ -130,19 +107,20 @@ ASSIGNMENTS = {
 class AssignmentRow:
     """An assignment's entry declared by the exercise module its notebook grades
     (``GradientExercise(assignment=AssignmentRow(...))``) instead of a row of ``ASSIGNMENTS``:
-    ``name`` (the notebook ``notebooks/source/<name>.ipynb``), ``ships`` and ``scores`` as in the table, the
-    scores keyed by the exercise's :class:`~grading.trusted.check_spec.TrustedCheck` objects themselves;
-    ``checks``: the table's ``checks``, by default the declaring exercise alone."""
+    ``name`` (the notebook ``notebooks/source/<name>.ipynb``), ``ships`` and ``scores`` as in the table (keyed
+    by ``check.name`` of the exercise's :class:`~grading.trusted.check_spec.TrustedCheck` objects, and the
+    scopes' cases by ``case.key``, so that no name is written twice); ``checks``: the table's ``checks``, by
+    default the declaring exercise alone."""
 
     name: str
     ships: tuple
-    scores: dict = field(default_factory=dict)   # {TrustedCheck: {test cell id: CellScope}}
+    scores: dict = field(default_factory=dict)   # {trusted check name: {test cell id: CellScope}}
     checks: tuple = None
 
     def row(self, exercise):
         """The table's entry for this assignment, declared by ``exercise``."""
         return dict(ships=tuple(self.ships), checks=(exercise.name,) if self.checks is None else tuple(self.checks),
-                    scores={check.name: cells for check, cells in self.scores.items()})
+                    scores=dict(self.scores))
 
 
 def assignment_table():

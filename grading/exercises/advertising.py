@@ -189,12 +189,12 @@ register_exercise(GradientExercise(
     load_data=load_advertising_data,
     trusted=(LEAST_SQUARES, MSE_GRADIENT, DESCENT),
     assignment=AssignmentRow("advertising", ships=("advertising.py",), scores={
-        LEAST_SQUARES: {"test_least_squares": CellScope("the least-squares fit")},
-        MSE_GRADIENT: {
+        LEAST_SQUARES.name: {"test_least_squares": CellScope("the least-squares fit")},
+        MSE_GRADIENT.name: {
             "test_r_1_grader": CellScope("markets of the Advertising data", cases=(MARKETS_CASE.key,)),
             "test_r_1_hidden": CellScope("another design (5 features)", cases=(OTHER_DESIGN_CASE.key,)),
         },
-        DESCENT: {"test_descent": CellScope("gradient descent to the least-squares fit")},
+        DESCENT.name: {"test_descent": CellScope("gradient descent to the least-squares fit")},
     }),
 ))
 

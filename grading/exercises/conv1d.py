@@ -149,7 +149,7 @@ register_exercise(GradientExercise(
     build_model=build_conv1d_network,
     load_data=load_motif_data,
     trusted=BACKPROPAGATION,
-    assignment=AssignmentRow("conv1d", ships=("conv1d.py",), scores={BACKPROPAGATION: {
+    assignment=AssignmentRow("conv1d", ships=("conv1d.py",), scores={BACKPROPAGATION.name: {
         "test_c_1_grader": CellScope("the lab's network", cases=(LAB_CASE.key,)),
         "test_c_1_hidden": CellScope("a wider kernel and three classes", cases=(WIDE_CASE.key,)),
     }}),

@@ -2,7 +2,9 @@
 blocks ``A_i, B_i`` (exercise F.3), through ``ProgressiveNetwork.backpropagation``.
 
 The network has weights only (``[[W_1], [W_2], ...]``, no biases) and a softmax output;
-the reference is autograd on the mean cross-entropy. Registered when ``grading/exercises/__init__.py`` imports it.
+the reference is autograd on the mean cross-entropy. The module is everything the grader knows of the lab: the
+exercise, its trusted checks and the ``forward_reverse`` assignment's scored test cells, in the one
+``GradientExercise`` it registers.
 """
 import importlib
 from dataclasses import dataclass
@@ -12,10 +14,16 @@ import numpy as np
 import torch
 
 from backprop_labs.utils import glorot_weight_init
+from grading.course.assignments import AssignmentRow
+from grading.course.cell_scope import CellScope
 from grading.diagnosis.vocabulary import PROGRESSIVE
-from grading.gradient_check.registry import GradientExercise, ParameterSpec, register_exercise, register_trusted_check
+from grading.gradient_check.registry import GradientExercise, ParameterSpec, register_exercise
 from grading.trusted.cases import Call, CallsCase, Case, Returned
 from grading.trusted.check_spec import TrustedCheck, calls_shapes, compare_close, gradient_judge
+from grading.trusted.student_side import (probe_counted_gradient, probe_function_calls,
+                                          probe_progressive_backpropagation)
+
+NAME = "progressive_network"
 
 LEARNING_RATE = 0.05
 
@@ -42,19 +50,7 @@ def build_multinomial_logistic_regression(package, data):
     return forward_reverse.ProgressiveNetwork([data.num_features, data.num_classes], ["linear"], LEARNING_RATE)
 
 
-register_exercise(GradientExercise(
-    name="progressive_network",
-    title="Exercise F.3: backward loop with A_i, B_i (ProgressiveNetwork.backpropagation)",
-    recognizes=lambda model: type(model).__name__ == "ProgressiveNetwork",
-    reference_loss=progressive_reference_loss,
-    parameter_specs=progressive_parameter_specs,
-    output_bias=None,  # no bias parameter to shift
-    build_model=build_multinomial_logistic_regression,
-    vocabulary=PROGRESSIVE,
-))
-
-
-# Trusted checks of the forward/reverse assignment's test cells (cells and scopes in grading/course/assignments.py).
+# Trusted checks of the forward/reverse assignment's test cells (cells and scopes in the assignment row below).
 
 def _lab():
     return importlib.import_module("labs_solutions.forward_reverse")
@@ -159,26 +155,57 @@ class ProgressiveCase(Case):
                 f"{self.key}.input": batch["input"], f"{self.key}.output": batch["output"]}
 
 
-register_trusted_check(TrustedCheck(
-    name="forward_reverse_modes", title="Exercises F.1-F.2: forward and reverse mode, counted",
-    exercise=None, module="labs.forward_reverse", class_name=None, probe="counted_gradient",
-    cases=(*(ChainCase(f"tanh-{mode}", TANH_CHAIN, "tanh", mode, 5101) for mode in MODES),
-           *(ChainCase(f"linear-{n}-{mode}", sizes, "linear", mode, 5111 + n)
-             for n, sizes in enumerate(LINEAR_CHAINS) for mode in MODES)),
-    expected_shapes=chain_shapes, compare=compare_counted_gradient, torch_allowed=False))
+TANH_CASES = {mode: ChainCase(f"tanh-{mode}", TANH_CHAIN, "tanh", mode, 5101) for mode in MODES}
+LINEAR_CASES = tuple(ChainCase(f"linear-{n}-{mode}", sizes, "linear", mode, 5111 + n)
+                     for n, sizes in enumerate(LINEAR_CHAINS) for mode in MODES)
+LOGISTIC_CASE = ProgressiveCase("progressive-logistic", (64, 10), ("linear",), 30, 5301)
+SIGMOID_CASE = ProgressiveCase("progressive-sigmoid", (64, 12, 8, 10), ("sigmoid", "sigmoid", "linear"), 30, 5311)
 
-register_trusted_check(TrustedCheck(
+MODES_CHECK = TrustedCheck(
+    name="forward_reverse_modes", title="Exercises F.1-F.2: forward and reverse mode, counted",
+    exercise=None, module="labs.forward_reverse", class_name=None, probe=probe_counted_gradient,
+    cases=(*TANH_CASES.values(), *LINEAR_CASES),
+    expected_shapes=chain_shapes, compare=compare_counted_gradient, torch_allowed=False)
+
+CLOSED_FORM = TrustedCheck(
     name="forward_reverse_closed_form", title="Exercise F.3: progressive_backprop against the closed form",
-    exercise=None, module="labs.forward_reverse", class_name=None, probe="function_calls",
+    exercise=None, module="labs.forward_reverse", class_name=None, probe=probe_function_calls,
     cases=(CallsCase("closed-form", tuple(
         Call("progressive_backprop", (Returned(f"e{n}.gradient", (24,), (1, 0)),),
              (f"@e{n}.x", f"@e{n}.y", [["linear", f"@e{n}.W"]])) for n in range(3)), draw_logistic_examples, 5201),),
-    expected_shapes=calls_shapes, compare=compare_closed_form, torch_allowed=False))
+    expected_shapes=calls_shapes, compare=compare_closed_form, torch_allowed=False)
 
-register_trusted_check(TrustedCheck(
+BACKPROPAGATION = TrustedCheck(
     name="progressive_network_backpropagation", title="Exercise F.3: ProgressiveNetwork.backpropagation",
-    exercise="progressive_network", module="labs.forward_reverse", class_name="ProgressiveNetwork",
-    probe="progressive_backpropagation",
-    cases=(ProgressiveCase("progressive-logistic", (64, 10), ("linear",), 30, 5301),
-           ProgressiveCase("progressive-sigmoid", (64, 12, 8, 10), ("sigmoid", "sigmoid", "linear"), 30, 5311)),
-    judge=gradient_judge("progressive_network"), torch_allowed=False))
+    exercise=NAME, module="labs.forward_reverse", class_name="ProgressiveNetwork",
+    probe=probe_progressive_backpropagation, cases=(LOGISTIC_CASE, SIGMOID_CASE),
+    judge=gradient_judge(NAME), torch_allowed=False)
+
+register_exercise(GradientExercise(
+    name=NAME,
+    title="Exercise F.3: backward loop with A_i, B_i (ProgressiveNetwork.backpropagation)",
+    recognizes=lambda model: type(model).__name__ == "ProgressiveNetwork",
+    reference_loss=progressive_reference_loss,
+    parameter_specs=progressive_parameter_specs,
+    output_bias=None,  # no bias parameter to shift
+    build_model=build_multinomial_logistic_regression,
+    vocabulary=PROGRESSIVE,
+    trusted=(MODES_CHECK, CLOSED_FORM, BACKPROPAGATION),
+    assignment=AssignmentRow("forward_reverse", ships=("forward_reverse",), scores={
+        MODES_CHECK.name: {
+            "test_f_1_forward": CellScope("forward mode on the tanh chain", cases=(TANH_CASES["forward"].key,),
+                                          arrays=("gradient",)),
+            "test_f_2_reverse": CellScope("reverse mode on the tanh chain", cases=(TANH_CASES["reverse"].key,),
+                                          arrays=("gradient",)),
+            "test_f_counts": CellScope("the operations counted on the tanh chain",
+                                       cases=tuple(case.key for case in TANH_CASES.values()), arrays=("operations",)),
+            "test_f_modes_hidden": CellScope("both modes on linear chains of other sizes",
+                                             cases=tuple(case.key for case in LINEAR_CASES)),
+        },
+        CLOSED_FORM.name: {"test_f_3_closed_form": CellScope("the closed form of multinomial logistic regression")},
+        BACKPROPAGATION.name: {
+            "test_f_3_grader": CellScope("multinomial logistic regression", cases=(LOGISTIC_CASE.key,)),
+            "test_f_3_hidden": CellScope("two sigmoid layers, then a linear one", cases=(SIGMOID_CASE.key,)),
+        },
+    }),
+))

@@ -237,16 +237,16 @@ register_exercise(GradientExercise(
     assignment=AssignmentRow(
         "glm", ships=("glm.py", "glm_plot.py", "pytorch_mlp.py"),
         scores={
-            INVERSE_LINKS: {
+            INVERSE_LINKS.name: {
                 "test_g_1_links": CellScope("each inverse link on a batch of eta", cases=(LINKS_CASE.key,)),
                 "test_g_1_hidden": CellScope("large logits and a column of eta", cases=(LARGE_LINKS_CASE.key,)),
             },
-            BACKPROPAGATION: {
+            BACKPROPAGATION.name: {
                 "test_g_2_grader": CellScope("the Poisson network", cases=(POISSON_CASE.key,)),
                 "test_g_2_hidden": CellScope("the Gaussian and categorical networks",
                                              cases=(GAUSSIAN_CASE.key, CATEGORICAL_CASE.key)),
             },
-            ROUTES_CHECK: {
+            ROUTES_CHECK.name: {
                 "test_routes": CellScope("both routes for every distribution"),
             },
         }),
