@@ -57,26 +57,6 @@ ASSIGNMENTS = {
                 "test_2_4_hidden": CellScope("the tanh and ReLU networks", DEEP_NETWORKS),
             },
         }),
-    "autodiff": dict(
-        ships=("autodiff",),
-        checks=("autodiff_mlp",),
-        scores={
-            "autodiff_vjps": {
-                "test_a_1_multiply": CellScope("multiply, with and without broadcasting", cases=("multiply",)),
-                "test_a_2_divide": CellScope("divide", cases=("divide",)),
-                "test_a_3_exp_log": CellScope("exp and log", cases=("exp-log",)),
-                "test_a_4_tanh": CellScope("tanh", cases=("tanh",)),
-                "test_a_5_matmul": CellScope("matmul of matrices and vectors", cases=("matmul",)),
-                "test_a_1_5_hidden": CellScope("more shapes", cases=("other-shapes",)),
-            },
-            "autodiff_backward_pass": {
-                "test_a_6_backward": CellScope("a node used twice and the worked graph", cases=("backward",)),
-                "test_a_6_hidden": CellScope("shared subexpressions and a long chain", cases=("shared-and-chain",)),
-            },
-            "autodiff_mlp_gradients": {
-                "test_a_mlp": CellScope("the two networks"),
-            },
-        }),
     "worked_graph": dict(
         ships=("worked_graph.py",),
         checks=(),  # W.1 returns numbers, not a model's gradients: its test cells check it

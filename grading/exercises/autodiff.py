@@ -2,7 +2,8 @@
 
 ``AutodiffMLP.gradients`` is one ``grad`` call, so it is right only if the student's VJP
 rules and ``backward_pass`` are: the grader compares it with autograd on the same MLP loss
-as the day-2 NumPy MLP. Registered when ``grading/exercises/__init__.py`` imports it.
+as the day-2 NumPy MLP. The module is everything the grader knows of the lab: the exercise, its trusted checks
+and the ``autodiff`` assignment's scored test cells, in the one ``GradientExercise`` it registers.
 """
 import importlib
 from dataclasses import dataclass
@@ -10,13 +11,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from grading.course.assignments import AssignmentRow
+from grading.course.cell_scope import CellScope
 from grading.diagnosis.vocabulary import AUTODIFF
-from grading.gradient_check.registry import GradientExercise, register_exercise, register_trusted_check
+from grading.gradient_check.registry import GradientExercise, register_exercise
 from grading.trusted.cases import Case
 from grading.trusted.check_spec import TrustedCheck, compare_close, gradient_judge
+from grading.trusted.student_side import probe_autodiff_grad, probe_autodiff_mlp_gradients, probe_autodiff_vjps
 from .autodiff_localise import VJP_TOLERANCE, torch_twin, torch_vjps
 from .numpy_mlp import mlp_reference_loss
 
+NAME = "autodiff_mlp"
 HIDDEN_SIZE = 20
 LEARNING_RATE = 0.05
 
@@ -28,20 +33,7 @@ def build_autodiff_mlp(package, data):
                                 LEARNING_RATE)
 
 
-register_exercise(GradientExercise(
-    name="autodiff_mlp",
-    title="Exercises A.1-A.6: mini-autodiff VJPs and backward_pass (AutodiffMLP.gradients)",
-    # By class name: an AutodiffMLP has no ``backpropagation``, so the NumPy MLP entry never claims it.
-    recognizes=lambda model: type(model).__name__ == "AutodiffMLP",
-    reference_loss=mlp_reference_loss,
-    student_gradients=lambda model, batch: model.gradients(batch["input"], batch["output"]),
-    build_model=build_autodiff_mlp,
-    vocabulary=AUTODIFF,
-    localise_module="autodiff_localise",   # each VJP rule on its own, then backward_pass on small graphs
-))
-
-
-# Trusted checks of the autodiff assignment's test cells (cells and scopes in grading/course/assignments.py).
+# Trusted checks of the autodiff assignment's test cells (cells and scopes in the assignment row below).
 
 @dataclass(frozen=True)
 class VJPCase:
@@ -170,7 +162,7 @@ def compare_shared_and_chain(case, arrays):
 
 
 def _compare_graphs(case, arrays):
-    return (compare_backward if case.key == "backward" else compare_shared_and_chain)(case, arrays)
+    return (compare_backward if case.key == BACKWARD_CASE.key else compare_shared_and_chain)(case, arrays)
 
 
 HIDDEN_VJP_CALLS = (("multiply", ((), (2, 3)), ()), ("divide", ((), (2, 3)), (1,)),
@@ -178,31 +170,64 @@ HIDDEN_VJP_CALLS = (("multiply", ((), (2, 3)), ()), ("divide", ((), (2, 3)), (1,
                     ("matmul", ((2, 3, 4), (4, 5)), ()), ("matmul", ((2, 1, 3, 4), (5, 4, 2)), ()),
                     ("matmul", ((4,), (4,)), ()), ("dot", ((3, 4), (4, 2)), ()))
 
-register_trusted_check(TrustedCheck(
+MULTIPLY, DIVIDE, EXP_LOG, TANH, MATMUL, OTHER_SHAPES = (
+    VJPCase("multiply", (("multiply", ((3, 4), (3, 4)), ()), ("multiply", ((3, 4), (4,)), ()),
+                         ("multiply", ((5, 1), (1, 3)), ())), 4101),
+    VJPCase("divide", (("divide", ((3, 4), (3, 4)), (1,)), ("divide", ((3, 4), (3, 1)), (1,))), 4201),
+    VJPCase("exp-log", (("exp", ((3, 4),), ()), ("log", ((3, 4),), (0,))), 4301),
+    VJPCase("tanh", (("tanh", ((2, 3, 4),), ()),), 4401),
+    VJPCase("matmul", (("matmul", ((3, 4), (4, 5)), ()), ("matmul", ((4,), (4, 5)), ()),
+                       ("matmul", ((3, 4), (4,)), ())), 4501),
+    VJPCase("other-shapes", HIDDEN_VJP_CALLS * 2, 4601))
+BACKWARD_CASE = GradCase("backward", ((USED_TWICE, "used_twice", 0, ("x",)),
+                                      (WORKED_GRAPH, "worked_graph", (0, 1, 2), ("a", "b", "c"))), draw_backward, 4701)
+SHARED_AND_CHAIN_CASE = GradCase("shared-and-chain", ((SHARED, "shared", (0, 1), ("weights", "vector")),
+                                                      (CHAIN, "chain", 0, ("x",))), draw_shared_and_chain, 4801)
+
+VJPS = TrustedCheck(
     name="autodiff_vjps", title="Exercises A.1-A.5: the VJP rules",
-    exercise=None, module="labs.autodiff", class_name=None, probe="autodiff_vjps",
-    cases=(VJPCase("multiply", (("multiply", ((3, 4), (3, 4)), ()), ("multiply", ((3, 4), (4,)), ()),
-                                ("multiply", ((5, 1), (1, 3)), ())), 4101),
-           VJPCase("divide", (("divide", ((3, 4), (3, 4)), (1,)), ("divide", ((3, 4), (3, 1)), (1,))), 4201),
-           VJPCase("exp-log", (("exp", ((3, 4),), ()), ("log", ((3, 4),), (0,))), 4301),
-           VJPCase("tanh", (("tanh", ((2, 3, 4),), ()),), 4401),
-           VJPCase("matmul", (("matmul", ((3, 4), (4, 5)), ()), ("matmul", ((4,), (4, 5)), ()),
-                              ("matmul", ((3, 4), (4,)), ())), 4501),
-           VJPCase("other-shapes", HIDDEN_VJP_CALLS * 2, 4601)),
-    expected_shapes=vjp_shapes, compare=compare_vjps, torch_allowed=False))
+    exercise=None, module="labs.autodiff", class_name=None, probe=probe_autodiff_vjps,
+    cases=(MULTIPLY, DIVIDE, EXP_LOG, TANH, MATMUL, OTHER_SHAPES),
+    expected_shapes=vjp_shapes, compare=compare_vjps, torch_allowed=False)
 
-register_trusted_check(TrustedCheck(
+BACKWARD_PASS = TrustedCheck(
     name="autodiff_backward_pass", title="Exercise A.6: backward_pass (through grad)",
-    exercise=None, module="labs.autodiff", class_name=None, probe="autodiff_grad",
-    cases=(GradCase("backward", ((USED_TWICE, "used_twice", 0, ("x",)),
-                                 (WORKED_GRAPH, "worked_graph", (0, 1, 2), ("a", "b", "c"))), draw_backward, 4701),
-           GradCase("shared-and-chain", ((SHARED, "shared", (0, 1), ("weights", "vector")),
-                                         (CHAIN, "chain", 0, ("x",))), draw_shared_and_chain, 4801)),
-    expected_shapes=grad_shapes, compare=_compare_graphs, torch_allowed=False))
+    exercise=None, module="labs.autodiff", class_name=None, probe=probe_autodiff_grad,
+    cases=(BACKWARD_CASE, SHARED_AND_CHAIN_CASE),
+    expected_shapes=grad_shapes, compare=_compare_graphs, torch_allowed=False)
 
-register_trusted_check(TrustedCheck(
+MLP_GRADIENTS = TrustedCheck(
     name="autodiff_mlp_gradients", title="Exercises A.1-A.6: AutodiffMLP.gradients",
-    exercise="autodiff_mlp", module="labs.autodiff", class_name="AutodiffMLP", probe="autodiff_mlp_gradients",
+    exercise=NAME, module="labs.autodiff", class_name="AutodiffMLP", probe=probe_autodiff_mlp_gradients,
     cases=(Case("autodiff-tanh", (64, 16, 10), ("tanh", "softmax"), 30, 4901),
            Case("autodiff-sigmoid-tanh", (64, 16, 16, 10), ("sigmoid", "tanh", "softmax"), 30, 4911)),
-    judge=gradient_judge("autodiff_mlp"), torch_allowed=False))
+    judge=gradient_judge(NAME), torch_allowed=False)
+
+register_exercise(GradientExercise(
+    name=NAME,
+    title="Exercises A.1-A.6: mini-autodiff VJPs and backward_pass (AutodiffMLP.gradients)",
+    # By class name: an AutodiffMLP has no ``backpropagation``, so the NumPy MLP entry never claims it.
+    recognizes=lambda model: type(model).__name__ == "AutodiffMLP",
+    reference_loss=mlp_reference_loss,
+    student_gradients=lambda model, batch: model.gradients(batch["input"], batch["output"]),
+    build_model=build_autodiff_mlp,
+    vocabulary=AUTODIFF,
+    localise_module="autodiff_localise",   # each VJP rule on its own, then backward_pass on small graphs
+    trusted=(VJPS, BACKWARD_PASS, MLP_GRADIENTS),
+    assignment=AssignmentRow("autodiff", ships=("autodiff",), scores={
+        VJPS.name: {
+            "test_a_1_multiply": CellScope("multiply, with and without broadcasting", cases=(MULTIPLY.key,)),
+            "test_a_2_divide": CellScope("divide", cases=(DIVIDE.key,)),
+            "test_a_3_exp_log": CellScope("exp and log", cases=(EXP_LOG.key,)),
+            "test_a_4_tanh": CellScope("tanh", cases=(TANH.key,)),
+            "test_a_5_matmul": CellScope("matmul of matrices and vectors", cases=(MATMUL.key,)),
+            "test_a_1_5_hidden": CellScope("more shapes", cases=(OTHER_SHAPES.key,)),
+        },
+        BACKWARD_PASS.name: {
+            "test_a_6_backward": CellScope("a node used twice and the worked graph", cases=(BACKWARD_CASE.key,)),
+            "test_a_6_hidden": CellScope("shared subexpressions and a long chain",
+                                         cases=(SHARED_AND_CHAIN_CASE.key,)),
+        },
+        MLP_GRADIENTS.name: {"test_a_mlp": CellScope("the two networks")},
+    }),
+))
