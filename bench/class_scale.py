@@ -149,7 +149,7 @@ def _timed_child(code, arguments):
     return elapsed, sampler.peak_rss, len(sampler.zygotes)
 
 
-def measure(students=40, rounds=1, seed=0, report=None):
+def measure_class(students=40, rounds=1, seed=0, report=None):
     """Figures of :func:`format_table` and :func:`rows`: seconds, peak memory and zygotes per contender
     and round, disk per graded student, the paired ratios, and the load around the run."""
     sys.path.insert(0, str(REPOSITORY_ROOT / "tests"))
@@ -282,13 +282,16 @@ def rows(figures):
     return result
 
 
-def measure_rows(settings):
-    """For the bench command (row 7): skipped with ``--quick``."""
+def measure(settings, report=None):
+    """Rows 7-7e for the bench command; skipped with ``--quick`` (grades notebooks for minutes)."""
     what = f"grade a class of {settings.class_submissions}"
     if settings.quick:
         return [Row("7", what, status="skipped with --quick (grades notebooks for minutes)",
                     target=Target("<=", FLOOR_GOAL))]
-    return rows(measure(settings.class_submissions, settings.class_rounds))
+    from .autograde import _data_directory
+
+    with _data_directory(settings.data_dir):
+        return rows(measure_class(settings.class_submissions, settings.class_rounds, report=report))
 
 
 def format_table(figures):
@@ -317,7 +320,7 @@ def main(argv=None):
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args(argv)
-    figures = measure(args.students, args.rounds, report=lambda line: print(line, file=sys.stderr))
+    figures = measure_class(args.students, args.rounds, report=lambda line: print(line, file=sys.stderr))
     print(format_table(figures))
     return 0
 

@@ -14,7 +14,7 @@ import pytest
 from bench.table import HEADER
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-EXPECTED_ROWS = ["1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "2", "2b", "2c", "2d", "3", "4a", "4b", "5", "6"]
+EXPECTED_ROWS = ["1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "2", "2b", "2c", "2d", "3", "4a", "4b", "5", "6", "7"]
 # Rows that need nothing but this repository.
 ALWAYS_MEASURED = {"1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "2", "2b", "2c", "2d", "3", "4a", "4b"}
 LOAD = re.compile(r"^\d+\.\d$|^nan$")
@@ -164,7 +164,7 @@ def test_the_grading_children_get_no_stubs_on_pythonpath_and_the_thread_policy(m
 def test_the_table_is_written_only_when_asked(monkeypatch, tmp_path, capsys):
     import bench.__main__ as command
 
-    monkeypatch.setattr(command, "run_benchmarks", lambda settings, report: [])
+    monkeypatch.setattr(command, "run_benchmarks", lambda settings, report, only=None: [])
     monkeypatch.setattr(command, "REPOSITORY_ROOT", tmp_path)
     assert command.main(["--quick"]) == 0
     assert not (tmp_path / "BENCHMARKS.md").exists() and "# Benchmarks" in capsys.readouterr().out
@@ -184,3 +184,27 @@ def test_threads_reach_child_processes(monkeypatch):
                             "import os; print(requested_threads(), os.environ['OPENBLAS_NUM_THREADS'])"],
                            cwd=REPOSITORY_ROOT, capture_output=True, text=True, env=dict(os.environ), timeout=120)
     assert child.stdout.split() == ["1", "1"], child.stderr
+
+
+def test_only_carries_the_other_benchmarks_rows_over_from_the_file(monkeypatch, tmp_path, capsys):
+    """``--only 3``: row 3 measured now; the rows of every other benchmark kept from the file as they were
+    printed (a cell holding ``|`` included), marked as carried over, in table order."""
+    import bench.__main__ as command
+    from bench.table import Row, Target, render
+
+    earlier = render([Row("1a", "check", measured="a | b", baseline="x", ratio=2.0, target=Target("<=", 5)),
+                      Row("3", "old row 3", measured="old", ratio=9.0),
+                      Row("7b", "class", measured="c", ratio=1.5, note="n")],
+                     ["# Benchmarks", "", "Measured 2026-01-02 by `python -m bench`.", ""], 7)
+    (tmp_path / "BENCHMARKS.md").write_text(earlier, encoding="utf-8")
+    asked = []
+    monkeypatch.setattr(command, "run_benchmarks", lambda settings, report, only=None: asked.append(only) or [
+        Row("3", "new row 3", measured="new", ratio=0.5)])
+    monkeypatch.setattr(command, "REPOSITORY_ROOT", tmp_path)
+    assert command.main(["--quick", "--only", "3", "--write"]) == 0
+    assert asked == [["3"]]
+    _, rows = table_rows((tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8"))
+    assert [(row["#"], row["benchmark"]) for row in rows] == [("1a", "check"), ("3", "new row 3"), ("7b", "class")]
+    assert rows[0]["measured"] == "a \\| b" and rows[0]["met"] == "yes"
+    assert rows[0]["notes"] == "carried over unchanged from the table measured 2026-01-02"
+    assert rows[2]["notes"].startswith("n; carried over") and "carried" not in rows[1]["notes"]
