@@ -15,7 +15,7 @@ an order shuffled afresh every round:
 
 Every honest control must score full marks (the floor: every trusted check passes; ``grade``: the
 gradebook), or the round is not a benchmark. While each contender runs, its process tree is sampled
-(:class:`TreeSampler`): peak resident memory of the tree, and how many zygotes it started; ``grade``'s
+(:class:`TreeSampler`): peak proportional memory (PSS) of the tree, and how many zygotes it started; ``grade``'s
 disk is the course folder's growth. The projection of a 1,000-submission class (rows 7c-7e) is
 computed from these figures by :func:`project`, with its assumptions in the rows' notes.
 
@@ -88,7 +88,7 @@ def class_kinds(students):
 
 class TreeSampler:
     """Samples a process and its descendants every ``interval`` seconds in a thread: the peak of
-    their summed resident memory, and the zygotes (``zygote.py`` processes) seen among them."""
+    their summed proportional memory (PSS), and the zygotes (``zygote.py`` processes) seen among them."""
 
     def __init__(self, pid, interval=0.25):
         self.pid, self.interval = pid, interval
@@ -106,14 +106,16 @@ class TreeSampler:
                 tree = [root] + root.children(recursive=True)
             except psutil.Error:
                 tree = []
-            total = 0
+            total, forking = 0, {}
             for process in tree:
                 try:
-                    total += process.memory_info().rss
+                    total += _proportional_bytes(process)
                     if any(part.endswith("zygote.py") for part in process.cmdline()):
-                        self.zygotes.add(process.pid)
+                        forking[process.pid] = process.ppid()
                 except psutil.Error:
                     pass
+            # A run forked by a zygote keeps its command line: a zygote is one whose parent is no zygote.
+            self.zygotes.update(pid for pid, parent in forking.items() if parent not in forking)
             self.peak_rss = max(self.peak_rss, total)
             self._stop.wait(self.interval)
 
@@ -121,6 +123,15 @@ class TreeSampler:
         self._stop.set()
         self._thread.join()
         return self
+
+
+def _proportional_bytes(process):
+    """The process's proportional set size (its share of pages shared with others: zygotes and their forks
+    share most of theirs), or its resident size where the kernel gives no PSS."""
+    try:
+        return process.memory_full_info().pss
+    except (AttributeError, OSError):
+        return process.memory_info().rss
 
 
 def folder_bytes(folder):
@@ -228,6 +239,9 @@ def project(figures, submissions=PROJECTED_CLASS, workers=(1, 2, 8)):
 
 
 def _mib(value):
+    """Bytes for a table cell, in KiB, MiB or GiB."""
+    if value < 2 ** 20:
+        return f"{value / 2 ** 10:,.0f} KiB"
     return f"{value / 2 ** 20:,.0f} MiB" if value < 2 ** 30 else f"{value / 2 ** 30:.1f} GiB"
 
 

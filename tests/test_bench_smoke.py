@@ -14,9 +14,9 @@ import pytest
 from bench.table import HEADER
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-EXPECTED_ROWS = ["1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "2", "2b", "2c", "2d", "3", "4a", "4b", "5", "6", "7"]
+EXPECTED_ROWS = ["1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "1i", "2", "2b", "2c", "2d", "3", "4a", "4b", "5", "6", "7"]
 # Rows that need nothing but this repository.
-ALWAYS_MEASURED = {"1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "2", "2b", "2c", "2d", "3", "4a", "4b"}
+ALWAYS_MEASURED = {"1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "1i", "2", "2b", "2c", "2d", "3", "4a", "4b"}
 LOAD = re.compile(r"^\d+\.\d$|^nan$")
 NUMBER = re.compile(r"^\d[\d,]*(\.\d+)?(e[+-]\d+)? ")
 UNRELIABLE = re.compile(r"^unreliable \(load (\d+\.\d\d|nan)\)$")
@@ -208,3 +208,34 @@ def test_only_carries_the_other_benchmarks_rows_over_from_the_file(monkeypatch, 
     assert rows[0]["measured"] == "a \\| b" and rows[0]["met"] == "yes"
     assert rows[0]["notes"] == "carried over unchanged from the table measured 2026-01-02"
     assert rows[2]["notes"].startswith("n; carried over") and "carried" not in rows[1]["notes"]
+
+
+def test_the_class_projection_follows_the_measured_figures():
+    """Rows 7-7e from made-up figures (no clock): 10 students in 40 s on 1 worker and 25 s on 2
+    (efficiency 80 %), 1.0 GiB then 1.5 GiB peak, 2 MiB of disk per student."""
+    from bench import class_scale
+    from bench.timing import paired_ratio
+
+    gib, mib = 2 ** 30, 2 ** 20
+    figures = {
+        "students": 10, "rounds": 1, "honest": 4, "kinds": ["honest", "stub"],
+        "figures": {"floor": {"seconds": [20.0], "rss": [0.8 * gib], "zygotes": [3]},
+                    "grade N=1": {"seconds": [40.0], "rss": [1.0 * gib], "zygotes": [3]},
+                    "grade N=2": {"seconds": [25.0], "rss": [1.5 * gib], "zygotes": [6]}},
+        "disk_per_student": 2 * mib, "course_bytes": 0,
+        "grade_over_floor": paired_ratio([40.0], [20.0]), "grade2_over_floor": paired_ratio([25.0], [20.0]),
+        "workers": paired_ratio([40.0], [25.0]), "load_before": (3.0, 2.0, 1.0), "load_after": (4.0, 2.5, 1.5),
+        "cores": 2}
+    projected = class_scale.project(figures, submissions=1000, workers=(1, 2, 8))
+    assert projected["efficiency"] == pytest.approx(0.8)
+    assert projected["by_workers"][1]["seconds"] == pytest.approx(4000.0)
+    assert projected["by_workers"][2]["seconds"] == pytest.approx(4000.0 / 1.6)
+    assert projected["by_workers"][8]["seconds"] == pytest.approx(4000.0 / 6.4)
+    assert projected["by_workers"][8]["peak_bytes"] == pytest.approx(1.0 * gib + 7 * 0.5 * gib)
+    assert projected["by_workers"][2]["disk_bytes"] == 2000 * mib
+    rows = class_scale.rows(figures)
+    assert [row.key for row in rows] == ["7", "7b", "7c", "7d", "7e"]
+    assert rows[0].ratio == pytest.approx(2.0) and rows[0].met is False     # 2x the floor: above 1.5
+    assert rows[1].ratio == pytest.approx(1.6) and rows[1].met is False     # 1.6x: below 1.8
+    assert "load average (1, 5, 15 min) 3.00, 2.00, 1.00 before" in rows[0].note
+    assert rows[4].measured.startswith("10 min, peak 4.5 GiB, disk 2.0 GiB"), rows[4].measured
