@@ -51,11 +51,11 @@ def main(argv=None):
         with limited_threads(args.threads):
             only = [key.strip() for key in args.only.split(",")] if args.only else None
             rows = run_benchmarks(settings, report=lambda line: print(line, file=sys.stderr), only=only)
-    output = args.output or (REPOSITORY_ROOT / "BENCHMARKS.md" if args.write else None)
-    if only and output is not None and output.exists():
-        others = [key for key, _, _ in BENCHMARKS if key not in only]
-        rows = in_table_order(rows + carried_rows(output.read_text(encoding="utf-8"), others))
-    document = make_document(rows, settings)
+            output = args.output or (REPOSITORY_ROOT / "BENCHMARKS.md" if args.write else None)
+            if only and output is not None and output.exists():
+                others = [key for key, _, _ in BENCHMARKS if key not in only]
+                rows = in_table_order(rows + carried_rows(output.read_text(encoding="utf-8"), others))
+            document = make_document(rows, settings)   # inside: its header names the threads the rows ran with
     print(document)
     if output is not None:
         output.write_text(document, encoding="utf-8")
