@@ -50,9 +50,13 @@ apply_course_chains(c)
 
 
 def write_config(course_dir, assignments, timeout=DEFAULT_TIMEOUT, parameters=None):
-    """Step 1: write ``course_dir/nbgrader_config.py`` for ``assignments``; return its path."""
+    """Step 1: write ``course_dir/nbgrader_config.py`` for ``assignments`` and, once, the secret the course's
+    trusted cases are drawn from (:func:`grading.trusted.cases.create_course_secret`); return the config's path."""
+    from grading.trusted.cases import create_course_secret
+
     course_dir = Path(course_dir)
     course_dir.mkdir(parents=True, exist_ok=True)
+    create_course_secret(course_dir)
     text = CONFIG_TEMPLATE.format(
         course_id=COURSE_ID,
         exclude_overwriting={a.name: a.edited_modules() for a in assignments if a.edited_modules()},

@@ -1,11 +1,18 @@
 """The inputs a trusted check feeds to the student's code: parameters and a batch per case.
 
-Drawn at grading time in the trusted process from seeds that live only here (the folder
-is hidden from the sandbox), so a submission cannot know them in advance. Biases are
+Drawn at grading time in the trusted process. A case's ``seed`` only names its draw: the values
+come from that seed mixed with the course's secret (:func:`case_seed`), a random number that
+``course build`` writes into the course folder (:data:`SECRET_NAME`, readable by its owner only,
+never in ``release/`` nor in the students' wheel). So every course draws its own cases and a table
+of answers made from one course, or from the wheel, does not match another's. Biases are
 non-zero so that a wrong bias gradient cannot hide behind zeros.
 """
+import os
+import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, Optional
 
@@ -13,6 +20,56 @@ import numpy as np
 
 from backprop_labs.activations import check_activation_functions
 from backprop_labs.utils import glorot_weight_init, logsumexp
+
+
+SECRET_NAME = ".trusted-cases-secret"   # in the course folder, beside nbgrader_config.py
+_course_secret = None                    # the secret of the course being graded; None: the library's fixed draw
+
+
+class MissingCourseSecret(RuntimeError):
+    """The course folder has no secret of its trusted cases (built before secrets existed, or damaged)."""
+
+
+def create_course_secret(course_dir):
+    """Write ``course_dir/SECRET_NAME`` (128 random bits, owner-only) unless it exists; its path.
+
+    An existing secret is kept, so building a course again keeps the cases its grades were drawn with."""
+    path = Path(course_dir) / SECRET_NAME
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(f"{secrets.randbits(128):032x}\n")
+    return path
+
+
+def read_course_secret(course_dir):
+    """The course's secret as an int; :class:`MissingCourseSecret` names what to do when it is absent."""
+    path = Path(course_dir) / SECRET_NAME
+    try:
+        return int(path.read_text(encoding="ascii").strip(), 16)
+    except (OSError, ValueError) as error:
+        raise MissingCourseSecret(
+            f"{path} is missing or unreadable ({error}): run `backprop-labs course build {course_dir}` again "
+            "(it keeps the course's assignments and adds the secret its trusted cases are drawn from)") from error
+
+
+@contextmanager
+def course_cases(course_dir):
+    """Within the block, every case is drawn with ``course_dir``'s secret (the trusted grading of that course)."""
+    global _course_secret
+    previous, _course_secret = _course_secret, read_course_secret(course_dir)
+    try:
+        yield
+    finally:
+        _course_secret = previous
+
+
+def case_seed(seed):
+    """The seed a case's draw ``seed`` really uses: ``seed`` itself outside a course (the library's examples
+    and tests), else a number from ``seed`` and the course's secret (see the module's docstring)."""
+    if _course_secret is None:
+        return seed
+    return int(np.random.SeedSequence([_course_secret, seed]).generate_state(1, np.uint64)[0])
 
 
 @dataclass(frozen=True)
@@ -37,13 +94,13 @@ class Case:
     def parameters(self):
         """``[[W (out, in), b (1, out)], ...]`` float64."""
         check_activation_functions(self.geometry, self.activations)
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(case_seed(self.seed))
         return [[glorot_weight_init((size_out, size_in), activation, rng), rng.normal(0, 0.5, (1, size_out))]
                 for size_in, size_out, activation in zip(self.geometry[:-1], self.geometry[1:], self.activations)]
 
     def batch(self):
         """``{'input': (B, I) in ``input_dtype``, 'output': (B,) int64}``; every class appears if B allows."""
-        rng = np.random.default_rng(self.seed + 1)
+        rng = np.random.default_rng(case_seed(self.seed + 1))
         num_classes = self.geometry[-1]
         output = rng.permutation(np.arange(self.batch_size) % num_classes).astype(np.int64)
         input = rng.normal(0, 1, (self.batch_size, self.geometry[0])).astype(self.input_dtype)
@@ -83,7 +140,7 @@ class TangentCase(Case):
 
     def gradients(self):
         """``[[dW, db], ...]``: random values of the parameters' shapes."""
-        rng = np.random.default_rng(self.seed + 2)
+        rng = np.random.default_rng(case_seed(self.seed + 2))
         return [[rng.normal(size=weight.shape), rng.normal(size=bias.shape)] for weight, bias in self.parameters()]
 
     def arrays(self):
@@ -109,7 +166,7 @@ class InputGradientCase:
                 "shape": [self.batch_size, self.input_size]}
 
     def inputs(self):
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(case_seed(self.seed))
         logits = rng.normal(0, 2, (self.batch_size, self.num_classes))
         probabilities = np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
         output = rng.permutation(np.arange(self.batch_size) % self.num_classes).astype(np.int64)
@@ -157,7 +214,7 @@ class GLMCase(Case):
 
     def parameters(self):
         """``[[W (out, in), b (1, out)], ...]`` float64: He-scaled normal weights, non-zero biases."""
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(case_seed(self.seed))
         return [[rng.normal(0, np.sqrt(2.0 / size_in), (size_out, size_in)), rng.normal(0, 0.5, (1, size_out))]
                 for size_in, size_out in zip(self.geometry[:-1], self.geometry[1:])]
 
@@ -165,7 +222,7 @@ class GLMCase(Case):
         """``{'input': (B, 1), 'output': (B,)}``: float labels, or class indices 0/1 for the categorical."""
         from backprop_labs.datasets.glm_synthetic import synthetic_glm_data
 
-        data = synthetic_glm_data(num_examples=self.batch_size, seed=self.seed + 1)
+        data = synthetic_glm_data(num_examples=self.batch_size, seed=case_seed(self.seed + 1))
         return {"input": data.inputs, "output": data.labels[self.distribution]}
 
 
@@ -222,7 +279,7 @@ class CallsCase:
 
     def inputs(self):
         """The drawn arrays (drawn once per process: do not modify them)."""
-        return _drawn(self.draw, self.seed)
+        return _drawn(self.draw, case_seed(self.seed))
 
     def arrays(self):
         return {f"{self.key}.{name}": array for name, array in self.inputs().items()}
