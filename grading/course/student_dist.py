@@ -18,6 +18,10 @@ from backprop_labs.paths import REPOSITORY_ROOT
 
 DIST_NAME = "backprop-labs-student"
 STUDENT_PACKAGES = ("backprop_labs", "labs", "grading")
+# Grader modules that compute an exercise's answer in NumPy, kept on the instructor's side: the mistakes
+# re-enacted by a NumPy backpropagation (with no mistake swapped in it is Exercise 2.2) and the autodiff
+# lab's probe (its numerical VJPs answer A.1-A.5). Their users degrade without them (fewer causes named).
+INSTRUCTOR_ONLY = ("grading/diagnosis/mlp_hypotheses.py", "grading/exercises/autodiff_localise.py")
 PYPROJECT = '''\
 [build-system]
 requires = ["setuptools>=68", "wheel"]
@@ -52,11 +56,13 @@ def pyproject_text():
 
 
 def stage(folder):
-    """Copy the student packages and the ``pyproject.toml`` into ``folder``; return it."""
+    """Copy the student packages (less :data:`INSTRUCTOR_ONLY`) and the ``pyproject.toml`` into ``folder``; return it."""
     folder = Path(folder)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for package in STUDENT_PACKAGES:
         shutil.copytree(REPOSITORY_ROOT / package, folder / package, ignore=ignore)
+    for path in INSTRUCTOR_ONLY:
+        (folder / path).unlink()
     (folder / "pyproject.toml").write_text(pyproject_text(), encoding="utf-8")
     return folder
 

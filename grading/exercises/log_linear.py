@@ -2,9 +2,10 @@
 backpropagation, its PyTorch twin, and the trusted check of the 2.1 answer cell
 (the gradient of the mean loss with respect to the input batch).
 """
+import numpy as np
 import torch
 
-from grading.diagnosis.mlp_hypotheses import LOG_LINEAR_HYPOTHESES
+from grading.diagnosis.hypotheses import instructor_hypotheses
 from grading.trusted.case_diagnosis import diagnose_input_gradient
 from grading.trusted.cases import InputGradientCase
 from grading.trusted.check_spec import TrustedCheck, compare_input_gradient
@@ -21,16 +22,25 @@ INPUT_GRADIENT_RTOL, INPUT_GRADIENT_ATOL = 1e-9, 1e-12
 INPUT_GRADIENT = "the gradient of the mean loss with respect to the input"
 
 
+def reference_input_gradient(probabilities, output, weight):
+    """Exercise 2.1's quantity by autograd, ``(B, I)`` float64: the gradient at ``x = 0`` of the mean cross-entropy
+    of ``softmax(log P + x @ W.T)``, whose softmax at 0 is the given ``P`` (so no NumPy formula of the exercise
+    ships with the grader)."""
+    weight = torch.as_tensor(np.asarray(weight, dtype=np.float64))
+    log_probabilities = torch.log(torch.as_tensor(np.asarray(probabilities, dtype=np.float64)))
+    at_zero = torch.zeros((log_probabilities.shape[0], weight.shape[1]), dtype=torch.float64, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(log_probabilities + at_zero @ weight.T,
+                                             torch.as_tensor(np.asarray(output, dtype=np.int64)))
+    return torch.autograd.grad(loss, at_zero)[0].numpy()
+
+
 def input_gradient_causes(found, probabilities, output, weight):
     """``[(cause, sentence)]`` naming a known mistake of exercise 2.1 that ``found`` ``(B, I)`` matches, given
     the softmax ``probabilities`` ``(B, K)``, gold ``output`` ``(B,)`` and ``weight`` ``(K, I)``; empty if none."""
-    import numpy as np
-
-    from backprop_labs.utils import index2onehot
     from grading.policy.precision import HYPOTHESIS_MATCH, normwise_error
 
     batch_size = len(output)
-    expected = (probabilities - index2onehot(output, probabilities.shape[1])) / batch_size @ weight
+    expected = reference_input_gradient(probabilities, output, weight)
     known = (
         (batch_size * expected, "missing_batch_mean",
          f"The input gradient is B = {batch_size} times too large: the loss is the MEAN over the batch, "
@@ -59,7 +69,7 @@ register_exercise(GradientExercise(
     recognizes=lambda model: (not hasattr(model, "activation_functions") and hasattr(model, "backpropagation")
                               and is_numpy_parameter_list(model) and len(model.parameters) == 1),
     reference_loss=log_linear_reference_loss,
-    hypotheses=LOG_LINEAR_HYPOTHESES,
+    hypotheses=instructor_hypotheses("LOG_LINEAR_HYPOTHESES"),
     vocabulary=MLP,
     input_weight=first_layer_weight,
     build_model=lambda package, data: package.NumpyLogLinear(data.num_features, data.num_classes, LAB_LEARNING_RATE),
