@@ -18,10 +18,10 @@ from backprop_labs.paths import REPOSITORY_ROOT
 
 DIST_NAME = "backprop-labs-student"
 STUDENT_PACKAGES = ("backprop_labs", "labs", "grading")
-# Grader modules that compute an exercise's answer in NumPy, kept on the instructor's side: the mistakes
-# re-enacted by a NumPy backpropagation (with no mistake swapped in it is Exercise 2.2) and the autodiff
-# lab's probe (its numerical VJPs answer A.1-A.5). Their users degrade without them (fewer causes named).
-INSTRUCTOR_ONLY = ("grading/diagnosis/mlp_hypotheses.py", "grading/exercises/autodiff_localise.py")
+# Grader modules that compute an exercise's answer in NumPy, kept on the instructor's side: the autodiff
+# lab's part-by-part probe (its central-difference VJPs answer A.1-A.5; it runs in the sandbox, where torch
+# may not be importable, so autograd cannot stand in). Without it a student's own check names no rule.
+INSTRUCTOR_ONLY = ("grading/exercises/autodiff_localise.py",)
 PYPROJECT = '''\
 [build-system]
 requires = ["setuptools>=68", "wheel"]

@@ -15,20 +15,6 @@ import numpy as np
 from grading.policy.precision import normwise_error
 
 
-def instructor_hypotheses(name):
-    """The tuple ``name`` of :mod:`grading.diagnosis.mlp_hypotheses`, or ``()`` where that module is absent.
-
-    It re-enacts each mistake with a NumPy backpropagation, which with no mistake swapped in is the
-    exercise's answer: the students' wheel leaves it out (``INSTRUCTOR_ONLY`` in
-    :mod:`grading.course.student_dist`), so a student's own check names fewer causes, while the
-    instructor's grading (and the trusted record's causes) name every one."""
-    try:
-        from grading.diagnosis import mlp_hypotheses
-    except ImportError:
-        return ()
-    return getattr(mlp_hypotheses, name)
-
-
 @dataclass(frozen=True)
 class HypothesisContext:
     """What a prediction may use: float64 copies, never the student's objects.

@@ -5,7 +5,7 @@ backpropagation, its PyTorch twin, and the trusted check of the 2.1 answer cell
 import numpy as np
 import torch
 
-from grading.diagnosis.hypotheses import instructor_hypotheses
+from grading.diagnosis.mlp_hypotheses import LOG_LINEAR_HYPOTHESES
 from grading.trusted.case_diagnosis import diagnose_input_gradient
 from grading.trusted.cases import InputGradientCase
 from grading.trusted.check_spec import TrustedCheck, compare_input_gradient
@@ -69,7 +69,7 @@ register_exercise(GradientExercise(
     recognizes=lambda model: (not hasattr(model, "activation_functions") and hasattr(model, "backpropagation")
                               and is_numpy_parameter_list(model) and len(model.parameters) == 1),
     reference_loss=log_linear_reference_loss,
-    hypotheses=instructor_hypotheses("LOG_LINEAR_HYPOTHESES"),
+    hypotheses=LOG_LINEAR_HYPOTHESES,
     vocabulary=MLP,
     input_weight=first_layer_weight,
     build_model=lambda package, data: package.NumpyLogLinear(data.num_features, data.num_classes, LAB_LEARNING_RATE),

@@ -4,7 +4,7 @@ tangent-plot answer cell (``loss_and_tangent``).
 """
 import torch
 
-from grading.diagnosis.hypotheses import instructor_hypotheses
+from grading.diagnosis.mlp_hypotheses import MLP_HYPOTHESES
 from grading.trusted.cases import mlp_cases, tangent_cases
 from grading.trusted.check_spec import (TrustedCheck, compare_loss_and_tangent, gradient_judge,
                                        loss_and_tangent_judgement, loss_and_tangent_shapes)
@@ -38,7 +38,7 @@ register_exercise(GradientExercise(
     recognizes=lambda model: (hasattr(model, "activation_functions") and hasattr(model, "backpropagation")
                               and is_numpy_parameter_list(model)),
     reference_loss=mlp_reference_loss,
-    hypotheses=instructor_hypotheses("MLP_HYPOTHESES"),
+    hypotheses=MLP_HYPOTHESES,
     vocabulary=MLP,
     input_weight=first_layer_weight,
     build_model=lambda package, data: package.NumpyMLP(lab_geometry(data), ["sigmoid", "softmax"], LAB_LEARNING_RATE),
