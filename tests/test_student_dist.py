@@ -156,3 +156,21 @@ def test_a_completed_released_notebook_runs_top_to_bottom_with_the_wheel(wheel, 
                                env=dict(os.environ, PYTHONPATH="", BACKPROP_LABS_DATA=str(DEFAULT_DATA_DIR)))
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stdout.strip().endswith("cells; False"), completed.stdout
+
+
+def test_without_the_instructor_only_probe_a_check_names_no_rule_and_does_not_fail(monkeypatch):
+    """The students' wheel has no autodiff_localise: the check's localisation is then None, never an error."""
+    import types
+
+    from grading.exercises.registry import get_exercise
+    from grading.gradient_check.verdict import localised_finding
+
+    broken = types.ModuleType("broken_autodiff")
+    broken.anp = types.SimpleNamespace()          # every rule missing: the probe names the first one
+    monkeypatch.setitem(sys.modules, "broken_autodiff", broken)
+    model = type("AutodiffMLP", (), {"__module__": "broken_autodiff.mlp"})()
+    exercise = get_exercise("autodiff_mlp")
+    cause, sentence = localised_finding(exercise, model)
+    assert cause == "vjp_multiply" and "Exercise A.1" in sentence
+    monkeypatch.setitem(sys.modules, "grading.exercises.autodiff_localise", None)  # as in the wheel
+    assert localised_finding(exercise, model) is None
