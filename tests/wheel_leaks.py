@@ -177,6 +177,15 @@ def answer_probes(seed=0):
                            "arguments": [(g, answer, *values), (primitive, values, g, index),
                                          (primitive, list(values), g)]})
 
+    # F.1 and F.2: the chain's gradient (d,) from its Jacobians [J_1, ..., J_L] and the loss row (1, K)
+    from labs_solutions.forward_reverse import modes
+
+    weights, x_chain, y_chain = modes.make_chain(5, 4, 3, num_outputs=2, seed=seed)
+    z_chain, jacobians = modes.chain_forward(weights, x_chain, activation="tanh")
+    loss_row = modes.loss_jacobian(z_chain, y_chain)
+    probes.append({"exercise": "F.1/F.2", "answers": [modes.reverse_mode_gradient(jacobians, loss_row)],
+                   "arguments": [(jacobians, loss_row), (list(reversed(jacobians)), loss_row)]})
+
     # W.1: dL/da, dL/db, dL/dc of (a + 3b) c^2 at a point that is not the lab's
     a, b, c = 1.3, -0.7, 2.1
     by_hand = worked_graph.backprop_by_hand(a, b, c)
