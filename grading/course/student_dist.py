@@ -18,10 +18,6 @@ from backprop_labs.paths import REPOSITORY_ROOT
 
 DIST_NAME = "backprop-labs-student"
 STUDENT_PACKAGES = ("backprop_labs", "labs", "grading")
-# Grader modules that compute an exercise's answer in NumPy, kept on the instructor's side: the autodiff
-# lab's part-by-part probe (its central-difference VJPs answer A.1-A.5; it runs in the sandbox, where torch
-# may not be importable, so autograd cannot stand in). Without it a student's own check names no rule.
-INSTRUCTOR_ONLY = ("grading/exercises/autodiff_localise.py",)
 PYPROJECT = '''\
 [build-system]
 requires = ["setuptools>=68", "wheel"]
@@ -56,13 +52,11 @@ def pyproject_text():
 
 
 def stage(folder):
-    """Copy the student packages (less :data:`INSTRUCTOR_ONLY`) and the ``pyproject.toml`` into ``folder``; return it."""
+    """Copy the student packages and the ``pyproject.toml`` into ``folder``; return it."""
     folder = Path(folder)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for package in STUDENT_PACKAGES:
         shutil.copytree(REPOSITORY_ROOT / package, folder / package, ignore=ignore)
-    for path in INSTRUCTOR_ONLY:
-        (folder / path).unlink()
     (folder / "pyproject.toml").write_text(pyproject_text(), encoding="utf-8")
     return folder
 

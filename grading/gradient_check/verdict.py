@@ -83,9 +83,8 @@ def localised_finding(exercise, model):
     import sys
 
     package = sys.modules.get(type(model).__module__.rsplit(".", 1)[0])
+    probe = importlib.import_module(f"grading.exercises.{exercise.localise_module}")
     try:
-        # absent from the students' wheel (INSTRUCTOR_ONLY in grading/course/student_dist.py): no finding there
-        probe = importlib.import_module(f"grading.exercises.{exercise.localise_module}")
         return probe.localise(package, close_failure)
     except Exception:  # noqa: BLE001 - the probe is advice: the verdict stands without it
         return None
