@@ -6,46 +6,18 @@ import re
 from pathlib import Path
 
 from backprop_labs.paths import REPOSITORY_ROOT
+from grading.course.similarity import tokens
 
 WINDOW = 3       # statements per window: a solution region is found by any 3 consecutive statements of it
-MIN_NODES = 15   # windows smaller than this (``return g * y``) are left to the functional scan
+MIN_TOKENS = 15  # windows shorter than this (``return g * y``: 7 tokens) are left to the functional scan
 REGION = re.compile(r"### BEGIN SOLUTION \((Exercise [^:)]+)[^\n]*\n(.*?)### END SOLUTION", re.S)
 
 
-class _Abstract(ast.NodeTransformer):
-    """Every name (variable, argument, attribute, keyword, function) and every constant becomes ``_``."""
-
-    def visit_Name(self, node):
-        return ast.Name(id="_", ctx=ast.Load())
-
-    def visit_Constant(self, node):
-        return ast.Constant(value="_")
-
-    def visit_Attribute(self, node):
-        self.generic_visit(node)
-        node.attr, node.ctx = "_", ast.Load()
-        return node
-
-    def visit_arg(self, node):
-        node.arg, node.annotation = "_", None
-        return node
-
-    def visit_keyword(self, node):
-        self.generic_visit(node)
-        node.arg = "_"
-        return node
-
-    def _named(self, node):
-        self.generic_visit(node)
-        node.name = "_"
-        return node
-
-    visit_FunctionDef = visit_ClassDef = visit_AsyncFunctionDef = _named
-
-
 def _normalised(statement):
-    tree = _Abstract().visit(ast.parse(ast.unparse(statement)))   # a copy: the caller's tree stays as it is
-    return ast.dump(tree, annotate_fields=False), sum(1 for _ in ast.walk(tree))
+    """A statement's token sequence with every name and constant abstracted (the class report's own
+    normalisation, :func:`grading.course.similarity.tokens`), and its length."""
+    sequence = tuple(tokens(statement))
+    return sequence, len(sequence)
 
 
 def _statement_lists(tree):
@@ -63,8 +35,8 @@ def _windows(statements, sizes):
     for size in sizes:
         for start in range(len(statements) - size + 1):
             window = normalised[start:start + size]
-            if sum(nodes for _, nodes in window) >= MIN_NODES:
-                found.setdefault(tuple(dump for dump, _ in window), statements[start].lineno)
+            if sum(length for _, length in window) >= MIN_TOKENS:
+                found.setdefault(tuple(sequence for sequence, _ in window), statements[start].lineno)
     return found
 
 
