@@ -57,6 +57,17 @@ def test_every_student_ends_with_a_score_or_a_reason(graded, capsys):
     assert "removed a second copy of graded cell ex2_1_answer" in problems["duplicated_cells"]["reason"]
 
 
+def test_formgrader_lists_every_graded_student_as_graded(graded):
+    # formgrader shows "needs autograding" unless the gradebook's submission time is timestamp.txt's: a
+    # notebook nbgrader could not run, or one with repaired cells, is graded all the same
+    from grading.course.nbgrader_api import nbgrader_api
+
+    root, _ = graded
+    with nbgrader_api(root / "course") as api:
+        autograded = api.get_autograded_students(ASSIGNMENT)
+    assert autograded == {student for student, expected in EXPECTED.items() if expected is not None}
+
+
 def test_a_large_file_is_kept_once_and_named(graded):
     root, _ = graded
     course = root / "course"
@@ -233,6 +244,32 @@ def test_a_submissions_file_that_is_no_zip_is_named(built_course, capsys):
     archive.write_bytes(b"\x1f\x8b not a zip")
     assert "the submissions folder " + str(archive) + " is not a zip file" in _refused_before_touching_anyone(
         course, archive, capsys)
+
+
+def test_another_user_who_cannot_read_a_root_only_course_gets_one_sentence(built_course, capsys, monkeypatch):
+    # a trusted run leaves the course root-only (0700): another user cannot even see that it is built
+    course = built_course[0]
+    real_stat = Path.stat
+
+    def stat(path, **options):
+        if path.is_relative_to(course) and path != course:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_stat(path, **options)
+    monkeypatch.setattr(Path, "stat", stat)
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    assert main(["grade", str(course), ASSIGNMENT, "--in-kernel"]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith(f"grade: this user cannot read the course folder {course} (Permission denied): "
+                          "run as the user who graded it") and out.count("\n") == 1
+
+
+def test_an_error_on_the_course_files_ends_in_one_line_not_a_traceback(built_course, capsys, monkeypatch):
+    def unwritable(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", "/course/gradebook.db")
+    monkeypatch.setattr("grading.commands.grading_run.grade_assignment", unwritable)
+    assert main(["grade", str(built_course[0]), ASSIGNMENT]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("grade: stopped, cannot use /course/gradebook.db (Permission denied)") and out.count("\n") == 1
 
 
 def test_an_unbuilt_course_is_named(tmp_path, capsys):

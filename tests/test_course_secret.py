@@ -8,7 +8,8 @@ import pytest
 from grading.course.assignments import all_assignments
 from grading.course.config import write_config
 from grading.course.pipeline import CourseError
-from grading.trusted.cases import SECRET_NAME, course_cases, read_course_secret
+from grading.course.case_secret import SECRET_NAME, read_course_secret
+from grading.trusted.cases import course_cases
 from grading.trusted.check_spec import trusted_checks
 from grading.trusted.parallel import grade_class
 

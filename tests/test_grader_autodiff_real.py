@@ -8,7 +8,7 @@ import pytest
 import grading
 import labs_solutions.autodiff as package
 from grading.exercises.autodiff_localise import localise
-from grading.exercises.registry import registered_trusted_checks
+from grading.gradient_check.registry import registered_trusted_checks
 from grading.policy.closeness import close_failure
 from labs_solutions.autodiff.mlp import AutodiffMLP
 from mutations.real_autodiff import REAL_AUTODIFF_CORRECT, REAL_AUTODIFF_MUTATIONS, plant

@@ -11,7 +11,7 @@ from backprop_labs.paths import DEFAULT_DATA_DIR, REPOSITORY_ROOT
 from grading.course.assignments import STUDENT_PACKAGE_DIR, all_assignments, get_assignment
 from grading.course.leaks import course_secret_lines, find_leaks
 from grading.cli import main
-from grading.trusted.cases import SECRET_NAME, read_course_secret
+from grading.course.case_secret import SECRET_NAME, read_course_secret
 from wheel_leaks import functional_leaks, syntax_leaks
 
 pytestmark = pytest.mark.slow
@@ -70,7 +70,7 @@ def test_no_function_of_the_wheel_returns_an_exercise_answer(student_python, tmp
     # answers: those the grader derives by torch autograd, which it lets pass
     assert report["functions"] > 500 and report["calls"] > 10 * report["functions"]
     assert all(name.endswith("__main__: SystemExit") for name in report["unimportable"]), report["unimportable"]
-    assert ("grading.exercises.log_linear.reference_input_gradient", "2.1 (answer cell)") in {
+    assert ("grading.diagnosis.mlp_hypotheses.reference_input_gradient", "2.1 (answer cell)") in {
         (found["function"], found["exercise"]) for found in report["by_autograd"]}
 
 

@@ -56,6 +56,11 @@ def run(args):
     except (AssignmentError, CourseError, AssignmentNotTrusted) as error:
         print(f"grade: {error}")
         return 2
+    except OSError as error:   # the course's own files (a student's never stop the class): one line, no traceback
+        where = f" {error.filename}" if error.filename else ""
+        print(f"grade: stopped, cannot use{where} ({error.strerror or error}): check that this user may read "
+              "and write the course folder and the grade files, then run again")
+        return 2
     how = "in-kernel (plain nbgrader)" if args.in_kernel else "with the trusted checks"
     print(f"{assignment.name}: graded {len(result.graded)} {how}, {len(result.unchanged)} unchanged since "
           f"graded, {len(result.problems)} not graded")

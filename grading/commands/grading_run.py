@@ -35,8 +35,8 @@ from grading.course.class_record import RECORD_DIR, read_record, update_record, 
 from grading.course.class_report import write_class_report
 from grading.course.nbgrader_api import CONFIG_NAME
 from grading.course.pipeline import (GRADEBOOK, KEPT_FILE_BYTES, CourseError, autograde, cell_scores,
-                                     export_grades, export_paths, feedback_page, generate_feedback, log_path,
-                                     trim_graded_copy)
+                                     export_grades, export_paths, feedback_page, generate_feedback,
+                                     kept_only_in_submitted, log_path, trim_graded_copy)
 from grading.course.lms import STAGING_DIR, download_bytes, is_download, stage_download
 from grading.course.roster import roster_students
 from grading.course.submission_files import copied_sizes, refused_line
@@ -113,7 +113,13 @@ def _not_writable(folder):
 def preflight(course_dir, assignment, trusted=True, submissions=None, csv_path=None):
     """Raise ``CourseError`` with one sentence when grading cannot start; touch no student."""
     course_dir = Path(course_dir)
-    if not (course_dir / CONFIG_NAME).is_file() or not (course_dir / "source" / assignment.name).is_dir():
+    try:
+        built = (course_dir / CONFIG_NAME).is_file() and (course_dir / "source" / assignment.name).is_dir()
+    except PermissionError as error:   # e.g. a course that a run as root made root-only, read by another user
+        raise CourseError(f"this user cannot read the course folder {course_dir} ({error.strerror}): run as "
+                          "the user who graded it (root for trusted grading, e.g. `sudo -E $(which backprop-labs) "
+                          "grade ...`), or give the course to this user first") from None
+    if not built:
         raise CourseError(f"{course_dir} is not a built course for {assignment.name}: "
                           f"run `backprop-labs course build {course_dir}` first")
     download = submissions is not None and is_download(submissions)
@@ -238,8 +244,10 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
         # a student merged by a run killed before its feedback step has no page yet
         unpaged = [s for s in run.unchanged if not feedback_page(course_dir, assignment, s).is_file()]
         for student in run.graded + unpaged:
-            note = trim_graded_copy(course_dir, assignment, student)
-            if note:
+            trim_graded_copy(course_dir, assignment, student)
+        for student in run.graded + run.unchanged:   # read from submitted/: a killed run's trim is not needed
+            note = kept_only_in_submitted(course_dir, assignment, student)
+            if note and note not in run.notes.get(student, []):
                 run.notes.setdefault(student, []).append(note)
         for student, reason in generate_feedback(course_dir, assignment, run.graded + unpaged).items():
             run.notes.setdefault(student, []).append(reason)  # graded; only the page is missing

@@ -5,7 +5,8 @@ forward pass with one backward step swapped for the mistake (a straight-through 
 and changes one derivative, a tensor hook changes what flows back), predicting the gradients a student
 making it would return. No step is computed by a NumPy backpropagation: what is right is autograd's.
 Scale, sign, order and shape mistakes need no re-enactment: they are recognised from the returned
-arrays alone (:mod:`grading.diagnosis.rules`).
+arrays alone (:mod:`grading.diagnosis.rules`). :func:`input_gradient_causes` names the
+known mistakes of exercise 2.1's answer, the log-linear model's gradient with respect to its input.
 """
 import numpy as np
 import torch
@@ -310,3 +311,39 @@ MLP_HYPOTHESES = OUTPUT_HYPOTHESES + (
 )
 
 LOG_LINEAR_HYPOTHESES = OUTPUT_HYPOTHESES
+
+
+def reference_input_gradient(probabilities, output, weight):
+    """Exercise 2.1's quantity by autograd, ``(B, I)`` float64, from softmax ``probabilities`` ``(B, K)``, gold
+    ``output`` ``(B,)`` and ``weight`` ``(K, I)``: the gradient at ``x = 0`` of the mean cross-entropy of
+    ``softmax(log P + x @ W.T)``, whose softmax at 0 is the given ``P`` (no NumPy formula of the exercise ships
+    with the grader)."""
+    weight = torch.as_tensor(np.asarray(weight, dtype=np.float64))
+    log_probabilities = torch.log(torch.as_tensor(np.asarray(probabilities, dtype=np.float64)))
+    at_zero = torch.zeros((log_probabilities.shape[0], weight.shape[1]), dtype=torch.float64, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(log_probabilities + at_zero @ weight.T,
+                                             torch.as_tensor(np.asarray(output, dtype=np.int64)))
+    return torch.autograd.grad(loss, at_zero)[0].numpy()
+
+
+def input_gradient_causes(found, probabilities, output, weight):
+    """``[(cause, sentence)]`` naming a known mistake of exercise 2.1 that ``found`` ``(B, I)`` matches, given
+    the softmax ``probabilities`` ``(B, K)``, gold ``output`` ``(B,)`` and ``weight`` ``(K, I)``; empty if none."""
+    from grading.policy.precision import HYPOTHESIS_MATCH, normwise_error
+
+    batch_size = len(output)
+    expected = reference_input_gradient(probabilities, output, weight)
+    known = (
+        (batch_size * expected, "missing_batch_mean",
+         f"The input gradient is B = {batch_size} times too large: the loss is the MEAN over the batch, "
+         "so the error at the scores is E = (P - Y) / B before it is multiplied by W."),
+        (-expected, "wrong_sign", "The input gradient has the wrong sign: the error is P - Y (probabilities "
+                                  "minus one-hot gold classes), not Y - P."),
+        (probabilities / batch_size @ weight, "softmax_error_without_onehot",
+         "The error uses the probabilities P alone: subtract the one-hot gold classes, E = (P - Y) / B."),
+        (expected.T, "transposed", "The input gradient is transposed: it has one row per example, (B, I) like "
+                                   "the input batch, which E @ W gives (W.T @ E.T gives its transpose)."),
+    )
+    found = np.asarray(found, dtype=np.float64)
+    return [(cause, sentence) for predicted, cause, sentence in known
+            if found.shape == predicted.shape and normwise_error(found, predicted) <= HYPOTHESIS_MATCH][:1]

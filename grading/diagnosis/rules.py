@@ -758,12 +758,40 @@ def _hypotheses(evidence):
     return findings
 
 
+def _weight_decay(evidence):
+    """Every wrong array is a weight whose gradient is the reference plus one common lambda * W (an L2 penalty's
+    gradient), and every bias is right."""
+    context = evidence.hypothesis_context
+    wrong = evidence.wrong_values
+    if context is None or not wrong or any(evidence.specs[i].role != "weight" for i in wrong):
+        return None
+    lambdas = []
+    for i in wrong:
+        weight, extra = context.parameters[i], evidence.usable[i] - evidence.reference[i]
+        if weight is None or np.shape(extra) != np.shape(weight) or not np.any(weight):
+            return None
+        lambdas.append(float(np.sum(extra * weight) / np.sum(weight * weight)))
+        if normwise_error(extra, lambdas[-1] * weight) > 1e-6:
+            return None
+    if any(abs(value - lambdas[0]) > 1e-6 * abs(lambdas[0]) for value in lambdas) or lambdas[0] == 0:
+        return None
+    return (f"Each weight gradient has an extra {lambdas[0]:.3g} * W in it (the gradient of an L2 penalty, weight "
+            f"decay), but this exercise's loss has no penalty term. Backpropagation returns the loss's own "
+            f"gradient; a penalty belongs to the training step, if anywhere.")
+
+
 def _common_scale(evidence):
     ratios = _ratios(evidence)
     values = [ratios[i] for i in evidence.compared]
     if (values and all(v is not None for v in values) and all(abs(v - values[0]) <= 1e-3 * abs(values[0])
                                                               for v in values)
             and np.isfinite(values[0]) and abs(values[0] - 1.0) > 1e-3 and values[0] != 0):
+        rate = getattr(evidence.hypothesis_context, "model", None)
+        rate = getattr(rate, "learning_rate", None)
+        if isinstance(rate, (int, float)) and rate > 0 and abs(values[0] + rate) <= 1e-3 * rate:
+            return "returned_update", (f"Every gradient is minus the learning rate ({rate:g}) times the right one: "
+                                       f"your code returns the update step (-learning_rate * gradient), not the "
+                                       f"gradient. Return the gradients; the training loop takes the step.")
         for factor, wording in ((0.5, "half"), (2.0, "twice")):
             if abs(values[0] - factor) <= 1e-3 * factor:
                 return "factor_two", (f"Every gradient is {wording} the right one: a factor 2 is "
@@ -848,11 +876,14 @@ RULES = (
     Rule("zero_gradient", "values", _zero_gradient),
     Rule("misplaced_layer", "values", _misplaced_layer),
     Rule("hypothesis", "values", _hypotheses),
+    Rule("weight_decay", "values", _weight_decay),
     Rule("common_scale", "values", _common_scale),
     Rule("precision", "values", _precision),
     Rule("localised", "values", _localise),
 )
 
+VALUE_CAUSES_EXPLAINING_COUPLING = {"derivative_of_error", "batch_mean_in_propagation", "output_error_vanishes",
+                                    "missing_batch_mean", "weight_decay", "modifies_parameters"}
 EXCLUSIVE = {"error", "format", "values"}     # the first rule of these groups that fires explains the rest
 # What a wrong part found by the exercise's probe shows in the model's gradients: not causes of their own.
 SYMPTOMS = {"error", "format", "array", "values"}
@@ -889,6 +920,11 @@ def diagnose(evidence):
                 cause, sentence = item if isinstance(item, tuple) else (rule.cause, item)
                 found.append((cause, sentence))
         groups_fired.add(rule.group)
+    named_values = {cause for cause, _ in found} & VALUE_CAUSES_EXPLAINING_COUPLING
+    if named_values:
+        # A named mistake in the values makes a batch's gradient differ from the mean of its examples' too:
+        # that is its symptom, not a second mistake of mixing examples.
+        found = [(cause, sentence) for cause, sentence in found if cause != "examples_coupled"]
     if evidence.shape_only and evidence.shape_only <= evidence.covered_by_hypothesis:
         # The confirmed mistake predicts those shapes too: it is the finding, not the shape.
         found = [(cause, sentence) for cause, sentence in found if cause != "wrong_shape"]

@@ -2,7 +2,7 @@
 
 ``AutodiffMLP.gradients`` is one ``grad`` call, so it is right only if the student's VJP
 rules and ``backward_pass`` are: the grader compares it with autograd on the same MLP loss
-as the day-2 NumPy MLP. Listed in ``grading/exercise_index.py``.
+as the day-2 NumPy MLP. Registered when ``grading/exercises/__init__.py`` imports it.
 """
 import importlib
 from dataclasses import dataclass
@@ -11,11 +11,11 @@ import numpy as np
 import torch
 
 from grading.diagnosis.vocabulary import AUTODIFF
+from grading.gradient_check.registry import GradientExercise, register_exercise, register_trusted_check
 from grading.trusted.cases import Case, case_seed
 from grading.trusted.check_spec import TrustedCheck, compare_close, gradient_judge
 from .autodiff_localise import VJP_TOLERANCE, torch_twin, torch_vjps
 from .numpy_mlp import mlp_reference_loss
-from .registry import GradientExercise, register_exercise, register_trusted_check
 
 HIDDEN_SIZE = 20
 LEARNING_RATE = 0.05

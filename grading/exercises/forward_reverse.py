@@ -2,7 +2,7 @@
 blocks ``A_i, B_i`` (exercise F.3), through ``ProgressiveNetwork.backpropagation``.
 
 The network has weights only (``[[W_1], [W_2], ...]``, no biases) and a softmax output;
-the reference is autograd on the mean cross-entropy. Listed in ``grading/exercise_index.py``.
+the reference is autograd on the mean cross-entropy. Registered when ``grading/exercises/__init__.py`` imports it.
 """
 import importlib
 from dataclasses import dataclass
@@ -13,9 +13,9 @@ import torch
 
 from backprop_labs.utils import glorot_weight_init
 from grading.diagnosis.vocabulary import PROGRESSIVE
+from grading.gradient_check.registry import GradientExercise, ParameterSpec, register_exercise, register_trusted_check
 from grading.trusted.cases import Call, CallsCase, Case, Returned, case_seed
 from grading.trusted.check_spec import TrustedCheck, calls_shapes, compare_close, gradient_judge
-from .registry import GradientExercise, ParameterSpec, register_exercise, register_trusted_check
 
 LEARNING_RATE = 0.05
 

@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from grading.exercises.registry import read_path
+from .registry import read_path
 from .student_call import call_student
 from grading.policy.arrays import rounded_to_float32
 from grading.policy.precision import SAFETY, normwise_error

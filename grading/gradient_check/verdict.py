@@ -13,7 +13,7 @@ import numpy as np
 
 from grading.diagnosis.hypotheses import HypothesisContext
 from grading.diagnosis.rules import Evidence
-from grading.exercises.registry import read_path
+from .registry import read_path
 from grading.policy.arrays import is_tensor, plain_array, to_float64
 from grading.policy.closeness import close_failure
 from grading.policy.precision import arithmetic_precision, precision_of

@@ -2,17 +2,14 @@
 
 Drawn at grading time in the trusted process. A case's ``seed`` only names its draw: the values
 come from that seed mixed with the course's secret (:func:`case_seed`), a random number that
-``course build`` writes into the course folder (:data:`SECRET_NAME`, readable by its owner only,
+``course build`` writes into the course folder (:mod:`grading.course.case_secret`, readable by its owner only,
 never in ``release/`` nor in the students' wheel). So every course draws its own cases and a table
 of answers made from one course, or from the wheel, does not match another's. Biases are
 non-zero so that a wrong bias gradient cannot hide behind zeros.
 """
-import os
-import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, Optional
 
@@ -22,40 +19,14 @@ from backprop_labs.activations import check_activation_functions
 from backprop_labs.utils import glorot_weight_init, logsumexp
 
 
-SECRET_NAME = ".trusted-cases-secret"   # in the course folder, beside nbgrader_config.py
-_course_secret = None                    # the secret of the course being graded; None: the library's fixed draw
-
-
-class MissingCourseSecret(RuntimeError):
-    """The course folder has no secret of its trusted cases (built before secrets existed, or damaged)."""
-
-
-def create_course_secret(course_dir):
-    """Write ``course_dir/SECRET_NAME`` (128 random bits, owner-only) unless it exists; its path.
-
-    An existing secret is kept, so building a course again keeps the cases its grades were drawn with."""
-    path = Path(course_dir) / SECRET_NAME
-    if not path.exists():
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(f"{secrets.randbits(128):032x}\n")
-    return path
-
-
-def read_course_secret(course_dir):
-    """The course's secret as an int; :class:`MissingCourseSecret` names what to do when it is absent."""
-    path = Path(course_dir) / SECRET_NAME
-    try:
-        return int(path.read_text(encoding="ascii").strip(), 16)
-    except (OSError, ValueError) as error:
-        raise MissingCourseSecret(
-            f"{path} is missing or unreadable ({error}): run `backprop-labs course build {course_dir}` again "
-            "(it keeps the course's assignments and adds the secret its trusted cases are drawn from)") from error
+_course_secret = None   # the secret of the course being graded; None: the library's fixed draw
 
 
 @contextmanager
 def course_cases(course_dir):
     """Within the block, every case is drawn with ``course_dir``'s secret (the trusted grading of that course)."""
+    from grading.course.case_secret import read_course_secret   # here: the students' checker loads no course module
+
     global _course_secret
     previous, _course_secret = _course_secret, read_course_secret(course_dir)
     try:

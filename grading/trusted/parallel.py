@@ -26,11 +26,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grading.course.case_secret import MissingCourseSecret, read_course_secret
 from grading.course.pipeline import CourseError
 
 from .autograde import (check_assignment_is_trusted, grade_student, is_done, merge_student, recorded_note,
                         snapshot_gradebook, work_root)
-from .cases import MissingCourseSecret, course_cases, read_course_secret
+from .cases import course_cases
 from .sandbox.runner import RUN_TAG_VARIABLE
 
 

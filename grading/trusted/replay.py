@@ -10,7 +10,7 @@ import copy
 
 import numpy as np
 
-from grading.exercises.registry import get_exercise, read_path
+from grading.gradient_check.registry import get_exercise, read_path
 from grading.gradient_check.invariants import LOGIT_SHIFT, _examples_for_mean_check
 from grading.gradient_check.pipeline import LOSS_CHECK_EXAMPLES, check_backpropagation
 from grading.policy.arrays import rounded_to_float32, to_float64
