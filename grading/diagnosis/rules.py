@@ -822,23 +822,51 @@ def _probed_part(evidence):
     return evidence.localised
 
 
+def _what_is_known(evidence, indices):
+    """What the difference of the first wrong array in ``indices`` is, when no named cause fits: not a constant
+    factor, and which entries are right or zero (' (dW1: not a constant factor of the right one; 12 of 40
+    entries right)'), or ''."""
+    for i in sorted(indices):
+        student, reference = evidence.usable[i], evidence.reference[i]
+        if student is None or reference is None or np.shape(student) != np.shape(reference) or not np.any(reference):
+            continue
+        facts = []
+        _, explained = _ratio(student, reference)
+        if not explained:
+            facts.append("not a constant factor of the right one")
+        scale = np.max(np.abs(reference))
+        right = int(np.sum(np.abs(student - reference) <= evidence.tolerance.rtol * scale))
+        zero = int(np.sum((student == 0) & (reference != 0)))
+        if right:
+            facts.append(f"{right} of {student.size} entries right")
+        if zero:
+            facts.append(f"{zero} entries zero where the right ones are not")
+        return f" ({evidence.specs[i].label}: {'; '.join(facts)})" if facts else ""
+    return ""
+
+
 def _localise(evidence):
     wrong = set(evidence.wrong_values)
     if not wrong:
         return None
     words = evidence.words
     layers = evidence.layers
+    def with_known(sentence, indices):
+        return sentence.rstrip(".") + _what_is_known(evidence, indices) + "."
+
     if not layers:
         labels = ", ".join(evidence.specs[i].label for i in sorted(wrong))
-        return words.unnamed_wrong.format(labels=labels)
+        return with_known(words.unnamed_wrong.format(labels=labels), wrong)
     wrong_layers = sorted({evidence.specs[i].layer for i in wrong})
     last = layers[-1]
     if last in wrong_layers:
-        roles = {evidence.specs[i].role for i in wrong if evidence.specs[i].layer == last}
-        return words.top_layer_wrong.format(what=" and ".join(sorted(roles)))
+        in_last = {i for i in wrong if evidence.specs[i].layer == last}
+        roles = {evidence.specs[i].role for i in in_last}
+        return with_known(words.top_layer_wrong.format(what=" and ".join(sorted(roles))), in_last)
     top = max(wrong_layers)
     right = f"Layer {last} is" if top + 1 == last else f"Layers {top + 1} to {last} are"
-    return words.lower_layer_wrong.format(right=right, top=top, above=top + 1)
+    return with_known(words.lower_layer_wrong.format(right=right, top=top, above=top + 1),
+                      {i for i in wrong if evidence.specs[i].layer == top})
 
 
 RULES = (

@@ -136,10 +136,11 @@ class ProgressiveCase(Case):
     """A ``ProgressiveNetwork`` (weights only) on a batch of digits drawn with this case's seed."""
 
     def spec(self):
-        return {"key": self.key, "geometry": list(self.geometry), "layer_kinds": list(self.activations)}
+        return {"key": self.key, "geometry": list(self.geometry), "layer_kinds": list(self.activations),
+                "learning_rate": self.learning_rate}
 
     def model_configuration(self):
-        return SimpleNamespace(layer_kinds=list(self.activations))
+        return SimpleNamespace(layer_kinds=list(self.activations), learning_rate=self.learning_rate)
 
     def parameters(self):
         rng = np.random.default_rng(case_seed(self.seed))
