@@ -14,6 +14,8 @@ preprocessors into nbgrader's default chains:
 """
 from pathlib import Path
 
+from .case_secret import create_course_secret
+
 COURSE_ID = "backprop-labs"
 CONFIG_NAME = "nbgrader_config.py"
 DEFAULT_TIMEOUT = 120           # seconds per cell before nbgrader interrupts it (scored 0)
@@ -50,9 +52,11 @@ apply_course_chains(c)
 
 
 def write_config(course_dir, assignments, timeout=DEFAULT_TIMEOUT, parameters=None):
-    """Step 1: write ``course_dir/nbgrader_config.py`` for ``assignments``; return its path."""
+    """Step 1: write ``course_dir/nbgrader_config.py`` for ``assignments`` and, once, the secret the course's
+    trusted cases are drawn from (:func:`.case_secret.create_course_secret`); return the config's path."""
     course_dir = Path(course_dir)
     course_dir.mkdir(parents=True, exist_ok=True)
+    create_course_secret(course_dir)
     text = CONFIG_TEMPLATE.format(
         course_id=COURSE_ID,
         exclude_overwriting={a.name: a.edited_modules() for a in assignments if a.edited_modules()},
