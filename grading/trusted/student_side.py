@@ -555,15 +555,13 @@ class GivenCodeAsReleased:
     student's; a rewritten given function changes nothing.
 
     ``released``: ``{module name: (path of the released copy, [exercise: "function" or "Class.method"])}``.
-    The released sources are compiled here, before any student code runs."""
+    The released sources are read here, before any student code runs, and parsed when imported."""
 
     def __init__(self, released):
-        import ast
-
         self.released = {}
         for name, (path, exercises) in released.items():
             with open(path, "rb") as handle:
-                self.released[name] = (path, ast.parse(handle.read(), path), tuple(exercises))
+                self.released[name] = (path, handle.read(), tuple(exercises))
 
     def find_spec(self, name, path=None, target=None):
         if name not in self.released:
@@ -578,22 +576,23 @@ class GivenCodeAsReleased:
         return None
 
     def exec_module(self, module):
-        released_path, tree, exercises = self.released[module.__name__]
+        import ast
+
+        released_path, source, exercises = self.released[module.__name__]
         namespace = module.__dict__
         if module.__file__ != released_path:
             with open(module.__file__, "rb") as handle:
                 exec(compile(handle.read(), module.__file__, "exec", dont_inherit=True), namespace)
-        functions = {name for name in exercises if "." not in name}
         methods = {}
         for name in exercises:
             if "." in name:
                 owner, method = name.split(".", 1)
                 methods.setdefault(owner, []).append(method)
         students = {owner: namespace.get(owner) for owner in methods}
-        import ast
-
-        kept = [node for node in tree.body if not (getattr(node, "name", None) in functions and node.name in namespace)]
-        exec(compile(ast.Module(body=kept, type_ignores=[]), released_path, "exec", dont_inherit=True), namespace)
+        # The student's functions stay where they define one (a deleted exercise gets the released stub).
+        theirs = {name for name in exercises if "." not in name and name in namespace}
+        given = [node for node in ast.parse(source, released_path).body if getattr(node, "name", None) not in theirs]
+        exec(compile(ast.Module(body=given, type_ignores=[]), released_path, "exec", dont_inherit=True), namespace)
         for owner, names in methods.items():
             _take_methods(namespace.get(owner), students[owner], names)
 
