@@ -7,7 +7,7 @@ repetition to the next (reversed every other time):
 * ``nbgrader serial``: ``nbgrader autograde ASSIGNMENT`` (one process, one student after the
   other, in-kernel scores only: no sandbox, no trusted checks), its kernels on the course's thread
   policy, as the sandboxed kernels run;
-* ``trusted N=1`` and ``trusted N=2``: this project's trusted autograde grading 1 and 2 students
+* ``trusted N=1`` and ``trusted N=2``: this project's trusted grading of 1 and 2 students
   at a time (nbgrader per student in a private gradebook, its kernel in the sandbox, then
   every trusted check of the student in one sandboxed process), each run in a fresh interpreter
   as the command starts: it pays its own imports and warm interpreters (with 2, the coordinator
@@ -65,7 +65,7 @@ import sys
 from grading.trusted.parallel import grade_class
 run = grade_class(sys.argv[1], sys.argv[2], workers=int(sys.argv[3]), progress=False)
 if run.failed:
-    sys.exit(f"trusted autograde failed for {sorted(run.failed)}: {run.failed}")
+    sys.exit(f"trusted grading failed for {sorted(run.failed)}: {run.failed}")
 """
 
 
@@ -74,7 +74,7 @@ def _trusted(workers):
         result = subprocess.run([sys.executable, "-c", TRUSTED_RUN, str(course), ASSIGNMENT, str(workers)],
                                 capture_output=True, text=True)
         if result.returncode != 0:
-            raise RuntimeError(f"trusted autograde on {workers} worker(s) failed:\n{result.stderr[-3000:]}")
+            raise RuntimeError(f"trusted grading on {workers} worker(s) failed:\n{result.stderr[-3000:]}")
     return grade
 
 

@@ -52,7 +52,7 @@ def _books_model_and_batch(data_dir):
 
 def reference_loss_of(model, batch):
     """``(ReferenceLoss, float64 parameter arrays)`` as the grader builds them for ``model`` on ``batch``."""
-    from grading.exercises.registry import find_exercise
+    from grading.gradient_check.registry import find_exercise
     from grading.gradient_check.reference import ReferenceLoss, parameter_arrays
 
     exercise = find_exercise(model)

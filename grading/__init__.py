@@ -6,7 +6,7 @@ Student-facing entry points::
     print(report); report.passed
     grading.tangent_check(model, batch)                    # loss curve, tangent, both slopes
 
-Labs plug their exercises in through :mod:`grading.exercises.registry` (``GradientExercise``,
+Labs plug their exercises in through :mod:`grading.gradient_check.registry` (``GradientExercise``,
 ``register_exercise``). Names are imported on first use, so ``import grading`` (and the
 ``backprop-labs`` command line) stays fast.
 """
@@ -16,11 +16,11 @@ _EXPORTS = {
     "check_backpropagation": "grading.gradient_check.pipeline",
     "GradientReport": "grading.gradient_check.report",
     "tangent_check": "grading.gradient_check.tangent",
-    "GradientExercise": "grading.exercises.registry",
-    "ParameterSpec": "grading.exercises.registry",
-    "register_exercise": "grading.exercises.registry",
-    "get_exercise": "grading.exercises.registry",
-    "registered_exercises": "grading.exercises.registry",
+    "GradientExercise": "grading.gradient_check.registry",
+    "ParameterSpec": "grading.gradient_check.registry",
+    "register_exercise": "grading.gradient_check.registry",
+    "get_exercise": "grading.gradient_check.registry",
+    "registered_exercises": "grading.gradient_check.registry",
     "ReferenceOps": "grading.gradient_check.reference",
     "Hypothesis": "grading.diagnosis.hypotheses",
 }

@@ -14,7 +14,7 @@ COMMANDS = {  # name -> (module, one line of help)
     "check": (check, "check the gradients of labs/ (or --solutions) against PyTorch autograd"),
     "generate": (generate, "regenerate the student package labs/ from labs_solutions/"),
     "course": (course, "build an nbgrader course folder; course report: what the class got wrong (course grade = grade)"),
-    "grade": (grade, "grade an assignment: collect, trusted autograde, feedback, grade files"),
+    "grade": (grade, "grade an assignment: collect, trusted grading, feedback, grade files"),
 }
 
 

@@ -91,6 +91,11 @@ def test_the_page_is_self_contained_and_names_the_student_not_graded(graded):
     not_graded = page[page.index("id='not-graded'"):]
     assert "s8_no_notebook" in not_graded and "no backprop_mlp.ipynb in the submission" in not_graded
     assert "7 graded, 1 could not be graded" in page
+    # every honest student handed in the reference itself: the similarity section flags them as one copy
+    similar = {(row["student"], row["other_student"]): row["similarity"]
+               for row in _rows(root / "course" / "reports" / f"{ASSIGNMENT}-similarity.csv")}
+    assert similar[("s6_right", "s7_right")] == "1.000" and ("s1_sum", "s2_sum") in similar
+    assert "id='similar-pairs'" in page and "s6_right and s7_right" in page
 
 
 def test_each_cause_links_an_anonymised_example(graded):

@@ -8,12 +8,13 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader.utils import determine_grade
 from traitlets.config import Config, PyFileConfigLoader
 
+from backprop_labs.paths import REPOSITORY_ROOT
 from grading.cli import main
 from grading.course.assignments import (ASSIGNMENTS, Assignment, AssignmentError, all_assignments,
                                         get_assignment)
 from grading.course.config import apply_course_chains, write_config
 from grading.course.leaks import find_leaks, secret_lines
-from grading.course.submissions import ID_RULE, collect_submissions
+from grading.course.submissions import ID_RULE, cell_grade_id, collect_submissions
 from grading.course.preprocessors import (HIDDEN_FAILED, HIDDEN_PASSED, ClearHiddenTestsAndOutputs, HideServerPaths,
                                           InjectParameters, KeepHiddenTestsFromKernel, KeepTrustedScores,
                                           PutHiddenTestsBack, StderrAsStdout, inject_parameters)
@@ -371,12 +372,32 @@ def test_graded_cells_renamed_by_the_student_are_repaired_once(tmp_path):
 
 
 @pytest.mark.parametrize("source, title", [
-    ("# Test 2.2b (1 point): the output layer\nassert True", "Test 2.2b: the output layer"),
-    ("# Test 2.4a (2 points): log-probabilities\n# more", "Test 2.4a: log-probabilities"),
+    ("# Test 2.2b (1 point): the output layer.\nassert True", "Test 2.2b: the output layer."),
+    ("# Test 2.4a (2 points): log-probabilities.\n# More.", "Test 2.4a: log-probabilities."),
+    ("# Test 2.1 (1 point): the gradient with respect to\n#   the batch, in float64. Details.\nx = 1",
+     "Test 2.1: the gradient with respect to the batch, in float64."),
+    ("# Test F.3: the closed form\nassert True", "Test F.3: the closed form"),
     ("### BEGIN HIDDEN TESTS\nassert True", None),
     ("assert True  # no title", None),
 ])
-def test_a_test_cell_title_is_its_first_comment_without_the_points(source, title):
+def test_a_test_cell_title_is_the_first_sentence_of_its_comment_without_the_points(source, title):
     from grading.course.preprocessors import test_cell_title
 
     assert test_cell_title(source) == title
+
+
+@pytest.mark.parametrize("notebook", sorted((REPOSITORY_ROOT / "notebooks" / "source").glob("*.ipynb")),
+                         ids=lambda path: path.stem)
+def test_every_feedback_title_of_the_course_is_a_whole_sentence(notebook):
+    from grading.course.preprocessors import test_cell_title
+
+    tests = [cell for cell in nbformat.read(notebook, as_version=4).cells
+             if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
+             and not cell.metadata["nbgrader"].get("solution")]
+    assert tests
+    for cell in tests:
+        title = test_cell_title(cell.source)
+        comment = " ".join(line.lstrip("#").strip() for line in cell.source.splitlines()
+                           if line.startswith("#") and not line.startswith("###"))
+        assert title and title.endswith("."), (cell_grade_id(cell), title)
+        assert title.split(":", 1)[1].strip() in comment, (cell_grade_id(cell), title)

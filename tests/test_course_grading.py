@@ -11,7 +11,7 @@ from grading.cli import main
 from grading.course.pipeline import CourseError, feedback_page
 from grading.course.assignments import get_assignment
 from grading.commands.grading_run import NOT_ROOT
-from problem_class import (ASSIGNMENT, CELLS, EXPECTED, LARGE_BYTES, LARGE_FILE, NOT_RUN, REASONS, SMALL_FILE,
+from problem_class import (ASSIGNMENT, CELLS, EXPECTED, FULL, LARGE_BYTES, LARGE_FILE, NOT_RUN, REASONS, SMALL_FILE,
                            cell_scores, csv_rows, write_problem_class)
 from trusted_class import _build_course_folder
 
@@ -55,6 +55,17 @@ def test_every_student_ends_with_a_score_or_a_reason(graded, capsys):
         assert reason in page and "from the trusted check" in page
     assert problems["duplicated_cells"]["graded"] == "yes"
     assert "removed a second copy of graded cell ex2_1_answer" in problems["duplicated_cells"]["reason"]
+
+
+def test_formgrader_lists_every_graded_student_as_graded(graded):
+    # formgrader shows "needs autograding" unless the gradebook's submission time is timestamp.txt's: a
+    # notebook nbgrader could not run, or one with repaired cells, is graded all the same
+    from grading.course.nbgrader_api import nbgrader_api
+
+    root, _ = graded
+    with nbgrader_api(root / "course") as api:
+        autograded = api.get_autograded_students(ASSIGNMENT)
+    assert autograded == {student for student, expected in EXPECTED.items() if expected is not None}
 
 
 def test_a_large_file_is_kept_once_and_named(graded):
@@ -236,6 +247,40 @@ def test_another_user_after_a_run_as_root_gets_one_sentence(built_course, capsys
                           "as root wrote them): run as root") and out.count("\n") == 0
 
 
+def test_a_submissions_file_that_is_no_zip_is_named(built_course, capsys):
+    course, submissions = built_course
+    archive = submissions.parent / "class.tar.gz"
+    archive.write_bytes(b"\x1f\x8b not a zip")
+    assert "the submissions folder " + str(archive) + " is not a zip file" in _refused_before_touching_anyone(
+        course, archive, capsys)
+
+
+def test_another_user_who_cannot_read_a_root_only_course_gets_one_sentence(built_course, capsys, monkeypatch):
+    # a trusted run leaves the course root-only (0700): another user cannot even see that it is built
+    course = built_course[0]
+    real_stat = Path.stat
+
+    def stat(path, **options):
+        if path.is_relative_to(course) and path != course:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_stat(path, **options)
+    monkeypatch.setattr(Path, "stat", stat)
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    assert main(["grade", str(course), ASSIGNMENT, "--in-kernel"]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith(f"grade: this user cannot read the course folder {course} (Permission denied): "
+                          "run as the user who graded it") and out.count("\n") == 1
+
+
+def test_an_error_on_the_course_files_ends_in_one_line_not_a_traceback(built_course, capsys, monkeypatch):
+    def unwritable(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", "/course/gradebook.db")
+    monkeypatch.setattr("grading.commands.grading_run.grade_assignment", unwritable)
+    assert main(["grade", str(built_course[0]), ASSIGNMENT]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("grade: stopped, cannot use /course/gradebook.db (Permission denied)") and out.count("\n") == 1
+
+
 def test_an_unbuilt_course_is_named(tmp_path, capsys):
     assert main(["grade", str(tmp_path), ASSIGNMENT]) == 2
     assert f"run `backprop-labs course build {tmp_path}` first" in capsys.readouterr().out
@@ -251,3 +296,59 @@ def test_grade_and_course_grade_take_the_same_options():
     for key in ("course_dir", "assignment", "submissions", "csv", "workers", "dask_scheduler", "students", "in_kernel"):
         assert direct[key] == via_course[key], key
     assert direct["students"] == ["ada", "bob"] and direct["csv"] == Path("g.csv")
+
+
+def _zip_folder(folder, wrapper):
+    """The bytes of a zip of ``folder``'s files under the top folder ``wrapper`` (as a student zips their work)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            name = f"{wrapper}/{path.relative_to(folder).as_posix()}"
+            if path.is_dir():
+                archive.writestr(name + "/", b"")
+            else:
+                archive.write(path, name)
+    return buffer.getvalue()
+
+
+def test_a_canvas_download_and_a_roster_go_from_grade_to_an_importable_csv(graded, capsys):
+    # Runs last on the graded class: the roster, then the same work as a Canvas download (each student's
+    # folder zipped inside it), then the Canvas export: three commands, no folder moved by hand.
+    import zipfile
+
+    root, _ = graded
+    course = root / "course"
+    (root / "roster.csv").write_text("id,first_name,last_name,email,lms_id\n"
+                                     "honest,Ada,Lovelace,ada@example.org,1001\n"
+                                     "partly_right,John,Smith,john@example.org,\n"
+                                     "empty_file,Eve,Empty,eve@example.org,1003\n", encoding="utf-8")
+    assert main(["course", "roster", str(course), str(root / "roster.csv")]) == 0
+    download = root / "canvas.zip"
+    with zipfile.ZipFile(download, "w") as archive:
+        archive.writestr("lovelaceada_1001_9001_backprop_mlp.zip", _zip_folder(root / "submissions" / "honest", "lab"))
+        archive.writestr("smithjohn_late_1002_9002_backprop_mlp.zip",
+                         _zip_folder(root / "submissions" / "partly_right", "backprop_mlp"))
+        archive.writestr("emptyeve_1003_9003_backprop_mlp.ipynb", b"")
+        archive.writestr("strangerx_1999_9004_backprop_mlp.ipynb", b"{}")
+    capsys.readouterr()
+    status = main(["grade", str(course), ASSIGNMENT, "--submissions", str(download), "--csv", str(root / "grades.csv")])
+    out = capsys.readouterr().out
+    assert status == 1   # the class still has students not graded
+    graded_count = sum(expected is not None for expected in EXPECTED.values())
+    assert f"graded 0 with the trusted checks, {graded_count} unchanged since graded" in out, out   # the same work
+    assert "not mapped to a student: strangerx_1999_9004_backprop_mlp.ipynb: no student of the roster has LMS id" \
+           in out
+    assert "note partly_right: marked late by canvas" in out
+    assert f"not graded empty_file: {REASONS['empty_file']}" in out
+    grades = {row["student_id"]: row for row in csv_rows(root / "grades.csv")}
+    assert (grades["honest"]["first_name"], grades["honest"]["last_name"]) == ("Ada", "Lovelace")
+    assert (grades["empty_file"]["first_name"], grades["empty_file"]["email"]) == ("Eve", "eve@example.org")
+    assert main(["course", "export", str(course), ASSIGNMENT, "--format", "canvas", "--csv",
+                 str(root / "grades.csv")]) == 0
+    rows = {row["Student"]: row for row in csv_rows(root / "grades-canvas.csv")}
+    assert rows["Points Possible"][ASSIGNMENT] == f"{sum(FULL):g}"
+    assert (rows["Lovelace, Ada"]["ID"], rows["Lovelace, Ada"][ASSIGNMENT]) == ("1001", f"{sum(FULL):g}")
+    assert rows["Empty, Eve"][ASSIGNMENT] == "0"

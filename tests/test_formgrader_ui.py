@@ -3,7 +3,8 @@
 A small class (honest, partly right, cheat) is graded by ``backprop-labs grade``; formgrader is then
 served as the course would serve it (``jupyter server`` from the course folder, with the nbgrader
 server extension that the ``course`` extra enables) on 127.0.0.1, and its pages are read in headless
-Chromium: the assignment is listed, and both submissions tables show each student's trusted score.
+Chromium: the assignment is listed, both submissions tables show each student's trusted score, and
+the students page shows the names ``course roster`` imported.
 The cheat's notebook makes every one of its own tests pass, so plain nbgrader (graded here too, on a
 copy of the course) gives it full marks; formgrader must show the trusted 0. Screenshots are kept in
 ``out/test-artifacts/formgrader/``.
@@ -159,6 +160,19 @@ def test_formgrader_gradebook_shows_the_trusted_scores(page, formgrader, graded)
     assert shown == {student: _shown(score) for student, score in trusted.items()}
     assert shown[CHEAT] != _shown(graded[2])
     assert (SCREENSHOTS / "gradebook.png").stat().st_size > 10_000
+
+
+def test_formgrader_shows_the_names_of_the_roster(page, formgrader, graded, tmp_path):
+    # Last: the names change how the gradebook page above shows its students.
+    roster = tmp_path / "roster.csv"
+    roster.write_text(f"id,first_name,last_name,email\n{HONEST},Ada,Lovelace,ada@example.org\n"
+                      f"{PARTLY_RIGHT},John,Smith,john@example.org\n", encoding="utf-8")
+    assert main(["course", "roster", str(graded[0]), str(roster)]) == 0
+    rows = _table(page, f"{formgrader[0]}/formgrader/manage_students", "manage-students.png")
+    shown = {row["Student ID"]: (row["Name"], row["Email"]) for row in rows}
+    assert shown[HONEST] == ("Lovelace, Ada", "ada@example.org")
+    assert shown[PARTLY_RIGHT] == ("Smith, John", "john@example.org")
+    assert shown[CHEAT][0] == "None, None"   # not in the roster: what formgrader showed for everyone before
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -163,7 +163,7 @@ def test_each_assignment_checks_registered_exercises_and_every_one_it_scores():
     """``checks`` names exercises that ``check`` can build, and leaves out none whose trusted
     check scores the assignment (the table cannot drift from the grading)."""
     from grading.course.assignments import ASSIGNMENTS
-    from grading.exercises.registry import registered_exercises, registered_trusted_checks
+    from grading.gradient_check.registry import registered_exercises, registered_trusted_checks
 
     exercises = registered_exercises()
     trusted = {**registered_trusted_checks(),

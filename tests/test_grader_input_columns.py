@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import grading
-from grading.exercises.registry import get_exercise
+from grading.gradient_check.registry import get_exercise
 from grading.gradient_check.reference import ReferenceLoss, parameter_arrays
 from labs_solutions import NumpyLogLinear, NumpyMLP
 

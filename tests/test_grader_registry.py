@@ -4,8 +4,8 @@ import pytest
 import torch
 
 import grading
-from grading.exercises import registry
-from grading.exercises.registry import GradientExercise, ParameterSpec
+from grading.gradient_check import registry
+from grading.gradient_check.registry import GradientExercise, ParameterSpec
 
 
 class SquaredErrorModel:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import grading
-from grading.exercises.registry import UnknownExerciseError
+from grading.gradient_check.registry import UnknownExerciseError
 from mutations import wrong_sign
 from mutations.models import digits_batch, lab_model
 

@@ -125,7 +125,7 @@ def test_the_verification_is_reused_with_and_without_further_checks(digits, monk
 
 
 def test_switching_off_the_column_reduction_computes_on_every_column(digits, monkeypatch):
-    from grading.exercises.registry import get_exercise
+    from grading.gradient_check.registry import get_exercise
     from grading.gradient_check.reference import ReferenceLoss
 
     model = lab_model()

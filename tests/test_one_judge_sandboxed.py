@@ -52,3 +52,18 @@ def test_a_float64_formula_off_by_1e7_fails_and_is_named_approximate(graded):
     result = graded["off_by_1e-7"]
     assert result.passed == 0 and set(result.cause_table()) == {"approximate_formula"}, result.feedback()
     assert "float32" not in " ".join(result.lines).split("not rounding")[0]
+
+
+def test_an_autodiff_walk_mistake_is_named_by_the_probe_in_the_sandbox(tmp_path):
+    """backward_pass overwriting messages (micrograd's = for +=): the probe, shipped into the sandbox with the
+    policy's closeness rule, names backward_pass in every case, as the notebook's check does."""
+    from test_trusted_attacks import CHECKS
+
+    folder = _submission(tmp_path, "overwrites", from_dir=SOLUTIONS_PACKAGE_DIR)
+    backward = folder / "labs" / "autodiff" / "backward.py"
+    right = "received[parent] = message if parent not in received else received[parent] + message"
+    assert right in backward.read_text()
+    backward.write_text(backward.read_text().replace(right, "received[parent] = message"))
+    result = run_check(CHECKS["autodiff_mlp_gradients"], folder, hidden=[_make_course(tmp_path)], limits=LIMITS)
+    assert result.passed == 0 and set(result.cause_table()) == {"backward_pass"}, result.feedback()
+    assert any("used twice" in line for line in result.lines), result.lines

@@ -54,3 +54,23 @@ def test_a_forward_pass_without_bias_matches_the_numpy_twin_only_while_biases_ar
     assert_log_probabilities_match(*models, features)  # zero biases: the mistake is invisible here
     with pytest.raises(CheckFailed, match=r"the log-probabilities: \d+ of 18 entries differ; worst at index"):
         assert_log_probabilities_match(*[with_random_biases(model, seed=1) for model in models], features)
+
+
+def test_a_test_of_one_layer_prints_the_verdict_it_scores(capsys):
+    """Test 2.2b judges the output layer alone: a wrong hidden layer must not print FAILED beside 1/1."""
+    from grading.course.test_cell_helpers import assert_gradients_match
+
+    class WrongHiddenLayer(NumpyMLP):
+        def backpropagation(self, input, output):
+            gradients = super().backpropagation(input, output)
+            return [[2.0 * weight, bias] if n == 0 else [weight, bias] for n, (weight, bias) in enumerate(gradients)]
+
+    rng = np.random.default_rng(0)
+    batch = {"input": rng.normal(size=(7, 5)), "output": rng.integers(0, 3, size=7)}
+    model = with_random_biases(WrongHiddenLayer([5, 4, 3], ["sigmoid", "softmax"], 0.1, seed=1), seed=1)
+    assert_gradients_match(model, batch, layers=[1])   # passes: the output layer is right
+    headline = capsys.readouterr().out.splitlines()[0]
+    assert headline.endswith("PASSED for layer(s) 1, the only ones this test judges"), headline
+    with pytest.raises(CheckFailed, match="layer 0 weight differ"):
+        assert_gradients_match(model, batch)          # every layer decides: the hidden one is wrong
+    assert capsys.readouterr().out.splitlines()[0].endswith(": FAILED")

@@ -62,7 +62,7 @@ def _run(args):
     from backprop_labs.datasets import load_amazon_books, load_digits_data
     from backprop_labs.paths import MissingDataError
 
-    from grading.exercises.registry import registered_exercises
+    from grading.gradient_check.registry import registered_exercises
 
     try:
         package, checked = (importlib.import_module("labs_solutions"), None) if args.solutions else \

@@ -4,6 +4,8 @@
     backprop-labs course student-wheel OUT    (the students' package, without labs_solutions)
     backprop-labs course grade DIR ASSIGNMENT [the options of backprop-labs grade]
     backprop-labs course report DIR ASSIGNMENT [--csv FILE]   (what the class got wrong, after grading)
+    backprop-labs course roster DIR FILE.csv   (students into the gradebook: id, names, e-mail, LMS id)
+    backprop-labs course export DIR ASSIGNMENT --format canvas|moodle|nbgrader [--out FILE]
 """
 from pathlib import Path
 
@@ -28,6 +30,19 @@ def add_arguments(parser):
     report.add_argument("assignment", metavar="ASSIGNMENT")
     report.add_argument("--csv", type=Path, default=None, metavar="FILE",
                         help="the grade CSV `grade --csv` wrote (default DIR/grades/ASSIGNMENT.csv)")
+    roster = actions.add_parser("roster", help="import the class roster (CSV columns id, first_name, last_name, email, "
+                                               "optionally lms_id) into DIR's nbgrader gradebook")
+    roster.add_argument("course_dir", type=Path, metavar="DIR")
+    roster.add_argument("roster", type=Path, metavar="FILE.csv")
+    export = actions.add_parser("export", help="write the grades of ASSIGNMENT as the CSV a gradebook imports "
+                                               "(Canvas, Moodle or nbgrader's own export)")
+    export.add_argument("course_dir", type=Path, metavar="DIR")
+    export.add_argument("assignment", metavar="ASSIGNMENT")
+    export.add_argument("--format", required=True, choices=("canvas", "moodle", "nbgrader"), dest="format")
+    export.add_argument("--csv", type=Path, default=None, metavar="FILE",
+                        help="the grade CSV `grade --csv` wrote (default DIR/grades/ASSIGNMENT.csv)")
+    export.add_argument("--out", type=Path, default=None, metavar="FILE",
+                        help="where to write (default DIR/grades/ASSIGNMENT-FORMAT.csv)")
 
 
 def run(args):
@@ -41,9 +56,12 @@ def run(args):
 
         print(f"students install {build_student_wheel(args.out_dir)}")
         return 0
+    from grading.course.roster import RosterError
+
+    actions = {"report": _report, "build": _build, "roster": _roster, "export": _export}
     try:
-        return _report(args) if args.action == "report" else _build(args)
-    except (AssignmentError, CourseError) as error:
+        return actions[args.action](args)
+    except (AssignmentError, CourseError, RosterError) as error:
         print(f"course {args.action}: {error}")
         return 2
 
@@ -54,6 +72,33 @@ def _report(args):
 
     page, table = write_class_report(args.course_dir, get_assignment(args.assignment), args.csv)
     print(f"{args.assignment}: class report in {page}, ranked causes in {table}")
+    return 0
+
+
+def _roster(args):
+    from grading.course.config import CONFIG_NAME
+    from grading.course.pipeline import CourseError
+    from grading.course.roster import import_roster
+
+    if not (args.course_dir / CONFIG_NAME).is_file():
+        raise CourseError(f"{args.course_dir} is not a built course: run `backprop-labs course build "
+                          f"{args.course_dir}` first")
+    result = import_roster(args.course_dir, args.roster)
+    for line in result.refused:
+        print(f"  {line}")
+    print(f"roster: {len(result.imported)} student(s) imported into {args.course_dir / 'gradebook.db'}, "
+          f"{len(result.refused)} row(s) refused")
+    return 0 if result.imported else 1
+
+
+def _export(args):
+    from grading.course.assignments import get_assignment
+    from grading.course.lms_export import export_for_lms
+
+    out, notes = export_for_lms(args.course_dir, get_assignment(args.assignment), args.format, args.csv, args.out)
+    for line in notes:
+        print(f"  {line}")
+    print(f"{args.assignment}: {args.format} grades in {out}")
     return 0
 
 

@@ -61,7 +61,7 @@ def run(args):
 
 def _gradient_check(package, data, geometry):
     """Print the grader's table for a fresh NumPy MLP (the ``check`` command's report); 0 when it passes."""
-    from grading.exercises.registry import get_exercise
+    from grading.gradient_check.registry import get_exercise
 
     from .check import print_report
 

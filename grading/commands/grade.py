@@ -3,7 +3,8 @@
     backprop-labs grade COURSE ASSIGNMENT [--submissions FOLDER] [--csv FILE] [--workers N]
                         [--dask-scheduler ADDR] [--student ID ...] [--allow-torch CHECK ...] [--in-kernel]
 
-Collects ``FOLDER/<student>/`` when given (else grades ``COURSE/submitted/<student>/ASSIGNMENT/``),
+Collects ``FOLDER/<student>/`` when given, or an LMS download mapped to the roster (:mod:`grading.course.lms`)
+(else grades ``COURSE/submitted/<student>/ASSIGNMENT/``),
 autogrades with the trusted checks (needs root; ``--in-kernel`` for plain nbgrader), writes the
 feedback pages and ``FILE``, ``FILE-cells.csv`` and ``FILE-problems.csv`` (default
 ``COURSE/grades/ASSIGNMENT.csv``), ``FILE-causes.csv`` (the diagnosed causes) and the class report
@@ -20,7 +21,9 @@ def add_arguments(parser):
     parser.add_argument("course_dir", type=Path, metavar="COURSE", help="course folder made by `course build`")
     parser.add_argument("assignment", metavar="ASSIGNMENT")
     parser.add_argument("--submissions", type=Path, default=None, metavar="FOLDER",
-                        help="collect one sub-folder per student from here first (default: use COURSE/submitted/)")
+                        help="collect one sub-folder per student from here first (default: use COURSE/submitted/); "
+                             "also a Canvas or Moodle download (zip or folder) or nbgrader's exchange inbox, mapped "
+                             "to the students of `course roster`")
     parser.add_argument("--csv", type=Path, default=None, metavar="FILE",
                         help="grade CSV to write, with FILE-cells.csv and FILE-problems.csv beside it "
                              "(default COURSE/grades/ASSIGNMENT.csv)")
@@ -54,9 +57,16 @@ def run(args):
     except (AssignmentError, CourseError, AssignmentNotTrusted, RecordsError) as error:
         print(f"grade: {error}")
         return 2
+    except OSError as error:   # the course's own files (a student's never stop the class): one line, no traceback
+        where = f" {error.filename}" if error.filename else ""
+        print(f"grade: stopped, cannot use{where} ({error.strerror or error}): check that this user may read "
+              "and write the course folder and the grade files, then run again")
+        return 2
     how = "in-kernel (plain nbgrader)" if args.in_kernel else "with the trusted checks"
     print(f"{assignment.name}: graded {len(result.graded)} {how}, {len(result.unchanged)} unchanged since "
           f"graded, {len(result.problems)} not graded")
+    for line in result.unmapped:
+        print(f"  not mapped to a student: {line}")
     for student, reason in sorted(result.problems.items()):
         print(f"  not graded {student}: {reason}")
     for student, notes in sorted(result.notes.items()):

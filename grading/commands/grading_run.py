@@ -7,7 +7,8 @@
    trusted grading) this process can start the sandbox; otherwise one sentence says what to
    do, before any student is touched; then the run claims the course
    (:func:`~grading.trusted.parallel.claim_course`: what a killed earlier run left is ended);
-2. collection from a submissions folder (when given): an id that breaks the rules is refused
+2. collection from a submissions folder (when given; an LMS download or nbgrader's exchange inbox is first
+   mapped to the roster's students by :mod:`grading.course.lms`): an id that breaks the rules is refused
    for that student alone, a folder holding another assignment's work is not collected (the
    whole folder is refused when none holds this assignment's);
 3. :func:`~grading.course.submissions.prepare_submission` per student: a notebook that cannot
@@ -34,8 +35,10 @@ from grading.course.class_record import RECORD_DIR, read_record, update_record, 
 from grading.course.class_report import write_class_report
 from grading.course.nbgrader_api import CONFIG_NAME
 from grading.course.pipeline import (GRADEBOOK, KEPT_FILE_BYTES, CourseError, autograde, cell_scores,
-                                     export_grades, export_paths, feedback_page, generate_feedback, log_path,
-                                     trim_graded_copy)
+                                     export_grades, export_paths, feedback_page, generate_feedback,
+                                     kept_only_in_submitted, log_path, trim_graded_copy)
+from grading.course.lms import STAGING_DIR, download_bytes, is_download, stage_download
+from grading.course.roster import roster_students
 from grading.course.submission_files import copied_sizes, refused_line
 from grading.course.submissions import (COLLECTED_DIR, NOT_COLLECTED_DIR, TIMESTAMP, collect_submissions, id_problem,
                                         prepare_submission, student_files, submitted_ids)
@@ -61,6 +64,7 @@ class GradingRun:
     files: tuple = ()                                # grades, per-cell grades, problems CSV
     causes: Path = None                              # the causes CSV (trusted grading), else None
     report: tuple = ()                               # the class report: HTML page, CSV
+    unmapped: list = field(default_factory=list)     # entries of an LMS download no student was found for
 
 
 def _disk_needed(folders):
@@ -89,7 +93,7 @@ def _student_folders(assignment, submissions=None, course_dir=None):
 # What a grading run writes in the course folder: a user other than the one who graded before
 # (root, for trusted grading) must be able to write each of them.
 WRITTEN = (GRADEBOOK, ".trusted-grading", "submitted", "autograded", "feedback", "grades", "logs", "reports",
-           RECORD_DIR, COLLECTED_DIR, NOT_COLLECTED_DIR)
+           RECORD_DIR, COLLECTED_DIR, NOT_COLLECTED_DIR, STAGING_DIR)
 
 
 def _not_writable(folder):
@@ -109,12 +113,20 @@ def _not_writable(folder):
 def preflight(course_dir, assignment, trusted=True, submissions=None, csv_path=None):
     """Raise ``CourseError`` with one sentence when grading cannot start; touch no student."""
     course_dir = Path(course_dir)
-    if not (course_dir / CONFIG_NAME).is_file() or not (course_dir / "source" / assignment.name).is_dir():
+    try:
+        built = (course_dir / CONFIG_NAME).is_file() and (course_dir / "source" / assignment.name).is_dir()
+    except PermissionError as error:   # e.g. a course that a run as root made root-only, read by another user
+        raise CourseError(f"this user cannot read the course folder {course_dir} ({error.strerror}): run as "
+                          "the user who graded it (root for trusted grading, e.g. `sudo -E $(which backprop-labs) "
+                          "grade ...`), or give the course to this user first") from None
+    if not built:
         raise CourseError(f"{course_dir} is not a built course for {assignment.name}: "
                           f"run `backprop-labs course build {course_dir}` first")
-    if submissions is not None and not Path(submissions).is_dir():
-        raise CourseError(f"the submissions folder {submissions} does not exist: give the folder that holds "
-                          "one sub-folder per student")
+    download = submissions is not None and is_download(submissions)
+    if submissions is not None and not download and not Path(submissions).is_dir():
+        what = "is not a zip file" if Path(submissions).is_file() else "does not exist"
+        raise CourseError(f"the submissions folder {submissions} {what}: give the folder that holds "
+                          "one sub-folder per student, or an LMS download (a Canvas or Moodle zip)")
     reason = _not_writable(course_dir)
     if reason:
         raise CourseError(f"cannot write in the course folder {course_dir} ({reason}): grading writes "
@@ -124,7 +136,10 @@ def preflight(course_dir, assignment, trusted=True, submissions=None, csv_path=N
     if reason:
         raise CourseError(f"cannot write the grade files in {Path(csv_path).parent} ({reason}): give --csv a "
                           "file in a folder you can write")
-    needed = _disk_needed(_student_folders(assignment, submissions, course_dir)) + SPARE_DISK
+    if download:   # staged once, then copied as a submissions folder (each file up to the kept size twice more)
+        needed = 3 * download_bytes(submissions) + SPARE_DISK
+    else:
+        needed = _disk_needed(_student_folders(assignment, submissions, course_dir)) + SPARE_DISK
     free = shutil.disk_usage(course_dir).free
     if free < needed:
         raise CourseError(f"only {free // MIB} MiB free on the disk of {course_dir}, and grading this class needs "
@@ -163,6 +178,14 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
 
     with claim_course(course_dir):  # ends what a killed earlier run left; refuses while another runs
         run, refused_ids, kept_earlier = GradingRun(), None, {}
+        repairs = {}   # student -> what was repaired or noted before grading, for their feedback too
+        if submissions is not None and is_download(submissions):
+            staged = stage_download(course_dir, assignment, submissions, roster_students(course_dir))
+            run.unmapped = staged.unmapped
+            for student, lines in staged.notes.items():   # marked late, entries of the download not read
+                run.notes.setdefault(student, []).extend(lines)
+                repairs[student] = list(lines)
+            submissions = staged.folder
         if submissions is not None:
             collection = collect_submissions(course_dir, assignment, submissions, assignments or None)
             run.problems.update(collection.refused)
@@ -176,7 +199,6 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
                 run.notes.setdefault(student, []).append(refused_line(not_copied))
         class_ids = sorted(set(submitted_ids(course_dir, assignment)) | set(run.problems))
         selected = [s for s in class_ids if students is None or s in students]
-        repairs = {}                     # student -> what was repaired in the notebook, for their feedback too
         for student in selected:
             if student in run.problems:
                 continue
@@ -187,7 +209,7 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
                 except OSError as error:   # one student's files never stop the class
                     problem, notes = f"the submission could not be read: {error.strerror or error}", []
                 if notes:
-                    repairs[student] = notes
+                    repairs.setdefault(student, []).extend(notes)
                     run.notes.setdefault(student, []).extend(notes)
             if problem:
                 run.problems[student] = problem
@@ -222,8 +244,10 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
         # a student merged by a run killed before its feedback step has no page yet
         unpaged = [s for s in run.unchanged if not feedback_page(course_dir, assignment, s).is_file()]
         for student in run.graded + unpaged:
-            note = trim_graded_copy(course_dir, assignment, student)
-            if note:
+            trim_graded_copy(course_dir, assignment, student)
+        for student in run.graded + run.unchanged:   # read from submitted/: a killed run's trim is not needed
+            note = kept_only_in_submitted(course_dir, assignment, student)
+            if note and note not in run.notes.get(student, []):
                 run.notes.setdefault(student, []).append(note)
         for student, reason in generate_feedback(course_dir, assignment, run.graded + unpaged).items():
             run.notes.setdefault(student, []).append(reason)  # graded; only the page is missing

@@ -192,7 +192,7 @@ class Assignment:
         return sorted(files)
 
     def edited_modules(self):
-        """Shipped modules with an exercise, relative to the assignment folder (``labs/x.py``).
+        """Shipped modules with an exercise, relative to the assignment folder (``labs/<module>.py``).
 
         These are the files the student edits: autograde must keep the student's copy.
         """

@@ -8,7 +8,9 @@
 * per exercise, the diagnosed causes ranked by how many graded students hit them, each linked to
   the feedback page of one example student, copied next to the report with the id removed;
 * the students who could not be graded, with the reason, and apart from them the students of the
-  course who handed in nothing for this assignment.
+  course who handed in nothing for this assignment;
+* the pairs of graded students whose exercise code is unusually alike, side by side (:mod:`.similarity`;
+  also ``ASSIGNMENT-similarity.csv``).
 
 The page loads nothing from elsewhere (no script, no stylesheet, no remote image).
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from .causes import causes_path, read_causes
 from .pipeline import NOT_SUBMITTED, CourseError, export_paths, feedback_page
+from .similarity import write_similarity
 
 REPORT_COLUMNS = ["assignment", "exercise", "exercise_title", "rank", "cause", "students", "graded_students",
                   "percent", "sentence", "example"]
@@ -136,7 +139,7 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #bbb;p
 vertical-align:top}th{background:#eee}td.number{text-align:right;white-space:nowrap}code{font-size:90%}"""
 
 
-def render_html(assignment, graded, ungraded, ranked, links, figure, diagnosed, class_size, absent=()):
+def render_html(assignment, graded, ungraded, ranked, links, figure, diagnosed, class_size, absent=(), similarity=""):
     """The page: figure, ranked causes per exercise, students not graded, students who submitted nothing."""
     e = html.escape
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Class report: {e(assignment.name)}"
@@ -173,6 +176,7 @@ def render_html(assignment, graded, ungraded, ranked, links, figure, diagnosed, 
         parts.append("<p>Every student who submitted was graded.</p>")
     if absent:
         parts.append(f"<h2>Not submitted</h2><p id='not-submitted'>{e(', '.join(sorted(absent)))}</p>")
+    parts.append(similarity)   # the section of :mod:`.similarity`, already HTML
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -195,8 +199,9 @@ def write_class_report(course_dir, assignment, csv_path=None):
     shutil.rmtree(examples, ignore_errors=True)  # an earlier report's examples may name other causes
     links = {(item.exercise, item.cause): copy_example(course_dir, assignment, item, examples)
              for items in ranked.values() for item in items}
+    similarity = write_similarity(course_dir, assignment, graded, folder)
     page = render_html(assignment, graded, ungraded, ranked, links, score_figure(cells, graded),
-                       diagnosed=causes is not None, class_size=len(grades), absent=absent)
+                       diagnosed=causes is not None, class_size=len(grades), absent=absent, similarity=similarity)
     html_path, table_path = folder / f"{assignment.name}.html", folder / f"{assignment.name}.csv"
     html_path.write_text(page, encoding="utf-8")
     with open(table_path, "w", newline="", encoding="utf-8") as handle:

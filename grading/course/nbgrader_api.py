@@ -18,6 +18,21 @@ _WRAPPER = re.compile(r"NbGraderException|Please see the above traceback|see the
 _EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?([A-Z]\w*(?:Error|Exception|Interrupt|Exit))\b:?\s*(.*)$")
 
 
+def _scripts_on_path():
+    """The gradebook asks `alembic` (a script of this environment) for its schema version."""
+    scripts = os.path.dirname(sys.executable)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
+
+
+def open_gradebook(course_dir, name="gradebook.db"):
+    """nbgrader's ``Gradebook`` of ``course_dir`` (created when missing), for a ``with`` block."""
+    from nbgrader.api import Gradebook
+
+    _scripts_on_path()
+    return Gradebook(f"sqlite:///{Path(course_dir).resolve() / name}")
+
+
 @contextmanager
 def nbgrader_api(course_dir, config_name=CONFIG_NAME):
     """``NbGraderAPI`` for ``course_dir`` configured by its ``config_name``, working there."""
@@ -27,10 +42,7 @@ def nbgrader_api(course_dir, config_name=CONFIG_NAME):
     course_dir = Path(course_dir).resolve()
     config = PyFileConfigLoader(config_name, path=str(course_dir)).load_config()
     config.CourseDirectory.root = str(course_dir)
-    # The gradebook asks `alembic` (a script of this environment) for its schema version.
-    scripts = os.path.dirname(sys.executable)
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
+    _scripts_on_path()
     previous = os.getcwd()
     os.chdir(course_dir)  # nbgrader resolves some paths against the working directory
     try:

@@ -3,7 +3,7 @@
     build:  write_config -> copy_source -> generate_release          (build_course runs all three)
     grade:  collect_submissions -> prepare_submission -> autograde -> trim_graded_copy -> generate_feedback
             -> export_grades
-            (``grading.commands.grading_run.grade_assignment`` runs them, with the trusted autograde)
+            (``grading.commands.grading_run.grade_assignment`` runs them, with trusted grading)
 
 Every step takes the course folder first and can be called on its own. nbgrader is driven
 through its Python API in this process (:mod:`.nbgrader_api`), so its kernel ``python3`` is
@@ -144,26 +144,46 @@ def _readable_size(size):
     return f"{size / (1 << 20):.1f} MiB" if size >= 1 << 20 else f"{size / 1024:.1f} KiB"
 
 
+def _large_files(folder, assignment, limit):
+    """``[(relative path, size)]`` of the files under ``folder`` over ``limit`` bytes that are neither a
+    notebook nor a module the assignment ships: what grading keeps in ``submitted/`` only. Links are
+    neither followed nor counted."""
+    kept = {f"{SHIPPED_PACKAGE}/{relative}" for relative in [*assignment.shipped_files(), "__init__.py"]}
+    found = []
+    for parent, _, names in os.walk(folder):  # links are not followed
+        for name in names:
+            path = Path(parent, name)
+            relative = path.relative_to(folder).as_posix()
+            size = path.lstat().st_size
+            if size > limit and path.suffix != ".ipynb" and relative not in kept and not path.is_symlink():
+                found.append((relative, size))
+    return sorted(found)
+
+
+def _kept_only_note(files, limit):
+    if not files:
+        return ""
+    return (f"kept only in submitted/ (files over {_readable_size(limit)} are not copied to autograded/ "
+            f"and feedback/): {', '.join(f'{relative} ({_readable_size(size)})' for relative, size in files)}")
+
+
 def trim_graded_copy(course_dir, assignment, student, limit=KEPT_FILE_BYTES):
     """Remove from the student's ``autograded/`` folder, once graded, every file over ``limit``
     bytes that is neither a notebook nor a module the assignment ships; feedback, which copies
     that folder, never gets them, and ``submitted/`` keeps the originals. Returns a note naming
     them (``""`` when none)."""
     graded = Path(course_dir) / "autograded" / student / assignment.name
-    kept = {f"{SHIPPED_PACKAGE}/{relative}" for relative in [*assignment.shipped_files(), "__init__.py"]}
-    removed = []
-    for folder, _, names in os.walk(graded):  # links are not followed
-        for name in names:
-            path = Path(folder, name)
-            relative = path.relative_to(graded).as_posix()
-            size = path.lstat().st_size
-            if size > limit and path.suffix != ".ipynb" and relative not in kept and not path.is_symlink():
-                path.unlink()
-                removed.append(f"{relative} ({_readable_size(size)})")
-    if not removed:
-        return ""
-    return (f"kept only in submitted/ (files over {_readable_size(limit)} are not copied to autograded/ "
-            f"and feedback/): {', '.join(sorted(removed))}")
+    removed = _large_files(graded, assignment, limit)
+    for relative, _ in removed:
+        (graded / relative).unlink()
+    return _kept_only_note(removed, limit)
+
+
+def kept_only_in_submitted(course_dir, assignment, student, limit=KEPT_FILE_BYTES):
+    """The note of :func:`trim_graded_copy` for the student's submission as ``submitted/`` holds it:
+    the same on every run, whether or not this run trimmed the graded copy (``""`` when none)."""
+    return _kept_only_note(_large_files(Path(course_dir) / "submitted" / student / assignment.name, assignment,
+                                        limit), limit)
 
 
 def generate_feedback(course_dir, assignment, students=None):
@@ -226,12 +246,16 @@ def export_grades(course_dir, assignment, csv_path, problems=None):
         source = gradebook.find_assignment(assignment.name)
         cells = [(cell.name, cell.max_score) for notebook in source.notebooks for cell in notebook.grade_cells]
         max_score = sum(points for _, points in cells)
-        students = sorted({student.id for student in gradebook.students} | set(problems))
+        people = {student.id: student for student in gradebook.students}   # names from `course roster`
+        students = sorted(set(people) | set(problems))
         rows, cell_rows = [], []
         for student in students:
             row = dict.fromkeys(EXPORT_COLUMNS, "")
             row.update(assignment=assignment.name, duedate=source.duedate or "", student_id=student,
                        raw_score=0.0, late_submission_penalty=0.0, score=0.0, max_score=max_score)
+            if student in people:   # a student not graded is named too
+                row.update(last_name=people[student].last_name or "", first_name=people[student].first_name or "",
+                           email=people[student].email or "")
             scored = {}
             try:
                 if student in problems:

@@ -333,13 +333,22 @@ FEEDBACK_TEMPLATE_FILE = "named_tests.html.j2"
 _POINTS = re.compile(r"\s*\(\s*[\d.]+\s+points?\s*\)", re.IGNORECASE)
 
 
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+
+
 def test_cell_title(source):
-    """The title a test cell gives itself: its first line when it is a comment (``# Test 2.2b (1 point):
-    the output layer`` gives ``Test 2.2b: the output layer``; the page shows the points), else ``None``."""
-    first = source.lstrip().split("\n", 1)[0].strip()
-    if not first.startswith("#") or first.startswith("###"):  # ### marks nbgrader's fences
-        return None
-    title = _POINTS.sub("", first.lstrip("#").strip())
+    """The title a test cell gives itself: the first sentence of its leading comment, however many
+    comment lines it takes (``# Test 2.2b (1 point): the output layer.`` gives ``Test 2.2b: the output
+    layer.``; the page shows the points), the whole comment when it ends no sentence; ``None`` without one."""
+    lines = []
+    for line in source.lstrip().split("\n"):
+        line = line.strip()
+        if not line.startswith("#") or line.startswith("###"):  # ### marks nbgrader's fences
+            break
+        lines.append(line.lstrip("#").strip())
+    comment = " ".join(line for line in lines if line)
+    end = _SENTENCE_END.search(comment)
+    title = _POINTS.sub("", comment[:end.end()] if end else comment)
     return title or None
 
 

@@ -144,8 +144,7 @@ def collect_submissions(course_dir, assignment, submissions_dir, assignments=Non
         try:
             _collect_student(course_dir, assignment, folder, collection)
         except OSError as error:   # one student's folder never stops the class's collection
-            target = Path(course_dir) / "submitted" / folder.name / assignment.name
-            shutil.rmtree(target, ignore_errors=True)
+            # submitted/ holds a whole submission, the earlier one or the new one: kept, and compared again
             _collected_path(course_dir, assignment.name, folder.name).unlink(missing_ok=True)
             if folder.name in collection.students:
                 collection.students.remove(folder.name)
@@ -154,7 +153,12 @@ def collect_submissions(course_dir, assignment, submissions_dir, assignments=Non
 
 
 def _collect_student(course_dir, assignment, folder, collection):
-    """Collect one valid student's folder (see :func:`collect_submissions`) into ``collection``."""
+    """Collect one valid student's folder (see :func:`collect_submissions`) into ``collection``.
+
+    The files are copied beside ``submitted/`` first: when they are the submission collected before
+    (byte for byte, or once repaired as :func:`repair_notebook` repairs that one), ``submitted/`` is
+    left as it is, files, times and ``timestamp.txt``: formgrader and the done records still see
+    the submission they graded."""
     files, student = student_files(folder, assignment), folder.name
     target = Path(course_dir) / "submitted" / student / assignment.name
     digest_path = _collected_path(course_dir, assignment.name, student)
@@ -165,13 +169,17 @@ def _collect_student(course_dir, assignment, folder, collection):
         if kept:
             collection.not_copied[student] = kept
         return
-    old_stamp, old_digest = None, None
-    if target.exists():
-        if (target / TIMESTAMP).is_file():
-            old_stamp, old_digest = (target / TIMESTAMP).read_text(encoding="utf-8"), folder_digest(target)
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    not_copied = copy_submission(files, target, skip=(TIMESTAMP,))
+    incoming = digest_path.with_suffix(".incoming")   # what a killed collection left is replaced
+    shutil.rmtree(incoming, ignore_errors=True)
+    incoming.mkdir(parents=True)
+    try:
+        not_copied = copy_submission(files, incoming, skip=(TIMESTAMP,))
+        if not (target.is_dir() and _same_submission(incoming, target, assignment)):
+            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+            (incoming / TIMESTAMP).write_text(stamp, encoding="utf-8")
+            _replace_folder(target, incoming, digest_path.with_suffix(".previous"))
+    finally:
+        shutil.rmtree(incoming, ignore_errors=True)
     record = _not_collected_path(course_dir, assignment.name, student)
     if not_copied:
         collection.not_copied[student] = not_copied
@@ -179,11 +187,42 @@ def _collect_student(course_dir, assignment, folder, collection):
         record.write_text("".join(f"{entry}\n" for entry in not_copied), encoding="utf-8")
     else:
         record.unlink(missing_ok=True)
-    unchanged = old_digest is not None and folder_digest(target) == old_digest
-    stamp = old_stamp if unchanged else datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
-    (target / TIMESTAMP).write_text(stamp, encoding="utf-8")
     digest_path.parent.mkdir(parents=True, exist_ok=True)
     digest_path.write_text(digest, encoding="utf-8")
+
+
+def _replace_folder(target, new, previous):
+    """Put the folder ``new`` at ``target``; the folder there before is moved to ``previous`` first and
+    put back if the move fails, so ``target`` is never a partial copy."""
+    shutil.rmtree(previous, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        os.replace(target, previous)
+    try:
+        os.replace(new, target)
+    except OSError:
+        if previous.exists():
+            os.replace(previous, target)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _same_submission(incoming, target, assignment):
+    """Whether the freshly copied folder ``incoming`` holds the submission ``target`` holds: the same
+    files, or the same once its notebook is repaired as the one in ``target`` was (a cell pasted twice
+    is dropped when graded, so the submitted copy differs from what the student handed in)."""
+    collected = folder_digest(target)
+    if folder_digest(incoming) == collected:
+        return True
+    notebook = incoming / f"{assignment.name}.ipynb"
+    if not notebook.is_file() or notebook.is_symlink():
+        return False
+    as_handed_in = notebook.read_bytes()
+    try:
+        repair_notebook(notebook, assignment)
+        return folder_digest(incoming) == collected
+    finally:   # submitted/ gets the notebook as handed in: grading repairs it and notes what it did
+        notebook.write_bytes(as_handed_in)
 
 
 def foreign_work(folder, assignment, assignments):
@@ -302,6 +341,12 @@ def prepare_submission(course_dir, assignment, student, assignments=()):
         others = sorted(p.name for p in folder.glob("*.ipynb"))
         hint = f" (it holds {', '.join(others)}: rename the notebook if it is this assignment's)" if others else ""
         return f"no {path.name} in the submission{hint}", []
+    return repair_notebook(path, assignment, assignments)
+
+
+def repair_notebook(path, assignment, assignments=()):
+    """:func:`prepare_submission` of ``assignment``'s notebook file at ``path``: ``(problem, notes)``,
+    the repaired notebook written in place."""
     reason, data, notebook = _read_notebook(path)
     if reason:
         return reason, []

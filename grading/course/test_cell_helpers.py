@@ -83,10 +83,11 @@ def assert_gradients_match(model, batch, layers=None):
     cell's result, which nbgrader reads as a partial score.
     """
     report = check_backpropagation(model, batch["input"], batch["output"])
+    if layers is not None:   # the verdict shown is the cell's: other layers' rows are information
+        report = report.judged_on(layers)
     rows = [row for row in report.rows if layers is None or row.layer in layers]
-    passed = all(row.passed for row in rows) and (layers is not None or report.passed)
     _show(report)
-    if passed:
+    if report.passed:
         return
     show_tangent_of_worst(model, batch, rows)
     failing = [f"layer {row.layer} {row.role}" for row in rows if not row.passed]
@@ -123,9 +124,8 @@ def assert_input_gradient_matches(found, model, batch, rtol=None, atol=None):
     """``found`` is the gradient of the model's mean loss with respect to the input batch, ``(B, I)``:
     autograd in float64 on the exercise's reference loss (the model's own code is not used), entry by entry
     within the exercise's tolerance (the trusted check reads the same); a known mistake is named."""
-    from grading.exercises.log_linear import (INPUT_GRADIENT, INPUT_GRADIENT_ATOL, INPUT_GRADIENT_RTOL,
-                                              input_gradient_causes)
-    from grading.gradient_check.reference import input_gradient
+    from grading.diagnosis.mlp_hypotheses import input_gradient_causes
+    from grading.gradient_check.reference import INPUT_GRADIENT, INPUT_GRADIENT_ATOL, INPUT_GRADIENT_RTOL, input_gradient
 
     rtol = INPUT_GRADIENT_RTOL if rtol is None else rtol
     atol = INPUT_GRADIENT_ATOL if atol is None else atol
@@ -152,7 +152,7 @@ def assert_log_probabilities_match(model, expected_model, input):
     failure = close_failure(found.detach().numpy(), expected, "the log-probabilities", rtol=1e-10, atol=1e-12)
     if failure is None:
         return
-    from grading.exercises.pytorch_mlp import log_probability_causes
+    from grading.diagnosis.forward_hypotheses import log_probability_causes
 
     causes = log_probability_causes(found.detach().numpy()) or _forward_causes(model, input, expected)
     raise CheckFailed("\n".join([failure] + [sentence for _, sentence in causes]))

@@ -3,7 +3,8 @@
 The student's gradients come from autograd through their forward pass, so a wrong forward pass
 shows as gradients of a different function. Each hypothesis rebuilds one such function in float64
 from the parameters (never the student's objects) and differentiates it; the first whose
-gradients match the student's names the mistake in forward-pass terms.
+gradients match the student's names the mistake in forward-pass terms; before them,
+:func:`log_probability_causes` names log-probabilities that are not normalised.
 """
 import numpy as np
 import torch
@@ -73,3 +74,18 @@ FORWARD_HYPOTHESES = (
         and len(context.parameters) > 2 else None,
     ),
 )
+
+
+def log_probability_causes(values):
+    """``[(cause, sentence)]`` for log-probabilities ``(B, K)`` that are not a log-softmax over the classes
+    (empty when they are): what the notebook's test and the trusted check both say first."""
+    from backprop_labs.utils import logsumexp
+
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2 or np.allclose(logsumexp(values, axis=1), 0.0, atol=1e-9):
+        return []
+    if np.all(values >= 0) and np.allclose(values.sum(axis=1), 1.0, atol=1e-6):
+        return [("probabilities_not_log", "_log_forward returns probabilities (rows sum to 1); it must return their "
+                                          "log: end with torch.log_softmax(z, dim=1).")]
+    return [("not_normalised", "The rows of exp(_log_forward output) do not sum to 1: end the forward pass "
+                               "with a log-softmax over the classes, torch.log_softmax(z, dim=1).")]

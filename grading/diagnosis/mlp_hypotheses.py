@@ -3,7 +3,8 @@
 Each hypothesis runs :func:`variant_backpropagation`, a float64 backpropagation with one
 step swapped for the mistake, and predicts the gradients a student making it would return.
 Scale, sign, order and shape mistakes need no re-enactment: they are recognised from the
-returned arrays alone (:mod:`grading.diagnosis.rules`).
+returned arrays alone (:mod:`grading.diagnosis.rules`). :func:`input_gradient_causes` names the
+known mistakes of exercise 2.1's answer, the log-linear model's gradient with respect to its input.
 """
 import numpy as np
 
@@ -255,3 +256,26 @@ MLP_HYPOTHESES = OUTPUT_HYPOTHESES + (
 )
 
 LOG_LINEAR_HYPOTHESES = OUTPUT_HYPOTHESES
+
+
+def input_gradient_causes(found, probabilities, output, weight):
+    """``[(cause, sentence)]`` naming a known mistake of exercise 2.1 that ``found`` ``(B, I)`` matches, given
+    the softmax ``probabilities`` ``(B, K)``, gold ``output`` ``(B,)`` and ``weight`` ``(K, I)``; empty if none."""
+    from grading.policy.precision import HYPOTHESIS_MATCH, normwise_error
+
+    batch_size = len(output)
+    expected = (probabilities - index2onehot(output, probabilities.shape[1])) / batch_size @ weight
+    known = (
+        (batch_size * expected, "missing_batch_mean",
+         f"The input gradient is B = {batch_size} times too large: the loss is the MEAN over the batch, "
+         "so the error at the scores is E = (P - Y) / B before it is multiplied by W."),
+        (-expected, "wrong_sign", "The input gradient has the wrong sign: the error is P - Y (probabilities "
+                                  "minus one-hot gold classes), not Y - P."),
+        (probabilities / batch_size @ weight, "softmax_error_without_onehot",
+         "The error uses the probabilities P alone: subtract the one-hot gold classes, E = (P - Y) / B."),
+        (expected.T, "transposed", "The input gradient is transposed: it has one row per example, (B, I) like "
+                                   "the input batch, which E @ W gives (W.T @ E.T gives its transpose)."),
+    )
+    found = np.asarray(found, dtype=np.float64)
+    return [(cause, sentence) for predicted, cause, sentence in known
+            if found.shape == predicted.shape and normwise_error(found, predicted) <= HYPOTHESIS_MATCH][:1]

@@ -152,8 +152,11 @@ def _classes_from_labels(error, labels, num_classes):
 
 
 def _classes_sentence(width, num_classes, where):
+    """``width`` None: the class axis is not seen (the code broadcast it), only that the gradients follow the labels."""
+    seen = (f"the class axis has {width} columns instead of K = {num_classes}" if width is not None else
+            f"so your gradients depend on which classes the batch contains")
     return ("classes_from_batch",
-            f"{where} the class axis has {width} columns instead of K = {num_classes}: the number of classes is "
+            f"{where} {seen}: the number of classes is "
             f"taken from the batch's labels (y.max() + 1, len(np.unique(y)) or len(set(y))), which depends on "
             f"which classes the batch happens to contain. Use the model's K (the output layer's size).")
 
@@ -541,12 +544,21 @@ def _not_a_mean(evidence):
         return ("not_a_mean", f"On this batch the gradients are right, but on a smaller batch or a single example "
                 f"the call failed ({check['error']}): the code assumes something about the batch (its size, "
                 f"or which classes it contains). It must work for any batch.")
-    ratio = check.get("ratio", float("nan"))
+    ratio, size = check.get("ratio", float("nan")), check.get("batch_size", 2)
+    if np.isfinite(ratio) and abs(ratio - size) <= 1e-3 * size:
+        return (f"On this batch the gradients are right, but for {size} examples together they are {size} times the "
+                f"mean of the single-example gradients: the code divides by a hard-coded batch size, not by len(output).")
+    labels, top = check.get("labels") or [], (evidence.num_classes or 0) - 1
+    if labels and max(labels) == top and min(labels) < top:
+        # the full batch holds every class up to K-1, so a class count read from its labels is right there only
+        return _classes_sentence(None, evidence.num_classes,
+                                 f"On this batch the gradients are right, but an example of class {min(labels)} "
+                                 f"alone gets a different gradient than beside one of class {top}:")
     factor = (f"they are {ratio:.3g} times the mean of the single-example gradients"
               if np.isfinite(ratio) and abs(ratio - 1.0) > 1e-3 else
               "they differ from the mean of the single-example gradients")
-    return (f"On this batch the gradients are right, but for a few examples together {factor}: the code assumes a "
-            f"batch size (a hard-coded B?). Divide by len(output).")
+    return (f"On this batch the gradients are right, but for a few examples together {factor}: an example's gradient "
+            f"depends on what else is in the batch (its size or its labels). It must depend on that example only.")
 
 
 def _loss_mismatch(evidence):
@@ -746,12 +758,40 @@ def _hypotheses(evidence):
     return findings
 
 
+def _weight_decay(evidence):
+    """Every wrong array is a weight whose gradient is the reference plus one common lambda * W (an L2 penalty's
+    gradient), and every bias is right."""
+    context = evidence.hypothesis_context
+    wrong = evidence.wrong_values
+    if context is None or not wrong or any(evidence.specs[i].role != "weight" for i in wrong):
+        return None
+    lambdas = []
+    for i in wrong:
+        weight, extra = context.parameters[i], evidence.usable[i] - evidence.reference[i]
+        if weight is None or np.shape(extra) != np.shape(weight) or not np.any(weight):
+            return None
+        lambdas.append(float(np.sum(extra * weight) / np.sum(weight * weight)))
+        if normwise_error(extra, lambdas[-1] * weight) > 1e-6:
+            return None
+    if any(abs(value - lambdas[0]) > 1e-6 * abs(lambdas[0]) for value in lambdas) or lambdas[0] == 0:
+        return None
+    return (f"Each weight gradient has an extra {lambdas[0]:.3g} * W in it (the gradient of an L2 penalty, weight "
+            f"decay), but this exercise's loss has no penalty term. Backpropagation returns the loss's own "
+            f"gradient; a penalty belongs to the training step, if anywhere.")
+
+
 def _common_scale(evidence):
     ratios = _ratios(evidence)
     values = [ratios[i] for i in evidence.compared]
     if (values and all(v is not None for v in values) and all(abs(v - values[0]) <= 1e-3 * abs(values[0])
                                                               for v in values)
             and np.isfinite(values[0]) and abs(values[0] - 1.0) > 1e-3 and values[0] != 0):
+        rate = getattr(evidence.hypothesis_context, "model", None)
+        rate = getattr(rate, "learning_rate", None)
+        if isinstance(rate, (int, float)) and rate > 0 and abs(values[0] + rate) <= 1e-3 * rate:
+            return "returned_update", (f"Every gradient is minus the learning rate ({rate:g}) times the right one: "
+                                       f"your code returns the update step (-learning_rate * gradient), not the "
+                                       f"gradient. Return the gradients; the training loop takes the step.")
         for factor, wording in ((0.5, "half"), (2.0, "twice")):
             if abs(values[0] - factor) <= 1e-3 * factor:
                 return "factor_two", (f"Every gradient is {wording} the right one: a factor 2 is "
@@ -777,8 +817,32 @@ def _precision(evidence):
 
 
 def _probed_part(evidence):
-    """The first wrong part the exercise's probe found in the student's code (a VJP rule, backward_pass)."""
-    return evidence.localised if evidence.localised and evidence.wrong_values else None
+    """The first wrong part the exercise's probe found in the student's code (a VJP rule, backward_pass): where
+    it fires, it is the finding, and what the model's gradients show of it is not repeated (:data:`SYMPTOMS`)."""
+    return evidence.localised
+
+
+def _what_is_known(evidence, indices):
+    """What the difference of the first wrong array in ``indices`` is, when no named cause fits: not a constant
+    factor, and which entries are right or zero (' (dW1: not a constant factor of the right one; 12 of 40
+    entries right)'), or ''."""
+    for i in sorted(indices):
+        student, reference = evidence.usable[i], evidence.reference[i]
+        if student is None or reference is None or np.shape(student) != np.shape(reference) or not np.any(reference):
+            continue
+        facts = []
+        _, explained = _ratio(student, reference)
+        if not explained:
+            facts.append("not a constant factor of the right one")
+        scale = np.max(np.abs(reference))
+        right = int(np.sum(np.abs(student - reference) <= evidence.tolerance.rtol * scale))
+        zero = int(np.sum((student == 0) & (reference != 0)))
+        if right:
+            facts.append(f"{right} of {student.size} entries right")
+        if zero:
+            facts.append(f"{zero} entries zero where the right ones are not")
+        return f" ({evidence.specs[i].label}: {'; '.join(facts)})" if facts else ""
+    return ""
 
 
 def _localise(evidence):
@@ -787,20 +851,26 @@ def _localise(evidence):
         return None
     words = evidence.words
     layers = evidence.layers
+    def with_known(sentence, indices):
+        return sentence.rstrip(".") + _what_is_known(evidence, indices) + "."
+
     if not layers:
         labels = ", ".join(evidence.specs[i].label for i in sorted(wrong))
-        return words.unnamed_wrong.format(labels=labels)
+        return with_known(words.unnamed_wrong.format(labels=labels), wrong)
     wrong_layers = sorted({evidence.specs[i].layer for i in wrong})
     last = layers[-1]
     if last in wrong_layers:
-        roles = {evidence.specs[i].role for i in wrong if evidence.specs[i].layer == last}
-        return words.top_layer_wrong.format(what=" and ".join(sorted(roles)))
+        in_last = {i for i in wrong if evidence.specs[i].layer == last}
+        roles = {evidence.specs[i].role for i in in_last}
+        return with_known(words.top_layer_wrong.format(what=" and ".join(sorted(roles))), in_last)
     top = max(wrong_layers)
     right = f"Layer {last} is" if top + 1 == last else f"Layers {top + 1} to {last} are"
-    return words.lower_layer_wrong.format(right=right, top=top, above=top + 1)
+    return with_known(words.lower_layer_wrong.format(right=right, top=top, above=top + 1),
+                      {i for i in wrong if evidence.specs[i].layer == top})
 
 
 RULES = (
+    Rule("probed_part", "probe", _probed_part),
     Rule("not_implemented", "error", _not_implemented),
     Rule("classes_from_batch", "error", _classes_in_batch),
     Rule("scalar_only_code", "error", _scalar_only),
@@ -827,7 +897,6 @@ RULES = (
     Rule("not_a_mean", "side_effect", _not_a_mean),
     Rule("examples_coupled", "side_effect", _coupled_examples),
     Rule("loss_mismatch", "side_effect", _loss_mismatch),
-    Rule("probed_part", "values", _probed_part),
     Rule("wrong_sign", "values", _sign),
     Rule("batch_mean", "values", _batch_scale),
     Rule("layer_scales", "values", _layer_scales),
@@ -835,12 +904,18 @@ RULES = (
     Rule("zero_gradient", "values", _zero_gradient),
     Rule("misplaced_layer", "values", _misplaced_layer),
     Rule("hypothesis", "values", _hypotheses),
+    Rule("weight_decay", "values", _weight_decay),
     Rule("common_scale", "values", _common_scale),
     Rule("precision", "values", _precision),
     Rule("localised", "values", _localise),
 )
 
+VALUE_CAUSES_EXPLAINING_COUPLING = {"derivative_of_error", "batch_mean_in_propagation", "output_error_vanishes",
+                                    "missing_batch_mean", "weight_decay", "modifies_parameters"}
 EXCLUSIVE = {"error", "format", "values"}     # the first rule of these groups that fires explains the rest
+# What a wrong part found by the exercise's probe shows in the model's gradients: not causes of their own.
+SYMPTOMS = {"error", "format", "array", "values"}
+SYMPTOM_RULES = {"not_a_mean", "examples_coupled", "loss_mismatch", "unstable_softmax"}
 SILENCES_VALUES = {"error", "format"}         # arrays missing or misplaced: value rules would only add noise
 
 
@@ -848,6 +923,8 @@ def diagnose(evidence):
     """``[(cause, sentence), ...]`` in table order; at most one rule each of the exclusive groups fires."""
     found, groups_fired = [], set()
     for rule in RULES:
+        if "probe" in groups_fired and (rule.group in SYMPTOMS or rule.cause in SYMPTOM_RULES):
+            continue
         if rule.group == "values" and (groups_fired & SILENCES_VALUES or "values" in groups_fired
                                        or not evidence.wrong_values):
             continue
@@ -871,6 +948,11 @@ def diagnose(evidence):
                 cause, sentence = item if isinstance(item, tuple) else (rule.cause, item)
                 found.append((cause, sentence))
         groups_fired.add(rule.group)
+    named_values = {cause for cause, _ in found} & VALUE_CAUSES_EXPLAINING_COUPLING
+    if named_values:
+        # A named mistake in the values makes a batch's gradient differ from the mean of its examples' too:
+        # that is its symptom, not a second mistake of mixing examples.
+        found = [(cause, sentence) for cause, sentence in found if cause != "examples_coupled"]
     if evidence.shape_only and evidence.shape_only <= evidence.covered_by_hypothesis:
         # The confirmed mistake predicts those shapes too: it is the finding, not the shape.
         found = [(cause, sentence) for cause, sentence in found if cause != "wrong_shape"]

@@ -1,9 +1,9 @@
 """The graded exercises: one module per lab module of ``labs/``, each registering its
-:class:`~grading.exercises.registry.GradientExercise` (and, where it is autograded outside the
+:class:`~grading.gradient_check.registry.GradientExercise` (and, where it is autograded outside the
 kernel, its trusted check) when imported. Importing this package registers them all.
 
 To add an exercise: write ``grading/exercises/<lab module>.py`` (see the worked example in
-:mod:`grading.exercises.registry`) and import it below; if an assignment scores it, name its
+:mod:`grading.gradient_check.registry`) and import it below; if an assignment scores it, name its
 test cells in ``grading/course/assignments.py``.
 """
 # In the order find_exercise tries them.

@@ -3,7 +3,7 @@
 The student writes a function, not a model, so :class:`LinearRegressionGradient` presents it
 to the grader as one: ``parameters == {'coefficients': (1 + F,)}`` (intercept first) and
 ``backpropagation(input (B, F), output (B,))`` returns ``{'coefficients': (1 + F,)}``. The
-reference is autograd on ``mean(([1, x] @ c - y) ** 2)``. Listed in ``grading/exercise_index.py``.
+reference is autograd on ``mean(([1, x] @ c - y) ** 2)``. Registered when ``grading/exercises/__init__.py`` imports it.
 """
 import importlib
 from functools import partial
@@ -12,10 +12,10 @@ import numpy as np
 import torch
 
 from grading.diagnosis.vocabulary import REGRESSION
+from grading.gradient_check.registry import GradientExercise, ParameterSpec, register_exercise, register_trusted_check
 from grading.policy.precision import normwise_error
 from grading.trusted.cases import Call, CallsCase, Returned
 from grading.trusted.check_spec import FLOAT64, TrustedCheck, calls_shapes, compare_close
-from .registry import GradientExercise, ParameterSpec, register_exercise, register_trusted_check
 
 
 class LinearRegressionGradient:

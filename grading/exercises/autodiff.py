@@ -2,7 +2,7 @@
 
 ``AutodiffMLP.gradients`` is one ``grad`` call, so it is right only if the student's VJP
 rules and ``backward_pass`` are: the grader compares it with autograd on the same MLP loss
-as the day-2 NumPy MLP. Listed in ``grading/exercise_index.py``.
+as the day-2 NumPy MLP. Registered when ``grading/exercises/__init__.py`` imports it.
 """
 import importlib
 from dataclasses import dataclass
@@ -11,10 +11,11 @@ import numpy as np
 import torch
 
 from grading.diagnosis.vocabulary import AUTODIFF
+from grading.gradient_check.registry import GradientExercise, register_exercise, register_trusted_check
 from grading.trusted.cases import Case
 from grading.trusted.check_spec import TrustedCheck, compare_close, gradient_judge
+from .autodiff_localise import VJP_TOLERANCE, torch_twin, torch_vjps
 from .numpy_mlp import mlp_reference_loss
-from .registry import GradientExercise, register_exercise, register_trusted_check
 
 HIDDEN_SIZE = 20
 LEARNING_RATE = 0.05
@@ -41,11 +42,6 @@ register_exercise(GradientExercise(
 
 
 # Trusted checks of the autodiff assignment's test cells (cells and scopes in grading/course/assignments.py).
-
-TORCH_TWINS = {"multiply": "mul", "divide": "div", "exp": "exp", "log": "log", "tanh": "tanh", "matmul": "matmul",
-               "dot": "matmul"}
-VJP_TOLERANCE = 1e-12   # the notebook's: largest |difference| from torch's VJPs
-
 
 @dataclass(frozen=True)
 class VJPCase:
@@ -82,11 +78,10 @@ def compare_vjps(case, arrays):
     """Each VJP against torch autograd's, within 1e-12 (absolute), as the notebook's ``assert_vjps_match``."""
     inputs = case.inputs()
     for n, (primitive, shapes, _) in enumerate(case.calls):
-        tensors = [torch.tensor(inputs[f"c{n}.x{i}"], requires_grad=True) for i in range(len(shapes))]
-        expected = torch.autograd.grad(getattr(torch, TORCH_TWINS[primitive])(*tensors), tensors,
-                                       torch.tensor(inputs[f"c{n}.g"]))
+        expected = torch_vjps(torch_twin(primitive), [inputs[f"c{n}.x{i}"] for i in range(len(shapes))],
+                              inputs[f"c{n}.g"])
         for i, reference in enumerate(expected):
-            problem = compare_close(arrays[f"c{n}.vjp{i}"], reference.numpy(),
+            problem = compare_close(arrays[f"c{n}.vjp{i}"], reference,
                                     f"VJP of anp.{primitive} for argument {i}, argument shapes {shapes}",
                                     0.0, VJP_TOLERANCE)
             if problem:

@@ -3,14 +3,20 @@ broadcasting), then ``backward_pass`` on small graphs (a chain, a node used twic
 chain). The first wrong one is named, with what the difference is, in the lab's words (rules, nodes,
 messages). None when every probe is right (the mistake is elsewhere, e.g. in the model).
 
-NumPy only and nothing of the grader: the sandbox runs this file beside ``student_side.py``
-(``localise_autodiff.py``), so the official grade names the same place as the notebook's check.
+Two halves, so that the student's code never runs beside PyTorch and the expected values are never
+written out as a VJP rule: :func:`record` calls the student's package (NumPy only, nothing of the grader:
+the sandbox runs this file beside ``student_side.py``) and returns plain data; :func:`judge` compares that
+with PyTorch autograd by the notebook's rule for VJPs (:data:`VJP_TOLERANCE`, the policy's entrywise
+closeness), in the grader. :func:`localise` is both, for the notebook's check.
 """
 import numpy as np
 
-STEP = 1e-6            # central differences in float64 on arguments of size ~1: errors ~1e-10
-AGREE = 1e-6           # a rule is right when it agrees with the central difference to this (normwise)
+VJP_TOLERANCE = 1e-12  # the notebook's assert_vjps_match: largest |difference| from torch's VJPs (float64)
+APPROXIMATE = 1e-5     # a rule off by less than this (relative) has the right formula, approximated
 EXERCISE = {"multiply": "A.1", "divide": "A.2", "exp": "A.3", "log": "A.3", "tanh": "A.4", "matmul": "A.5"}
+# anp primitive -> torch function of the same meaning (``dot`` is matmul for the 1-D and 2-D operands it allows)
+TORCH_TWINS = {"multiply": "mul", "divide": "div", "exp": "exp", "log": "log", "tanh": "tanh", "matmul": "matmul",
+               "dot": "matmul", "add": "add", "subtract": "sub", "negative": "neg", "sum": "sum"}
 # (primitive, argument shapes, arguments that must be positive, keyword arguments): same shapes first, so
 # that a rule right without broadcasting and wrong with it is told apart.
 CALLS = (
@@ -23,36 +29,69 @@ CALLS = (
 )
 
 
-def _error(found, expected):
+def torch_twin(name, **keywords):
+    """The torch function computing what ``anp.<name>(..., **keywords)`` computes."""
+    import torch
+
+    function = getattr(torch, TORCH_TWINS[name])
+    if name == "sum" and keywords.get("axis") is not None:
+        return lambda t: function(t, dim=keywords["axis"], keepdim=bool(keywords.get("keepdims")))
+    return function
+
+
+def torch_vjps(function, values, g):
+    """The VJPs of ``function`` (a torch function) at float64 ``values`` for the upstream gradient ``g``."""
+    import torch
+
+    tensors = [torch.tensor(np.asarray(value, dtype=float), requires_grad=True) for value in values]
+    result = function(*tensors)
+    gradients = torch.autograd.grad(result, tensors, torch.tensor(np.asarray(g, dtype=float)).reshape(result.shape),
+                                    allow_unused=True)
+    return [np.zeros(np.shape(value)) if gradient is None else gradient.detach().numpy()
+            for value, gradient in zip(values, gradients)]
+
+
+def _relative(found, expected):
     found, expected = np.asarray(found, dtype=float), np.asarray(expected, dtype=float)
     if found.shape != expected.shape:
         return np.inf
     return float(np.max(np.abs(found - expected), initial=0.0) / max(np.max(np.abs(expected), initial=0.0), 1e-300))
 
 
-def _numerical_vjp(function, values, g, index):
-    """d/d values[index] of sum(g * function(*values)), by central differences."""
-    x = np.array(values[index], dtype=float)
-    gradient = np.zeros_like(x)
-    for position in np.ndindex(x.shape):
-        shifted = []
-        for sign in (1.0, -1.0):
-            moved = x.copy()
-            moved[position] += sign * STEP
-            arguments = list(values)
-            arguments[index] = moved
-            shifted.append(np.sum(g * function(*arguments)))
-        gradient[position] = (shifted[0] - shifted[1]) / (2 * STEP)
-    return gradient
+def _written_as(found, g, named):
+    """``"g * x"`` when the rule returned ``g * value`` for one of the call's ``named`` values (``{"g * x": x,
+    "g / x": 1 / x, ...}``)."""
+    found, g = np.asarray(found, dtype=float), np.asarray(g, dtype=float)
+    if found.shape != g.shape:
+        return None
+    for text, value in named.items():
+        if np.shape(value) == g.shape and _relative(found, g * value) < APPROXIMATE:
+            return text
+    return None
 
 
-def _character(found, expected, shapes, index):
-    """What the difference is: a factor, the sign, an average where a sum belongs, or other values."""
+def _character(found, expected, shapes, index, doubled, g, named):
+    """What the difference is: a shape, how it follows g (``doubled``: the rule's result for 2g), which of the
+    call's ``named`` values it multiplies g by, an approximation, a factor, the sign, an average where a sum
+    belongs, or other values."""
     found, expected = np.asarray(found, dtype=float), np.asarray(expected, dtype=float)
     if found.shape != expected.shape:
         return f"it has shape {found.shape}, the argument is {expected.shape}"
+    if doubled is not None and np.array_equal(doubled, found):
+        return ("it does not change when g changes: multiply the local derivative by g, the gradient arriving "
+                "from the output (a VJP is g times d ans / d argument)")
+    if doubled is not None and _relative(doubled, 2.0 * found) >= APPROXIMATE:
+        return ("it is not proportional to g: a VJP is g times the local derivative d ans / d argument, and that "
+                "derivative is a function of the arguments and ans, not of g")
+    error = _relative(found, expected)
+    if error < APPROXIMATE:
+        return (f"it is off by {error:.1e} (relative): a difference quotient or an approximation, not the exact "
+                f"derivative")
+    written = _written_as(found, g, named)
+    if written:
+        return f"it returns {written}, which is not g times d ans / d argument"
     ratio = float(np.sum(found * expected) / max(np.sum(expected * expected), 1e-300))
-    if _error(found, ratio * expected) <= AGREE:
+    if _relative(found, ratio * expected) < APPROXIMATE:
         output = np.broadcast_shapes(*shapes) if len(shapes) > 1 else shapes[0]
         repeated = int(np.prod(output)) // max(int(np.prod(shapes[index])), 1)
         if repeated > 1 and abs(ratio * repeated - 1.0) < 1e-6:
@@ -65,31 +104,84 @@ def _character(found, expected, shapes, index):
     return "its values differ" + (" (this argument is broadcast)" if broadcast else "")
 
 
-def _vjp_finding(package, rng):
+def _drawn_calls():
+    """``[(name, values, g, keywords)]`` for :data:`CALLS`, drawn from one seed (both halves draw the same)."""
+    rng, drawn = np.random.default_rng(2024), []
     for name, shapes, positive, keywords in CALLS:
         values = [rng.uniform(0.5, 2.0, size=shape) if i in positive else rng.normal(size=shape)
                   for i, shape in enumerate(shapes)]
-        numpy_function = getattr(np, name)
-        g = rng.normal(size=np.shape(numpy_function(*values, **keywords)))
+        drawn.append((name, values, rng.normal(size=np.shape(getattr(np, name)(*values, **keywords))), keywords))
+    return drawn
+
+
+def _describe(error):
+    return f"{type(error).__name__}: {error}"[:400]
+
+
+def _record_vjps(package):
+    """Per call of :data:`CALLS`: the student's VJPs for g and for 2g, or the error and which rule raised."""
+    records = []
+    for name, values, g, keywords in _drawn_calls():
+        def student(upstream):
+            end = getattr(package.anp, name)(*[package.Node(value) for value in values], **keywords)
+            return [np.asarray(gradient, dtype=float).tolist() for gradient in package.parent_gradients(end, upstream)]
+
+        try:
+            record = {"found": student(g)}
+        except Exception as error:  # noqa: BLE001 - the rule's own exception is the finding
+            records.append({"error": _describe(error), "argument": _raising_rule(package, name, values, g, keywords)})
+            continue
+        try:
+            record["doubled"] = student(2.0 * g)
+        except Exception:  # noqa: BLE001 - only for a characterisation: the finding stands without it
+            record["doubled"] = None
+        records.append(record)
+    return records
+
+
+def _vjp_finding(records, close_failure):
+    for (name, values, g, keywords), record in zip(_drawn_calls(), records):
+        shapes = [np.shape(value) for value in values]
         where = (f"anp.{name}'s VJP" + (" for argument {index}" if len(shapes) > 1 else "")
                  + f" (arguments of shapes {', '.join(map(str, shapes))}"
                  + (f", {', '.join(f'{k}={v}' for k, v in keywords.items())}" if keywords else "") + ")")
         exercise = f" (Exercise {EXERCISE[name]})" if name in EXERCISE else " (a given rule: was it changed?)"
-        try:
-            end = getattr(package.anp, name)(*[package.Node(value) for value in values], **keywords)
-            found = package.parent_gradients(end, g)
-        except Exception as error:  # noqa: BLE001 - the rule's own exception is the finding
-            return (f"vjp_{name}", f"{where.format(index=0)} raises {type(error).__name__}: {error}{exercise}.")
-        for index in range(len(shapes)):
-            expected = _numerical_vjp(lambda *a: numpy_function(*a, **keywords), values, g, index)
-            if index >= len(found) or _error(found[index], expected) > AGREE:
-                what = "is missing" if index >= len(found) else f"is wrong: {_character(found[index], expected, shapes, index)}"
-                return (f"vjp_{name}", f"{where.format(index=index)} {what}{exercise}.")
+        if "error" in record:
+            return (f"vjp_{name}", f"{where.format(index=record['argument'])} raises {record['error']}{exercise}.")
+        found = [np.asarray(gradient, dtype=float) for gradient in record["found"]]
+        for index, expected in enumerate(torch_vjps(torch_twin(name, **keywords), values, g)):
+            if index < len(found) and close_failure(found[index], expected, "", 0.0, VJP_TOLERANCE) is None:
+                continue
+            if index >= len(found):
+                return (f"vjp_{name}", f"{where.format(index=index)} is missing{exercise}.")
+            doubled = record.get("doubled")
+            doubled = None if doubled is None or index >= len(doubled) else np.asarray(doubled[index], dtype=float)
+            ans = getattr(np, name)(*values, **keywords)
+            named = {"g * ans": ans, **{f"g * {n}": v for n, v in zip(("x", "y"), values)},
+                     "g / ans": 1.0 / ans, **{f"g / {n}": 1.0 / v for n, v in zip(("x", "y"), values)}}
+            character = _character(found[index], expected, shapes, index, doubled, g, named)
+            return (f"vjp_{name}", f"{where.format(index=index)} is wrong: {character}{exercise}.")
     return None
 
 
+def _raising_rule(package, name, values, g, keywords):
+    """Which argument's rule raised (the first whose rule, called on its own, raises), 0 when not told."""
+    try:
+        rules = package.VJPS[getattr(package.anp, name)]
+        ans = getattr(np, name)(*values, **keywords)
+    except Exception:  # noqa: BLE001 - the table is the student's: where it cannot be read, say argument 0
+        return 0
+    for index, rule in enumerate(rules):
+        try:
+            if rule is not None:
+                rule(g, ans, *values, **keywords)
+        except Exception:  # noqa: BLE001 - this is the one
+            return index
+    return 0
+
+
 def _graphs(ops):
-    """``[(name, function)]``: small graphs, written with ``ops`` (the student's ``anp``, or NumPy for the
+    """``[(name, function)]``: small graphs, written with ``ops`` (the student's ``anp``, or torch for the
     expected values), whose gradients tell how backward_pass walks."""
     def chain(x):
         return ops.sum(ops.tanh(ops.exp(x * 0.5)))
@@ -114,7 +206,8 @@ BACKWARD_PASS = {
     "chain": ("backward_pass gets a plain chain wrong (sum(tanh(exp(x / 2)))): walk toposort(end_node) from the "
               "end and send each node's complete gradient to its parents with parent_gradients"),
     "reused": ("backward_pass loses a message when a node is used twice (sum(x * x + x) should give 2x + 1): ADD "
-               "each message a node receives to what it has received so far instead of overwriting it"),
+               "each message a node receives to what it has received so far (not overwrite it, not skip a node "
+               "because it was reached before)"),
     "diamond": ("backward_pass sends a node's gradient on before all its messages arrived (a value used by two "
                 "nodes that meet again, a diamond): process the nodes in reverse topological order, each once, "
                 "when all its messages are in"),
@@ -123,24 +216,53 @@ BACKWARD_PASS = {
 }
 
 
-def _backward_finding(package, rng):
-    plain = dict(_graphs(np))
-    for name, graph in _graphs(package.anp):
-        x = rng.normal(size=(3,)) * 0.5
-        expected = _numerical_vjp(plain[name], [x], 1.0, 0)
+def _graph_point():
+    return np.random.default_rng(2025).normal(size=(3,)) * 0.5
+
+
+def _record_graphs(package):
+    """Per graph of :func:`_graphs`: the student's ``grad`` at one point, or its error."""
+    records = []
+    for _, graph in _graphs(package.anp):
         try:
-            found = package.grad(graph)(x)
+            records.append({"found": np.asarray(package.grad(graph)(_graph_point()), dtype=float).tolist()})
         except Exception as error:  # noqa: BLE001 - the walk's own exception is the finding
-            return ("backward_pass", f"{BACKWARD_PASS[name]} (it raised {type(error).__name__}) (Exercise A.6).")
-        if _error(found, expected) > AGREE:
-            return ("backward_pass", f"{BACKWARD_PASS[name]} (Exercise A.6).")
+            records.append({"error": _describe(error)})
+    return records
+
+
+def _backward_finding(records, close_failure):
+    import torch
+
+    for (name, graph), record in zip(_graphs(torch), records):
+        if "error" in record:
+            return ("backward_pass", f"{BACKWARD_PASS[name]} (it raised {record['error'].split(':')[0]}) "
+                                     f"(Exercise A.6).")
+        found = np.asarray(record["found"], dtype=float)
+        if close_failure(found, torch_vjps(graph, [_graph_point()], 1.0)[0], "", 1e-10, VJP_TOLERANCE) is not None:
+            zeros = " (every gradient came out zero: nodes sent before their children's messages arrived)" \
+                if not np.any(found) else ""
+            return ("backward_pass", f"{BACKWARD_PASS[name]}{zeros} (Exercise A.6).")
     return None
 
 
-def localise(package):
-    """``(cause, sentence)`` naming the first wrong VJP rule or the way ``backward_pass`` goes wrong, from the
-    student's ``package`` (``labs.autodiff``: ``anp``, ``Node``, ``parent_gradients``, ``grad``); None when
-    every probe is right."""
-    rng = np.random.default_rng(2024)
+def record(package):
+    """What the student's ``package`` (``labs.autodiff``: ``anp``, ``Node``, ``parent_gradients``, ``VJPS``,
+    ``grad``) answers to every probe: plain lists, numbers and strings (JSON), for :func:`judge`."""
     with np.errstate(all="ignore"):
-        return _vjp_finding(package, rng) or _backward_finding(package, rng)
+        return {"vjps": _record_vjps(package), "graphs": _record_graphs(package)}
+
+
+def judge(records, close_failure):
+    """``(cause, sentence)`` naming the first wrong VJP rule or the way ``backward_pass`` goes wrong, from the
+    :func:`record` of a package; None when every probe is right. ``close_failure`` is the policy's entrywise
+    rule (:func:`grading.policy.closeness.close_failure`)."""
+    if len(records["vjps"]) != len(CALLS) or len(records["graphs"]) != len(_graphs(np)):
+        return None
+    with np.errstate(all="ignore"):
+        return _vjp_finding(records["vjps"], close_failure) or _backward_finding(records["graphs"], close_failure)
+
+
+def localise(package, close_failure):
+    """:func:`judge` of :func:`record`: the notebook's check, in one process."""
+    return judge(record(package), close_failure)

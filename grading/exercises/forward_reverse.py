@@ -2,7 +2,7 @@
 blocks ``A_i, B_i`` (exercise F.3), through ``ProgressiveNetwork.backpropagation``.
 
 The network has weights only (``[[W_1], [W_2], ...]``, no biases) and a softmax output;
-the reference is autograd on the mean cross-entropy. Listed in ``grading/exercise_index.py``.
+the reference is autograd on the mean cross-entropy. Registered when ``grading/exercises/__init__.py`` imports it.
 """
 import importlib
 from dataclasses import dataclass
@@ -13,9 +13,9 @@ import torch
 
 from backprop_labs.utils import glorot_weight_init
 from grading.diagnosis.vocabulary import PROGRESSIVE
+from grading.gradient_check.registry import GradientExercise, ParameterSpec, register_exercise, register_trusted_check
 from grading.trusted.cases import Call, CallsCase, Case, Returned
 from grading.trusted.check_spec import TrustedCheck, calls_shapes, compare_close, gradient_judge
-from .registry import GradientExercise, ParameterSpec, register_exercise, register_trusted_check
 
 LEARNING_RATE = 0.05
 
@@ -136,10 +136,11 @@ class ProgressiveCase(Case):
     """A ``ProgressiveNetwork`` (weights only) on a batch of digits drawn with this case's seed."""
 
     def spec(self):
-        return {"key": self.key, "geometry": list(self.geometry), "layer_kinds": list(self.activations)}
+        return {"key": self.key, "geometry": list(self.geometry), "layer_kinds": list(self.activations),
+                "learning_rate": self.learning_rate}
 
     def model_configuration(self):
-        return SimpleNamespace(layer_kinds=list(self.activations))
+        return SimpleNamespace(layer_kinds=list(self.activations), learning_rate=self.learning_rate)
 
     def parameters(self):
         rng = np.random.default_rng(self.seed)

@@ -4,7 +4,7 @@ The student's gradients come from seeding backpropagation at the natural paramet
 ``(y_hat - y) / B``, so they are right only if the inverse links (G.1) and the seed (G.2) are.
 The reference rebuilds ``eta`` from the parameters and differentiates PyTorch's own losses,
 which agree with the lab's negative log-likelihoods up to constants (hence
-``loss_offset_allowed``). Listed in ``grading/exercise_index.py``.
+``loss_offset_allowed``). Registered when ``grading/exercises/__init__.py`` imports it.
 """
 import importlib
 from functools import lru_cache, partial
@@ -13,9 +13,9 @@ import numpy as np
 import torch.nn.functional as F
 
 from grading.diagnosis.vocabulary import GLM
+from grading.gradient_check.registry import GradientExercise, register_exercise, register_trusted_check
 from grading.trusted.cases import Call, CallsCase, GLMCase, Returned
 from grading.trusted.check_spec import TrustedCheck, calls_shapes, compare_close, gradient_judge
-from .registry import GradientExercise, register_exercise, register_trusted_check
 
 GRADED_DISTRIBUTION = "poisson"  # the one `backprop-labs check` builds; the reference knows all three
 

@@ -5,46 +5,14 @@ backpropagation, its PyTorch twin, and the trusted check of the 2.1 answer cell
 import torch
 
 from grading.diagnosis.mlp_hypotheses import LOG_LINEAR_HYPOTHESES
+from grading.diagnosis.vocabulary import FORWARD, MLP
+from grading.gradient_check.registry import (GradientExercise, autograd_gradients, first_layer_weight,
+                                             has_torch_parameters, is_numpy_parameter_list, register_exercise)
 from grading.trusted.case_diagnosis import diagnose_input_gradient
 from grading.trusted.cases import InputGradientCase
 from grading.trusted.check_spec import TrustedCheck, compare_input_gradient
 
-from grading.diagnosis.vocabulary import FORWARD, MLP
 from .numpy_mlp import LAB_LEARNING_RATE
-from .registry import (GradientExercise, autograd_gradients, first_layer_weight, has_torch_parameters,
-                       is_numpy_parameter_list, register_exercise)
-
-
-# Exercise 2.1 is right when every entry equals autograd's within these (the notebook's test and the
-# trusted check both read them): float64 arithmetic on (B, K) and (K, I) arrays is far inside them.
-INPUT_GRADIENT_RTOL, INPUT_GRADIENT_ATOL = 1e-9, 1e-12
-INPUT_GRADIENT = "the gradient of the mean loss with respect to the input"
-
-
-def input_gradient_causes(found, probabilities, output, weight):
-    """``[(cause, sentence)]`` naming a known mistake of exercise 2.1 that ``found`` ``(B, I)`` matches, given
-    the softmax ``probabilities`` ``(B, K)``, gold ``output`` ``(B,)`` and ``weight`` ``(K, I)``; empty if none."""
-    import numpy as np
-
-    from backprop_labs.utils import index2onehot
-    from grading.policy.precision import HYPOTHESIS_MATCH, normwise_error
-
-    batch_size = len(output)
-    expected = (probabilities - index2onehot(output, probabilities.shape[1])) / batch_size @ weight
-    known = (
-        (batch_size * expected, "missing_batch_mean",
-         f"The input gradient is B = {batch_size} times too large: the loss is the MEAN over the batch, "
-         "so the error at the scores is E = (P - Y) / B before it is multiplied by W."),
-        (-expected, "wrong_sign", "The input gradient has the wrong sign: the error is P - Y (probabilities "
-                                  "minus one-hot gold classes), not Y - P."),
-        (probabilities / batch_size @ weight, "softmax_error_without_onehot",
-         "The error uses the probabilities P alone: subtract the one-hot gold classes, E = (P - Y) / B."),
-        (expected.T, "transposed", "The input gradient is transposed: it has one row per example, (B, I) like "
-                                   "the input batch, which E @ W gives (W.T @ E.T gives its transpose)."),
-    )
-    found = np.asarray(found, dtype=np.float64)
-    return [(cause, sentence) for predicted, cause, sentence in known
-            if found.shape == predicted.shape and normwise_error(found, predicted) <= HYPOTHESIS_MATCH][:1]
 
 
 def log_linear_reference_loss(model, parameters, batch, ops):

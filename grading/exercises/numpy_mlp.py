@@ -5,12 +5,13 @@ tangent-plot answer cell (``loss_and_tangent``).
 import torch
 
 from grading.diagnosis.mlp_hypotheses import MLP_HYPOTHESES
+from grading.gradient_check.registry import (GradientExercise, first_layer_weight, is_numpy_parameter_list,
+                                             register_exercise)
 from grading.trusted.cases import mlp_cases, tangent_cases
 from grading.trusted.check_spec import (TrustedCheck, compare_loss_and_tangent, gradient_judge,
                                        loss_and_tangent_judgement, loss_and_tangent_shapes)
 
 from grading.diagnosis.vocabulary import MLP
-from .registry import GradientExercise, first_layer_weight, is_numpy_parameter_list, register_exercise
 
 LAB_HIDDEN_SIZE = 20          # the lab's geometry [I, 20, K]
 LAB_LEARNING_RATE = 0.05

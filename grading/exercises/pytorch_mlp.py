@@ -3,29 +3,13 @@ forward pass; autograd through it must give the reference gradients.
 """
 from grading.diagnosis.forward_hypotheses import FORWARD_HYPOTHESES
 from grading.diagnosis.vocabulary import FORWARD
+from grading.gradient_check.registry import (GradientExercise, autograd_gradients, first_layer_weight,
+                                             has_torch_parameters, register_exercise)
 from grading.trusted.case_diagnosis import diagnose_forward
 from grading.trusted.cases import mlp_cases
 from grading.trusted.check_spec import TrustedCheck, compare_forward, forward_shapes
 
 from .numpy_mlp import LAB_LEARNING_RATE, lab_geometry, mlp_reference_loss
-from .registry import GradientExercise, autograd_gradients, first_layer_weight, has_torch_parameters, register_exercise
-
-
-def log_probability_causes(values):
-    """``[(cause, sentence)]`` for log-probabilities ``(B, K)`` that are not a log-softmax over the classes
-    (empty when they are): what the notebook's test and the trusted check both say first."""
-    import numpy as np
-
-    from backprop_labs.utils import logsumexp
-
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 2 or np.allclose(logsumexp(values, axis=1), 0.0, atol=1e-9):
-        return []
-    if np.all(values >= 0) and np.allclose(values.sum(axis=1), 1.0, atol=1e-6):
-        return [("probabilities_not_log", "_log_forward returns probabilities (rows sum to 1); it must return their "
-                                          "log: end with torch.log_softmax(z, dim=1).")]
-    return [("not_normalised", "The rows of exp(_log_forward output) do not sum to 1: end the forward pass "
-                               "with a log-softmax over the classes, torch.log_softmax(z, dim=1).")]
 
 
 register_exercise(GradientExercise(

@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from grading.exercises.registry import read_path
+from .registry import read_path
 from .student_call import call_student
 from grading.policy.arrays import rounded_to_float32
 from grading.policy.precision import SAFETY, normwise_error
@@ -344,7 +344,8 @@ def mean_of_examples_check(runner, batch, rng, tolerance):
     detail = (f"gradient of {examples} together differs from the mean of their single-example gradients "
               f"({_factor_text('together / mean', ratio)}normwise difference {difference:.1e})")
     return CheckResult("mean_of_examples", passed, detail,
-                       {"ratio": ratio, "batch_size": len(chosen), "difference": difference})
+                       {"ratio": ratio, "batch_size": len(chosen), "difference": difference,
+                        "labels": np.asarray(subset["output"]).tolist()})
 
 
 def _examples_for_mean_check(output, rng):

@@ -4,10 +4,10 @@ The pipeline, one small step each:
 
 1. call the student's gradient function once (exceptions become results, side effects are undone);
 2. rebuild the loss from the parameters in PyTorch float64 and differentiate it (:mod:`.reference`);
-3. cross-check that reference by central differences along a random direction (:mod:`.directional`);
-4. compare array by array within a dtype-derived tolerance (:mod:`.tolerances`, :mod:`.validation`);
+3. cross-check that reference by central differences along a random direction (:mod:`.finite_differences`);
+4. compare array by array within a dtype-derived tolerance (:mod:`grading.policy.precision`, :mod:`.verdict`);
 5. run the reference-free checks (:mod:`.invariants`) and the model's own loss against the reference;
-6. turn the evidence into sentences (:mod:`.diagnosis`) and a report (:mod:`.report`).
+6. turn the evidence into sentences (:mod:`grading.diagnosis.rules`) and a report (:mod:`.report`).
 """
 import platform
 import time
@@ -19,7 +19,7 @@ import torch
 from backprop_labs.threads import small_products
 from grading.diagnosis.rules import diagnose
 from .finite_differences import directional_check_once
-from grading.exercises.registry import find_exercise, get_exercise, read_path
+from .registry import find_exercise, get_exercise, read_path
 from .invariants import (CheckResult, StudentRunner, mean_of_examples_check, modification_checks,
                          second_call_checks, take_rows)
 from grading.policy.arrays import as_array, to_float64

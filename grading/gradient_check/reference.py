@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from grading.exercises.registry import read_path
+from .registry import read_path
 from . import input_columns
 from grading.policy.arrays import as_array, to_float64
 from grading.policy.precision import error_sizes
@@ -107,7 +107,7 @@ class ReferenceLoss:
     """The exercise's reference loss as a function of flat float64 parameter arrays.
 
     ``template`` is ``model.parameters`` (for its nesting), ``specs`` the exercise's
-    :class:`~grading.exercises.registry.ParameterSpec` list, ``batch`` the student's batch.
+    :class:`~grading.gradient_check.registry.ParameterSpec` list, ``batch`` the student's batch.
     Input features absent from the whole batch are left out of the computation
     (:mod:`.input_columns`); :meth:`reduce` gives arrays in that reduced form.
     """
@@ -158,10 +158,16 @@ def parameter_arrays(model_parameters, specs):
     return [to_float64(read_path(model_parameters, spec.path)) for spec in specs]
 
 
+# Exercise 2.1 is right when every entry equals autograd's within these (the notebook's test and the
+# trusted check both read them): float64 arithmetic on (B, K) and (K, I) arrays is far inside them.
+INPUT_GRADIENT_RTOL, INPUT_GRADIENT_ATOL = 1e-9, 1e-12
+INPUT_GRADIENT = "the gradient of the mean loss with respect to the input"
+
+
 def input_gradient(model, batch, exercise=None):
     """Gradient ``(B, I)`` of the exercise's mean reference loss with respect to ``batch['input']``, in float64
     (the quantity a layer passes to the layer below); ``exercise`` defaults to the one recognising ``model``."""
-    from grading.exercises.registry import find_exercise, get_exercise
+    from .registry import find_exercise, get_exercise
 
     exercise = get_exercise(exercise) if isinstance(exercise, str) else exercise or find_exercise(model)
     specs = exercise.parameter_specs(model)

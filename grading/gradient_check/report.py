@@ -6,7 +6,7 @@ renders the same content as an HTML table whose layout is in inline styles, so i
 where the notebook's CSS does not (nbgrader's feedback pages).
 """
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 
@@ -47,12 +47,26 @@ class GradientReport:
     cost: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
     rtol: Optional[float] = None   # the tolerance the rows were judged at
+    judged_layers: Optional[tuple] = None   # set by judged_on: only these layers' rows decide ``passed``
 
     HEADER = ("layer", "parameter", "expected", "found", "max abs err", "max rel err", "result")
     # Checks about the grader's own reference or about side effects: when the student's code
     # raised they say nothing about it, so they are not shown as "ok" next to a stub.
     NOT_ABOUT_A_RAISING_CALL = ("finite_differences", "parameters_unchanged", "input_unchanged")
     CELL_STYLE = "padding:2px 10px;border:1px solid #d0d7de;text-align:left;font-family:monospace;white-space:nowrap"
+
+    def judged_on(self, layers):
+        """This report as a test that judges only ``layers`` (0-based) shows it: ``passed`` when their
+        gradients match, the headline says so, and the other rows and the checks are shown for information."""
+        layers = tuple(layers)
+        return replace(self, passed=all(row.passed for row in self.rows if row.layer in layers),
+                       judged_layers=layers)
+
+    def _verdict(self):
+        verdict = "PASSED" if self.passed else "FAILED"
+        if self.judged_layers is None:
+            return verdict
+        return f"{verdict} for layer(s) {', '.join(map(str, self.judged_layers))}, the only ones this test judges"
 
     def _cells(self):
         def number(value):
@@ -75,7 +89,7 @@ class GradientReport:
     def __str__(self):
         cells = [self.HEADER] + self._cells()
         widths = [max(len(row[i]) for row in cells) for i in range(len(self.HEADER))]
-        lines = [f"{self.title} [{self.exercise}]: {'PASSED' if self.passed else 'FAILED'}"]
+        lines = [f"{self.title} [{self.exercise}]: {self._verdict()}"]
         lines += ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in cells]
         lines += ["  note: " + note for note in [row.note for row in self.rows if row.note] + self.notes]
         lines.append("Checks:")
@@ -92,7 +106,7 @@ class GradientReport:
         colour = "#1a7f37" if self.passed else "#cf222e"
         cell = self.CELL_STYLE
         parts = [f"<div><b>{escape(self.title)}</b> [{escape(self.exercise)}]: "
-                 f"<b style='color:{colour}'>{'PASSED' if self.passed else 'FAILED'}</b>",
+                 f"<b style='color:{colour}'>{escape(self._verdict())}</b>",
                  "<table style='border-collapse:collapse;margin:4px 0'><tr>"
                  + "".join(f"<th style='{cell};background:#f6f8fa'>{escape(h)}</th>" for h in self.HEADER) + "</tr>"]
         for row, cells in zip(self.rows, self._cells()):

@@ -5,7 +5,7 @@ every entry into usable (a finite numeric array holding the parameter's entries,
 value) or a :class:`Problem` with a message that names the entry, what was expected and what
 was found.
 
-Array-likes are converted once, here (by :func:`.arrays.plain_array`), to float64 NumPy arrays:
+Array-likes are converted once, here (by :func:`grading.policy.arrays.plain_array`), to float64 NumPy arrays:
 NumPy arrays of any dtype, layout or writeability, ``np.matrix``, NumPy scalars and 0-d arrays,
 PyTorch tensors, and (as a failing ``not_an_array`` problem, since ``update()`` cannot step with
 them) nested Python lists or tuples of numbers. Whatever the return value is, unpacking never
@@ -29,7 +29,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from grading.exercises.registry import ParameterSpec
+from .registry import ParameterSpec
 from grading.policy.arrays import plain_array
 
 LENIENT = "lenient"

@@ -17,7 +17,7 @@ import numpy as np
 
 from backprop_labs.perturbation import get_mlp_parameter_handlers, get_mlp_loss_range
 
-from grading.exercises.registry import find_exercise, get_exercise, read_path
+from .registry import find_exercise, get_exercise, read_path
 from .reference import ReferenceLoss, parameter_arrays
 from grading.policy.precision import achieved_tolerance, normwise_error, precision_of
 from .tolerances import FD_ROUNDING_FACTOR

@@ -13,8 +13,9 @@ import numpy as np
 
 from grading.diagnosis.hypotheses import HypothesisContext
 from grading.diagnosis.rules import Evidence
-from grading.exercises.registry import read_path
+from .registry import read_path
 from grading.policy.arrays import is_tensor, plain_array, to_float64
+from grading.policy.closeness import close_failure
 from grading.policy.precision import arithmetic_precision, precision_of
 from .invariants import rounded_call
 from .reference import ReferenceLoss
@@ -84,7 +85,7 @@ def localised_finding(exercise, model):
     package = sys.modules.get(type(model).__module__.rsplit(".", 1)[0])
     probe = importlib.import_module(f"grading.exercises.{exercise.localise_module}")
     try:
-        return probe.localise(package)
+        return probe.localise(package, close_failure)
     except Exception:  # noqa: BLE001 - the probe is advice: the verdict stands without it
         return None
 

@@ -244,7 +244,8 @@ def grade_student(job):
         answer["submission"] = submission_fingerprint(course_dir, assignment, student)  # before the copy
         job_dir, refused = _prepare_job(course_dir, assignment, student, job["template"])
         answer["job_dir"] = str(job_dir)
-        unreadable = unreadable_reason(job_dir / "submitted" / student / assignment / f"{assignment}.ipynb")
+        submitted_copy = job_dir / "submitted" / student / assignment
+        unreadable = unreadable_reason(submitted_copy / f"{assignment}.ipynb")
         graded = job_dir / "autograded" / student / assignment
         if unreadable:
             # Nothing of the notebook can run, but the modules can: they are scored on the released
@@ -252,7 +253,7 @@ def grade_student(job):
             answer["note"] = f"your notebook could not be read: {unreadable}"
             graded = _unrun_copy(job_dir, assignment, student,
                                  notebook=Path(course_dir) / "release" / assignment / f"{assignment}.ipynb")
-            ensure_submission_rows(gradebook_url(job_dir), assignment, student)
+            ensure_submission_rows(gradebook_url(job_dir), assignment, student, submitted_copy)
             add_feedback_note(graded / f"{assignment}.ipynb", answer["note"] + UNREADABLE_FEEDBACK)
         else:
             autograde = _nbgrader_autograde(job_dir, assignment, student)
@@ -263,7 +264,7 @@ def grade_student(job):
             answer["note"] = "nbgrader could not run the notebook: " + failure_reason(autograde)
             answer["log"] = full_log(autograde)
             graded = _unrun_copy(job_dir, assignment, student)
-            ensure_submission_rows(gradebook_url(job_dir), assignment, student)
+            ensure_submission_rows(gradebook_url(job_dir), assignment, student, submitted_copy)
             add_feedback_note(graded / f"{assignment}.ipynb", answer["note"] + UNRUN_FEEDBACK)
         if job.get("notes"):  # what course.submissions.prepare_submission repaired: the student is told too
             add_feedback_note(graded / f"{assignment}.ipynb", "before grading, " + "; ".join(job["notes"]) + ".")

@@ -22,7 +22,7 @@ def diagnose_gradients(exercise_name, case, arrays):
 def diagnose_input_gradient(case, value):
     """``[(cause, sentence)]`` for a wrong answer of exercise 2.1, ``value`` ``(B, I)`` (the exercise's own
     diagnosis, which the notebook's test cell shows too)."""
-    from grading.exercises.log_linear import input_gradient_causes
+    from grading.diagnosis.mlp_hypotheses import input_gradient_causes
 
     return input_gradient_causes(value, *case.inputs()) or [UNEXPLAINED]
 
@@ -43,6 +43,6 @@ def ending_cause(kind, line):
 def diagnose_forward(exercise_name, case, arrays):
     """``[(cause, sentence)]`` for a wrong forward pass: its log-probabilities (the exercise's own words, as
     the notebook's test says them), then the gradients autograd took through it."""
-    from grading.exercises.pytorch_mlp import log_probability_causes
+    from grading.diagnosis.forward_hypotheses import log_probability_causes
 
     return log_probability_causes(arrays["log_probabilities"]) or diagnose_gradients(exercise_name, case, arrays)

@@ -26,13 +26,19 @@ class Case:
     seed: int
     input_dtype: str = field(default="float64", kw_only=True)   # as the batch of the notebook cells it stands for
 
+    # The model a gradient probe builds learns as the notebooks' do: code that takes a step while computing the
+    # gradients (a common mistake) changes the parameters there too, so the judge sees it; and a returned step
+    # is -learning_rate times the gradient, which the diagnosis names.
+    learning_rate = 0.1
+
     def spec(self):
         """What the sandbox needs to know besides the arrays (JSON-able)."""
-        return {"key": self.key, "geometry": list(self.geometry), "activations": list(self.activations)}
+        return {"key": self.key, "geometry": list(self.geometry), "activations": list(self.activations),
+                "learning_rate": self.learning_rate}
 
     def model_configuration(self):
-        """What the exercise's ``reference_loss`` reads of a model (its ``model`` argument)."""
-        return SimpleNamespace(activation_functions=list(self.activations))
+        """What the exercise's ``reference_loss`` and diagnosis read of a model (its ``model`` argument)."""
+        return SimpleNamespace(activation_functions=list(self.activations), learning_rate=self.learning_rate)
 
     def parameters(self):
         """``[[W (out, in), b (1, out)], ...]`` float64."""

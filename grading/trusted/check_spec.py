@@ -90,7 +90,7 @@ def judge_gradients(exercise_name, case, raw, error=None, by_name=False):
     :class:`~grading.gradient_check.student_call.StudentError` of a call that raised (then ``raw`` is None).
     The judged checks use the whole judge (:mod:`grading.trusted.replay`)."""
     from grading.diagnosis.rules import diagnose
-    from grading.exercises.registry import get_exercise
+    from grading.gradient_check.registry import get_exercise
     from grading.gradient_check.returned_arrays import unpack_gradients
     from grading.gradient_check.verdict import declared_precision, evidence_for_diagnosis, parameter_rows
     from grading.policy.precision import achieved_tolerance, error_sizes
@@ -157,7 +157,7 @@ def compare_forward(exercise, case, arrays):
 def compare_input_gradient(case, arrays):
     """Exercise 2.1: ``((P - onehot(y)) / B) @ W``, the gradient of the mean loss with respect to the input,
     ``(B, I)``, by the notebook test's own rule (the exercise's tolerance, entrywise)."""
-    from grading.exercises.log_linear import INPUT_GRADIENT, INPUT_GRADIENT_ATOL, INPUT_GRADIENT_RTOL
+    from grading.gradient_check.reference import INPUT_GRADIENT, INPUT_GRADIENT_ATOL, INPUT_GRADIENT_RTOL
 
     probabilities, output, weight = case.inputs()
     expected = (probabilities - index2onehot(output, case.num_classes)) / len(output) @ weight
@@ -175,7 +175,7 @@ class _ReferenceMLP:
     """A case's network whose loss is the exercise's float64 reference loss (never the student's code)."""
 
     def __init__(self, exercise_name, case):
-        from grading.exercises.registry import get_exercise, layer_pair_specs
+        from grading.gradient_check.registry import get_exercise, layer_pair_specs
 
         self.activation_functions = list(case.activations)
         self.parameters = case.parameters()
@@ -225,7 +225,7 @@ class TrustedCheck:
     """How to grade one exercise outside the student's kernel.
 
     ``name`` is also the key that maps the check to nbgrader test cells (see
-    :mod:`grading.trusted.cells`); ``exercise`` names the grader library's exercise whose
+    :mod:`grading.course.assignments`); ``exercise`` names the grader library's exercise whose
     reference loss is used. ``module`` (may be ``None``) is imported from the submission,
     then the notebook's ``answer_cells`` (nbgrader grade ids) are executed, then
     ``class_name`` (a class or a function) is looked up in the cells' namespace first;
@@ -259,7 +259,7 @@ class TrustedCheck:
         """What the sandbox is told of ``case``: its own spec, and for a judged check the session to record."""
         if self.judge is None:
             return case.spec()
-        from grading.exercises.registry import get_exercise
+        from grading.gradient_check.registry import get_exercise
 
         from .replay import session_spec
 
@@ -268,8 +268,8 @@ class TrustedCheck:
 
 def trusted_checks():
     """``{check name: TrustedCheck}``: every registered exercise's (one or several), then the other
-    registered checks (:func:`grading.exercises.registry.register_trusted_check`), in registration order."""
-    from grading.exercises.registry import registered_exercises, registered_trusted_checks
+    registered checks (:func:`grading.gradient_check.registry.register_trusted_check`), in registration order."""
+    from grading.gradient_check.registry import registered_exercises, registered_trusted_checks
 
     own = {check.name: check for exercise in registered_exercises().values() for check in exercise.trusted_checks()}
     return {**own, **registered_trusted_checks()}
@@ -293,7 +293,7 @@ def reference_gradients(exercise_name, case):
     The loss is rebuilt from the case's parameters by the exercise's ``reference_loss`` (PyTorch
     autograd, float64), never from anything the student's code produced.
     """
-    from grading.exercises.registry import get_exercise
+    from grading.gradient_check.registry import get_exercise
 
     _, specs, _, result = specs_and_reference(get_exercise(exercise_name), case)
     return result.loss, {f"{'dW' if spec.role == 'weight' else 'db'}{spec.layer}": gradient

@@ -31,7 +31,7 @@ GRADING = Path(__file__).parents[1]
 
 
 def _source_of(module):
-    """The source of a grader module (``grading.x.y``) shipped into the sandbox."""
+    """The source of a grader module (``grading.<package>.<module>``) shipped into the sandbox."""
     return GRADING.joinpath(*module.split(".")[1:]).with_suffix(".py").read_bytes()
 # Imported once per grading process and forked for each submission (grading.trusted.sandbox.zygote):
 # a fresh interpreter spends about 0.9 s of CPU importing torch, per student.

@@ -8,6 +8,7 @@ formgrader and ``generate_feedback`` show it and an instructor can still overrid
 """
 import re
 import warnings
+from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
@@ -38,17 +39,31 @@ def write_trusted_scores(url, assignment, student, notebook, results, cells_by_c
     return written
 
 
-def ensure_submission_rows(url, assignment, student):
+def ensure_submission_rows(url, assignment, student, submitted):
     """Make sure the gradebook has the student's submission of ``assignment`` with a grade row per
     graded cell (nbgrader's own ``update_or_create_submission``), for a notebook nbgrader could not
-    run: its autograde may have failed before creating them."""
+    run: its autograde may have failed before creating them. Its time is the one in the ``submitted``
+    folder's ``timestamp.txt``, as nbgrader's autograde records it: formgrader lists a submission whose
+    recorded time differs from that file's as needing autograding."""
+    timestamp = submission_time(submitted)
     with Gradebook(url) as gradebook, warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)
         try:
             gradebook.find_submission(assignment, student)
         except MissingEntry:
             gradebook.update_or_create_student(student)
-            gradebook.update_or_create_submission(assignment, student)
+        gradebook.update_or_create_submission(assignment, student, **({} if timestamp is None else
+                                                                       {"timestamp": timestamp}))
+
+
+def submission_time(folder):
+    """The submission time nbgrader reads from ``folder/timestamp.txt``; ``None`` without a readable one."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        return parse_utc((Path(folder) / "timestamp.txt").read_text(encoding="utf-8").strip())
+    except (OSError, ValueError, OverflowError):
+        return None
 
 
 def add_feedback_note(path, text):

@@ -149,12 +149,33 @@ def clean_session(session, key):
                                                   for i in parameters)
             and isinstance(batch, list) and all(name in ("input", "output") for name in batch)):
         raise ResultRejected(f"the recorded changes of case {key} are malformed")
-    localised = session.get("localised")
-    if localised is not None and not (isinstance(localised, list) and len(localised) == 2
-                                      and all(isinstance(part, str) for part in localised)):
-        raise ResultRejected(f"the recorded probe of case {key} is malformed")
-    return {"calls": clean, "modified": {"parameters": parameters[:64], "batch": batch[:2]},
-            "localised": None if localised is None else (localised[0][:60], localised[1][:MAX_MESSAGE])}
+    try:
+        localised = _plain_json(session.get("localised"), [MAX_PROBE_VALUES])
+    except ValueError:
+        raise ResultRejected(f"the recorded probe of case {key} is malformed") from None
+    return {"calls": clean, "modified": {"parameters": parameters[:64], "batch": batch[:2]}, "localised": localised}
+
+
+MAX_PROBE_VALUES = 20_000   # numbers, strings and containers in the record of an exercise's probe
+MAX_PROBE_DEPTH = 8
+
+
+def _plain_json(value, budget, depth=0):
+    """``value`` (an exercise probe's record, untrusted) rebuilt from plain JSON kinds only: dicts with string
+    keys, lists, strings (cut to MAX_MESSAGE), finite or not floats, ints, booleans, None; ValueError past the
+    size budget (a one-item list, spent as it goes) or the depth limit, or on any other kind."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_PROBE_DEPTH:
+        raise ValueError("too large")
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return value[:MAX_MESSAGE]
+    if isinstance(value, list):
+        return [_plain_json(item, budget, depth + 1) for item in value]
+    if isinstance(value, dict) and all(isinstance(name, str) and len(name) <= 40 for name in value):
+        return {name: _plain_json(item, budget, depth + 1) for name, item in value.items()}
+    raise ValueError(f"a {type(value).__name__}")
 
 
 def session_arrays(key, session):

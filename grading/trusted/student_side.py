@@ -67,9 +67,6 @@ def as_float_array(value, what, shape):
     return np.array(array, dtype=np.float64)
 
 
-# The models a gradient probe builds learn as the notebooks' do: code that takes a step while computing the
-# gradients (a common mistake) changes the parameters here too, so the judge sees it.
-LEARNING_RATE = 0.1
 MAX_DEPTH = 8          # nesting of lists, tuples and dicts kept as they are
 MAX_ENTRIES = 256      # longer lists are sent as arrays (a long Python list of numbers is one gradient)
 
@@ -229,7 +226,7 @@ class Session:
         if self.spec.get("localise"):   # the exercise's part-by-part probe of the student's package
             package = sys.modules.get(type(self.model).__module__.rsplit(".", 1)[0])
             try:
-                self.localised = _shipped(f"{self.spec['localise']}.py").localise(package)
+                self.localised = _shipped(f"{self.spec['localise']}.py").record(package)   # judged outside
             except BaseException:  # noqa: BLE001 - the probe is advice: nothing is lost without it
                 self.localised = None
         loss = getattr(self.model, "cross_entropy_loss", None) or getattr(self.model, "loss", None)
@@ -250,7 +247,7 @@ def _parameters(inputs, key, num_layers):
 def probe_numpy_mlp_backpropagation(model_class, case, inputs):
     """Exercise 2.2: ``NumpyMLP.backpropagation`` on given parameters and batch."""
     key, num_layers = case["key"], len(case["geometry"]) - 1
-    model = model_class(case["geometry"], case["activations"], learning_rate=LEARNING_RATE, seed=0)
+    model = model_class(case["geometry"], case["activations"], learning_rate=case["learning_rate"], seed=0)
     parameters = _parameters(inputs, key, num_layers)
     model.parameters = parameters
     return Session(model, "backpropagation", case, inputs).run()
@@ -391,7 +388,7 @@ def probe_progressive_backpropagation(network_class, case, inputs):
     """Exercise F.3: ``ProgressiveNetwork.backpropagation`` on given weights and batch."""
     key, geometry = case["key"], case["geometry"]
     weights = [inputs[f"{key}.W{n}"].copy() for n in range(len(geometry) - 1)]
-    network = network_class(geometry, case["layer_kinds"], LEARNING_RATE, seed=0)
+    network = network_class(geometry, case["layer_kinds"], case["learning_rate"], seed=0)
     network.parameters = [[weight.copy()] for weight in weights]
     return Session(network, "backpropagation", case, inputs).run()
 
@@ -434,7 +431,7 @@ def probe_autodiff_grad(package, case, inputs):
 def probe_autodiff_mlp_gradients(model_class, case, inputs):
     """Exercises A.1-A.6 together: ``AutodiffMLP.gradients`` on given parameters and batch."""
     key, num_layers = case["key"], len(case["geometry"]) - 1
-    model = model_class(case["geometry"], case["activations"], LEARNING_RATE, seed=0)
+    model = model_class(case["geometry"], case["activations"], case["learning_rate"], seed=0)
     model.parameters = _parameters(inputs, key, num_layers)
     return Session(model, "gradients", case, inputs).run()
 

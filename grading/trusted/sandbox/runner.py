@@ -6,7 +6,7 @@ working directory of an unprivileged slot user, copies the submission into it, s
 command as that user, enforces the wall-clock limit by killing the run (which ends every
 process of its PID namespace), then ends every process the user still has and reads back the
 result files. Nothing the command prints is trusted: callers read only the files named in
-``collect`` and validate them (see :mod:`grading.trusted.sandbox.results`).
+``collect`` and validate them (see :mod:`grading.trusted.results`).
 """
 import json
 import os

@@ -1,5 +1,9 @@
 """One description per gradient exercise, and the registry the grader looks them up in.
 
+This is the grader's floor for what an exercise is: it imports nothing of the grader. The exercises
+themselves (``grading/exercises/``, which sit above the trusted checks and the course) are imported
+by name on the first lookup, so that loading the judge loads no trusted or course module.
+
 Every lab whose student code returns gradients is graded by the same machinery
 (:func:`grading.check_backpropagation`, :func:`grading.tangent_check`, ``backprop-labs check``).
 A lab plugs in by describing itself once as a :class:`GradientExercise`:
@@ -34,7 +38,7 @@ Worked example: a new lab registers its exercise. Say ``labs_solutions/glm.py`` 
 copied to the student package) and import that module in ``grading/exercises/__init__.py``::
 
     import torch
-    from .registry import GradientExercise, register_exercise
+    from grading.gradient_check.registry import GradientExercise, register_exercise
 
     def poisson_reference_loss(model, parameters, batch, ops):
         [[weight, bias]] = parameters                        # (1, I), (1, 1) float64
@@ -65,6 +69,7 @@ Parameters that are not ``[[W, b], ...]`` (a dict, one flat list) are named by a
 sequence of indices or keys that reaches the array inside ``model.parameters`` and, identically,
 inside the returned gradients.
 """
+import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -180,7 +185,7 @@ class GradientExercise:
     # True when reference_loss leaves out a constant of the model's loss: the losses are shown, not judged.
     loss_offset_allowed: bool = False
     # specs -> the spec of the weight applied as ``input @ W.T`` (its columns are the input features),
-    # or None: lets the reference skip the features absent from a batch (grading/input_columns.py).
+    # or None: lets the reference skip the features absent from a batch (grading/gradient_check/input_columns.py).
     input_weight: Optional[Callable] = None
     # How the exercise is scored outside the student's kernel: a grading.trusted.check_spec.TrustedCheck, a
     # tuple of them (run in that order), or None when no assignment autogrades it with trusted checks.
@@ -202,11 +207,29 @@ class UnknownExerciseError(LookupError):
 
 _REGISTRY = {}  # filled by the modules of grading.exercises as they are imported
 
+EXERCISES_PACKAGE = "grading.exercises"  # imported by name: it sits above every user of this registry
+_loading = False
+
+
+def _load_exercises():
+    """Import the course's exercises once, on the first lookup or registration (so that they are tried
+    before an exercise registered later); a failed import is retried on the next call."""
+    global _loading
+    if _loading:
+        return
+    _loading = True
+    try:
+        importlib.import_module(EXERCISES_PACKAGE)
+    except BaseException:
+        _loading = False
+        raise
+
 
 def register_exercise(exercise):
     """Add (or replace, by name) an exercise in the registry; returns it."""
     if not isinstance(exercise, GradientExercise):
         raise TypeError(f"register_exercise expects a GradientExercise, got {type(exercise).__name__}")
+    _load_exercises()
     _REGISTRY[exercise.name] = exercise
     return exercise
 
@@ -217,17 +240,20 @@ _TRUSTED_CHECKS = {}  # trusted checks of test cells no gradient exercise covers
 def register_trusted_check(check):
     """Add (or replace, by name) a trusted check that is not a gradient exercise's own
     (``GradientExercise.trusted``): e.g. an inverse link, a training run, an accuracy. Returns it."""
+    _load_exercises()
     _TRUSTED_CHECKS[check.name] = check
     return check
 
 
 def registered_trusted_checks():
     """The checks of :func:`register_trusted_check`, in registration order."""
+    _load_exercises()
     return dict(_TRUSTED_CHECKS)
 
 
 def registered_exercises():
     """All registered exercises in registration order, ``{name: GradientExercise}``."""
+    _load_exercises()
     return dict(_REGISTRY)
 
 

@@ -1,0 +1,213 @@
+"""Mistakes (and right answers) seen in real learners' autodiff code, re-enacted in the mini-autodiff lab.
+
+Every function here is this project's own code: the learner's mistake, written in the lab's interface
+(a VJP rule ``rule(g, ans, *args)``, or ``backward_pass(g, end_node) -> {input node: gradient}``), nothing
+else changed. ``seen`` records where the mistake was seen (issue or pull request; the learner's engine had
+another interface: micrograd's ``_backward`` closures, a ``backward(self, grad)`` method, ...).
+``cause`` is the cause key the diagnosis must name; ``part`` is what it is planted in: ``(primitive,
+argument)`` of the VJP table, or ``"backward_pass"``.
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from labs_solutions.autodiff import vjps
+from labs_solutions.autodiff.backward import toposort
+from labs_solutions.autodiff.vjps import as_matrix_stacks, from_matrix_stack, parent_gradients
+
+
+@dataclass(frozen=True)
+class AutodiffMutation:
+    name: str
+    cause: str
+    part: object          # ("multiply", 0): the VJP of that primitive's argument; "backward_pass"
+    code: Callable
+    seen: str
+
+
+# ---- VJP rules ------------------------------------------------------------------------------
+
+def exp_vjp_at_input(g, ans, x):
+    """The derivative of exp taken as the input x rather than exp(x) = ans."""
+    return g * x
+
+
+def tanh_derivative_of_upstream(g, ans, x):
+    """tanh's slope evaluated at the incoming gradient, and never multiplied by it."""
+    return 1 - np.tanh(g) ** 2
+
+
+def tanh_slope_plus(g, ans, x):
+    """1 + tanh^2 (the derivative of tan) for 1 - tanh^2."""
+    return g * (1.0 + ans ** 2)
+
+
+def tanh_slope_without_g(g, ans, x):
+    """The local derivative alone: the upstream gradient is not multiplied in."""
+    return 1.0 - ans ** 2
+
+
+def divide_vjp_x_by_x(g, ans, x, y):
+    """d(x / y)/dx written as g / x."""
+    return g / x
+
+
+def divide_vjp_y_times_y(g, ans, x, y):
+    """d(x / y)/dy written as g * y."""
+    return g * y
+
+
+def matmul_vjp_x_from_output(g, ans, x, y):
+    """The forward result ans where the upstream gradient g belongs: ans @ y^T."""
+    x_stack, y_stack, ans_stack = as_matrix_stacks(x, y, ans)
+    return from_matrix_stack(ans_stack @ np.swapaxes(y_stack, -1, -2), x, -2)
+
+
+def matmul_vjp_x_untransposed(g, ans, x, y):
+    """g @ y with no transpose (right only when y is square and symmetric)."""
+    x_stack, y_stack, g_stack = as_matrix_stacks(x, y, g)
+    return from_matrix_stack(g_stack @ y_stack, x, -2)
+
+
+def matmul_vjp_y_plain_transpose(g, ans, x, y):
+    """x.T @ g on the plain operands: .T does nothing to a 1-D x, so vector @ matrix breaks."""
+    return np.asarray(x).T @ np.asarray(g)
+
+
+# ---- backward_pass ----------------------------------------------------------------------------
+
+def overwriting(g, end_node):
+    """Each message replaces what the parent received before (= where += belongs)."""
+    received, input_gradients = {end_node: g}, {}
+    for node in toposort(end_node):
+        gradient = received.pop(node)
+        if node.is_input:
+            input_gradients[node] = gradient
+            continue
+        for parent, message in zip(node.parents, parent_gradients(node, gradient)):
+            received[parent] = message
+    return input_gradients
+
+
+def recursive_resending(g, end_node):
+    """A recursive walk: a node adds each message it receives and at once sends its running total on, so
+    a node reached by two paths sends its first message twice."""
+    total, input_gradients = {}, {}
+
+    def receive(node, message):
+        total[node] = total.get(node, 0.0) + message
+        if node.is_input:
+            input_gradients[node] = total[node]
+            return
+        for parent, sent in zip(node.parents, parent_gradients(node, total[node])):
+            receive(parent, sent)
+
+    receive(end_node, g)
+    return input_gradients
+
+
+def inputs_first(g, end_node):
+    """The topological order walked from the inputs (a post-order walk): each node sends before it heard
+    from its children, so it sends nothing."""
+    received, input_gradients = {end_node: g}, {}
+    for node in reversed(toposort(end_node)):
+        gradient = received.get(node, np.zeros_like(node.value, dtype=float))
+        if node.is_input:
+            input_gradients[node] = gradient
+            continue
+        for parent, message in zip(node.parents, parent_gradients(node, gradient)):
+            received[parent] = received.get(parent, 0.0) + message
+    return input_gradients
+
+
+def visited_drops_messages(g, end_node):
+    """A recursive walk with a visited set: a node reached a second time is skipped, and with it the
+    second message."""
+    visited, input_gradients = set(), {}
+
+    def receive(node, message):
+        if node in visited:
+            return
+        visited.add(node)
+        if node.is_input:
+            input_gradients[node] = message
+            return
+        for parent, sent in zip(node.parents, parent_gradients(node, message)):
+            receive(parent, sent)
+
+    receive(end_node, g)
+    return input_gradients
+
+
+# ---- right, written otherwise ----------------------------------------------------------------
+
+def counting_children(g, end_node):
+    """Right: each node waits until every child has sent its message (a count of pending children, the
+    fix proposed in karpathy/micrograd#2), then sends once."""
+    pending, stack, seen = {}, [end_node], {end_node}
+    while stack:
+        for parent in stack.pop().parents:
+            pending[parent] = pending.get(parent, 0) + 1
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    received, ready, input_gradients = {end_node: g}, [end_node], {}
+    while ready:
+        node = ready.pop()
+        if node.is_input:
+            input_gradients[node] = received[node]
+            continue
+        for parent, message in zip(node.parents, parent_gradients(node, received[node])):
+            received[parent] = received[parent] + message if parent in received else message
+            pending[parent] -= 1
+            if pending[parent] == 0:
+                ready.append(parent)
+    return input_gradients
+
+
+REAL_AUTODIFF_MUTATIONS = [
+    AutodiffMutation("exp's VJP with x for exp(x)", "vjp_exp", ("exp", 0), exp_vjp_at_input,
+                     seen="karpathy/nn-zero-to-hero#52 (the change proposed there)"),
+    AutodiffMutation("tanh's slope at the upstream gradient", "vjp_tanh", ("tanh", 0), tanh_derivative_of_upstream,
+                     seen="yizt/numpy_neural_network#6"),
+    AutodiffMutation("tanh's slope as 1 + tanh^2", "vjp_tanh", ("tanh", 0), tanh_slope_plus,
+                     seen="gy910210/neural-network-from-scratch#2 (the change proposed there)"),
+    AutodiffMutation("tanh's slope without g", "vjp_tanh", ("tanh", 0), tanh_slope_without_g,
+                     seen="OpenMined/PySyft#2148 (review of the tanh and sigmoid derivatives)"),
+    AutodiffMutation("divide's VJP for x as g / x", "vjp_divide", ("divide", 0), divide_vjp_x_by_x,
+                     seen="apache/singa#484 (review of the Div operator)"),
+    AutodiffMutation("divide's VJP for y as g * y", "vjp_divide", ("divide", 1), divide_vjp_y_times_y,
+                     seen="apache/singa#484 (review of the Div operator)"),
+    AutodiffMutation("matmul's VJP from the output, not g", "vjp_matmul", ("matmul", 0), matmul_vjp_x_from_output,
+                     seen="Shubham-cyber-prog/100-Days-Of-Web-Development-ECWoC26#1378 (review)"),
+    AutodiffMutation("matmul's VJP without the transpose", "vjp_matmul", ("matmul", 0), matmul_vjp_x_untransposed,
+                     seen="tile-ai/TileOPs#54 (review of the backward Gemm)"),
+    AutodiffMutation("matmul's VJP with .T on a 1-D operand", "vjp_matmul", ("matmul", 1),
+                     matmul_vjp_y_plain_transpose, seen="harvard-edge/cs249r_book#1781"),
+    AutodiffMutation("backward_pass overwrites messages", "backward_pass", "backward_pass", overwriting,
+                     seen="karpathy/nn-zero-to-hero micrograd lecture notebook (= for += in _backward); "
+                          "NervanaSystems/neon#169"),
+    AutodiffMutation("backward_pass re-sends running totals", "backward_pass", "backward_pass", recursive_resending,
+                     seen="karpathy/micrograd#2, #64, #68; SethHWeidman/DLFS_code#13; sebgao/cTensor#5"),
+    AutodiffMutation("backward_pass walks from the inputs", "backward_pass", "backward_pass", inputs_first,
+                     seen="karpathy/micrograd#96 (post-order walk proposed for the topological sort)"),
+    AutodiffMutation("backward_pass skips a node seen before", "backward_pass", "backward_pass",
+                     visited_drops_messages, seen="lucasdelimanogueira/PyNorch#90"),
+]
+
+REAL_AUTODIFF_CORRECT = {"backward_pass counting pending children": counting_children}
+
+
+def plant(monkeypatch, part, code):
+    """Put ``code`` in the solution package in place of ``part`` (see :class:`AutodiffMutation`)."""
+    from labs_solutions.autodiff import backward, primitives
+
+    if part == "backward_pass":
+        monkeypatch.setattr(backward, "backward_pass", code)
+        return
+    name, argument = part
+    function = getattr(primitives, name)
+    rules = list(vjps.VJPS[function])
+    rules[argument] = code
+    monkeypatch.setitem(vjps.VJPS, function, tuple(rules))
