@@ -419,6 +419,9 @@ def test_the_done_record_cannot_be_forged_from_the_graded_folder_and_follows_the
         grade.auto_score = 0.5
         gradebook.db.commit()
     assert not is_done(course, ASSIGNMENT, "s00_honest") and is_done(course, ASSIGNMENT, "s01_stub")
+    record.write_text(json.dumps({**forged, "scores": held, "checks": {}, "note": ""}))   # forged again: graded again
+    again = parallel.grade_class(course, ASSIGNMENT, workers=1, students=[student], progress=False)
+    assert (again.graded, again.skipped) == ([student], []) and is_done(course, ASSIGNMENT, student)
 
 
 def test_a_file_name_that_is_not_utf8_neither_fails_the_student_nor_stops_a_rerun(built, tmp_path, capfd):
