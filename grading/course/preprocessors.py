@@ -23,6 +23,7 @@
 import re
 import sys
 import sysconfig
+import textwrap
 from pathlib import Path
 
 from nbformat import from_dict
@@ -130,14 +131,21 @@ def graded_trusted(resources):
     return course_dir is not None and read_record(course_dir, info.get("assignment"), info.get("student")) is not None
 
 
+REFUSAL_WIDTH = 64  # formgrader's error dialog shows about 80 characters of a log line (after "[ERROR] ")
+
+
 def trusted_refusal(course_dir, assignment, students):
-    """Why nbgrader's own autograde of ``students`` (graded with the trusted checks) is refused."""
+    """Why nbgrader's own autograde of ``students`` (graded with the trusted checks) is refused, and
+    what to run instead. Short lines: formgrader's error dialog does not wrap the log it shows, so a
+    long line is cut at its edge; a command or path stays whole, on a line of its own."""
     first, more = students[0], len(students) - 1
     who = f"{first} was" if not more else f"{first} and {more} other student(s) were"
     only = f" --student {first}" if not more else ""
-    return (f"{who} graded with the trusted checks, and nbgrader's own autograde would replace those "
-            f"scores with ones from the student's kernel: grade with `backprop-labs grade {course_dir} "
-            f"{assignment}{only}` (or delete {record_path(course_dir, assignment, first)} to allow it)")
+    reason = textwrap.fill(f"{who} graded with the trusted checks; nbgrader's own autograde is refused, as it "
+                           "would replace those scores with ones from the student's kernel. Grade with:",
+                           REFUSAL_WIDTH, break_long_words=False, break_on_hyphens=False)
+    return (f"{reason}\n    backprop-labs grade {course_dir} {assignment}{only}\n"
+            f"or, to allow nbgrader's autograde, delete\n    {record_path(course_dir, assignment, first)}")
 
 
 def refuse_trusted_autograde(converter):
