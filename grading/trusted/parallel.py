@@ -232,7 +232,8 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
     """Grade every submitted student not already recorded; returns a :class:`ClassRun`.
 
     Refuses (:class:`.autograde.AssignmentNotTrusted`) an assignment with an autograded test cell
-    that no trusted check scores.
+    that no trusted check scores, and (:class:`~grading.course.trusted_records.RecordsError`) a course
+    whose ``.trusted-grading`` folder this grader did not make.
 
     ``scheduler``: a Dask scheduler address (or ``distributed.Client``) to run the jobs on
     instead of ``workers`` local processes; the course folder must then be on a file system
@@ -249,6 +250,7 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
     except MissingCourseSecret as error:
         raise CourseError(str(error)) from error
     protect_course(course_dir)
+    work_root(course_dir)   # made by this grader, or refused (it could hold forged records)
     students = submitted_students(course_dir, assignment) if students is None else list(students)
     run = ClassRun(skipped=[s for s in students if is_done(course_dir, assignment, s)])
     run.notes.update({s: recorded_note(course_dir, assignment, s) for s in run.skipped
