@@ -70,9 +70,12 @@ def test_a_key_others_can_read_is_refused_with_its_name(tmp_path, key_dir):
 def test_a_work_folder_this_grader_did_not_make_is_refused_with_its_name(tmp_path, key_dir):
     from grading.trusted import parallel
 
+    from grading.course.case_secret import create_course_secret
+
     course = tmp_path / "course"
     (course / ".trusted-grading" / "records").mkdir(parents=True, mode=0o700)
     os.chmod(course / ".trusted-grading", 0o700)
+    create_course_secret(course)   # as course build does: the class is refused for its work folder alone
     expected = (f"{course / '.trusted-grading'} was not made by backprop-labs grade (it has no "
                 f"{trusted_records.WORK_MARKER} file): it may hold forged records")
     with pytest.raises(RecordsError, match=expected.replace("(", r"\(").replace(")", r"\)")):
