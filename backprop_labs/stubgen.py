@@ -72,7 +72,7 @@ def strip_solutions(text, source="<text>", stub=None):
         output.extend(lines[position:first])
         if stub is not None:
             replacement = stub(name)
-        elif all(line.strip().startswith("#") or not line.strip() for line in lines[first + 1:last]):
+        elif only_comments(lines[first + 1:last]):
             replacement = f"# {name}"
         else:
             replacement = f"raise NotImplementedError({name!r})"
@@ -80,6 +80,37 @@ def strip_solutions(text, source="<text>", stub=None):
         position = last + 1
     output.extend(lines[position:])
     return "".join(output)
+
+
+def only_comments(lines):
+    """Whether a region's ``lines`` hold only comments (the answer to "comment this block"): its stub is a
+    comment, and the code around it stays the given code."""
+    return all(line.strip().startswith("#") or not line.strip() for line in lines)
+
+
+def exercise_definitions(solution_text, source="<text>"):
+    """Qualified names (``function`` or ``Class.method``) of the module-level functions and the methods of
+    module-level classes that hold a region of code to write: in the student module their body is the
+    student's, everything else is given code. A region directly in a class body names the class."""
+    import ast
+
+    lines = solution_text.splitlines()
+    units = []
+    for node in ast.parse(solution_text, source).body:
+        if isinstance(node, ast.ClassDef):
+            units += [(f"{node.name}.{item.name}", item) for item in node.body
+                      if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            units.append((node.name, node))
+    found = set()
+    for first, last, _, _ in solution_regions(solution_text, source):
+        if only_comments(lines[first + 1:last]):
+            continue
+        holders = [name for name, node in units if node.lineno <= first + 1 <= node.end_lineno]
+        if not holders:
+            raise FenceError(f"{source}:{first + 1}: a solution region must sit inside a function")
+        found.add(max(holders, key=lambda name: name.count(".")))   # the method rather than its class
+    return sorted(found)
 
 
 def student_module(solution_text, relative_path):

@@ -66,10 +66,20 @@ def small_products(threads=None):
     before = torch.get_num_threads()
     if before != threads:
         torch.set_num_threads(threads)
+    # Each BLAS library set and restored directly (threadpoolctl's limit() does the same, at about
+    # 20 µs a block: as much as a forward pass of the digits lab's network, and the grader opens one
+    # per check); only the libraries not at ``threads`` already are touched.
+    changed = []
     try:
-        with _blas().limit(limits=threads):
-            yield threads
+        for library in _blas().lib_controllers:
+            current = library.num_threads
+            if current != threads:
+                library.set_num_threads(threads)
+                changed.append((library, current))
+        yield threads
     finally:
+        for library, current in reversed(changed):
+            library.set_num_threads(current)
         if before != threads:
             torch.set_num_threads(before)
 

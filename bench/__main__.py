@@ -6,7 +6,7 @@ from pathlib import Path
 
 from backprop_labs.threads import ask_child_processes_for
 
-from .runner import failed, make_document, run_benchmarks
+from .runner import BENCHMARKS, carried_rows, failed, in_table_order, make_document, run_benchmarks
 from .settings import REPOSITORY_ROOT, Settings
 from .timing import limited_threads
 
@@ -24,6 +24,11 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None, help="data directory (default: ./data)")
     parser.add_argument("--write", action="store_true", help="write the table to BENCHMARKS.md")
     parser.add_argument("--output", type=Path, default=None, help="write the table to this markdown file")
+    parser.add_argument("--class-size", type=int, default=None,
+                        help="submissions in row 7's class (default 40; the 1,000-submission projection follows it)")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated benchmark keys to run (e.g. 7); with --write or --output, the "
+                             "other benchmarks' rows are carried over from the file, marked as such")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -37,15 +42,21 @@ def main(argv=None):
         settings.command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
         if args.repeats:
             settings.repeats = args.repeats
+        if args.class_size:
+            settings.class_submissions = args.class_size
         if args.threads is not None:
             ask_child_processes_for(args.threads)
         import scipy.linalg  # noqa: F401 - loads SciPy's own BLAS now, so that the policy limits it too
         import torch  # noqa: F401 - likewise PyTorch's thread pool
         with limited_threads(args.threads):
-            rows = run_benchmarks(settings, report=lambda line: print(line, file=sys.stderr))
-            document = make_document(rows, settings)
+            only = [key.strip() for key in args.only.split(",")] if args.only else None
+            rows = run_benchmarks(settings, report=lambda line: print(line, file=sys.stderr), only=only)
+            output = args.output or (REPOSITORY_ROOT / "BENCHMARKS.md" if args.write else None)
+            if only and output is not None and output.exists():
+                others = [key for key, _, _ in BENCHMARKS if key not in only]
+                rows = in_table_order(rows + carried_rows(output.read_text(encoding="utf-8"), others))
+            document = make_document(rows, settings)   # inside: its header names the threads the rows ran with
     print(document)
-    output = args.output or (REPOSITORY_ROOT / "BENCHMARKS.md" if args.write else None)
     if output is not None:
         output.write_text(document, encoding="utf-8")
         print(f"written to {output}", file=sys.stderr)

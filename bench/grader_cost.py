@@ -215,6 +215,16 @@ def dense_model_and_batch(geometry=(784, 256, 256, 10), batch_size=64, seed=0):
     return model, batch
 
 
+def digits_model_and_batch(batch_size=30):
+    """The demo's digits network (``NumpyMLP([64, 32, 10], ['sigmoid', 'softmax'])``, README) on the first
+    training batch: a model so small that the check's fixed cost, not its arithmetic, is what it pays."""
+    from backprop_labs.datasets import load_digits_data
+    from labs_solutions import NumpyMLP
+
+    model = NumpyMLP([64, 32, 10], ["sigmoid", "softmax"], learning_rate=0.5)
+    return model, load_digits_data().batches("train", batch_size)[0]
+
+
 def format_table(figures):
     """Markdown table of :func:`measure`'s figures."""
     what = f"MLP {figures['geometry']}, batch {figures['batch_size']}, {figures['num_parameters']:,} parameters"

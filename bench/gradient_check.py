@@ -14,7 +14,8 @@ timed in the same rounds. On the books MLP [13989, 20, 2], batch 30:
   mode (slow mode extrapolated from the output layer's parameters: it perturbs every parameter);
 
 and on a dense MLP [784, 256, 256, 10], batch 64 (every input column used, so the reference
-cannot skip any): 1g the gradient check in forward passes, 1h over its floor. The figures come
+cannot skip any): 1g the gradient check in forward passes, 1h over its floor; and on the demo's
+digits network [64, 32, 10], batch 30 (1i), where the check's fixed cost dominates. The figures come
 from ``bench/grader_cost.py``; this module holds the naive method and makes the rows.
 """
 import numpy as np
@@ -25,6 +26,7 @@ from .table import Row, Target, seconds
 
 STEP = 1e-5
 FLOOR_GOAL = 1.6   # the gradient check within 1.6x of what any such check must pay
+SMALL_MODEL_GOAL = 4   # forward passes on the digits network: half the fixed cost measured before (6-7)
 
 
 def measure(settings):
@@ -93,6 +95,18 @@ def measure(settings):
             paired=dense["gradients_only_over_floor"], target=Target("<=", FLOOR_GOAL),
             note=f"the floor is {dense['floor_forward_passes'].value:.2f} forward passes"),
     ]
+    small_model, small_batch = grader_cost.digits_model_and_batch()
+    small = grader_cost.measure(model=small_model, batch=small_batch, repeats=settings.repeats,
+                                calls=settings.calls_per_round, report=False, peers=False)
+    small_what = f"gradient check, digits MLP {small['geometry']}, batch {small['batch_size']}"
+    _require_passed(small, small_what)
+    rows.append(Row(
+        "1i", small_what + ": grader", measured=f"grader {seconds(small['gradients_only_seconds'])}",
+        baseline=f"forward pass {seconds(small['forward_seconds'])}", paired=small["gradients_only_forward_passes"],
+        ratio_unit="forward passes", target=Target("<=", SMALL_MODEL_GOAL, "forward passes"),
+        note=(f"the demo's network: the check's fixed cost (Python, PyTorch's dispatch) is most of it; the floor "
+              f"is {small['floor_forward_passes'].value:.2f} forward passes, the check "
+              f"{small['gradients_only_over_floor'].value:.2f}x the floor")))
     return rows
 
 

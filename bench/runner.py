@@ -6,6 +6,7 @@ the others, and the command exits non-zero.
 import datetime
 import importlib
 import os
+import re
 import traceback
 
 from .table import Row, machine_lines, render
@@ -19,14 +20,18 @@ BENCHMARKS = [
     ("4", "books corpus load", "bench.corpus_load"),
     ("5", "autograde of submissions, serial vs parallel", "bench.autograde"),
     ("6", "full test suite", "bench.suite_time"),
+    ("7", "a class graded against its floor; 1,000 submissions projected", "bench.class_scale"),
 ]
 
 
-def run_benchmarks(settings, report=print):
-    """All rows, in table order. ``report`` gets a progress line per benchmark (None: silent)."""
+def run_benchmarks(settings, report=print, only=None):
+    """All rows, in table order (``only``: the benchmarks with these keys). ``report`` gets a progress line
+    per benchmark (None: silent)."""
     settings.load_before = load_average()
     rows = []
     for key, what, module_name in BENCHMARKS:
+        if only and key not in only:
+            continue
         if report is not None:
             report(f"[bench] {key}: {what} ...")
         try:
@@ -57,3 +62,41 @@ def make_document(rows, settings):
 
 def failed(rows):
     return [row for row in rows if row.status.startswith("error")]
+
+
+class CarriedRow:
+    """A row of an earlier table, kept as it was printed (``--only`` ran other benchmarks)."""
+
+    status = "carried"
+
+    def __init__(self, key, cells, measured_on):
+        self.key, self._cells, self.measured_on = key, cells, measured_on
+
+    def cells(self):
+        note = f"carried over unchanged from the table measured {self.measured_on}"
+        return self._cells[:-1] + ["; ".join(part for part in (self._cells[-1], note) if part)]
+
+
+def benchmark_key(row_key):
+    """The benchmark a row belongs to: ``'1a'`` -> ``'1'``."""
+    return re.match(r"\d+", row_key).group(0)
+
+
+def carried_rows(document, keys):
+    """The rows of an earlier table (``document``, markdown as :func:`make_document` writes it) whose
+    benchmark is in ``keys``, their cells unescaped."""
+    measured = re.search(r"^Measured (\S+)", document, re.M)
+    rows = []
+    for line in document.splitlines():
+        if not re.match(r"^\| \d+[a-z]? \|", line):
+            continue
+        cells = [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if benchmark_key(cells[0]) in keys:
+            rows.append(CarriedRow(cells[0], cells, measured.group(1) if measured else "earlier"))
+    return rows
+
+
+def in_table_order(rows):
+    """Rows sorted by their benchmark's place in :data:`BENCHMARKS`, each benchmark's rows as they came."""
+    order = {key: index for index, (key, _, _) in enumerate(BENCHMARKS)}
+    return sorted(rows, key=lambda row: order.get(benchmark_key(row.key), len(order)))

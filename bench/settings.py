@@ -22,6 +22,8 @@ class Settings:
     epoch_processes: int = 3          # processes per contender for the training epoch (row 2)
     autograde_submissions: int = 20
     autograde_repetitions: int = 2    # each grades the class three ways: minutes
+    class_submissions: int = 40       # row 7: a class graded against its floor, on 1 and 2 workers
+    class_rounds: int = 2             # paired rounds, each grading the class three ways: many minutes
     run_suite: bool = False           # row 6 runs the test suite only when asked
     suite_record: Path = REPOSITORY_ROOT / "bench" / "suite_time.json"
     quick: bool = False

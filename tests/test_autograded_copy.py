@@ -11,7 +11,7 @@ from grading.course.assignments import get_assignment
 from grading.course.nbgrader_api import nbgrader_api
 from grading.course.pipeline import cell_scores, feedback_page, run_nbgrader
 from problem_class import ASSIGNMENT
-from trusted_class import _build_course_folder, make_submission
+from trusted_class import _build_course_folder, graded_files, make_submission
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
@@ -31,23 +31,16 @@ def graded_course(tmp_path_factory, books):
     return root / "course"
 
 
-def _graded_files(course):
-    """Every file of the course's autograded/ and feedback/ folders, with its bytes."""
-    return {path.relative_to(course).as_posix(): path.read_bytes()
-            for folder in ("autograded", "feedback") for path in sorted((course / folder).rglob("*"))
-            if path.is_file()}
-
-
 def test_nbgrader_autograde_is_refused_before_it_removes_the_graded_copy(graded_course):
     course, assignment = graded_course, get_assignment(ASSIGNMENT)
-    files, scores = _graded_files(course), cell_scores(course, assignment)[STUDENT]
+    files, scores = graded_files(course), cell_scores(course, assignment)[STUDENT]
     assert f"autograded/{STUDENT}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb" in files
     result = run_nbgrader(course, "autograde", ASSIGNMENT, "--student", STUDENT, "--force")   # the command
     assert result.returncode != 0 and REFUSAL in result.stdout + result.stderr
     with nbgrader_api(course) as api:                                       # what formgrader's button calls
         answer = api.autograde(ASSIGNMENT, STUDENT, force=True, create=True)
     assert not answer["success"] and REFUSAL in answer["log"]
-    assert _graded_files(course) == files
+    assert graded_files(course) == files
     assert cell_scores(course, assignment)[STUDENT] == scores
 
 

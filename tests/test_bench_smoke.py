@@ -14,9 +14,9 @@ import pytest
 from bench.table import HEADER
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-EXPECTED_ROWS = ["1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "2", "2b", "2c", "2d", "3", "4a", "4b", "5", "6"]
+EXPECTED_ROWS = ["1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "1i", "2", "2b", "2c", "2d", "3", "4a", "4b", "5", "6", "7"]
 # Rows that need nothing but this repository.
-ALWAYS_MEASURED = {"1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "2", "2b", "2c", "2d", "3", "4a", "4b"}
+ALWAYS_MEASURED = {"1a", "1b", "1c", "1d", "1e", "1f", "1g", "1h", "1i", "2", "2b", "2c", "2d", "3", "4a", "4b"}
 LOAD = re.compile(r"^\d+\.\d$|^nan$")
 NUMBER = re.compile(r"^\d[\d,]*(\.\d+)?(e[+-]\d+)? ")
 UNRELIABLE = re.compile(r"^unreliable \(load (\d+\.\d\d|nan)\)$")
@@ -164,7 +164,7 @@ def test_the_grading_children_get_no_stubs_on_pythonpath_and_the_thread_policy(m
 def test_the_table_is_written_only_when_asked(monkeypatch, tmp_path, capsys):
     import bench.__main__ as command
 
-    monkeypatch.setattr(command, "run_benchmarks", lambda settings, report: [])
+    monkeypatch.setattr(command, "run_benchmarks", lambda settings, report, only=None: [])
     monkeypatch.setattr(command, "REPOSITORY_ROOT", tmp_path)
     assert command.main(["--quick"]) == 0
     assert not (tmp_path / "BENCHMARKS.md").exists() and "# Benchmarks" in capsys.readouterr().out
@@ -184,3 +184,58 @@ def test_threads_reach_child_processes(monkeypatch):
                             "import os; print(requested_threads(), os.environ['OPENBLAS_NUM_THREADS'])"],
                            cwd=REPOSITORY_ROOT, capture_output=True, text=True, env=dict(os.environ), timeout=120)
     assert child.stdout.split() == ["1", "1"], child.stderr
+
+
+def test_only_carries_the_other_benchmarks_rows_over_from_the_file(monkeypatch, tmp_path, capsys):
+    """``--only 3``: row 3 measured now; the rows of every other benchmark kept from the file as they were
+    printed (a cell holding ``|`` included), marked as carried over, in table order."""
+    import bench.__main__ as command
+    from bench.table import Row, Target, render
+
+    earlier = render([Row("1a", "check", measured="a | b", baseline="x", ratio=2.0, target=Target("<=", 5)),
+                      Row("3", "old row 3", measured="old", ratio=9.0),
+                      Row("7b", "class", measured="c", ratio=1.5, note="n")],
+                     ["# Benchmarks", "", "Measured 2026-01-02 by `python -m bench`.", ""], 7)
+    (tmp_path / "BENCHMARKS.md").write_text(earlier, encoding="utf-8")
+    asked = []
+    monkeypatch.setattr(command, "run_benchmarks", lambda settings, report, only=None: asked.append(only) or [
+        Row("3", "new row 3", measured="new", ratio=0.5)])
+    monkeypatch.setattr(command, "REPOSITORY_ROOT", tmp_path)
+    assert command.main(["--quick", "--only", "3", "--write"]) == 0
+    assert asked == [["3"]]
+    _, rows = table_rows((tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8"))
+    assert [(row["#"], row["benchmark"]) for row in rows] == [("1a", "check"), ("3", "new row 3"), ("7b", "class")]
+    assert rows[0]["measured"] == "a \\| b" and rows[0]["met"] == "yes"
+    assert rows[0]["notes"] == "carried over unchanged from the table measured 2026-01-02"
+    assert rows[2]["notes"].startswith("n; carried over") and "carried" not in rows[1]["notes"]
+
+
+def test_the_class_projection_follows_the_measured_figures():
+    """Rows 7-7e from made-up figures (no clock): 10 students in 40 s on 1 worker and 25 s on 2
+    (efficiency 80 %), 1.0 GiB then 1.5 GiB peak, 2 MiB of disk per student."""
+    from bench import class_scale
+    from bench.timing import paired_ratio
+
+    gib, mib = 2 ** 30, 2 ** 20
+    figures = {
+        "students": 10, "rounds": 1, "honest": 4, "kinds": ["honest", "stub"],
+        "figures": {"floor": {"seconds": [20.0], "rss": [0.8 * gib], "zygotes": [3]},
+                    "grade N=1": {"seconds": [40.0], "rss": [1.0 * gib], "zygotes": [3]},
+                    "grade N=2": {"seconds": [25.0], "rss": [1.5 * gib], "zygotes": [6]}},
+        "disk_per_student": 2 * mib, "course_bytes": 0,
+        "grade_over_floor": paired_ratio([40.0], [20.0]), "grade2_over_floor": paired_ratio([25.0], [20.0]),
+        "workers": paired_ratio([40.0], [25.0]), "load_before": (3.0, 2.0, 1.0), "load_after": (4.0, 2.5, 1.5),
+        "cores": 2}
+    projected = class_scale.project(figures, submissions=1000, workers=(1, 2, 8))
+    assert projected["efficiency"] == pytest.approx(0.8)
+    assert projected["by_workers"][1]["seconds"] == pytest.approx(4000.0)
+    assert projected["by_workers"][2]["seconds"] == pytest.approx(4000.0 / 1.6)
+    assert projected["by_workers"][8]["seconds"] == pytest.approx(4000.0 / 6.4)
+    assert projected["by_workers"][8]["peak_bytes"] == pytest.approx(1.0 * gib + 7 * 0.5 * gib)
+    assert projected["by_workers"][2]["disk_bytes"] == 2000 * mib
+    rows = class_scale.rows(figures)
+    assert [row.key for row in rows] == ["7", "7b", "7c", "7d", "7e"]
+    assert rows[0].ratio == pytest.approx(2.0) and rows[0].met is False     # 2x the floor: above 1.5
+    assert rows[1].ratio == pytest.approx(1.6) and rows[1].met is False     # 1.6x: below 1.8
+    assert "load average (1, 5, 15 min) 3.00, 2.00, 1.00 before" in rows[0].note
+    assert rows[4].measured.startswith("10 min, peak 4.5 GiB, disk 2.0 GiB"), rows[4].measured

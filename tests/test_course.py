@@ -16,7 +16,8 @@ from grading.course.config import apply_course_chains, write_config
 from grading.course.leaks import find_leaks, secret_lines
 from grading.course.submissions import ID_RULE, cell_grade_id, collect_submissions
 from grading.course.preprocessors import (HIDDEN_FAILED, HIDDEN_PASSED, ClearHiddenTestsAndOutputs, HideServerPaths,
-                                          InjectParameters, KeepTrustedScores, StderrAsStdout, inject_parameters)
+                                          InjectParameters, KeepHiddenTestsFromKernel, KeepTrustedScores,
+                                          PutHiddenTestsBack, StderrAsStdout, inject_parameters)
 
 BACKPROP = get_assignment("backprop_mlp")
 
@@ -38,7 +39,8 @@ def test_course_chains_put_each_fix_in_its_place():
     assert ClearSolutions not in c.GenerateAssignment.preprocessors
     chain = c.Autograde.autograde_preprocessors
     execute = chain.index(Execute)
-    assert chain[execute - 1] is InjectParameters and chain[execute + 1] is StderrAsStdout
+    assert chain[execute - 2:execute] == [InjectParameters, KeepHiddenTestsFromKernel]   # strips after the new cell
+    assert chain[execute + 1:execute + 3] == [PutHiddenTestsBack, StderrAsStdout]
     assert chain.index(StderrAsStdout) < chain.index(SaveAutoGrades)  # before the score is read
     feedback = c.GenerateFeedback.preprocessors
     assert feedback.index(ClearHiddenTestsAndOutputs) == feedback.index(GetGrades) + 1
@@ -97,12 +99,13 @@ def _scored_hidden_cell(outputs, score, execution_count=1, points=2):
     return cell
 
 
-def test_a_hidden_test_cell_shows_one_verdict_that_agrees_with_its_score(tmp_path):
+def test_a_hidden_test_cell_shows_one_verdict_that_agrees_with_its_score(tmp_path, monkeypatch):
     """The trusted score (or an instructor's) can differ from how the notebook's own run ended: the
     cell never reads "passed" when a point is lost, nor "failed" at full marks, and keeps the trusted
-    verdict, which says why, when the trusted grading wrote it (its record exists; a kernel can mark
+    verdict, which says why, when the trusted grading wrote it (its signed record exists; a kernel can mark
     any display, and plain nbgrader strips no mark)."""
-    from grading.course.preprocessors import TRUSTED_OUTPUT_MARK, trusted_record
+    from grading.course import trusted_records
+    from grading.course.preprocessors import TRUSTED_OUTPUT_MARK
 
     report = new_output("stream", name="stdout", text="Exercise 2.2: PASSED\n")
     error = new_output("error", ename="CheckFailed", evalue="secret_value is 41", traceback=["secret_value"])
@@ -115,8 +118,12 @@ def test_a_hidden_test_cell_shows_one_verdict_that_agrees_with_its_score(tmp_pat
         return [output.get("text") or output.data["text/plain"] for output in cell.outputs]
 
     assert shown(_scored_hidden_cell([report, trusted], score=2.0)) == [HIDDEN_PASSED + "\n"]  # no record
-    trusted_record(tmp_path, "a", "s").parent.mkdir(parents=True)
-    trusted_record(tmp_path, "a", "s").write_text("{}")
+    trusted_records.work_folder(tmp_path)
+    trusted_records.record_path(tmp_path, "a", "s").parent.mkdir(parents=True)
+    trusted_records.record_path(tmp_path, "a", "s").write_text('{"scores": {"t": [2, 2]}}')   # not signed
+    assert shown(_scored_hidden_cell([report, trusted], score=0.0))[1:] == []
+    monkeypatch.setenv(trusted_records.CONFIG_VARIABLE, str(tmp_path / "config"))
+    trusted_records.write_record(tmp_path, "a", "s", "f" * 64, {"t": [0.0, 2.0]}, {})
     lost = shown(_scored_hidden_cell([report, trusted], score=0.0))
     assert "passed" not in lost[0].lower() and "0/2, from the trusted check below" in lost[0]
     assert "raised no error" in lost[0] and lost[1] == trusted.data["text/plain"]
@@ -126,6 +133,38 @@ def test_a_hidden_test_cell_shows_one_verdict_that_agrees_with_its_score(tmp_pat
     assert full.startswith("Hidden tests: 2/2") and "failed (CheckFailed)" in full and "secret_value" not in full
     assert shown(_scored_hidden_cell([report], score=2.0)) == [HIDDEN_PASSED + "\n"]
     assert shown(_scored_hidden_cell([report, error], score=0.0)) == [HIDDEN_FAILED.format(ename="CheckFailed") + "\n"]
+
+
+def test_the_trusted_jobs_kernel_gets_no_hidden_test_and_the_graded_notebook_keeps_them():
+    """With the trusted grading's setting the hidden region leaves the cell before Execute and comes back
+    after it, marked; the feedback line then speaks of the grader's score only. Plain nbgrader keeps them,
+    and a mark the submitted notebook carries is dropped."""
+    from grading.course.preprocessors import HIDDEN_NOT_RUN, hidden_tests_line
+
+    hidden = "# Test (hidden)\n### BEGIN HIDDEN TESTS\nassert secret_value == 42\n### END HIDDEN TESTS"
+    visible = "# Test\nassert 1 == 1"
+    notebook = new_notebook(cells=[_test_cell(hidden), _test_cell(visible)])
+    kernel_saw = []
+
+    def run(enabled):
+        copy = nbformat.from_dict(json.loads(json.dumps(notebook)))
+        copy.cells[1].metadata[HIDDEN_NOT_RUN] = True   # the student's forged mark
+        copy, resources = KeepHiddenTestsFromKernel(enabled=enabled).preprocess(copy, {})
+        kernel_saw.append([cell.source for cell in copy.cells])   # what Execute sends to the kernel
+        return PutHiddenTestsBack().preprocess(copy, resources)[0]
+
+    kept = run(enabled=True)
+    assert kernel_saw[0] == ["# Test (hidden)", visible] and "secret_value" not in str(kernel_saw[0])
+    assert [cell.source for cell in kept.cells] == [hidden, visible]
+    assert [cell.metadata.get(HIDDEN_NOT_RUN) for cell in kept.cells] == [True, None]
+    plain = run(enabled=False)
+    assert kernel_saw[1] == [hidden, visible] and HIDDEN_NOT_RUN not in plain.cells[0].metadata
+    kept.cells[0].metadata.nbgrader["score"] = 0.0
+    assert hidden_tests_line(kept.cells[0], trusted=True) == (
+        "Hidden tests: 0/2, from the trusted check below, which decides it (they do not run in your notebook). "
+        "Their code and messages are not shown.")
+    kept.cells[0].metadata.nbgrader["score"] = 2.0
+    assert hidden_tests_line(kept.cells[0], trusted=True) == HIDDEN_PASSED
 
 
 def test_feedback_names_files_relative_to_the_submission_not_by_server_paths(tmp_path):

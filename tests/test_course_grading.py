@@ -183,6 +183,15 @@ def test_without_root_trusted_grading_says_what_to_do_before_touching_anyone(bui
     assert _refused_before_touching_anyone(*built_course, capsys) == f"grade: {NOT_ROOT}"
 
 
+def test_a_work_folder_the_grader_did_not_make_is_named_before_touching_anyone(built_course, capsys):
+    """A .trusted-grading folder without the grader's marker may hold forged done records: refused, named."""
+    course = built_course[0]
+    (course / ".trusted-grading").mkdir(mode=0o700)
+    out = _refused_before_touching_anyone(*built_course, capsys)
+    assert out.startswith(f"grade: {course.resolve() / '.trusted-grading'} was not made by backprop-labs grade "
+                          f"(it has no made-by-backprop-labs-grade file): it may hold forged records") and "\n" not in out
+
+
 def test_a_read_only_course_folder_gets_one_sentence(built_course, capsys, monkeypatch):
     import tempfile
 

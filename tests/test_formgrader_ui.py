@@ -4,7 +4,9 @@ A small class (honest, partly right, cheat) is graded by ``backprop-labs grade``
 served as the course would serve it (``jupyter server`` from the course folder, with the nbgrader
 server extension that the ``course`` extra enables) on 127.0.0.1, and its pages are read in headless
 Chromium: the assignment is listed, both submissions tables show each student's trusted score, and
-the students page shows the names ``course roster`` imported.
+the students page shows the names ``course roster`` imported. formgrader's Autograde button is refused
+before nbgrader touches a file: its dialog opens with the reason, in lines the dialog shows whole, and
+the student keeps the trusted score and the graded copy.
 The cheat's notebook makes every one of its own tests pass, so plain nbgrader (graded here too, on a
 copy of the course) gives it full marks; formgrader must show the trusted 0. Screenshots are kept in
 ``out/test-artifacts/formgrader/``.
@@ -24,7 +26,8 @@ import pytest
 
 from chromium import ARTIFACTS, browser, open_page  # noqa: F401 (the fixture)
 from grading.cli import main
-from trusted_class import build_demo_class
+from grading.course.preprocessors import trusted_refusal
+from trusted_class import build_demo_class, graded_files
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 ASSIGNMENT = "backprop_mlp"
@@ -160,6 +163,57 @@ def test_formgrader_gradebook_shows_the_trusted_scores(page, formgrader, graded)
     assert shown == {student: _shown(score) for student, score in trusted.items()}
     assert shown[CHEAT] != _shown(graded[2])
     assert (SCREENSHOTS / "gradebook.png").stat().st_size > 10_000
+
+
+# The lines of ``lines`` (each found in the text of ``element``, a ``<pre>``) that lie wholly within
+# the element's visible box: text past its right edge needs scrolling sideways, or cannot be seen.
+LINES_SEEN_WHOLE = """(element, lines) => {
+    const text = element.firstChild, box = element.getBoundingClientRect();
+    const left = box.left + element.clientLeft, right = left + element.clientWidth;
+    return lines.filter(line => {
+        const start = text.data.indexOf(line);
+        if (start < 0) return false;
+        const range = document.createRange();
+        range.setStart(text, start);
+        range.setEnd(text, start + line.length);
+        return [...range.getClientRects()].every(rect => rect.left >= left && rect.right <= right);
+    });
+}"""
+
+
+def test_formgrader_autograde_click_is_refused_readably_and_keeps_the_trusted_score(page, formgrader, graded):
+    # The cheat: plain nbgrader would give it full marks, so an autograde that went through shows here.
+    course, trusted, _ = graded
+    files = graded_files(course)
+    assert f"autograded/{CHEAT}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb" in files
+    url = f"{formgrader[0]}/formgrader/manage_submissions/{ASSIGNMENT}"
+    before = {row["Student ID"]: row for row in _table(page, url, "autograde-before-click.png")}
+    assert before[CHEAT]["Score"] == _shown(trusted[CHEAT]) and before[CHEAT]["Status"] != "needs autograding"
+
+    row = page.locator("table tbody tr").filter(has=page.locator("td.student-id", has_text=CHEAT))
+    row.locator("td.autograde a").click()
+    modal = page.locator(".modal.in .modal-dialog")    # formgrader shows it when nbgrader's answer arrives
+    modal.wait_for()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "autograde-refused.png"), full_page=True, animations="disabled")
+    assert modal.locator(".modal-title").inner_text() == "Error"
+    # What the instructor reads first: formgrader's sentence, then nbgrader's log, which opens with the
+    # refusal, and only then the traceback.
+    refusal = trusted_refusal(course, ASSIGNMENT, [CHEAT])
+    panels = modal.locator(".panel")
+    assert panels.locator(".panel-heading").all_inner_texts() == ["Log Output", "Traceback"]
+    log = panels.nth(0).locator("pre")
+    lines = [line.strip() for line in refusal.splitlines()]   # nbgrader's log indents the lines after the first
+    assert [line.strip() for line in log.inner_text().splitlines()][:len(lines)] == [f"[ERROR] {lines[0]}", *lines[1:]]
+    assert panels.nth(1).locator("pre").inner_text().rstrip().endswith(refusal)
+    # formgrader does not wrap the log: each line of the refusal but a path is seen whole, without scrolling.
+    prose = [line for line in lines if str(course) not in line]
+    assert len(prose) >= 2 and log.evaluate(LINES_SEEN_WHOLE, prose) == prose
+
+    page.keyboard.press("Escape")
+    after = {row["Student ID"]: row for row in _table(page, url, "autograde-after-click.png")}  # reloaded
+    assert after[CHEAT]["Score"] == _shown(trusted[CHEAT]) and after[CHEAT]["Status"] == before[CHEAT]["Status"]
+    assert graded_files(course) == files   # the graded copy and the feedback, as they were
 
 
 def test_formgrader_shows_the_names_of_the_roster(page, formgrader, graded, tmp_path):

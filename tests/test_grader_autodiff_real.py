@@ -77,3 +77,15 @@ def test_real_shaped_correct_backward_pass_passes(name, monkeypatch):
     assert localise(package, close_failure) is None
     report = model_report()
     assert report.passed and not report.causes, report.diagnosis
+
+
+def test_a_vjp_by_a_difference_quotient_fails_and_is_named_approximate(monkeypatch):
+    """Errors of ~1e-11 in float64 are not rounding: the model's check fails, the probe names the rule and says
+    it approximates (the issue's study saw such VJPs pass as 'float32 data')."""
+    def tanh_by_differences(g, ans, x):
+        return g * (np.tanh(x + 1e-5) - np.tanh(x - 1e-5)) / 2e-5
+
+    plant(monkeypatch, ("tanh", 0), tanh_by_differences)
+    report = model_report()
+    assert not report.passed and report.causes == ["vjp_tanh"], report.diagnosis
+    assert "approximation" in report.diagnosis[0] and "float32" not in report.diagnosis[0]

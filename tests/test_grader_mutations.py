@@ -71,6 +71,16 @@ def test_the_cause_is_named_for_nearly_every_mutation_and_every_real_one(digits)
     assert verdicts == len(real_rows) and real_named / len(real_rows) >= 0.8, table
 
 
+def test_mixing_examples_is_named_only_where_it_is_the_mistake(digits):
+    """'Your code mixes the examples of a batch' is a cause of its own only where nothing else explains why a
+    batch's gradient is not the mean of its examples' (a named value mistake makes it so too)."""
+    for mutation in MUTATIONS:
+        causes = report_for(mutation, digits).causes
+        if "examples_coupled" in causes and mutation.cause != "examples_coupled":
+            assert not set(causes) - {"examples_coupled", "localised"} - {mutation.cause}, (mutation.name, causes)
+            assert mutation.cause not in causes, (mutation.name, causes)   # the named cause would explain it
+
+
 def test_real_shaped_correct_code_passes_without_false_alarms(digits):
     batch = digits_batch(digits)
     for name, backpropagation in REAL_CORRECT.items():

@@ -53,11 +53,11 @@ def test_a_new_run_ends_what_a_killed_run_left_and_refuses_while_one_is_alive(tm
     import json
 
     from grading.course.pipeline import CourseError
+    from grading.trusted.autograde import work_root
     from grading.trusted.parallel import RUN_MARKER, _started, claim_course
     from grading.trusted.sandbox.runner import RUN_TAG_VARIABLE
 
-    marker = tmp_path / ".trusted-grading" / RUN_MARKER
-    marker.parent.mkdir()
+    marker = work_root(tmp_path) / RUN_MARKER
     # a killed run: its coordinator's pid now names another process (this one), a zygote it started is still up
     marker.write_text(json.dumps({"pid": os.getpid(), "started": -1, "tag": "killed-run"}))
     leftover = subprocess.Popen(["sleep", "600"], env={RUN_TAG_VARIABLE: "killed-run"})
@@ -143,7 +143,7 @@ def test_a_run_killed_at_any_point_and_run_again_grades_as_an_uninterrupted_run(
     dying with the coordinator: the test above)."""
     import shutil
 
-    from grading.course.preprocessors import TRUSTED_RECORDS
+    from grading.course.trusted_records import RECORDS
     from grading.trusted.parallel import RUN_MARKER
     from trusted_class import build_demo_class
 
@@ -152,7 +152,7 @@ def test_a_run_killed_at_any_point_and_run_again_grades_as_an_uninterrupted_run(
     reference = tmp_path / "uninterrupted"
     shutil.copytree(course, reference, symlinks=True)  # the same collected submissions, timestamps included
     uninterrupted = _grade(reference, tmp_path / "uninterrupted.csv")
-    records = course / TRUSTED_RECORDS
+    records = course / RECORDS
 
     def recorded():
         return len(list(records.glob("*/*.json"))) if records.is_dir() else 0

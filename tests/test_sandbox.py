@@ -390,6 +390,24 @@ def test_a_zygote_that_cannot_start_falls_back_to_a_fresh_python():
     assert run.returncode == 7
 
 
+def test_a_zygote_that_does_not_answer_in_time_is_a_zygote_error(tmp_path, monkeypatch):
+    """A run whose zygote gives no pid in time (stuck, or a machine that loaded) is told ZygoteError, on which
+    the runner starts a fresh python: the run is never lost to a time-out."""
+    import socket
+    import subprocess as process
+
+    from grading.trusted.sandbox import zygote
+
+    def no_answer(self, key, timeout):
+        raise process.TimeoutExpired(self.what, timeout)
+
+    monkeypatch.setattr(zygote._Replies, "next", no_answer)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listening:
+        listening.bind(str(tmp_path / "socket"))
+        listening.listen(1)
+        with pytest.raises(zygote.ZygoteError, match="timed out"):
+            zygote.fork_run(str(tmp_path / "socket"), tmp_path / "spec.json", "out", "err")
+
 def _run_in_sandboxed_kernel(folder, source):
     import nbformat
     from nbclient import NotebookClient
@@ -500,6 +518,40 @@ def test_a_sandbox_user_is_created_even_while_another_run_holds_the_password_fil
         accounts.ensure_user("backprop-sbx-new")
     assert len(calls) == 1
 
+
+
+def test_sandbox_users_are_created_one_at_a_time(monkeypatch):
+    """The course's runs take turns creating users (a lock of their own, no time limit), so on a loaded
+    machine none runs out of retries waiting for another run's useradd; a user the run before created is
+    taken as it is."""
+    import fcntl
+    import subprocess as process
+
+    from grading.trusted.sandbox import accounts
+
+    created, held = set(), []
+
+    def useradd(command, **_):
+        with open("/run/backprop-labs-sandbox/useradd.lock", "a") as probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held.append(False)   # nobody held the turn during this useradd
+            except BlockingIOError:
+                held.append(True)
+        created.add(command[-1])
+        return process.CompletedProcess(command, 0, "", "")
+
+    def getpwnam(name):
+        if name not in created:
+            raise KeyError(name)
+        return ("entry of", name)
+
+    monkeypatch.setattr(accounts.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(accounts.pwd, "getpwnam", getpwnam)
+    monkeypatch.setattr(accounts.subprocess, "run", useradd)
+    assert accounts.ensure_user("backprop-sbx-a") == ("entry of", "backprop-sbx-a")
+    assert held == [True]
+    assert accounts.ensure_user("backprop-sbx-a") == ("entry of", "backprop-sbx-a") and held == [True]
 
 BYTECODE_PROBE = """
 import os, sys

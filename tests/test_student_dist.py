@@ -11,6 +11,8 @@ from backprop_labs.paths import DEFAULT_DATA_DIR, REPOSITORY_ROOT
 from grading.course.assignments import STUDENT_PACKAGE_DIR, all_assignments, get_assignment
 from grading.course.leaks import course_secret_lines, find_leaks
 from grading.cli import main
+from grading.course.case_secret import SECRET_NAME, read_course_secret
+from wheel_leaks import functional_leaks, syntax_leaks
 
 pytestmark = pytest.mark.slow
 
@@ -52,13 +54,73 @@ def test_the_wheel_has_no_solutions_and_no_hidden_tests(wheel, tmp_path):
     assert any("derivative_from_output" in line for line in secrets)   # a module solution
     assert any("hidden_generator" in line for line in secrets)         # a hidden test
     leaks = {(path.relative_to(tmp_path).as_posix(), line) for path, line in find_leaks(tmp_path, secrets)}
-    assert leaks == GRADER_FORMULAS
+    assert leaks == set()
+    assert not [name for name in names if SECRET_NAME in name]   # no course's trusted-case secret
 
 
-# The checker's table of correct activation derivatives (grading/diagnosis/mlp_hypotheses.py)
-# equals two solution lines; the sigmoid one is stated in the lab's text, tanh's is textbook.
-GRADER_FORMULAS = {("grading/diagnosis/mlp_hypotheses.py", '"sigmoid": lambda a: a * (1.0 - a),'),
-                   ("grading/diagnosis/mlp_hypotheses.py", '"tanh": lambda a: 1.0 - a ** 2,')}
+def _site(python):
+    return subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_no_function_of_the_wheel_returns_an_exercise_answer(student_python, tmp_path):
+    leaks, report = functional_leaks(student_python, _site(student_python), tmp_path)
+    assert leaks == []
+    # the probe reached the grader (its imports refused nothing but the command-line entry points) and saw
+    # answers: those the grader derives by torch autograd, which it lets pass
+    assert report["functions"] > 500 and report["calls"] > 10 * report["functions"]
+    assert all(name.endswith("__main__: SystemExit") for name in report["unimportable"]), report["unimportable"]
+    assert ("grading.diagnosis.mlp_hypotheses.reference_input_gradient", "2.1 (answer cell)") in {
+        (found["function"], found["exercise"]) for found in report["by_autograd"]}
+
+
+def test_no_code_of_the_wheel_is_a_solution_region_by_syntax_tree(wheel, tmp_path):
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(tmp_path)
+    assert syntax_leaks(tmp_path) == []
+
+
+# Exercise 2.2's solution, its names changed (and the lines the lab gives around it): what the line scan
+# cannot see. The first part is found by its syntax tree, the whole function by what it returns.
+PLANTED = '''
+import numpy as np
+
+
+def one_hot(labels, width, dtype=float):
+    table = np.zeros((len(labels), width), dtype=dtype)
+    table[np.arange(len(labels)), labels] = 1
+    return table
+
+
+def leaked_backward(layers, x, labels):
+    outs = [x]
+    for k, (w, c) in enumerate(layers):
+        s = outs[-1] @ w.T + c
+        outs.append(1 / (1 + np.exp(-s)) if k < len(layers) - 1 else s - np.log(np.exp(s).sum(1, keepdims=True)))
+    logp, acts = outs[-1], outs[:-1]
+    grads = [None] * len(layers)
+    rows, cols = logp.shape
+    hot = one_hot(labels, cols, dtype=logp.dtype)
+    delta = (np.exp(logp) - hot) / rows
+    for k in reversed(range(len(layers))):
+        w = layers[k][0]
+        grads[k] = [delta.T @ acts[k], np.sum(delta, axis=0, keepdims=True)]
+        if k > 0:
+            delta = (delta @ w) * (acts[k] * (1.0 - acts[k]))
+    return grads
+'''
+
+
+def test_both_scans_find_a_solution_copied_with_other_names(student_python, tmp_path):
+    planted = tmp_path / "site" / "grading"
+    planted.mkdir(parents=True)
+    (planted / "__init__.py").write_text("")
+    (planted / "planted.py").write_text(PLANTED)
+    found = syntax_leaks(tmp_path / "site")
+    assert {(path, what.split(" (")[0]) for path, _, what in found} == {("grading/planted.py", "Exercise 2.2")}
+    leaks, _ = functional_leaks(student_python, tmp_path / "site", tmp_path, packages=("grading",))
+    # the MLP's backpropagation, and with a single layer the log-linear model's too
+    assert leaks == [("grading.planted.leaked_backward", "2.1 (model)"), ("grading.planted.leaked_backward", "2.2")]
 
 
 def test_the_student_environment_cannot_import_the_solutions(student_python):
@@ -68,11 +130,14 @@ def test_the_student_environment_cannot_import_the_solutions(student_python):
 
 
 @pytest.mark.corpus
-def test_a_completed_released_notebook_runs_top_to_bottom_with_the_wheel(student_python, tmp_path, books):
+def test_a_completed_released_notebook_runs_top_to_bottom_with_the_wheel(wheel, student_python, tmp_path, books):
     from trusted_class import _build_course_folder, make_submission
 
     assignment = get_assignment("backprop_mlp")
     release = _build_course_folder(tmp_path / "course", assignment)
+    secret = f"{read_course_secret(tmp_path / 'course'):032x}"   # the build wrote it beside the config ...
+    shipped = [path.read_bytes() for path in release.rglob("*") if path.is_file()] + [wheel.read_bytes()]
+    assert not [data for data in shipped if secret.encode() in data]  # ... and neither the release nor the wheel has it
     work = tmp_path / "student"
     make_submission(release, work, "honest", assignment)  # what a student who solved it hands in
     script = (
@@ -87,3 +152,4 @@ def test_a_completed_released_notebook_runs_top_to_bottom_with_the_wheel(student
                                env=dict(os.environ, PYTHONPATH="", BACKPROP_LABS_DATA=str(DEFAULT_DATA_DIR)))
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stdout.strip().endswith("cells; False"), completed.stdout
+

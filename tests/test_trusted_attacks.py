@@ -276,6 +276,7 @@ NOTEBOOK_FEEDBACK = {
     "notebook_sparse_file": "weights.bin (107374182400 bytes, over the limit of 268435456 bytes for a submission)",
     "notebook_long_path": "(a path longer than 1024 bytes, not entered)",
     "notebook_ipython_profile": "no startup file of the submission ran",
+    "notebook_reads_hidden_tests": "LEAK-B64:",
 }
 # The line is in the student's feedback page; these attacks' lines are also in the instructor's summary.
 SUMMARIZED = {"notebook_grade_false", "notebook_huge_output", "notebook_exit_in_trusted_run", "notebook_sparse_file",
@@ -374,3 +375,41 @@ def test_the_notebook_batch_leaves_no_process_and_no_traceback(notebook_batch):
     assert notebook_batch["processes_left"] == []
     stderr = notebook_batch["stderr"]
     assert "Traceback (most recent call last)" not in stderr and "BrokenPipeError" not in stderr, stderr[-4000:]
+
+
+def _decoded_forms(page):
+    """What the notebook_reads_hidden_tests attack printed on the feedback page, decoded: each base64 blob,
+    each run of HTML entities (the page escapes the printed ``&#..;`` once more) and each text with zero-width
+    spaces between its characters."""
+    import base64
+    import html
+    import re
+
+    shown = html.unescape(page)
+    return {"base64": [base64.b64decode(blob).decode("utf-8", "replace")
+                       for blob in re.findall(r"LEAK-B64:([A-Za-z0-9+/=]+)", shown)],
+            "html entities": [html.unescape(blob) for blob in re.findall(r"LEAK-HTML:((?:&#\d+;)+)", shown)],
+            "zero-width": [blob.replace("\u200b", "") for blob in
+                           re.findall(r"LEAK-ZW:((?:[^\u200b]\u200b)+[^\u200b])", shown, re.DOTALL)]}
+
+
+@pytest.mark.slow
+def test_no_hidden_test_line_reaches_the_notebook_feedback_in_any_encoding(notebook_batch):
+    """The kernel never received the hidden tests: what the attack read from In, _ih and the history and
+    printed encoded holds the hidden cell's title (so the channel worked) and none of its tests' lines."""
+    from grading.course.pipeline import feedback_page
+
+    import nbformat
+
+    from grading.course.submissions import cell_grade_id
+
+    page = feedback_page(notebook_batch["course"], notebook_batch["assignment"],
+                         "notebook_reads_hidden_tests").read_text(encoding="utf-8")
+    source = next(cell.source for cell in nbformat.read(notebook_batch["assignment"].notebook, as_version=4).cells
+                  if cell_grade_id(cell) == "test_2_2_hidden")
+    tests = source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+    hidden_lines = [line.strip() for line in tests.splitlines() if len(line.strip()) > 20]
+    assert len(hidden_lines) >= 4
+    for form, texts in _decoded_forms(page).items():
+        assert texts and all("Test 2.2d (2 points): hidden checks of NumpyMLP" in text for text in texts), form
+        assert [line for line in hidden_lines if any(line in text for text in texts)] == [], form

@@ -381,14 +381,16 @@ def test_a_score_that_differs_from_the_notebooks_run_is_explained_by_what_is_kno
 
 
 def test_the_done_record_cannot_be_forged_from_the_graded_folder_and_follows_the_gradebook(serial, tmp_path):
-    """A kernel run by plain nbgrader can write into autograded/; the record lives in the root-only
-    work folder, and a gradebook whose trusted scores changed since (e.g. plain nbgrader autograded
-    again) no longer counts as recorded."""
+    """A kernel run by plain nbgrader can write into autograded/ and, as root, into the work folder; the
+    record lives in the root-only work folder and counts only when signed with the grader's key and holding
+    a score for every trusted cell, and a gradebook whose trusted scores changed since (e.g. plain nbgrader
+    autograded again) no longer counts as recorded."""
     import json
     import stat
 
     from nbgrader.api import Gradebook
 
+    from grading.course.trusted_records import write_record
     from grading.trusted.autograde import graded_folder, record_path, submission_fingerprint
     from grading.trusted.gradebook import gradebook_url
 
@@ -405,11 +407,22 @@ def test_the_done_record_cannot_be_forged_from_the_graded_folder_and_follows_the
     assert not is_done(course, ASSIGNMENT, student)            # the forged file in autograded/ is not a record
     record.write_text(json.dumps(forged))                     # a record whose scores the gradebook does not hold
     assert not is_done(course, ASSIGNMENT, "s02_cheat")
+    # What a kernel run by plain nbgrader can write: the real fingerprint and the gradebook's own scores, unsigned.
+    held = {cell: [score, FULL_MARKS[cell]] for cell, score in _scores(course)[student].items()}
+    record.write_text(json.dumps({**forged, "scores": held, "checks": {}, "note": ""}))
+    assert not is_done(course, ASSIGNMENT, student)
+    write_record(course, ASSIGNMENT, student, forged["submission"], {}, {})   # signed, but no scores
+    assert not is_done(course, ASSIGNMENT, student)
+    write_record(course, ASSIGNMENT, student, forged["submission"], held, {})   # what the grader writes
+    assert is_done(course, ASSIGNMENT, student)
     with Gradebook(gradebook_url(course)) as gradebook:       # the honest student's gradebook changed since
         grade = gradebook.find_grade("test_2_2_hidden", ASSIGNMENT, ASSIGNMENT, "s00_honest")
         grade.auto_score = 0.5
         gradebook.db.commit()
     assert not is_done(course, ASSIGNMENT, "s00_honest") and is_done(course, ASSIGNMENT, "s01_stub")
+    record.write_text(json.dumps({**forged, "scores": held, "checks": {}, "note": ""}))   # forged again: graded again
+    again = parallel.grade_class(course, ASSIGNMENT, workers=1, students=[student], progress=False)
+    assert (again.graded, again.skipped) == ([student], []) and is_done(course, ASSIGNMENT, student)
 
 
 def test_a_file_name_that_is_not_utf8_neither_fails_the_student_nor_stops_a_rerun(built, tmp_path, capfd):

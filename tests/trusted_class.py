@@ -142,3 +142,11 @@ def build_demo_class(root, kinds, assignment_name="backprop_mlp"):
         make_submission(release, submissions / f"s{index:02d}_{kind}", kind, assignment)
     collect_submissions(course, assignment, submissions)
     return course
+
+
+def graded_files(course):
+    """Every file of the course's ``autograded/`` and ``feedback/`` folders, with its bytes: what a
+    refused nbgrader autograde must leave as it was."""
+    return {path.relative_to(course).as_posix(): path.read_bytes()
+            for folder in ("autograded", "feedback") for path in sorted((course / folder).rglob("*"))
+            if path.is_file()}

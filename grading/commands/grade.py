@@ -45,6 +45,7 @@ def run(args):
     from grading.course.assignments import AssignmentError, all_assignments, get_assignment
     from grading.commands.grading_run import grade_assignment
     from grading.course.pipeline import CourseError
+    from grading.course.trusted_records import RecordsError
     from grading.trusted.autograde import AssignmentNotTrusted
 
     try:
@@ -53,7 +54,7 @@ def run(args):
                                   workers=args.workers, scheduler=args.dask_scheduler, students=args.students,
                                   in_kernel=args.in_kernel, assignments=all_assignments(),
                                   allow_torch=args.allow_torch)
-    except (AssignmentError, CourseError, AssignmentNotTrusted) as error:
+    except (AssignmentError, CourseError, AssignmentNotTrusted, RecordsError) as error:
         print(f"grade: {error}")
         return 2
     except OSError as error:   # the course's own files (a student's never stop the class): one line, no traceback

@@ -21,10 +21,11 @@ An assignment ``<name>`` is the notebook ``notebooks/source/<name>.ipynb``. Its 
   module is shipped (the GLM ships ``pytorch_mlp.py`` for ``PytorchMLP`` but does not ask for 2.4).
 """
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from backprop_labs.paths import SOLUTIONS_PACKAGE_DIR, SOURCE_NOTEBOOKS_DIR, STUDENT_PACKAGE_DIR
-from backprop_labs.stubgen import GENERATED_HEADER, solution_regions
+from backprop_labs.stubgen import GENERATED_HEADER, exercise_definitions, solution_regions
 from .cell_scope import DEEP_NETWORKS, EVERY_CASE, SIGMOID_NETWORKS, CellScope
 
 __all__ = ["ASSIGNMENTS", "AssignmentRow", "assignment_table", "Assignment", "AssignmentError", "all_assignments",
@@ -201,6 +202,23 @@ def _shipped_text(relative, solutions):
     # The header tells maintainers to edit labs_solutions/; in a release the student edits this file.
     header = GENERATED_HEADER.format(path=relative)
     return text[len(header):] if text.startswith(header) else text
+
+
+@lru_cache(maxsize=None)
+def released_exercise_modules():
+    """``{module path relative to labs/: (released text, exercise definitions)}`` for every lab module that
+    holds code to write, as released to students (``labs/``): the trusted checks run its given code, with
+    only the student's definitions of the exercises (:func:`~backprop_labs.stubgen.exercise_definitions`)
+    taken from the submission."""
+    modules = {}
+    for path in sorted(SOLUTIONS_PACKAGE_DIR.rglob("*.py")):
+        relative = path.relative_to(SOLUTIONS_PACKAGE_DIR).as_posix()
+        if "__pycache__" in path.parts:
+            continue
+        exercises = exercise_definitions(path.read_text(encoding="utf-8"), relative)
+        if exercises:
+            modules[relative] = (_shipped_text(relative, solutions=False), tuple(exercises))
+    return modules
 
 
 def all_assignments(source_dir=SOURCE_NOTEBOOKS_DIR):

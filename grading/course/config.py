@@ -7,12 +7,15 @@ preprocessors into nbgrader's default chains:
 * generate_assignment: ``NamedClearSolutions`` instead of ``ClearSolutions`` (same stubs as the
   committed student notebooks);
 * autograde: ``refuse_trusted_autograde`` before nbgrader removes any graded folder (wrapped around
-  ``Autograde.convert_notebooks``), ``KeepTrustedScores`` first, ``InjectParameters`` before ``Execute``
-  and ``StderrAsStdout`` after it;
+  ``Autograde.convert_notebooks``), ``KeepTrustedScores`` first, ``InjectParameters`` and
+  ``KeepHiddenTestsFromKernel`` (off unless the trusted grading turns it on) before ``Execute``,
+  ``PutHiddenTestsBack`` and ``StderrAsStdout`` after it;
 * generate_feedback: ``ClearHiddenTestsAndOutputs``, ``HideServerPaths`` and ``NameTestCells`` after
   ``GetGrades``, and the course's feedback template (nbgrader's, with each test cell named).
 """
 from pathlib import Path
+
+from .case_secret import create_course_secret
 
 COURSE_ID = "backprop-labs"
 CONFIG_NAME = "nbgrader_config.py"
@@ -50,9 +53,11 @@ apply_course_chains(c)
 
 
 def write_config(course_dir, assignments, timeout=DEFAULT_TIMEOUT, parameters=None):
-    """Step 1: write ``course_dir/nbgrader_config.py`` for ``assignments``; return its path."""
+    """Step 1: write ``course_dir/nbgrader_config.py`` for ``assignments`` and, once, the secret the course's
+    trusted cases are drawn from (:func:`.case_secret.create_course_secret`); return the config's path."""
     course_dir = Path(course_dir)
     course_dir.mkdir(parents=True, exist_ok=True)
+    create_course_secret(course_dir)
     text = CONFIG_TEMPLATE.format(
         course_id=COURSE_ID,
         exclude_overwriting={a.name: a.edited_modules() for a in assignments if a.edited_modules()},
@@ -106,8 +111,9 @@ def apply_course_chains(c):
 
     from backprop_labs.student_notebooks import NamedClearSolutions
     from .preprocessors import (FEEDBACK_TEMPLATE_DIR, FEEDBACK_TEMPLATE_FILE, ClearHiddenTestsAndOutputs,
-                                HideServerPaths, InjectParameters, KeepTrustedScores, NamedTestsFeedbackExporter,
-                                NameTestCells, StderrAsStdout, nbgrader_template_dir)
+                                HideServerPaths, InjectParameters, KeepHiddenTestsFromKernel, KeepTrustedScores,
+                                NamedTestsFeedbackExporter, NameTestCells, PutHiddenTestsBack, StderrAsStdout,
+                                nbgrader_template_dir)
 
     def default(converter, name):
         return list(converter.class_traits()[name].make_dynamic_default())
@@ -116,7 +122,9 @@ def apply_course_chains(c):
         default(GenerateAssignment, "preprocessors"), ClearSolutions, NamedClearSolutions)
     chain = default(Autograde, "autograde_preprocessors")
     chain = _insert(chain, Execute, InjectParameters, after=False)
-    c.Autograde.autograde_preprocessors = _insert(chain, Execute, StderrAsStdout, after=True)
+    chain = _insert(chain, Execute, KeepHiddenTestsFromKernel, after=False)   # after InjectParameters' new cell
+    chain = _insert(chain, Execute, StderrAsStdout, after=True)
+    c.Autograde.autograde_preprocessors = _insert(chain, Execute, PutHiddenTestsBack, after=True)
     c.Autograde.sanitize_preprocessors = [KeepTrustedScores, *default(Autograde, "sanitize_preprocessors")]
     refuse_trusted_first(Autograde)
     chain = _insert(default(GenerateFeedback, "preprocessors"), GetGrades, ClearHiddenTestsAndOutputs, after=True)

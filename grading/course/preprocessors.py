@@ -1,6 +1,8 @@
 """nbgrader preprocessors that fix its traps for this course (wired in by ``config.py``).
 
 * :class:`InjectParameters` (autograde, and CI runs): shortens training in graded runs;
+* :class:`KeepHiddenTestsFromKernel` (autograde, before ``Execute``; on in the trusted grading's jobs) and
+  :class:`PutHiddenTestsBack` (after it): the kernel never receives the hidden tests' source;
 * :class:`StderrAsStdout` (autograde, before ``SaveAutoGrades``): nbgrader scores a test cell 0
   when it wrote anything to stderr, so a correct answer that triggers a library warning would
   lose its points; the text is kept, as stdout;
@@ -21,6 +23,7 @@
 import re
 import sys
 import sysconfig
+import textwrap
 from pathlib import Path
 
 from nbformat import from_dict
@@ -28,7 +31,9 @@ from nbformat.v4 import new_code_cell, new_output
 from nbconvert.exporters import HTMLExporter
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
-from traitlets import Dict
+from traitlets import Bool, Dict
+
+from .trusted_records import WORK_DIR, read_record, record_path
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
@@ -63,6 +68,43 @@ class InjectParameters(NbGraderPreprocessor):
         return nb, resources
 
 
+HIDDEN_NOT_RUN = "backprop_labs_hidden_tests_not_run"   # cell metadata: its hidden tests never reached the kernel
+_STRIPPED = "backprop_labs_hidden_tests"               # resources: {cell index: the source as nbgrader restored it}
+
+
+class KeepHiddenTestsFromKernel(ClearHiddenTests):
+    """With ``enabled`` (the trusted grading's jobs): take the hidden-test regions out of every code cell
+    before ``Execute``, so the kernel never receives their source (a student's code could read it from
+    ``In``, ``_ih``, the history or a hook and show it in any encoding). :class:`PutHiddenTestsBack` restores
+    the source after the run; the cells' scores come from the trusted checks, which every cell with hidden
+    tests has (an assignment with an unscored test cell is refused). Without ``enabled`` (plain nbgrader,
+    whose kernel scores the hidden tests) nothing is stripped. Either way a :data:`HIDDEN_NOT_RUN` mark the
+    submitted notebook carries is dropped: only this step sets it."""
+
+    enabled = Bool(False, help="strip hidden tests before the kernel runs the notebook").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        stripped = {}
+        for index, cell in enumerate(nb.cells):
+            cell.metadata.pop(HIDDEN_NOT_RUN, None)
+            source = cell.source
+            if self.enabled and cell.cell_type == "code" and self._remove_hidden_test_region(cell):
+                stripped[index] = source
+        resources[_STRIPPED] = stripped
+        return nb, resources
+
+
+class PutHiddenTestsBack(NbGraderPreprocessor):
+    """After ``Execute``: the hidden tests :class:`KeepHiddenTestsFromKernel` took out go back into their cells
+    (the graded notebook keeps nbgrader's source and checksums), each marked :data:`HIDDEN_NOT_RUN`."""
+
+    def preprocess(self, nb, resources):
+        for index, source in resources.pop(_STRIPPED, {}).items():
+            nb.cells[index].source = source
+            nb.cells[index].metadata[HIDDEN_NOT_RUN] = True
+        return nb, resources
+
+
 class StderrAsStdout(NbGraderPreprocessor):
     """Turn stderr streams of test cells into stdout, so only an error scores 0."""
 
@@ -74,14 +116,6 @@ class StderrAsStdout(NbGraderPreprocessor):
         return cell, resources
 
 
-TRUSTED_RECORDS = Path(".trusted-grading") / "records"   # <course>/.../<assignment>/<student>.json
-
-
-def trusted_record(course_dir, assignment, student):
-    """Written by ``backprop-labs grade`` for each student it scored with the trusted checks."""
-    return Path(course_dir) / TRUSTED_RECORDS / assignment / f"{student}.json"
-
-
 def course_folder(resources):
     """The course folder of the gradebook nbgrader is using (None if it is not a SQLite file)."""
     url = resources.get("nbgrader", {}).get("db_url", "")
@@ -91,20 +125,27 @@ def course_folder(resources):
 def graded_trusted(resources):
     """Whether the notebook nbgrader is processing was graded by the trusted checks: only then are
     its marked outputs verdicts (the trusted grading drops every marked output it did not write; a
-    kernel can mark any display)."""
+    kernel can mark any display; its record must verify, see :mod:`.trusted_records`)."""
     info = resources.get("nbgrader", {})
     course_dir = course_folder(resources)
-    return course_dir is not None and trusted_record(course_dir, info.get("assignment"), info.get("student")).exists()
+    return course_dir is not None and read_record(course_dir, info.get("assignment"), info.get("student")) is not None
+
+
+REFUSAL_WIDTH = 64  # formgrader's error dialog shows about 80 characters of a log line (after "[ERROR] ")
 
 
 def trusted_refusal(course_dir, assignment, students):
-    """Why nbgrader's own autograde of ``students`` (graded with the trusted checks) is refused."""
+    """Why nbgrader's own autograde of ``students`` (graded with the trusted checks) is refused, and
+    what to run instead. Short lines: formgrader's error dialog does not wrap the log it shows, so a
+    long line is cut at its edge; a command or path stays whole, on a line of its own."""
     first, more = students[0], len(students) - 1
     who = f"{first} was" if not more else f"{first} and {more} other student(s) were"
     only = f" --student {first}" if not more else ""
-    return (f"{who} graded with the trusted checks, and nbgrader's own autograde would replace those "
-            f"scores with ones from the student's kernel: grade with `backprop-labs grade {course_dir} "
-            f"{assignment}{only}` (or delete {trusted_record(course_dir, assignment, first)} to allow it)")
+    reason = textwrap.fill(f"{who} graded with the trusted checks; nbgrader's own autograde is refused, as it "
+                           "would replace those scores with ones from the student's kernel. Grade with:",
+                           REFUSAL_WIDTH, break_long_words=False, break_on_hyphens=False)
+    return (f"{reason}\n    backprop-labs grade {course_dir} {assignment}{only}\n"
+            f"or, to allow nbgrader's autograde, delete\n    {record_path(course_dir, assignment, first)}")
 
 
 def refuse_trusted_autograde(converter):
@@ -121,7 +162,7 @@ def refuse_trusted_autograde(converter):
     graded = {}
     for folder in sorted(converter.assignments):
         match = re.match(pattern, folder)
-        if match and trusted_record(course_dir, match["assignment_id"], match["student_id"]).exists():
+        if match and record_path(course_dir, match["assignment_id"], match["student_id"]).exists():
             graded.setdefault(match["assignment_id"], []).append(match["student_id"])
     if graded:
         assignment, students = next(iter(graded.items()))
@@ -141,7 +182,8 @@ class KeepTrustedScores(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
-        if graded_trusted(resources):
+        course_dir = course_folder(resources)
+        if course_dir is not None and record_path(course_dir, info.get("assignment"), info.get("student")).exists():
             raise RuntimeError(trusted_refusal(course_folder(resources), info.get("assignment"),
                                                [info.get("student")]))
         return nb, resources
@@ -160,8 +202,10 @@ def score_in_notebook(cell):
     (its rule: an error scores 0, a number as the cell's result is a partial score, anything else
     full points), with the name of the error it raised (``None`` if none); the trusted verdicts are
     not the cell's own output. ``None`` when the cell never ran (nbgrader could not run the notebook,
-    so the graded copy has no outputs)."""
+    so the graded copy has no outputs) or its hidden tests did not run in it (:data:`HIDDEN_NOT_RUN`)."""
     if cell.get("execution_count") is None and not cell.get("outputs"):
+        return None
+    if cell.get("metadata", {}).get(HIDDEN_NOT_RUN):
         return None
     own = [output for output in cell.outputs if not is_trusted_output(output)]
     score, _ = utils.determine_grade(from_dict(dict(cell, outputs=own)))
@@ -174,6 +218,7 @@ HIDDEN_FAILED = "Hidden tests failed ({ename}). Their code and messages are not 
 # When the recorded score is not what the notebook's own run gave (the trusted check or an instructor set it).
 HIDDEN_SCORED = "Hidden tests: {score:g}/{points:g}, {by}; in your notebook's own run they {run}. {hidden}"
 HIDDEN_NOT_SHOWN = "Their code and messages are not shown."
+HIDDEN_KEPT_FROM_KERNEL = "Hidden tests: {score:g}/{points:g}, {by} (they do not run in your notebook). {hidden}"
 
 
 def hidden_tests_line(cell, trusted):
@@ -181,20 +226,24 @@ def hidden_tests_line(cell, trusted):
     run ended, when the recorded score (``cell.metadata.nbgrader['score']``, which nbgrader's
     ``GetGrades`` sets before this runs) says the same; else the score and how the run ended, so a
     cell scored below its points never reads "passed", nor one with full points "failed". Without a
-    recorded score (outside feedback), the run alone. ``trusted``: whether the cell holds a trusted
-    verdict (which then decides the score)."""
+    recorded score (outside feedback), the run alone. A cell whose hidden tests were kept from the kernel
+    (:data:`HIDDEN_NOT_RUN`) has no run of them: "passed" at full points, else the recorded score. ``trusted``:
+    whether the cell holds a trusted verdict (which then decides the score)."""
     errors = [output.ename for output in cell.outputs if output.output_type == "error"]
     ename = errors[0] if errors else None
     grade = cell.metadata.get("nbgrader", {})
     score, points = grade.get("score"), grade.get("points")
     if score is None or points is None or not utils.is_grade(cell):
         return HIDDEN_FAILED.format(ename=ename) if ename else HIDDEN_PASSED
+    by = "from the trusted check below, which decides it" if trusted else "the score the grader recorded"
+    if cell.metadata.get(HIDDEN_NOT_RUN):   # kept from the kernel: only the grader's score tells
+        return HIDDEN_PASSED if score >= points else HIDDEN_KEPT_FROM_KERNEL.format(
+            score=float(score), points=float(points), by=by, hidden=HIDDEN_NOT_SHOWN)
     run = score_in_notebook(cell)
     if run is not None and run[0] == score and (score >= points or ename):
         return HIDDEN_PASSED if score >= points else HIDDEN_FAILED.format(ename=ename)
     story = ("did not run" if run is None else f"failed ({ename})" if ename
              else "raised no error" if run[0] >= points else f"scored {run[0]:g}")
-    by = "from the trusted check below, which decides it" if trusted else "the score the grader recorded"
     return HIDDEN_SCORED.format(score=float(score), points=float(points), by=by, run=story, hidden=HIDDEN_NOT_SHOWN)
 
 
@@ -234,7 +283,7 @@ def server_path_rules(course_dir, student, assignment):
     if course_dir is not None:
         folders = r"(?:autograded|submitted|feedback)"
         for course in path_spellings(course_dir):
-            job = rf"{course}/{re.escape(TRUSTED_RECORDS.parent.as_posix())}/jobs/[^/\s]+"
+            job = rf"{course}/{re.escape(WORK_DIR)}/jobs/[^/\s]+"
             rules.append((rf"(?:{job}/)?{folders}/{re.escape(student)}/{re.escape(assignment)}/", ""))
             rules.append((rf"{job}{PATH_END}", ""))
             rules.append((rf"{course}{PATH_END}", ""))

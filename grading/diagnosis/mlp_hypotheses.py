@@ -1,89 +1,144 @@
 """Typical backpropagation mistakes in a softmax MLP ``[[W (out, in), b (1, out)], ...]``, re-enacted.
 
-Each hypothesis runs :func:`variant_backpropagation`, a float64 backpropagation with one
-step swapped for the mistake, and predicts the gradients a student making it would return.
-Scale, sign, order and shape mistakes need no re-enactment: they are recognised from the
-returned arrays alone (:mod:`grading.diagnosis.rules`). :func:`input_gradient_causes` names the
+Each hypothesis runs :func:`variant_backpropagation`: torch autograd, in float64, on the reference's
+forward pass with one backward step swapped for the mistake (a straight-through term keeps every value
+and changes one derivative, a tensor hook changes what flows back), predicting the gradients a student
+making it would return. No step is computed by a NumPy backpropagation: what is right is autograd's.
+Scale, sign, order and shape mistakes need no re-enactment: they are recognised from the returned
+arrays alone (:mod:`grading.diagnosis.rules`). :func:`input_gradient_causes` names the
 known mistakes of exercise 2.1's answer, the log-linear model's gradient with respect to its input.
 """
 import numpy as np
+import torch
 
-from backprop_labs.activations import HIDDEN_ACTIVATIONS
-from backprop_labs.utils import index2onehot, logsumexp
+from backprop_labs.utils import index2onehot
 
+from .forward_hypotheses import ACTIVATIONS
 from .hypotheses import Hypothesis
 
-# Derivative of each hidden activation written in terms of its output a = f(z).
-DERIVATIVE_FROM_OUTPUT = {
-    "sigmoid": lambda a: a * (1.0 - a),
-    "tanh": lambda a: 1.0 - a ** 2,
-    "relu": lambda a: (a > 0).astype(np.float64),
-}
+# f'(z) of each smooth hidden activation as a polynomial (c0, c1, c2) of its output a = f(z): the forms the lab
+# teaches (sigmoid a(1 - a), tanh 1 - a^2). Only the mistakes use them: a formula applied to the wrong layer
+# or to the wrong quantity. ReLU's is 1 where a > 0.
+SLOPE_IN_OUTPUT = {"sigmoid": (0.0, 1.0, -1.0), "tanh": (1.0, 0.0, -1.0)}
+DERIVATIVE_NAMES = (*SLOPE_IN_OUTPUT, "relu")
 DERIVATIVE_TEXT = {"sigmoid": "a * (1 - a)", "tanh": "1 - a**2", "relu": "1 where a > 0, else 0"}
+
+
+def slope_formula(name, value):
+    """The derivative formula of activation ``name``, written for its output, evaluated at ``value``."""
+    if name == "relu":
+        return (np.asarray(value) > 0).astype(np.float64)
+    return np.polynomial.polynomial.polyval(np.asarray(value, dtype=np.float64), SLOPE_IN_OUTPUT[name])
 
 
 def _hidden_names(context):
     return list(getattr(context.model, "activation_functions", ["softmax"]))[:-1]
 
 
-def _forward(context):
-    """Pre-activations ``zs[n]`` (B, out_n), layer inputs ``inputs[n]`` (B, in_n) and probabilities (B, K)."""
-    weights, biases = context.parameters[0::2], context.parameters[1::2]
+def _tensor(array):
+    return torch.as_tensor(np.asarray(array, dtype=np.float64))
+
+
+def _forward_values(context):
+    """Pre-activations ``zs[n]`` (B, out_n), layer inputs ``inputs[n]`` (B, in_n) and probabilities (B, K), as arrays."""
     names = _hidden_names(context)
     zs, inputs = [], []
-    activation = context.input
-    for n, (weight, bias) in enumerate(zip(weights, biases)):
-        inputs.append(activation)
-        zs.append(activation @ weight.T + bias)
-        if n < len(weights) - 1:
-            activation = HIDDEN_ACTIVATIONS[names[n]](zs[-1])
-    probabilities = np.exp(zs[-1] - logsumexp(zs[-1], axis=1, keepdims=True))
+    with torch.no_grad():
+        activation = _tensor(context.input)
+        for n, (weight, bias) in enumerate(zip(context.parameters[0::2], context.parameters[1::2])):
+            inputs.append(activation.numpy())
+            z = activation @ _tensor(weight).T + _tensor(bias)
+            zs.append(z.numpy())
+            if n < len(context.parameters) // 2 - 1:
+                activation = ACTIVATIONS[names[n]](z)
+        probabilities = torch.softmax(z, dim=1).numpy()
     return zs, inputs, probabilities
 
 
 def variant_backpropagation(context, output_error=None, output_derivative=False, derivative=None,
                             propagate=None, layer_input=None, slope_of_upstream=None, own_output_as_input=False,
                             bias_gradient=None, stale_upstream=False):
-    """Float64 backpropagation with optional swapped steps; gradients aligned with the specs.
+    """Float64 gradients (aligned with the specs) by autograd with one step swapped; ValueError when the swapped
+    step does not fit this model's shapes.
 
-    ``output_error(p, onehot)`` replaces ``p - onehot``; ``output_derivative`` multiplies the
-    output error by ``p (1 - p)``; ``derivative(name, a, z)`` replaces the hidden derivative;
-    ``slope_of_upstream(name, upstream)`` computes it from the error arriving from above instead;
-    ``propagate(n, weights)`` gives the matrix the error crosses from layer n to n-1 (correct:
-    ``weights[n]``); ``layer_input(n, inputs, zs)`` gives what multiplies layer n's error
-    (``own_output_as_input``: the layer's own output); ``bias_gradient(error, weight_gradient)``
-    replaces the column sum; ``stale_upstream``: every hidden layer receives the output error
-    crossed through the last weight, not the error propagated layer by layer.
+    ``output_error(p, onehot)`` is the error at the softmax input (before the mean's 1/B) instead of the loss's;
+    ``output_derivative`` multiplies the loss's error by ``p (1 - p)``; ``derivative(name, a, z)`` is the hidden
+    derivative instead of autograd's; ``slope_of_upstream(name, upstream)`` computes it from the error arriving
+    from above; ``propagate(n, weights)`` gives the matrix the error crosses from layer n to n-1 (right:
+    ``weights[n]``); ``layer_input(n, inputs, zs)`` gives what multiplies layer n's error in its weight gradient
+    (``own_output_as_input``: the layer's own output); ``bias_gradient(error, weight_gradient)`` replaces the
+    bias gradient; ``stale_upstream``: every hidden layer receives the output error crossed through the last
+    weight, not the error propagated layer by layer.
     """
+    try:
+        return _variant(context, output_error, output_derivative, derivative, propagate, layer_input,
+                        slope_of_upstream, own_output_as_input, bias_gradient, stale_upstream)
+    except RuntimeError as error:   # torch's word for arrays that do not fit: the mistake cannot happen here
+        raise ValueError(str(error)) from error
+
+
+def _variant(context, output_error, output_derivative, derivative, propagate, layer_input, slope_of_upstream,
+             own_output_as_input, bias_gradient, stale_upstream):
     weights = context.parameters[0::2]
     names = _hidden_names(context)
-    zs, inputs, probabilities = _forward(context)
+    zs, inputs, probabilities = _forward_values(context)
     outputs = inputs[1:] + [probabilities]
-    batch_size, num_classes = probabilities.shape
-    onehot = index2onehot(context.output, num_classes)
-    error = probabilities - onehot if output_error is None else output_error(probabilities, onehot)
-    if output_derivative:
-        error = error * probabilities * (1.0 - probabilities)
-    error = error / batch_size
-    top_error = error
-    gradients = [None] * len(weights)
-    for n in reversed(range(len(weights))):
+    last = len(weights) - 1
+    biases = [_tensor(bias).requires_grad_() for bias in context.parameters[1::2]]
+    weight_gradients, errors, top_error = [], [], {}
+    activation = _tensor(context.input)
+    for n, weight in enumerate(weights):
+        crossed = weight if propagate is None or n == 0 else propagate(n, weights)   # layer 0 passes nothing on
         multiplier = (outputs[n] if own_output_as_input else
                       inputs[n] if layer_input is None else layer_input(n, inputs, zs))
-        weight_gradient = error.T @ multiplier
-        gradients[n] = [weight_gradient, np.sum(error, axis=0, keepdims=True) if bias_gradient is None
-                        else bias_gradient(error, weight_gradient)]
-        if n > 0:
-            matrix = weights[n] if propagate is None else propagate(n, weights)
-            upstream = (top_error @ weights[-1]) if stale_upstream else error @ matrix
-            if slope_of_upstream is not None:
-                slope = slope_of_upstream(names[n - 1], upstream)
-            elif derivative is None:
-                slope = DERIVATIVE_FROM_OUTPUT[names[n - 1]](inputs[n])
-            else:
-                slope = derivative(names[n - 1], inputs[n], zs[n - 1])
-            error = upstream * slope
-    return [gradient for pair in gradients for gradient in pair]
+        # The value is the reference's z; the input's path carries error @ crossed, the weight's error.T @ multiplier
+        # (a leaf of its own, so that a multiplier of another width gives the array such a student returns).
+        probe = torch.zeros((weight.shape[0], np.shape(multiplier)[1]), dtype=torch.float64, requires_grad=True)
+        if stale_upstream and 0 < n < last:
+            activation.register_hook(lambda g: top_error["error"] @ _tensor(weights[-1]))
+        z = (activation.detach() @ _tensor(weight).T + biases[n] + (activation - activation.detach()) @ _tensor(crossed).T
+             + _tensor(multiplier) @ (probe - probe.detach()).T)
+        z.retain_grad()
+        weight_gradients.append(probe)
+        errors.append(z)
+        if n < last:
+            activation = _hidden(names[n], z, inputs[n + 1], zs[n], derivative, slope_of_upstream)
+    if stale_upstream:
+        z.register_hook(lambda g: top_error.update(error=g))
+    _output_loss(z, context.output, probabilities, output_error, output_derivative).backward()
+    gradients = []
+    for probe, bias, z in zip(weight_gradients, biases, errors):
+        weight_gradient = probe.grad.numpy()
+        gradients += [weight_gradient, bias.grad.numpy() if bias_gradient is None
+                      else bias_gradient(z.grad.numpy(), weight_gradient)]
+    return gradients
+
+
+def _hidden(name, z, output, preactivation, derivative, slope_of_upstream):
+    """The hidden activation's output: autograd's own derivative, or the value with a swapped one."""
+    if derivative is None and slope_of_upstream is None:
+        return ACTIVATIONS[name](z)
+    slope = 1.0 if derivative is None else _tensor(derivative(name, output, preactivation))
+    activation = ACTIVATIONS[name](z).detach() + (z - z.detach()) * slope
+    if slope_of_upstream is not None:
+        activation.register_hook(lambda g: g * _tensor(slope_of_upstream(name, g.numpy())))
+    return activation
+
+
+def _output_loss(z, output, probabilities, output_error, output_derivative):
+    """The mean cross-entropy at the logits ``z``, or a surrogate whose gradient there is the swapped error."""
+    target = torch.as_tensor(np.asarray(output, dtype=np.int64))
+    if output_error is None and not output_derivative:
+        return torch.nn.functional.cross_entropy(z, target)
+    batch_size, num_classes = probabilities.shape
+    if output_error is None:   # the loss's own error, by autograd at the logits' values, times p (1 - p)
+        logits = z.detach().clone().requires_grad_()
+        error = torch.autograd.grad(torch.nn.functional.cross_entropy(logits, target), logits)[0].numpy()
+    else:
+        error = output_error(probabilities, index2onehot(output, num_classes)) / batch_size
+    if output_derivative:
+        error = error * probabilities * (1.0 - probabilities)
+    return torch.sum(z * _tensor(error))
 
 
 def _needs_hidden(predict):
@@ -97,8 +152,8 @@ def _swapped_derivative(actual, used):
     def predict(context):
         if actual not in _hidden_names(context):
             return None
-        return variant_backpropagation(context, derivative=lambda name, a, z: DERIVATIVE_FROM_OUTPUT[
-            used if name == actual else name](a))
+        return variant_backpropagation(context, derivative=lambda name, a, z: slope_formula(
+            used if name == actual else name, a))
     return Hypothesis(
         "wrong_activation_derivative",
         f"The error crossing a {actual} layer is multiplied by the derivative of {used}; "
@@ -113,7 +168,7 @@ def _at_preactivation(actual):
         if actual not in _hidden_names(context):
             return None
         return variant_backpropagation(context, derivative=lambda name, a, z: (
-            DERIVATIVE_FROM_OUTPUT[name](z) if name == actual else DERIVATIVE_FROM_OUTPUT[name](a)))
+            slope_formula(name, z) if name == actual else slope_formula(name, a)))
     return predict
 
 
@@ -213,7 +268,7 @@ MLP_HYPOTHESES = OUTPUT_HYPOTHESES + (
         "after error @ W, multiply by f'(z) written with the layer's OUTPUT a (a * (1 - a) for sigmoid, "
         "1 - a**2 for tanh), not with the error.",
         _needs_hidden(lambda context: variant_backpropagation(
-            context, slope_of_upstream=lambda name, upstream: DERIVATIVE_FROM_OUTPUT[name](upstream))),
+            context, slope_of_upstream=lambda name, upstream: slope_formula(name, upstream))),
     ),
     Hypothesis(
         "activation_as_derivative",
@@ -246,7 +301,7 @@ MLP_HYPOTHESES = OUTPUT_HYPOTHESES + (
             context, layer_input=lambda n, inputs, zs: zs[n - 1] if n > 0 else inputs[0])),
     ),
 ) + tuple(_swapped_derivative(actual, used)
-          for actual in DERIVATIVE_FROM_OUTPUT for used in DERIVATIVE_FROM_OUTPUT if used != actual
+          for actual in DERIVATIVE_NAMES for used in DERIVATIVE_NAMES if used != actual
 ) + tuple(Hypothesis(
     "bias_column_misaligned",
     f"The error is propagated through the output weights with column {column} dropped and the bias column "
@@ -258,13 +313,26 @@ MLP_HYPOTHESES = OUTPUT_HYPOTHESES + (
 LOG_LINEAR_HYPOTHESES = OUTPUT_HYPOTHESES
 
 
+def reference_input_gradient(probabilities, output, weight):
+    """Exercise 2.1's quantity by autograd, ``(B, I)`` float64, from softmax ``probabilities`` ``(B, K)``, gold
+    ``output`` ``(B,)`` and ``weight`` ``(K, I)``: the gradient at ``x = 0`` of the mean cross-entropy of
+    ``softmax(log P + x @ W.T)``, whose softmax at 0 is the given ``P`` (no NumPy formula of the exercise ships
+    with the grader)."""
+    weight = torch.as_tensor(np.asarray(weight, dtype=np.float64))
+    log_probabilities = torch.log(torch.as_tensor(np.asarray(probabilities, dtype=np.float64)))
+    at_zero = torch.zeros((log_probabilities.shape[0], weight.shape[1]), dtype=torch.float64, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(log_probabilities + at_zero @ weight.T,
+                                             torch.as_tensor(np.asarray(output, dtype=np.int64)))
+    return torch.autograd.grad(loss, at_zero)[0].numpy()
+
+
 def input_gradient_causes(found, probabilities, output, weight):
     """``[(cause, sentence)]`` naming a known mistake of exercise 2.1 that ``found`` ``(B, I)`` matches, given
     the softmax ``probabilities`` ``(B, K)``, gold ``output`` ``(B,)`` and ``weight`` ``(K, I)``; empty if none."""
     from grading.policy.precision import HYPOTHESIS_MATCH, normwise_error
 
     batch_size = len(output)
-    expected = (probabilities - index2onehot(output, probabilities.shape[1])) / batch_size @ weight
+    expected = reference_input_gradient(probabilities, output, weight)
     known = (
         (batch_size * expected, "missing_batch_mean",
          f"The input gradient is B = {batch_size} times too large: the loss is the MEAN over the batch, "

@@ -758,12 +758,40 @@ def _hypotheses(evidence):
     return findings
 
 
+def _weight_decay(evidence):
+    """Every wrong array is a weight whose gradient is the reference plus one common lambda * W (an L2 penalty's
+    gradient), and every bias is right."""
+    context = evidence.hypothesis_context
+    wrong = evidence.wrong_values
+    if context is None or not wrong or any(evidence.specs[i].role != "weight" for i in wrong):
+        return None
+    lambdas = []
+    for i in wrong:
+        weight, extra = context.parameters[i], evidence.usable[i] - evidence.reference[i]
+        if weight is None or np.shape(extra) != np.shape(weight) or not np.any(weight):
+            return None
+        lambdas.append(float(np.sum(extra * weight) / np.sum(weight * weight)))
+        if normwise_error(extra, lambdas[-1] * weight) > 1e-6:
+            return None
+    if any(abs(value - lambdas[0]) > 1e-6 * abs(lambdas[0]) for value in lambdas) or lambdas[0] == 0:
+        return None
+    return (f"Each weight gradient has an extra {lambdas[0]:.3g} * W in it (the gradient of an L2 penalty, weight "
+            f"decay), but this exercise's loss has no penalty term. Backpropagation returns the loss's own "
+            f"gradient; a penalty belongs to the training step, if anywhere.")
+
+
 def _common_scale(evidence):
     ratios = _ratios(evidence)
     values = [ratios[i] for i in evidence.compared]
     if (values and all(v is not None for v in values) and all(abs(v - values[0]) <= 1e-3 * abs(values[0])
                                                               for v in values)
             and np.isfinite(values[0]) and abs(values[0] - 1.0) > 1e-3 and values[0] != 0):
+        rate = getattr(evidence.hypothesis_context, "model", None)
+        rate = getattr(rate, "learning_rate", None)
+        if isinstance(rate, (int, float)) and rate > 0 and abs(values[0] + rate) <= 1e-3 * rate:
+            return "returned_update", (f"Every gradient is minus the learning rate ({rate:g}) times the right one: "
+                                       f"your code returns the update step (-learning_rate * gradient), not the "
+                                       f"gradient. Return the gradients; the training loop takes the step.")
         for factor, wording in ((0.5, "half"), (2.0, "twice")):
             if abs(values[0] - factor) <= 1e-3 * factor:
                 return "factor_two", (f"Every gradient is {wording} the right one: a factor 2 is "
@@ -794,23 +822,51 @@ def _probed_part(evidence):
     return evidence.localised
 
 
+def _what_is_known(evidence, indices):
+    """What the difference of the first wrong array in ``indices`` is, when no named cause fits: not a constant
+    factor, and which entries are right or zero (' (dW1: not a constant factor of the right one; 12 of 40
+    entries right)'), or ''."""
+    for i in sorted(indices):
+        student, reference = evidence.usable[i], evidence.reference[i]
+        if student is None or reference is None or np.shape(student) != np.shape(reference) or not np.any(reference):
+            continue
+        facts = []
+        _, explained = _ratio(student, reference)
+        if not explained:
+            facts.append("not a constant factor of the right one")
+        scale = np.max(np.abs(reference))
+        right = int(np.sum(np.abs(student - reference) <= evidence.tolerance.rtol * scale))
+        zero = int(np.sum((student == 0) & (reference != 0)))
+        if right:
+            facts.append(f"{right} of {student.size} entries right")
+        if zero:
+            facts.append(f"{zero} entries zero where the right ones are not")
+        return f" ({evidence.specs[i].label}: {'; '.join(facts)})" if facts else ""
+    return ""
+
+
 def _localise(evidence):
     wrong = set(evidence.wrong_values)
     if not wrong:
         return None
     words = evidence.words
     layers = evidence.layers
+    def with_known(sentence, indices):
+        return sentence.rstrip(".") + _what_is_known(evidence, indices) + "."
+
     if not layers:
         labels = ", ".join(evidence.specs[i].label for i in sorted(wrong))
-        return words.unnamed_wrong.format(labels=labels)
+        return with_known(words.unnamed_wrong.format(labels=labels), wrong)
     wrong_layers = sorted({evidence.specs[i].layer for i in wrong})
     last = layers[-1]
     if last in wrong_layers:
-        roles = {evidence.specs[i].role for i in wrong if evidence.specs[i].layer == last}
-        return words.top_layer_wrong.format(what=" and ".join(sorted(roles)))
+        in_last = {i for i in wrong if evidence.specs[i].layer == last}
+        roles = {evidence.specs[i].role for i in in_last}
+        return with_known(words.top_layer_wrong.format(what=" and ".join(sorted(roles))), in_last)
     top = max(wrong_layers)
     right = f"Layer {last} is" if top + 1 == last else f"Layers {top + 1} to {last} are"
-    return words.lower_layer_wrong.format(right=right, top=top, above=top + 1)
+    return with_known(words.lower_layer_wrong.format(right=right, top=top, above=top + 1),
+                      {i for i in wrong if evidence.specs[i].layer == top})
 
 
 RULES = (
@@ -848,11 +904,14 @@ RULES = (
     Rule("zero_gradient", "values", _zero_gradient),
     Rule("misplaced_layer", "values", _misplaced_layer),
     Rule("hypothesis", "values", _hypotheses),
+    Rule("weight_decay", "values", _weight_decay),
     Rule("common_scale", "values", _common_scale),
     Rule("precision", "values", _precision),
     Rule("localised", "values", _localise),
 )
 
+VALUE_CAUSES_EXPLAINING_COUPLING = {"derivative_of_error", "batch_mean_in_propagation", "output_error_vanishes",
+                                    "missing_batch_mean", "weight_decay", "modifies_parameters"}
 EXCLUSIVE = {"error", "format", "values"}     # the first rule of these groups that fires explains the rest
 # What a wrong part found by the exercise's probe shows in the model's gradients: not causes of their own.
 SYMPTOMS = {"error", "format", "array", "values"}
@@ -889,6 +948,11 @@ def diagnose(evidence):
                 cause, sentence = item if isinstance(item, tuple) else (rule.cause, item)
                 found.append((cause, sentence))
         groups_fired.add(rule.group)
+    named_values = {cause for cause, _ in found} & VALUE_CAUSES_EXPLAINING_COUPLING
+    if named_values:
+        # A named mistake in the values makes a batch's gradient differ from the mean of its examples' too:
+        # that is its symptom, not a second mistake of mixing examples.
+        found = [(cause, sentence) for cause, sentence in found if cause != "examples_coupled"]
     if evidence.shape_only and evidence.shape_only <= evidence.covered_by_hypothesis:
         # The confirmed mistake predicts those shapes too: it is the finding, not the shape.
         found = [(cause, sentence) for cause, sentence in found if cause != "wrong_shape"]

@@ -15,7 +15,7 @@ from grading.course.assignments import AssignmentRow
 from grading.course.cell_scope import CellScope
 from grading.diagnosis.vocabulary import AUTODIFF
 from grading.gradient_check.registry import GradientExercise, register_exercise
-from grading.trusted.cases import Case
+from grading.trusted.cases import Case, case_seed
 from grading.trusted.check_spec import TrustedCheck, compare_close, gradient_judge
 from grading.trusted.student_side import probe_autodiff_grad, probe_autodiff_mlp_gradients, probe_autodiff_vjps
 from .autodiff_localise import VJP_TOLERANCE, torch_twin, torch_vjps
@@ -50,7 +50,7 @@ class VJPCase:
                                            for primitive, shapes, _ in self.calls]}
 
     def inputs(self):
-        rng, drawn = np.random.default_rng(self.seed), {}
+        rng, drawn = np.random.default_rng(case_seed(self.seed)), {}
         for n, (primitive, shapes, positive) in enumerate(self.calls):
             values = [rng.uniform(0.5, 2.0, size=shape) if i in positive else rng.normal(size=shape)
                       for i, shape in enumerate(shapes)]
@@ -107,7 +107,7 @@ class GradCase:
             for n, (source, function, argnum, names) in enumerate(self.calls)]}
 
     def inputs(self):
-        return self.draw(np.random.default_rng(self.seed))
+        return self.draw(np.random.default_rng(case_seed(self.seed)))
 
     def arrays(self):
         return {f"{self.key}.{name}": value for name, value in self.inputs().items()}

@@ -83,13 +83,13 @@ def _character(found, expected, shapes, index, doubled, g, named):
     if doubled is not None and _relative(doubled, 2.0 * found) >= APPROXIMATE:
         return ("it is not proportional to g: a VJP is g times the local derivative d ans / d argument, and that "
                 "derivative is a function of the arguments and ans, not of g")
-    written = _written_as(found, g, named)
-    if written:
-        return f"it returns {written}, which is not g times d ans / d argument"
     error = _relative(found, expected)
     if error < APPROXIMATE:
         return (f"it is off by {error:.1e} (relative): a difference quotient or an approximation, not the exact "
                 f"derivative")
+    written = _written_as(found, g, named)
+    if written:
+        return f"it returns {written}, which is not g times d ans / d argument"
     ratio = float(np.sum(found * expected) / max(np.sum(expected * expected), 1e-300))
     if _relative(found, ratio * expected) < APPROXIMATE:
         output = np.broadcast_shapes(*shapes) if len(shapes) > 1 else shapes[0]

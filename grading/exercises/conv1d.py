@@ -8,7 +8,6 @@ copies' gradients into ``K``'s, which is the rule the exercise teaches; a mistak
 the copies' own gradients instead.
 """
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -19,7 +18,7 @@ from grading.course.cell_scope import CellScope
 from grading.diagnosis.hypotheses import Hypothesis
 from grading.diagnosis.vocabulary import Vocabulary
 from grading.gradient_check.registry import GradientExercise, register_exercise
-from grading.trusted.cases import Case
+from grading.trusted.cases import Case, case_seed
 from grading.trusted.check_spec import TrustedCheck, gradient_judge
 from grading.trusted.student_side import probe_model_session
 
@@ -97,15 +96,13 @@ class Conv1dCase(Case):
 
     def spec(self):
         length, _, num_classes = self.geometry
-        return {**super().spec(), "model": self.model_spec(length, width=self.width, num_classes=num_classes)}
-
-    def model_configuration(self):
-        return SimpleNamespace(width=self.width)
+        return {**super().spec(), "model": self.model_spec(length, width=self.width, num_classes=num_classes,
+                                                           learning_rate=self.learning_rate)}
 
     def parameters(self):
         """``[[K (1, width), c (1, 1)], [W (classes, P), b (1, classes)]]`` float64, biases non-zero."""
         _, positions, num_classes = self.geometry
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(case_seed(self.seed))
         return [[rng.normal(0, 1 / np.sqrt(self.width), (1, self.width)), rng.normal(0, 0.5, (1, 1))],
                 [rng.normal(0, 1 / np.sqrt(positions), (num_classes, positions)), rng.normal(0, 0.5, (1, num_classes))]]
 

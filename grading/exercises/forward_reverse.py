@@ -18,7 +18,7 @@ from grading.course.assignments import AssignmentRow
 from grading.course.cell_scope import CellScope
 from grading.diagnosis.vocabulary import PROGRESSIVE
 from grading.gradient_check.registry import GradientExercise, ParameterSpec, register_exercise
-from grading.trusted.cases import Call, CallsCase, Case, Returned
+from grading.trusted.cases import Call, CallsCase, Case, Returned, case_seed
 from grading.trusted.check_spec import TrustedCheck, calls_shapes, compare_close, gradient_judge
 from grading.trusted.student_side import (probe_counted_gradient, probe_function_calls,
                                           probe_progressive_backpropagation)
@@ -78,7 +78,7 @@ class ChainCase:
 
     def chain(self):
         """``(weights, z, jacobians, y)`` of the chain, as the solution computes them."""
-        weights, x, y = _lab().make_chain(*self.sizes, seed=self.seed)
+        weights, x, y = _lab().make_chain(*self.sizes, seed=case_seed(self.seed))
         z, jacobians = _lab().chain_forward(weights, x, activation=self.activation)
         return weights, z, jacobians, y
 
@@ -132,13 +132,14 @@ class ProgressiveCase(Case):
     """A ``ProgressiveNetwork`` (weights only) on a batch of digits drawn with this case's seed."""
 
     def spec(self):
-        return {"key": self.key, "geometry": list(self.geometry), "layer_kinds": list(self.activations)}
+        return {"key": self.key, "geometry": list(self.geometry), "layer_kinds": list(self.activations),
+                "learning_rate": self.learning_rate}
 
     def model_configuration(self):
-        return SimpleNamespace(layer_kinds=list(self.activations))
+        return SimpleNamespace(layer_kinds=list(self.activations), learning_rate=self.learning_rate)
 
     def parameters(self):
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(case_seed(self.seed))
         return [[glorot_weight_init((size_out, size_in), kind, rng)]
                 for size_in, size_out, kind in zip(self.geometry[:-1], self.geometry[1:], self.activations)]
 
@@ -146,7 +147,7 @@ class ProgressiveCase(Case):
         from backprop_labs.datasets import load_digits_data
 
         features, labels = load_digits_data().splits["train"]
-        rows = np.random.default_rng(self.seed + 1).choice(len(labels), self.batch_size, replace=False)
+        rows = np.random.default_rng(case_seed(self.seed + 1)).choice(len(labels), self.batch_size, replace=False)
         return {"input": features[rows].astype(np.float64), "output": labels[rows]}
 
     def arrays(self):

@@ -20,7 +20,7 @@ from grading.course.assignments import AssignmentRow
 from grading.course.cell_scope import CellScope
 from grading.diagnosis.vocabulary import Vocabulary
 from grading.gradient_check.registry import GradientExercise, register_exercise
-from grading.trusted.cases import Call, CallsCase, Case, Returned
+from grading.trusted.cases import Call, CallsCase, Case, Returned, case_seed
 from grading.trusted.check_spec import TrustedCheck, calls_shapes, compare_close, gradient_judge
 from grading.trusted.student_side import probe_function_calls, probe_model_session
 
@@ -183,7 +183,7 @@ class GLMCase(Case):
 
     def parameters(self):
         """``[[W (out, in), b (1, out)], ...]`` float64: He-scaled normal weights, non-zero biases."""
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(case_seed(self.seed))
         return [[rng.normal(0, np.sqrt(2.0 / size_in), (size_out, size_in)), rng.normal(0, 0.5, (1, size_out))]
                 for size_in, size_out in zip(self.geometry[:-1], self.geometry[1:])]
 
@@ -191,7 +191,7 @@ class GLMCase(Case):
         """``{'input': (B, 1), 'output': (B,)}``: float labels, or class indices 0/1 for the categorical."""
         from backprop_labs.datasets.glm_synthetic import synthetic_glm_data
 
-        data = synthetic_glm_data(num_examples=self.batch_size, seed=self.seed + 1)
+        data = synthetic_glm_data(num_examples=self.batch_size, seed=case_seed(self.seed + 1))
         return {"input": data.inputs, "output": data.labels[self.distribution]}
 
 

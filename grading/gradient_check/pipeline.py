@@ -83,7 +83,7 @@ def _check(model, input, output, exercise, seed, further_checks, shape_policy):
     clock = _Stopwatch()
     exercise = get_exercise(exercise) if isinstance(exercise, str) else exercise or find_exercise(model)
     batch = {"input": input, "output": output}
-    rng = np.random.default_rng(seed)
+    rng = _FirstUseGenerator(seed)
     specs = exercise.parameter_specs(model)
 
     runner = StudentRunner(exercise, model, specs, shape_policy)
@@ -164,6 +164,19 @@ def _check(model, input, output, exercise, seed, further_checks, shape_policy):
               "seconds": time.perf_counter() - started, "stages": clock.seconds},
         notes=notes,
     )
+
+
+class _FirstUseGenerator:
+    """``np.random.default_rng(seed)``, made on first use: building one costs about a forward pass of a
+    small network, and a gradient check that reuses its verification draws nothing. The same draws."""
+
+    def __init__(self, seed):
+        self._seed, self._generator = seed, None
+
+    def __getattr__(self, name):
+        if self._generator is None:
+            self._generator = np.random.default_rng(self._seed)
+        return getattr(self._generator, name)
 
 
 def _saved_parameters(runner):
@@ -280,5 +293,8 @@ def _reproducibility(seed, batch, specs, tolerance):
         "batch": f"input {tuple(input.shape)} {input.dtype}, output {tuple(np.shape(batch['output']))}",
         "parameters": ", ".join(f"{spec.label} {tuple(spec.shape)}" for spec in specs),
         "student precision": tolerance.dtype.name,
-        "versions": f"numpy {np.__version__}, torch {torch.__version__}, python {platform.python_version()}",
+        "versions": VERSIONS,
     }
+
+
+VERSIONS = f"numpy {np.__version__}, torch {torch.__version__}, python {platform.python_version()}"

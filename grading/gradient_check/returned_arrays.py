@@ -23,6 +23,7 @@ broadcast (``(out, 1)`` for ``(1, out)`` grows ``b`` to ``(out, out)``) fails. U
 ``wrong_shape`` problem that fails; the other arrays are still compared.
 """
 from collections import defaultdict
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -100,13 +101,15 @@ def _describe(value):
     return type(value).__name__
 
 
-def _children_expected(specs):
-    """For each path prefix, the keys its children should have."""
+@lru_cache(maxsize=64)
+def _children_expected(paths):
+    """For each prefix of the parameter ``paths``, the keys its children should have, sorted (as
+    problems name them). Cached: a check unpacks results of the same paths several times."""
     children = defaultdict(set)
-    for spec in specs:
-        for depth in range(len(spec.path)):
-            children[spec.path[:depth]].add(spec.path[depth])
-    return children
+    for path in paths:
+        for depth in range(len(path)):
+            children[path[:depth]].add(path[depth])
+    return {prefix: sorted(keys, key=str) for prefix, keys in children.items()}
 
 
 def _length(node):
@@ -156,13 +159,13 @@ def unpack_gradients(raw, specs, returned_what="backpropagation returned", shape
                                                   f"[[dW, db], ...] (is a `return` missing?)"))
         return Unpacked([None] * len(specs), [None] * len(specs), ["None"] * len(specs), problems)
 
-    children = _children_expected(specs)
+    children = _children_expected(tuple(tuple(spec.path) for spec in specs))
     reported_prefixes = set()
     for spec in specs:
         value, what, broken = raw, returned_what.replace(" returned", "'s result"), False
         for depth, key in enumerate(spec.path):
             prefix = spec.path[:depth]
-            problem = _container_problem(value, prefix, sorted(children[prefix], key=str), what)
+            problem = _container_problem(value, prefix, children[prefix], what)
             if problem and prefix not in reported_prefixes:
                 reported_prefixes.add(prefix)
                 problems.append(Problem(problem[0], problem[1]))
@@ -216,7 +219,7 @@ def _check_leaf(value, spec, shape_policy, copy=True):
         return None, None, [Problem(kind, f"{spec.label} gradient is a {type(value).__name__}; expected {expected}"
                                           + (" (its entries are not all numbers)" if converted_from else ""),
                                     spec)], ""
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+    if array.dtype.kind not in "fium":   # floating or integer, timedelta64 included (np.issubdtype's answer)
         return None, None, [Problem("not_numeric", f"{spec.label} gradient has dtype {array.dtype}; expected "
                                                    f"floating-point numbers", spec)], ""
     if copy or array.dtype != np.float64 or not array.flags.writeable:

@@ -18,6 +18,8 @@ def plain_array(value):
     as a plain ``np.ndarray`` in its own dtype (no copy when it already is one); None when it is not
     array-like. ``how`` names conversions worth telling a student about: ``"np.matrix"``,
     ``"Python list"``, ``"Python tuple"``."""
+    if type(value) is np.ndarray:   # the usual case first: a check converts a dozen arrays
+        return value, ""
     if is_tensor(value):
         try:
             return value.detach().cpu().resolve_conj().numpy(), ""

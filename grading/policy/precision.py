@@ -36,6 +36,18 @@ FLOAT64_ARITHMETIC = "float64 arithmetic"   # shown by the rounding call
 FLOAT64_ARRAYS = "float64 arrays"           # shown by other arrays that meet float64 accuracy
 
 
+_EPS = {}   # dtype -> eps: np.finfo costs about a microsecond a call, and a check asks a dozen times
+
+
+def eps_of(dtype):
+    """``np.finfo(dtype).eps`` as a float, for a floating NumPy dtype."""
+    dtype = np.dtype(dtype)
+    try:
+        return _EPS[dtype]
+    except KeyError:
+        return _EPS.setdefault(dtype, float(np.finfo(dtype).eps))
+
+
 def largest_magnitude(array):
     """``max|array|`` without a temporary array (NaN if there is one; abs: never -0.0)."""
     return abs(float(max(array.max(), -array.min())))
@@ -67,9 +79,10 @@ def precision_of(arrays, coarsest=np.float32):
     than ``coarsest``: float16 gradients are judged as float32 (their tolerance would pass nonsense).
     float64 if there are none."""
     dtypes = [numpy_dtype(array.dtype) for array in arrays]
-    dtypes = [min(d, np.dtype(coarsest), key=lambda t: np.finfo(t).eps)
-              for d in dtypes if np.issubdtype(d, np.floating)]
-    return max(dtypes, key=lambda d: np.finfo(d).eps, default=np.dtype(np.float64))
+    if all(d == np.float64 for d in dtypes):   # the usual case, without a finfo per array
+        return np.dtype(np.float64)
+    dtypes = [min(d, np.dtype(coarsest), key=eps_of) for d in dtypes if np.issubdtype(d, np.floating)]
+    return max(dtypes, key=eps_of, default=np.dtype(np.float64))
 
 
 @dataclass(frozen=True)
@@ -88,7 +101,7 @@ class GradientTolerance:
 
     @property
     def eps(self):
-        return float(np.finfo(self.dtype).eps)
+        return eps_of(self.dtype)
 
     @property
     def rtol(self):
@@ -135,7 +148,7 @@ def achieved_tolerance(declared, errors, reference, arithmetic=None):
     if not measured:
         return tolerance
     best = min(measured)
-    if best <= tolerance.rtol and any(tolerance.rtol < error <= SAFETY * np.finfo(coarser).eps
+    if best <= tolerance.rtol and any(tolerance.rtol < error <= SAFETY * eps_of(coarser)
                                       for error in measured for coarser in COARSER_PRECISIONS):
         return GradientTolerance(np.dtype(declared), evidence=FLOAT64_ARRAYS)
     for coarser in COARSER_PRECISIONS:

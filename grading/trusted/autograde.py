@@ -8,10 +8,10 @@ parallel jobs never write the same SQLite file), then the trusted checks run on 
 graded folder in the sandbox and their scores replace the in-kernel ones of the mapped
 test cells. :func:`merge_student` (run by the coordinator only) then copies the result
 into the course: graded folder, gradebook rows, and last a record that says it is done (root-only, under
-``.trusted-grading/records/``, checked against the gradebook).
+``.trusted-grading/records/``, signed with the grader's key and checked against the gradebook, see
+:mod:`grading.course.trusted_records`).
 """
 import hashlib
-import json
 import os
 import shutil
 import sqlite3
@@ -20,7 +20,7 @@ from pathlib import Path
 from grading.course.assignments import get_assignment
 from grading.course.config import CONFIG_NAME
 from grading.course.leaks import secret_lines, secrets_not_written_in
-from grading.course.preprocessors import trusted_record
+from grading.course import trusted_records
 from grading.course.submission_files import copy_submission, fingerprint, refused_line
 from grading.course.submissions import TIMESTAMP, not_collected, unreadable_reason
 
@@ -28,9 +28,11 @@ from .check_spec import trusted_checks, with_torch_allowed
 from .gradebook import (add_feedback_note, annotate_notebook, copy_gradebook_rows, ensure_submission_rows,
                         gradebook_scores, gradebook_url, scrub_outputs, write_trusted_scores)
 
-WORK_DIR = ".trusted-grading"
 SANDBOXED_KERNEL = ('\n# Added by backprop-labs grade: the student notebook runs in the sandbox.\n'
                     'c.Execute.kernel_manager_class = "grading.trusted.sandbox.kernel.SandboxedKernelManager"\n')
+# Added to every job's config: the kernel never receives the hidden tests (the trusted checks score their cells).
+HIDDEN_TESTS_KEPT_FROM_KERNEL = ("\n# Added by backprop-labs grade: the hidden tests never reach the kernel.\n"
+                                 "c.KeepHiddenTestsFromKernel.enabled = True\n")
 
 
 class AssignmentNotTrusted(ValueError):
@@ -68,9 +70,9 @@ def check_assignment_is_trusted(course_dir, assignment):
 
 
 def work_root(course_dir):
-    root = Path(course_dir) / WORK_DIR
-    root.mkdir(mode=0o700, exist_ok=True)
-    return root
+    """The course's work folder (:func:`~grading.course.trusted_records.work_folder`: made by this grader,
+    or refused)."""
+    return trusted_records.work_folder(course_dir)
 
 
 def snapshot_gradebook(course_dir):
@@ -97,25 +99,33 @@ def submission_fingerprint(course_dir, assignment, student):
 
 def record_path(course_dir, assignment, student):
     """Where the record that ``student`` was graded lives: under the root-only work folder, outside
-    ``autograded/`` (a notebook kernel run by plain nbgrader writes there, and could forge it).
-    nbgrader's own autograde refuses a student with such a record
-    (:class:`grading.course.preprocessors.KeepTrustedScores`)."""
-    work_root(course_dir)  # root-only, mode 0700
-    return trusted_record(course_dir, assignment, student)
+    ``autograded/`` (a notebook kernel run by plain nbgrader writes there). nbgrader's own autograde
+    refuses a student with such a record (:class:`grading.course.preprocessors.KeepTrustedScores`)."""
+    work_root(course_dir)  # root-only, mode 0700, made by this grader
+    return trusted_records.record_path(course_dir, assignment, student)
+
+
+def _record(course_dir, assignment, student):
+    """The student's done record if this grader signed it (:func:`~grading.course.trusted_records.read_record`)."""
+    work_root(course_dir)
+    return trusted_records.read_record(course_dir, assignment, student)
 
 
 def is_done(course_dir, assignment, student):
     """Recorded by an earlier run, for the submission as it is now, and still what the gradebook
-    says: the record is written after the gradebook commit, names the submission it graded (a new
-    one is graded again) and the trusted scores it wrote (a gradebook changed since, e.g. by
+    says: the record is signed with the grader's key (nothing that runs student code can write one), is
+    written after the gradebook commit, names the submission it graded (a new one is graded again) and the
+    trusted scores it wrote, one for every cell a trusted check scores (a gradebook changed since, e.g. by
     plain ``nbgrader autograde``, is graded again); and its graded notebook is still in
     ``autograded/`` (an nbgrader autograde that removed it is graded again: the feedback needs it)."""
     if not (graded_folder(course_dir, assignment, student) / f"{assignment}.ipynb").is_file():
         return False
-    try:
-        record = json.loads(record_path(course_dir, assignment, student).read_text())
-        recorded, scores = record["submission"], record["scores"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+    record = _record(course_dir, assignment, student)
+    if record is None:
+        return False
+    recorded, scores = record["submission"], record["scores"]
+    trusted = {cell for cells in get_assignment(assignment).trusted_cells.values() for cell in cells}
+    if set(scores) != trusted or not all(isinstance(score, list) and len(score) == 2 for score in scores.values()):
         return False
     try:
         if recorded != submission_fingerprint(course_dir, assignment, student):
@@ -128,20 +138,14 @@ def is_done(course_dir, assignment, student):
 
 def recorded_note(course_dir, assignment, student):
     """The note of the student's done record (why nbgrader could not run the notebook), or ``""``."""
-    try:
-        note = json.loads(record_path(course_dir, assignment, student).read_text()).get("note", "")
-    except (OSError, ValueError, AttributeError, RecursionError):
-        return ""
+    note = (_record(course_dir, assignment, student) or {}).get("note", "")
     return note if isinstance(note, str) else ""
 
 
 def recorded_checks(course_dir, assignment, student):
     """``{check name: trusted result JSON}`` of the student's done record (``{}`` without one): the
     scores' evidence, with each check's diagnosed causes."""
-    try:
-        checks = json.loads(record_path(course_dir, assignment, student).read_text()).get("checks", {})
-    except (OSError, ValueError, AttributeError, RecursionError):
-        return {}
+    checks = (_record(course_dir, assignment, student) or {}).get("checks", {})
     return checks if isinstance(checks, dict) else {}
 
 
@@ -150,8 +154,9 @@ def _prepare_job(course_dir, assignment, student, template):
     shutil.rmtree(job_dir, ignore_errors=True)
     (job_dir / "submitted" / student).mkdir(parents=True)
     shutil.copy2(Path(course_dir) / CONFIG_NAME, job_dir / CONFIG_NAME)
-    if os.geteuid() == 0:  # the sandbox needs root; without it nbgrader's usual kernel runs
-        with open(job_dir / CONFIG_NAME, "a") as config:
+    with open(job_dir / CONFIG_NAME, "a") as config:
+        config.write(HIDDEN_TESTS_KEPT_FROM_KERNEL)
+        if os.geteuid() == 0:  # the sandbox needs root; without it nbgrader's usual kernel runs
             config.write(SANDBOXED_KERNEL)
     shutil.copy2(template, job_dir / "gradebook.db")
     os.symlink(Path(course_dir).resolve() / "source", job_dir / "source")
@@ -299,10 +304,6 @@ def merge_student(course_dir, assignment, answer):
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(job_dir / "autograded" / student / assignment, target)
     copy_gradebook_rows(gradebook_url(job_dir), gradebook_url(course_dir), assignment, student)
-    marker = record_path(course_dir, assignment, student)
-    marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    partial = marker.with_suffix(".partial")
-    partial.write_text(json.dumps({"submission": answer["submission"], "scores": answer["scores"],
-                                   "checks": answer["checks"], "note": answer.get("note", "")}, indent=1))
-    os.replace(partial, marker)
+    trusted_records.write_record(course_dir, assignment, student, answer["submission"], answer["scores"],
+                                 answer["checks"], answer.get("note", ""))
     shutil.rmtree(job_dir, ignore_errors=True)

@@ -1,9 +1,13 @@
 """The inputs a trusted check feeds to the student's code: parameters and a batch per case.
 
-Drawn at grading time in the trusted process from seeds that live only here (the folder
-is hidden from the sandbox), so a submission cannot know them in advance. Biases are
+Drawn at grading time in the trusted process. A case's ``seed`` only names its draw: the values
+come from that seed mixed with the course's secret (:func:`case_seed`), a random number that
+``course build`` writes into the course folder (:mod:`grading.course.case_secret`, readable by its owner only,
+never in ``release/`` nor in the students' wheel). So every course draws its own cases and a table
+of answers made from one course, or from the wheel, does not match another's. Biases are
 non-zero so that a wrong bias gradient cannot hide behind zeros.
 """
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import SimpleNamespace
@@ -13,6 +17,30 @@ import numpy as np
 
 from backprop_labs.activations import check_activation_functions
 from backprop_labs.utils import glorot_weight_init, logsumexp
+
+
+_course_secret = None   # the secret of the course being graded; None: the library's fixed draw
+
+
+@contextmanager
+def course_cases(course_dir):
+    """Within the block, every case is drawn with ``course_dir``'s secret (the trusted grading of that course)."""
+    from grading.course.case_secret import read_course_secret   # here: the students' checker loads no course module
+
+    global _course_secret
+    previous, _course_secret = _course_secret, read_course_secret(course_dir)
+    try:
+        yield
+    finally:
+        _course_secret = previous
+
+
+def case_seed(seed):
+    """The seed a case's draw ``seed`` really uses: ``seed`` itself outside a course (the library's examples
+    and tests), else a number from ``seed`` and the course's secret (see the module's docstring)."""
+    if _course_secret is None:
+        return seed
+    return int(np.random.SeedSequence([_course_secret, seed]).generate_state(1, np.uint64)[0])
 
 
 @dataclass(frozen=True)
@@ -26,24 +54,30 @@ class Case:
     seed: int
     input_dtype: str = field(default="float64", kw_only=True)   # as the batch of the notebook cells it stands for
 
+    # The model a gradient probe builds learns as the notebooks' do: code that takes a step while computing the
+    # gradients (a common mistake) changes the parameters there too, so the judge sees it; and a returned step
+    # is -learning_rate times the gradient, which the diagnosis names.
+    learning_rate = 0.1
+
     def spec(self):
         """What the sandbox needs to know besides the arrays (JSON-able)."""
-        return {"key": self.key, "geometry": list(self.geometry), "activations": list(self.activations)}
+        return {"key": self.key, "geometry": list(self.geometry), "activations": list(self.activations),
+                "learning_rate": self.learning_rate}
 
     def model_configuration(self):
-        """What the exercise's ``reference_loss`` reads of a model (its ``model`` argument)."""
-        return SimpleNamespace(activation_functions=list(self.activations))
+        """What the exercise's ``reference_loss`` and diagnosis read of a model (its ``model`` argument)."""
+        return SimpleNamespace(activation_functions=list(self.activations), learning_rate=self.learning_rate)
 
     def parameters(self):
         """``[[W (out, in), b (1, out)], ...]`` float64."""
         check_activation_functions(self.geometry, self.activations)
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(case_seed(self.seed))
         return [[glorot_weight_init((size_out, size_in), activation, rng), rng.normal(0, 0.5, (1, size_out))]
                 for size_in, size_out, activation in zip(self.geometry[:-1], self.geometry[1:], self.activations)]
 
     def batch(self):
         """``{'input': (B, I) in ``input_dtype``, 'output': (B,) int64}``; every class appears if B allows."""
-        rng = np.random.default_rng(self.seed + 1)
+        rng = np.random.default_rng(case_seed(self.seed + 1))
         num_classes = self.geometry[-1]
         output = rng.permutation(np.arange(self.batch_size) % num_classes).astype(np.int64)
         input = rng.normal(0, 1, (self.batch_size, self.geometry[0])).astype(self.input_dtype)
@@ -90,7 +124,7 @@ class TangentCase(Case):
 
     def gradients(self):
         """``[[dW, db], ...]``: random values of the parameters' shapes."""
-        rng = np.random.default_rng(self.seed + 2)
+        rng = np.random.default_rng(case_seed(self.seed + 2))
         return [[rng.normal(size=weight.shape), rng.normal(size=bias.shape)] for weight, bias in self.parameters()]
 
     def arrays(self):
@@ -116,7 +150,7 @@ class InputGradientCase:
                 "shape": [self.batch_size, self.input_size]}
 
     def inputs(self):
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(case_seed(self.seed))
         logits = rng.normal(0, 2, (self.batch_size, self.num_classes))
         probabilities = np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
         output = rng.permutation(np.arange(self.batch_size) % self.num_classes).astype(np.int64)
@@ -202,7 +236,7 @@ class CallsCase:
 
     def inputs(self):
         """The drawn arrays (drawn once per process: do not modify them)."""
-        return _drawn(self.draw, self.seed)
+        return _drawn(self.draw, case_seed(self.seed))
 
     def arrays(self):
         return {f"{self.key}.{name}": array for name, array in self.inputs().items()}

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backprop_labs.utils import index2onehot, logsumexp
+from backprop_labs.utils import logsumexp
 from grading.policy.closeness import close_failure
 from grading.policy.precision import GradientTolerance
 
@@ -157,11 +157,10 @@ def compare_forward(exercise, case, arrays):
 def compare_input_gradient(case, arrays):
     """Exercise 2.1: ``((P - onehot(y)) / B) @ W``, the gradient of the mean loss with respect to the input,
     ``(B, I)``, by the notebook test's own rule (the exercise's tolerance, entrywise)."""
+    from grading.diagnosis.mlp_hypotheses import reference_input_gradient
     from grading.gradient_check.reference import INPUT_GRADIENT, INPUT_GRADIENT_ATOL, INPUT_GRADIENT_RTOL
 
-    probabilities, output, weight = case.inputs()
-    expected = (probabilities - index2onehot(output, case.num_classes)) / len(output) @ weight
-    return close_failure(arrays["value"], expected, INPUT_GRADIENT, rtol=INPUT_GRADIENT_RTOL, atol=INPUT_GRADIENT_ATOL)
+    return close_failure(arrays["value"], reference_input_gradient(*case.inputs()), INPUT_GRADIENT, rtol=INPUT_GRADIENT_RTOL, atol=INPUT_GRADIENT_ATOL)
 
 
 def loss_and_tangent_shapes(case):

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+from grading.course.assignments import SHIPPED_PACKAGE, released_exercise_modules
 from grading.course.cell_scope import EVERY_CASE
 from grading.course.submission_files import refused_line
 from grading.course.submissions import cell_grade_id
 
 from .check_spec import trusted_checks
 from .results import ResultRejected, new_nonce, read_arrays, read_check_statuses, session_arrays
-from .student_side import SHIPPED
+from .student_side import RELEASED_DIR, SHIPPED
 from .case_diagnosis import UNEXPLAINED, ending_cause, error_cause
 from .sandbox import Limits, run_sandboxed
 from .sandbox.runner import SandboxRequest
@@ -148,11 +149,14 @@ def build_task(checks, cells_by_check, unavailable=()):
     """The files the sandbox gets under ``.grader/`` (JSON and npz only), for ``checks``
     (``{name: TrustedCheck}``, run in this order) with their answer cells; importing a package of
     ``unavailable`` fails with :data:`NO_TORCH_REASON`."""
+    released = released_exercise_modules()
     task = {"checks": [{"name": name, "module": check.module, "class": check.class_name, "probe": check.probe_key,
                         "cases": [check.case_spec(case) for case in check.cases],
                         "cells": list(cells_by_check.get(name, ()))}
                        for name, check in checks.items()],
-            "unavailable": {"packages": list(unavailable), "reason": NO_TORCH_REASON}}
+            "unavailable": {"packages": list(unavailable), "reason": NO_TORCH_REASON},
+            "released": {_module_name(relative): [f"{RELEASED_DIR}/{SHIPPED_PACKAGE}/{relative}", list(exercises)]
+                         for relative, (_, exercises) in released.items()}}
     inputs = {}
     for check in checks.values():
         for case in check.cases:
@@ -164,7 +168,14 @@ def build_task(checks, cells_by_check, unavailable=()):
     np.savez(buffer, **inputs)
     return {"task.json": json.dumps(task).encode(), "inputs.npz": buffer.getvalue(),
             "student_side.py": STUDENT_SIDE.read_bytes(),
-            **{file: _source_of(module) for file, module in SHIPPED.items()}}
+            **{file: _source_of(module) for file, module in SHIPPED.items()},
+            **{f"{RELEASED_DIR}/{SHIPPED_PACKAGE}/{relative}": text.encode("utf-8")
+               for relative, (text, _) in released.items()}}
+
+
+def _module_name(relative):
+    """``labs.autodiff.vjps`` for the lab module ``autodiff/vjps.py``."""
+    return ".".join([SHIPPED_PACKAGE, *relative[:-len(".py")].split("/")])
 
 
 def result_file(name):

@@ -26,10 +26,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grading.course.case_secret import MissingCourseSecret, read_course_secret
 from grading.course.pipeline import CourseError
 
 from .autograde import (check_assignment_is_trusted, grade_student, is_done, merge_student, recorded_note,
                         snapshot_gradebook, work_root)
+from .cases import course_cases
 from .sandbox.runner import RUN_TAG_VARIABLE
 
 
@@ -152,6 +154,12 @@ def die_with_coordinator():
         os._exit(1)
 
 
+def grade_student_with_course_cases(job):
+    """:func:`.autograde.grade_student`, its trusted cases drawn with the course's secret (:mod:`.cases`)."""
+    with course_cases(job["course_dir"]):
+        return grade_student(job)
+
+
 def _local_results(jobs, workers):
     """Answers as jobs finish, ``workers`` students at a time: the coordinator grades too, beside
     ``workers - 1`` spawned processes that a feeding thread keeps busy. The coordinator has imported
@@ -166,14 +174,14 @@ def _local_results(jobs, workers):
 
     if workers <= 1:
         while (job := next_job()) is not None:
-            yield grade_student(job)
+            yield grade_student_with_course_cases(job)
         return
     finished = queue.Queue()   # futures of the spawned workers' jobs, then None when none is left
 
     def feed(pool, running):
         while True:
             while len(running) < workers - 1 and (job := next_job()) is not None:
-                running.add(pool.submit(grade_student, job))
+                running.add(pool.submit(grade_student_with_course_cases, job))
             if not running:
                 finished.put(None)
                 return
@@ -189,14 +197,14 @@ def _local_results(jobs, workers):
         # and a worker's death signal (die_with_coordinator) follows the thread that started it.
         first = set()
         while len(first) < workers - 1 and (job := next_job()) is not None:
-            first.add(pool.submit(grade_student, job))
+            first.add(pool.submit(grade_student_with_course_cases, job))
         feeder = threading.Thread(target=feed, args=(pool, first), name="feed-workers", daemon=True)
         feeder.start()
         fed_all = False
         while not fed_all:
             job = next_job()
             if job is not None:
-                yield grade_student(job)
+                yield grade_student_with_course_cases(job)
             # What the workers finished meanwhile; once the coordinator has nothing left, wait for the rest.
             while not fed_all and (job is None or not finished.empty()):
                 future = finished.get()
@@ -211,7 +219,7 @@ def _dask_results(jobs, scheduler):
 
     client = scheduler if hasattr(scheduler, "submit") else Client(scheduler)
     try:
-        futures = [client.submit(grade_student, job, key=f"grade-{job['student']}", pure=False) for job in jobs]
+        futures = [client.submit(grade_student_with_course_cases, job, key=f"grade-{job['student']}", pure=False) for job in jobs]
         for future in dask_as_completed(futures):
             yield future.result()
     finally:
@@ -224,7 +232,8 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
     """Grade every submitted student not already recorded; returns a :class:`ClassRun`.
 
     Refuses (:class:`.autograde.AssignmentNotTrusted`) an assignment with an autograded test cell
-    that no trusted check scores.
+    that no trusted check scores, and (:class:`~grading.course.trusted_records.RecordsError`) a course
+    whose ``.trusted-grading`` folder this grader did not make.
 
     ``scheduler``: a Dask scheduler address (or ``distributed.Client``) to run the jobs on
     instead of ``workers`` local processes; the course folder must then be on a file system
@@ -236,7 +245,12 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
 
     course_dir = Path(course_dir).resolve()
     check_assignment_is_trusted(course_dir, assignment)
+    try:
+        read_course_secret(course_dir)   # before any student: without it no trusted case can be drawn
+    except MissingCourseSecret as error:
+        raise CourseError(str(error)) from error
     protect_course(course_dir)
+    work_root(course_dir)   # made by this grader, or refused (it could hold forged records)
     students = submitted_students(course_dir, assignment) if students is None else list(students)
     run = ClassRun(skipped=[s for s in students if is_done(course_dir, assignment, s)])
     run.notes.update({s: recorded_note(course_dir, assignment, s) for s in run.skipped

@@ -33,6 +33,7 @@ class ProbeError(Exception):
 # Grader modules written beside this file in the sandbox: file name -> the module it is a copy of.
 SHIPPED = {"policy_arrays.py": "grading.policy.arrays", "policy_errors.py": "grading.policy.errors",
            "autodiff_localise.py": "grading.exercises.autodiff_localise"}
+RELEASED_DIR = "released"   # beside this file: the lab modules that hold exercises, as released to students
 
 
 def _shipped(file):
@@ -66,9 +67,6 @@ def as_float_array(value, what, shape):
     return np.array(array, dtype=np.float64)
 
 
-# The models a gradient probe builds learn as the notebooks' do: code that takes a step while computing the
-# gradients (a common mistake) changes the parameters here too, so the judge sees it.
-LEARNING_RATE = 0.1
 MAX_DEPTH = 8          # nesting of lists, tuples and dicts kept as they are
 MAX_ENTRIES = 256      # longer lists are sent as arrays (a long Python list of numbers is one gradient)
 
@@ -249,7 +247,7 @@ def _parameters(inputs, key, num_layers):
 def probe_numpy_mlp_backpropagation(model_class, case, inputs):
     """Exercise 2.2: ``NumpyMLP.backpropagation`` on given parameters and batch."""
     key, num_layers = case["key"], len(case["geometry"]) - 1
-    model = model_class(case["geometry"], case["activations"], learning_rate=LEARNING_RATE, seed=0)
+    model = model_class(case["geometry"], case["activations"], learning_rate=case["learning_rate"], seed=0)
     parameters = _parameters(inputs, key, num_layers)
     model.parameters = parameters
     return Session(model, "backpropagation", case, inputs).run()
@@ -399,7 +397,7 @@ def probe_progressive_backpropagation(network_class, case, inputs):
     """Exercise F.3: ``ProgressiveNetwork.backpropagation`` on given weights and batch."""
     key, geometry = case["key"], case["geometry"]
     weights = [inputs[f"{key}.W{n}"].copy() for n in range(len(geometry) - 1)]
-    network = network_class(geometry, case["layer_kinds"], LEARNING_RATE, seed=0)
+    network = network_class(geometry, case["layer_kinds"], case["learning_rate"], seed=0)
     network.parameters = [[weight.copy()] for weight in weights]
     return Session(network, "backpropagation", case, inputs).run()
 
@@ -442,7 +440,7 @@ def probe_autodiff_grad(package, case, inputs):
 def probe_autodiff_mlp_gradients(model_class, case, inputs):
     """Exercises A.1-A.6 together: ``AutodiffMLP.gradients`` on given parameters and batch."""
     key, num_layers = case["key"], len(case["geometry"]) - 1
-    model = model_class(case["geometry"], case["activations"], LEARNING_RATE, seed=0)
+    model = model_class(case["geometry"], case["activations"], case["learning_rate"], seed=0)
     model.parameters = _parameters(inputs, key, num_layers)
     return Session(model, "gradients", case, inputs).run()
 
@@ -466,11 +464,14 @@ PROBES = {
 
 def raised(error):
     """The policy's fields of a student exception (type, message, the student's line), read as the
-    notebook's checker reads them; the grader's own files here are not the student's."""
-    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    notebook's checker reads them; the grader's own files here are not the student's, and the lab modules'
+    given code (run from their released copies) is named as a given helper."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    grader_files = tuple(os.path.join(here, file) for file in ("student_side.py", *SHIPPED))
     given = sys.modules.get("backprop_labs")
-    given_dirs = (os.path.dirname(os.path.abspath(given.__file__)) + os.sep,) if getattr(given, "__file__", None) else ()
-    return policy_errors.raised(error, (here,), given_dirs)
+    given_dirs = (os.path.join(here, RELEASED_DIR) + os.sep,)
+    given_dirs += (os.path.dirname(os.path.abspath(given.__file__)) + os.sep,) if getattr(given, "__file__", None) else ()
+    return policy_errors.raised(error, grader_files, given_dirs)
 
 
 def describe(error):
@@ -550,6 +551,75 @@ def write_status(status):
     os.replace("out/status.json.partial", "out/status.json")
 
 
+class GivenCodeAsReleased:
+    """A meta path finder and loader for the lab modules that hold exercises (``labs.advertising``, ...):
+    the submission's file runs first (its errors are the student's, as in the notebook), then the module's
+    released copy runs over it in the same namespace, all but the exercise definitions. So every given
+    function, class and constant is the course's copy, and only the functions (or methods) the student had
+    to write are theirs, with whatever the student added beside them (new helpers, new methods). A given
+    function that calls an exercise (``gradient_descent`` calls ``mean_squared_error_gradient``) calls the
+    student's; a rewritten given function changes nothing.
+
+    ``released``: ``{module name: (path of the released copy, [exercise: "function" or "Class.method"])}``.
+    The released sources are read here, before any student code runs, and parsed when imported."""
+
+    def __init__(self, released):
+        self.released = {}
+        for name, (path, exercises) in released.items():
+            with open(path, "rb") as handle:
+                self.released[name] = (path, handle.read(), tuple(exercises))
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.released:
+            return None
+        import importlib.util
+
+        student = os.path.join(os.getcwd(), *name.split(".")) + ".py"
+        origin = student if os.path.isfile(student) else self.released[name][0]
+        return importlib.util.spec_from_file_location(name, origin, loader=self)
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        import ast
+
+        released_path, source, exercises = self.released[module.__name__]
+        namespace = module.__dict__
+        if module.__file__ != released_path:
+            with open(module.__file__, "rb") as handle:
+                exec(compile(handle.read(), module.__file__, "exec", dont_inherit=True), namespace)
+        methods = {}
+        for name in exercises:
+            if "." in name:
+                owner, method = name.split(".", 1)
+                methods.setdefault(owner, []).append(method)
+        students = {owner: namespace.get(owner) for owner in methods}
+        # The student's functions stay where they define one (a deleted exercise gets the released stub).
+        theirs = {name for name in exercises if "." not in name and name in namespace}
+        given = [node for node in ast.parse(source, released_path).body if getattr(node, "name", None) not in theirs]
+        exec(compile(ast.Module(body=given, type_ignores=[]), released_path, "exec", dont_inherit=True), namespace)
+        for owner, names in methods.items():
+            _take_methods(namespace.get(owner), students[owner], names)
+
+
+def _take_methods(released, student, names):
+    """Put into the ``released`` class the ``student`` class's methods ``names`` (those it defines) and the
+    attributes it adds (its own helpers); ``super()`` in them then means the released class."""
+    if not isinstance(released, type) or not isinstance(student, type) or released is student:
+        return
+    own = vars(student)
+    taken = {name: own[name] for name in own
+             if name in names or not (name.startswith("__") or name in vars(released))}
+    for name, value in taken.items():
+        setattr(released, name, value)
+    for value in taken.values():
+        function = getattr(value, "__func__", value)
+        code = getattr(function, "__code__", None)
+        if code is not None and "__class__" in code.co_freevars and function.__closure__:
+            function.__closure__[code.co_freevars.index("__class__")].cell_contents = released
+
+
 class Unavailable:
     """A meta path finder that makes importing the listed packages fail with the reason (honest code
     learns why; the packages are also hidden from the sandbox, so removing this finder gains nothing)."""
@@ -569,6 +639,10 @@ def main():
     sys.path.insert(0, os.getcwd())
     with open(".grader/task.json") as handle:
         task = json.load(handle)
+    if task.get("released"):   # before any student code runs
+        here = os.path.dirname(os.path.abspath(__file__))
+        sys.meta_path.insert(0, GivenCodeAsReleased({name: (os.path.join(here, path), exercises)
+                                                     for name, (path, exercises) in task["released"].items()}))
     unavailable = task.get("unavailable", {})
     if unavailable.get("packages"):
         sys.meta_path.insert(0, Unavailable(unavailable["packages"], unavailable["reason"]))

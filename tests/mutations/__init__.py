@@ -229,6 +229,12 @@ def unstable_softmax_float32(self, input, output):
                                    lambda z: np.exp(z) / np.sum(np.exp(z), axis=1, keepdims=True))  # no max
 
 
+def returns_the_update(self, input, output):
+    """The training step's -learning_rate * gradient returned instead of the gradient."""
+    inputs, _, _, error = output_error(self, input, output)
+    return [[-self.learning_rate * dW, -self.learning_rate * db] for dW, db in backward(self, inputs, error)]
+
+
 def centres_input_in_place(self, input, output):
     input -= np.mean(input, axis=0)              # "centre" the caller's batch, in place
     inputs, _, _, error = output_error(self, input, output)
@@ -263,6 +269,7 @@ MUTATIONS = [
     Mutation("first layer forgotten (zeros)", "forgot_layer", forgets_first_layer),
     Mutation("first layer forgotten (short list)", "forgot_layer", returns_only_upper_layers),
     Mutation("float32 overflow in an unstable softmax", "unstable_softmax", unstable_softmax_float32),
+    Mutation("the update step returned", "returned_update", returns_the_update),
 ]
 
 

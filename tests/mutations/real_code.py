@@ -286,7 +286,17 @@ def softmax_over_the_batch(self, input, output):
     return backward(self, inputs, (p - index2onehot(output, p.shape[1])) / len(output))
 
 
+def l2_penalty_carried_over(self, input, output):
+    """The CS231n two-layer-net habit, carried into a loss without a penalty: reg * W added to each dW."""
+    inputs, _, _, error = output_error(self, input, output)
+    gradients = backward(self, inputs, error)
+    return [[dW + 1e-2 * W, db] for (dW, db), (W, _) in zip(gradients, self.parameters)]
+
+
 REAL_MUTATIONS = [
+    Mutation("L2 penalty's gradient carried over", "weight_decay", l2_penalty_carried_over,
+             seen="lavinama/conv-first-principles (CS231n two-layer net, grads['W2'] += reg * W2; the same line in "
+                  "many of that course's public solutions)"),
     Mutation("sigmoid output layer for several classes", "output_not_shift_invariant", sigmoid_output_layer,
              seen="stackoverflow.com q. 49990816 (sigmoids on a multi-class output layer)"),
     Mutation("softmax over the batch axis", "examples_coupled", softmax_over_the_batch,

@@ -303,6 +303,7 @@ def _write_grader_files(directory, files):
     directory.mkdir(mode=0o755, exist_ok=True)
     for name, content in files.items():
         path = directory / name
+        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)   # a name may hold folders (released/labs/...)
         path.write_bytes(content)
         os.chmod(path, 0o644)
 

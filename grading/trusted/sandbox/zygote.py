@@ -270,7 +270,9 @@ def fork_run(path, spec_path, stdout_path, stderr_path, stdin_data=b""):
         replies = _Replies(connection.fileno(), path)
         credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         return ZygoteRun(connection, replies, replies.next("pid", timeout=60), struct.unpack("3i", credentials)[0])
-    except OSError as error:
+    except (OSError, subprocess.TimeoutExpired) as error:
+        # No pid within a minute: the zygote is stuck (or the machine is that loaded). The caller starts a
+        # fresh python instead, as for a zygote that is gone: the run is slower, never lost.
         connection.close()
         raise ZygoteError(f"no zygote at {path}: {error}") from error
 

@@ -1,0 +1,343 @@
+"""Rows 7-7e: grading a class against its floor, 1 -> 2 workers, and a 1,000-submission projection.
+
+A class of made-up submissions (honest controls, the release as handed out, partly right work with
+planted mistakes, a cheat: :func:`class_kinds`) is built once. Each paired round grades it three
+ways, each in a fresh interpreter (imports, warm interpreters and zygotes paid inside the time), in
+an order shuffled afresh every round:
+
+* ``floor``: what grading one submission cannot do without, student after student: one plain
+  nbclient execution of the student's notebook in the same kind of kernel as ``grade`` (the
+  sandboxed kernel, forked from a warm zygote, when root; the course's parameters injected), then
+  the trusted checks alone on the submission (:func:`grading.trusted.grade.grade_submission`). No
+  nbgrader, no gradebook, no copies, no feedback, no merge;
+* ``grade N=1`` and ``grade N=2``: :func:`grading.trusted.parallel.grade_class`, as ``backprop-labs
+  grade`` runs it, on a fresh copy of the course (``bench.autograde_parallel.TRUSTED_RUN``).
+
+Every honest control must score full marks (the floor: every trusted check passes; ``grade``: the
+gradebook), or the round is not a benchmark. While each contender runs, its process tree is sampled
+(:class:`TreeSampler`): peak proportional memory (PSS) of the tree, and how many zygotes it started; ``grade``'s
+disk is the course folder's growth. The projection of a 1,000-submission class (rows 7c-7e) is
+computed from these figures by :func:`project`, with its assumptions in the rows' notes.
+
+    python -m bench.class_scale [--students 40] [--rounds 1]
+"""
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from backprop_labs.paths import REPOSITORY_ROOT
+
+from .table import Row, Target, seconds
+from .timing import paired_ratio
+
+ASSIGNMENT = "backprop_mlp"
+# A third honest controls; the rest handed out as released, with one planted mistake each, or a cheat.
+KINDS = ("honest", "stub", "sigmoid_only", "honest", "output_layer_only", "forward_without_bias", "honest",
+         "cheat", "stub")
+FLOOR_GOAL = 1.5       # grade per student within 1.5x its floor
+WORKERS_GOAL = 1.8     # 1 -> 2 workers on 2 cores
+PROJECTED_CLASS = 1000
+
+# The floor in a fresh interpreter: argv = course, assignment, students...
+FLOOR_RUN = """
+import os, shutil, sys, tempfile
+from pathlib import Path
+from nbclient import NotebookClient
+from backprop_labs.student_notebooks import read_notebook
+from grading.course.assignments import get_assignment
+from grading.course.config import DEFAULT_PARAMETERS, DEFAULT_TIMEOUT
+from grading.course.preprocessors import inject_parameters
+from grading.trusted.check_spec import trusted_checks
+from grading.trusted.grade import grade_submission
+
+course, assignment, students = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
+cells_by_check = get_assignment(assignment).trusted_cells
+checks = {name: trusted_checks()[name] for name in cells_by_check}
+kernel = {"kernel_manager_class": "grading.trusted.sandbox.kernel.SandboxedKernelManager"} if os.geteuid() == 0 else {}
+short = []
+with tempfile.TemporaryDirectory() as scratch:
+    for student in students:
+        folder = Path(scratch) / student
+        shutil.copytree(course / "submitted" / student / assignment, folder, symlinks=True)
+        notebook_path = folder / f"{assignment}.ipynb"
+        notebook = read_notebook(notebook_path)
+        inject_parameters(notebook, DEFAULT_PARAMETERS)
+        NotebookClient(notebook, timeout=DEFAULT_TIMEOUT, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(folder)}}, **kernel).execute()
+        results = grade_submission(folder, checks, hidden=[course], notebook=notebook_path, scopes=cells_by_check)
+        if student.endswith("_honest") and any(result.fraction < 1 for result in results.values()):
+            short.append(student)
+        shutil.rmtree(folder)
+if short:
+    sys.exit(f"honest controls below full marks in the floor run: {short}")
+"""
+
+
+def class_kinds(students):
+    """The submission kinds of a class of ``students``, :data:`KINDS` in turn."""
+    return [KINDS[i % len(KINDS)] for i in range(students)]
+
+
+class TreeSampler:
+    """Samples a process and its descendants every ``interval`` seconds in a thread: the peak of
+    their summed proportional memory (PSS), and the zygotes (``zygote.py`` processes) seen among them."""
+
+    def __init__(self, pid, interval=0.25):
+        self.pid, self.interval = pid, interval
+        self.peak_rss, self.zygotes = 0, set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                root = psutil.Process(self.pid)
+                tree = [root] + root.children(recursive=True)
+            except psutil.Error:
+                tree = []
+            total, forking = 0, {}
+            for process in tree:
+                try:
+                    total += _proportional_bytes(process)
+                    if any(part.endswith("zygote.py") for part in process.cmdline()):
+                        forking[process.pid] = process.ppid()
+                except psutil.Error:
+                    pass
+            # A run forked by a zygote keeps its command line: a zygote is one whose parent is no zygote.
+            self.zygotes.update(pid for pid, parent in forking.items() if parent not in forking)
+            self.peak_rss = max(self.peak_rss, total)
+            self._stop.wait(self.interval)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        return self
+
+
+def _proportional_bytes(process):
+    """The process's proportional set size (its share of pages shared with others: zygotes and their forks
+    share most of theirs), or its resident size where the kernel gives no PSS."""
+    try:
+        return process.memory_full_info().pss
+    except (AttributeError, OSError):
+        return process.memory_info().rss
+
+
+def folder_bytes(folder):
+    """Bytes of the regular files under ``folder`` (links not followed)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _timed_child(code, arguments):
+    """``(seconds, peak RSS of the tree, zygotes started)`` of ``python -c code arguments``; raises if it fails."""
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", code, *map(str, arguments)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    sampler = TreeSampler(process.pid)
+    _, stderr = process.communicate()
+    elapsed = time.perf_counter() - started
+    sampler.stop()
+    if process.returncode != 0:
+        raise RuntimeError(f"{arguments[:3]}: exit status {process.returncode}:\n{stderr[-3000:]}")
+    return elapsed, sampler.peak_rss, len(sampler.zygotes)
+
+
+def measure_class(students=40, rounds=1, seed=0, report=None):
+    """Figures of :func:`format_table` and :func:`rows`: seconds, peak memory and zygotes per contender
+    and round, disk per graded student, the paired ratios, and the load around the run."""
+    sys.path.insert(0, str(REPOSITORY_ROOT / "tests"))
+    from trusted_class import build_demo_class
+
+    from .autograde_parallel import TRUSTED_RUN, grading_environment, require_full_marks_for_honest
+    from grading.trusted.parallel import submitted_students
+
+    load_before = os.getloadavg()
+    contenders = ("floor", "grade N=1", "grade N=2")
+    figures = {name: {"seconds": [], "rss": [], "zygotes": []} for name in contenders}
+    disk = []
+    order = random.Random(seed)
+    with tempfile.TemporaryDirectory(prefix="bench-class-") as scratch, grading_environment():
+        kinds = class_kinds(students)
+        course = build_demo_class(Path(scratch) / "class", kinds)
+        names = submitted_students(course, ASSIGNMENT)
+        honest = [name for name in names if name.endswith("_honest")]
+        course_bytes = folder_bytes(course)
+        for round_index in range(rounds):
+            for name in order.sample(contenders, len(contenders)):
+                if report:
+                    report(f"[bench] class of {students}, round {round_index + 1}: {name} ...")
+                if name == "floor":
+                    measured = _timed_child(FLOOR_RUN, [course, ASSIGNMENT, *names])
+                else:
+                    copy = Path(scratch) / f"{name.replace(' ', '_').replace('=', '')}-{round_index}" / "course"
+                    shutil.copytree(course, copy, symlinks=True)
+                    measured = _timed_child(TRUSTED_RUN, [copy, ASSIGNMENT, name[-1]])
+                    require_full_marks_for_honest(copy, name, honest)
+                    disk.append((folder_bytes(copy) - course_bytes) / students)
+                    shutil.rmtree(copy.parent)
+                for key, value in zip(("seconds", "rss", "zygotes"), measured):
+                    figures[name][key].append(value)
+    times = {name: figures[name]["seconds"] for name in contenders}
+    return {
+        "students": students, "rounds": rounds, "honest": len(honest), "kinds": sorted(set(kinds)),
+        "figures": figures, "disk_per_student": statistics.median(disk), "course_bytes": course_bytes,
+        "grade_over_floor": paired_ratio(times["grade N=1"], times["floor"]),
+        "grade2_over_floor": paired_ratio(times["grade N=2"], times["floor"]),
+        "workers": paired_ratio(times["grade N=1"], times["grade N=2"]),
+        "load_before": load_before, "load_after": os.getloadavg(), "cores": os.cpu_count(),
+    }
+
+
+def _median(figures, name, key):
+    return statistics.median(figures["figures"][name][key])
+
+
+def project(figures, submissions=PROJECTED_CLASS, workers=(1, 2, 8)):
+    """``{N: {seconds, peak_bytes, disk_bytes}}`` for a class of ``submissions`` on N workers.
+
+    Time: the measured class time at 1 (and 2) workers is a fixed start (imports, zygotes: taken as
+    the floor run's time less its per-student share, an upper bound) plus a per-student cost; N
+    workers divide the per-student cost by N times the efficiency measured from 1 to 2 workers
+    (N <= cores). Memory: the measured peak at 1 worker plus, per further worker, the measured
+    increment from 1 to 2. Disk: the measured growth of the course folder per student, times the class.
+    """
+    students = figures["students"]
+    one, two = _median(figures, "grade N=1", "seconds"), _median(figures, "grade N=2", "seconds")
+    per_student = one / students
+    speedup = min(one / two, 2.0)
+    efficiency = speedup / 2
+    memory_one, memory_two = _median(figures, "grade N=1", "rss"), _median(figures, "grade N=2", "rss")
+    per_worker_memory = max(memory_two - memory_one, 0)
+    projected = {}
+    for count in workers:
+        parallel = 1 if count == 1 else count * efficiency
+        projected[count] = {
+            "seconds": per_student * submissions / parallel,
+            "peak_bytes": memory_one + (count - 1) * per_worker_memory,
+            "disk_bytes": figures["disk_per_student"] * submissions,
+        }
+    return {"by_workers": projected, "per_student": per_student, "efficiency": efficiency,
+            "per_worker_memory": per_worker_memory}
+
+
+def _mib(value):
+    """Bytes for a table cell, in KiB, MiB or GiB."""
+    if value < 2 ** 20:
+        return f"{value / 2 ** 10:,.0f} KiB"
+    return f"{value / 2 ** 20:,.0f} MiB" if value < 2 ** 30 else f"{value / 2 ** 30:.1f} GiB"
+
+
+def _duration(value):
+    return f"{value / 3600:.1f} h" if value >= 3600 else f"{value / 60:.0f} min" if value >= 60 else seconds(value)
+
+
+def load_line(figures):
+    before, after = figures["load_before"], figures["load_after"]
+    return (f"load average (1, 5, 15 min) {before[0]:.2f}, {before[1]:.2f}, {before[2]:.2f} before and "
+            f"{after[0]:.2f}, {after[1]:.2f}, {after[2]:.2f} after, on {figures['cores']} cores")
+
+
+def rows(figures):
+    """Benchmark rows 7-7e from :func:`measure`'s figures."""
+    students = figures["students"]
+    what = f"grade a class of {students} ({', '.join(figures['kinds'])})"
+    floor = _median(figures, "floor", "seconds")
+    one, two = _median(figures, "grade N=1", "seconds"), _median(figures, "grade N=2", "seconds")
+    controls = (f"{figures['honest']} honest controls at full marks in every run; {load_line(figures)}; "
+                f"zygotes started: floor {_median(figures, 'floor', 'zygotes'):.0f}, grade N=1 "
+                f"{_median(figures, 'grade N=1', 'zygotes'):.0f}, N=2 {_median(figures, 'grade N=2', 'zygotes'):.0f} "
+                f"(per process, not per submission)")
+    projection = project(figures)
+    assumptions = (f"projected from this run: {seconds(projection['per_student'])} per student on 1 worker, "
+                   f"1 -> 2 workers efficiency {projection['efficiency']:.0%} kept for N workers on N free cores; "
+                   f"a course folder on a local disk (a shared file system for Dask adds its copy time); "
+                   f"the coordinator's serial merge (gradebook rows, graded folder) included in the measured "
+                   f"per-student time but not divided: it bounds N")
+    result = [
+        Row("7", what + ": grade per student / floor, 1 worker",
+            measured=f"grade {seconds(one / students)} per student", baseline=f"floor {seconds(floor / students)}",
+            paired=figures["grade_over_floor"], target=Target("<=", FLOOR_GOAL),
+            note=("floor: one nbclient run of the notebook in the sandboxed kernel + the trusted checks alone, "
+                  "each side in a fresh interpreter; " + controls)),
+        Row("7b", what + ": 1 -> 2 workers", measured=f"1 worker {seconds(one)}",
+            baseline=f"2 workers {seconds(two)}", paired=figures["workers"], target=Target(">=", WORKERS_GOAL),
+            note=(f"2 workers: {figures['grade2_over_floor'].value:.2f}x the serial floor; peak memory "
+                  f"{_mib(_median(figures, 'grade N=1', 'rss'))} (1 worker), "
+                  f"{_mib(_median(figures, 'grade N=2', 'rss'))} (2)")),
+    ]
+    for key, count in zip(("7c", "7d", "7e"), sorted(projection["by_workers"])):
+        projected = projection["by_workers"][count]
+        result.append(Row(
+            key, f"projection: {PROJECTED_CLASS:,} submissions on {count} worker{'s' if count > 1 else ''}",
+            measured=(f"{_duration(projected['seconds'])}, peak {_mib(projected['peak_bytes'])}, "
+                      f"disk {_mib(projected['disk_bytes'])}"),
+            baseline=f"from the class of {students} above",
+            note=(f"disk: {_mib(figures['disk_per_student'])} per graded student (graded folder, gradebook rows, "
+                  f"feedback, record); memory: +{_mib(projection['per_worker_memory'])} per further worker "
+                  f"(its interpreter, zygotes, kernel); " + assumptions)))
+    return result
+
+
+def measure(settings, report=None):
+    """Rows 7-7e for the bench command; skipped with ``--quick`` (grades notebooks for minutes)."""
+    what = f"grade a class of {settings.class_submissions}"
+    if settings.quick:
+        return [Row("7", what, status="skipped with --quick (grades notebooks for minutes)",
+                    target=Target("<=", FLOOR_GOAL))]
+    from .autograde import _data_directory
+
+    with _data_directory(settings.data_dir):
+        return rows(measure_class(settings.class_submissions, settings.class_rounds, report=report))
+
+
+def format_table(figures):
+    lines = [f"{figures['students']} submissions, {figures['rounds']} paired round(s), {figures['honest']} honest "
+             f"controls at full marks; {load_line(figures)}", "",
+             "| contender | class time | per student | peak memory | zygotes |", "|---|---|---|---|---|"]
+    for name in ("floor", "grade N=1", "grade N=2"):
+        total = _median(figures, name, "seconds")
+        lines.append(f"| {name} | {seconds(total)} | {seconds(total / figures['students'])} | "
+                     f"{_mib(_median(figures, name, 'rss'))} | {_median(figures, name, 'zygotes'):.0f} |")
+    lines += ["", f"grade N=1 / floor: {figures['grade_over_floor'].value:.2f}x (target <= {FLOOR_GOAL}); "
+                  f"{figures['grade_over_floor'].describe()}",
+              f"grade N=1 / grade N=2: {figures['workers'].value:.2f}x (target >= {WORKERS_GOAL}); "
+              f"{figures['workers'].describe()}",
+              f"disk per graded student: {_mib(figures['disk_per_student'])}", ""]
+    projection = project(figures)
+    lines.append(f"projection, {PROJECTED_CLASS:,} submissions:")
+    for count, projected in projection["by_workers"].items():
+        lines.append(f"  {count} worker(s): {_duration(projected['seconds'])}, peak memory "
+                     f"{_mib(projected['peak_bytes'])}, disk {_mib(projected['disk_bytes'])}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.class_scale", description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args(argv)
+    figures = measure_class(args.students, args.rounds, report=lambda line: print(line, file=sys.stderr))
+    print(format_table(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
