@@ -89,3 +89,23 @@ def test_a_vjp_by_a_difference_quotient_fails_and_is_named_approximate(monkeypat
     report = model_report()
     assert not report.passed and report.causes == ["vjp_tanh"], report.diagnosis
     assert "approximation" in report.diagnosis[0] and "float32" not in report.diagnosis[0]
+
+
+def test_a_huge_gradient_from_a_rule_is_recorded_by_its_shape(monkeypatch):
+    """A package whose parent_gradients (given code, rewritten) returns huge arrays: the sandbox's record stays
+    small (their shapes), and the judge still names the first rule."""
+    from grading.exercises.autodiff_localise import MAX_RECORDED, judge, record
+
+    monkeypatch.setattr(package, "parent_gradients", lambda node, g: [np.ones(MAX_RECORDED + 1)] * len(node.parents))
+    recorded = record(package)
+    assert any(isinstance(found, dict) for entry in recorded["vjps"] for found in entry.get("found", []))
+    cause, sentence = judge(recorded, close_failure)
+    assert cause == "vjp_multiply" and f"shape ({MAX_RECORDED + 1},)" in sentence, sentence
+
+
+def test_a_malformed_probe_record_loses_the_advice_not_the_case():
+    from grading.trusted.results import MAX_PROBE_VALUES, clean_session
+
+    session = {"calls": {}, "modified": {}, "localised": {"vjps": [[0.0] * (MAX_PROBE_VALUES + 1)]}}
+    assert clean_session(session, "case")["localised"] is None
+    assert clean_session({**session, "localised": {"vjps": [object()]}}, "case")["localised"] is None

@@ -114,6 +114,22 @@ def _drawn_calls():
     return drawn
 
 
+MAX_RECORDED = 400   # entries of one recorded gradient (the probes' are 20 at most); a larger one is sent as its shape
+
+
+def _plain(gradient):
+    """A recorded gradient: its values as nested lists, or ``{"shape": [...]}`` when it is too large to send."""
+    array = np.asarray(gradient, dtype=float)
+    return array.tolist() if array.size <= MAX_RECORDED else {"shape": list(array.shape)}
+
+
+def _found(recorded):
+    """The array a recorded gradient stands for (a too large one: zeros of its shape, which no check accepts)."""
+    if isinstance(recorded, dict):
+        return np.zeros(tuple(recorded["shape"]))
+    return np.asarray(recorded, dtype=float)
+
+
 def _describe(error):
     return f"{type(error).__name__}: {error}"[:400]
 
@@ -124,7 +140,7 @@ def _record_vjps(package):
     for name, values, g, keywords in _drawn_calls():
         def student(upstream):
             end = getattr(package.anp, name)(*[package.Node(value) for value in values], **keywords)
-            return [np.asarray(gradient, dtype=float).tolist() for gradient in package.parent_gradients(end, upstream)]
+            return [_plain(gradient) for gradient in package.parent_gradients(end, upstream)]
 
         try:
             record = {"found": student(g)}
@@ -148,14 +164,14 @@ def _vjp_finding(records, close_failure):
         exercise = f" (Exercise {EXERCISE[name]})" if name in EXERCISE else " (a given rule: was it changed?)"
         if "error" in record:
             return (f"vjp_{name}", f"{where.format(index=record['argument'])} raises {record['error']}{exercise}.")
-        found = [np.asarray(gradient, dtype=float) for gradient in record["found"]]
+        found = [_found(gradient) for gradient in record["found"]]
         for index, expected in enumerate(torch_vjps(torch_twin(name, **keywords), values, g)):
             if index < len(found) and close_failure(found[index], expected, "", 0.0, VJP_TOLERANCE) is None:
                 continue
             if index >= len(found):
                 return (f"vjp_{name}", f"{where.format(index=index)} is missing{exercise}.")
             doubled = record.get("doubled")
-            doubled = None if doubled is None or index >= len(doubled) else np.asarray(doubled[index], dtype=float)
+            doubled = None if doubled is None or index >= len(doubled) else _found(doubled[index])
             ans = getattr(np, name)(*values, **keywords)
             named = {"g * ans": ans, **{f"g * {n}": v for n, v in zip(("x", "y"), values)},
                      "g / ans": 1.0 / ans, **{f"g / {n}": 1.0 / v for n, v in zip(("x", "y"), values)}}
@@ -225,7 +241,7 @@ def _record_graphs(package):
     records = []
     for _, graph in _graphs(package.anp):
         try:
-            records.append({"found": np.asarray(package.grad(graph)(_graph_point()), dtype=float).tolist()})
+            records.append({"found": _plain(package.grad(graph)(_graph_point()))})
         except Exception as error:  # noqa: BLE001 - the walk's own exception is the finding
             records.append({"error": _describe(error)})
     return records
@@ -238,7 +254,7 @@ def _backward_finding(records, close_failure):
         if "error" in record:
             return ("backward_pass", f"{BACKWARD_PASS[name]} (it raised {record['error'].split(':')[0]}) "
                                      f"(Exercise A.6).")
-        found = np.asarray(record["found"], dtype=float)
+        found = _found(record["found"])
         if close_failure(found, torch_vjps(graph, [_graph_point()], 1.0)[0], "", 1e-10, VJP_TOLERANCE) is not None:
             zeros = " (every gradient came out zero: nodes sent before their children's messages arrived)" \
                 if not np.any(found) else ""

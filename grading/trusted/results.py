@@ -152,7 +152,7 @@ def clean_session(session, key):
     try:
         localised = _plain_json(session.get("localised"), [MAX_PROBE_VALUES])
     except ValueError:
-        raise ResultRejected(f"the recorded probe of case {key} is malformed") from None
+        localised = None   # the probe is advice: a record too large or of other kinds loses it, not the case
     return {"calls": clean, "modified": {"parameters": parameters[:64], "batch": batch[:2]}, "localised": localised}
 
 
