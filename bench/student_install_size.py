@@ -39,6 +39,9 @@ def installed(site):
     """``{name: (bytes, required names)}`` for every distribution in the site-packages folder ``site``."""
     distributions = {}
     for info in site.glob("*.dist-info"):
+        if not (info / "METADATA").is_file() or not (info / "RECORD").is_file():
+            print(f"{info.name}: no METADATA or RECORD, left out", file=sys.stderr)
+            continue
         metadata = email.parser.Parser().parsestr((info / "METADATA").read_text(encoding="utf-8", errors="replace"))
         requires = requirement_names(metadata)
         size = 0
