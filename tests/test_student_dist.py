@@ -1,9 +1,15 @@
 """The students' wheel: no solution line, no hidden test, and a released notebook runs with it alone."""
+import ast
+import configparser
+import email.parser
+import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 import sysconfig
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +19,8 @@ from grading.course.leaks import course_secret_lines, find_leaks
 from grading.cli import main
 from grading.course.case_secret import SECRET_NAME, read_course_secret
 from wheel_leaks import functional_leaks, syntax_leaks
+from bench.student_install_size import canonical, closure, installed, requirement_names
+from grading.course.student_dist import STUDENT_PACKAGES
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +47,46 @@ def student_python(wheel, tmp_path_factory):
     with open(os.path.join(site, "third_party.pth"), "w", encoding="utf-8") as handle:
         handle.write(sysconfig.get_paths()["purelib"] + "\n")
     return python
+
+
+def _imported_distributions(path, distribution_of):
+    """The third-party distributions a module imports, anywhere in it (function-level imports too)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return {canonical(d) for name in names - set(STUDENT_PACKAGES) for d in distribution_of.get(name, ())}
+
+
+def test_the_wheel_requires_what_student_code_imports_and_nothing_else(wheel):
+    """README "What students install": a module that imports a package of the course or test extra is the
+    instructor's tooling; every other shipped module is code a student may run, and the wheel must require
+    exactly what those import, less what the notebook kernel (ipykernel, with JupyterLab) brings."""
+    config = configparser.ConfigParser()
+    config.read(REPOSITORY_ROOT / "setup.cfg", encoding="utf-8")
+    instructor = set()
+    for extra in ("course", "test"):
+        for line in filter(None, map(str.strip, config["options.extras_require"][extra].splitlines())):
+            name, extras = re.fullmatch(r"([A-Za-z0-9._-]+)(?:\[([^\]]*)\])?.*", line).groups()
+            instructor.add(canonical(name))
+            if extras:
+                instructor |= requirement_names(importlib.metadata.metadata(name), extras.split(","))
+    distribution_of = importlib.metadata.packages_distributions()
+    student_imports = set()
+    for package in STUDENT_PACKAGES:
+        for path in (REPOSITORY_ROOT / package).rglob("*.py"):
+            imported = _imported_distributions(path, distribution_of)
+            if not imported & instructor:
+                student_imports |= imported
+    site = sysconfig.get_paths()["purelib"]
+    kernel = closure(["ipykernel"], installed(Path(site)))
+    with zipfile.ZipFile(wheel) as archive:
+        metadata_name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        required = requirement_names(email.parser.Parser().parsestr(archive.read(metadata_name).decode()))
+    assert {"nbgrader", "distributed"} <= instructor  # distributed: what dask[distributed] adds
+    assert required == student_imports - kernel, (sorted(required), sorted(student_imports - kernel))
 
 
 def test_the_wheel_has_no_solutions_and_no_hidden_tests(wheel, tmp_path):
