@@ -64,8 +64,8 @@ TRUSTED_RUN = """
 import sys
 from grading.trusted.parallel import grade_class
 run = grade_class(sys.argv[1], sys.argv[2], workers=int(sys.argv[3]), progress=False)
-if run.failed:
-    sys.exit(f"trusted grading failed for {sorted(run.failed)}: {run.failed}")
+if run.problems:
+    sys.exit(f"trusted grading failed for {sorted(run.problems)}: {run.problems}")
 """
 
 

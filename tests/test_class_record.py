@@ -228,7 +228,7 @@ def test_a_student_who_submitted_only_another_assignment_is_listed_as_not_submit
 
 
 def test_an_unchanged_student_keeps_the_notes_of_its_grading():
-    from grading.commands.grading_run import GradingRun
+    from grading.course.run_record import GradingRun
     from grading.course.class_record import ClassRecord, update_record
 
     kept = "kept only in submitted/ (files over 1.0 MiB are not copied to autograded/ and feedback/): big.npy"

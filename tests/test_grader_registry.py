@@ -96,7 +96,7 @@ def test_a_new_exercise_is_one_registered_object(monkeypatch):
                            module="labs.new_lab", class_name="NewMLP", probe=probe_numpy_mlp_backpropagation,
                            cases=mlp_cases("new", 1), expected_shapes=gradient_shapes,
                            compare=lambda case, arrays: compare_gradients("new_lab", case, arrays))
-    row = assignments.AssignmentRow("backprop_mlp", ships=assignments.ASSIGNMENTS["backprop_mlp"]["ships"],
+    row = assignments.AssignmentRow("backprop_mlp", ships=assignments.assignment_table()["backprop_mlp"]["ships"],
                                     scores={trusted.name: ("test_new",)})
     exercise = GradientExercise(name="new_lab", title="Exercise N.1", recognizes=lambda model: False,
                                 reference_loss=numpy_mlp.reference_loss, build_model=numpy_mlp.build_model,
@@ -104,7 +104,7 @@ def test_a_new_exercise_is_one_registered_object(monkeypatch):
     monkeypatch.setitem(registry._REGISTRY, "new_lab", exercise)
     with pytest.raises(assignments.AssignmentError, match="'backprop_mlp' is declared twice"):
         assignments.get_assignment("backprop_mlp")
-    monkeypatch.delitem(assignments.ASSIGNMENTS, "backprop_mlp")   # the row replaces the table's
+    monkeypatch.delitem(assignments._REGISTERED_ROWS, "backprop_mlp")   # the row replaces the registered one
 
     assert trusted.probe_key == "numpy_mlp_backpropagation"
     assert assignments.assignment_table()["backprop_mlp"]["checks"] == ("new_lab",)
@@ -117,3 +117,12 @@ def test_a_new_exercise_is_one_registered_object(monkeypatch):
     assert trusted.compare(case, reference) is None                   # its reference is the exercise's
     wrong = dict(reference, dW0=2 * reference["dW0"])
     assert "layer 0 weight" in trusted.compare(case, wrong)
+
+
+def test_a_registered_assignment_row_must_name_its_checks():
+    from grading.course import assignments
+
+    with pytest.raises(assignments.AssignmentError, match="'new_notebook' names no checks"):
+        assignments.register_assignment(assignments.AssignmentRow("new_notebook", ships=("numpy_mlp.py",)))
+    assert "new_notebook" not in assignments.assignment_table()
+

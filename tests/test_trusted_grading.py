@@ -77,7 +77,7 @@ def test_an_interrupted_run_keeps_what_it_recorded_and_a_rerun_finishes(serial):
     first = serial["first"]
     assert list(serial["after_interrupt"]) == [first]
     assert serial["after_interrupt"][first] == serial["scores"][first]
-    assert serial["rerun"].skipped == [first]
+    assert serial["rerun"].unchanged == [first]
     assert sorted(serial["rerun"].graded) == sorted(set(serial["scores"]) - {first})
     assert all(is_done(serial["course"], ASSIGNMENT, student) for student in serial["scores"])
 
@@ -85,7 +85,7 @@ def test_an_interrupted_run_keeps_what_it_recorded_and_a_rerun_finishes(serial):
 def test_two_workers_give_the_same_grades_as_one(serial, built, tmp_path):
     course = _copy(built, tmp_path)
     run = parallel.grade_class(course, ASSIGNMENT, workers=2, progress=False)
-    assert run.failed == {} and sorted(run.graded) == sorted(serial["scores"])
+    assert run.problems == {} and sorted(run.graded) == sorted(serial["scores"])
     assert _scores(course) == serial["scores"]
 
 
@@ -97,7 +97,7 @@ def test_dask_local_cluster_gives_the_same_grades(serial, built, tmp_path):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         run = parallel.grade_class(course, ASSIGNMENT, scheduler=client, students=students, progress=False)
-    assert run.failed == {}
+    assert run.problems == {}
     assert _scores(course) == {student: serial["scores"][student] for student in students}
 
 
@@ -169,7 +169,7 @@ def test_a_new_submission_is_graded_again_and_an_unchanged_one_is_not(built, tmp
     again = parallel.grade_class(course, ASSIGNMENT, workers=1, students=student, progress=False)
     assert again.graded == student and _scores(course)["s01_stub"] == FULL_MARKS
     unchanged = parallel.grade_class(course, ASSIGNMENT, workers=1, students=student, progress=False)
-    assert unchanged.skipped == student and unchanged.graded == []
+    assert unchanged.unchanged == student and unchanged.graded == []
 
 
 def test_course_grade_uses_the_trusted_checks_when_run_as_root(tmp_path, capsys, books):
@@ -422,7 +422,7 @@ def test_the_done_record_cannot_be_forged_from_the_graded_folder_and_follows_the
     assert not is_done(course, ASSIGNMENT, "s00_honest") and is_done(course, ASSIGNMENT, "s01_stub")
     record.write_text(json.dumps({**forged, "scores": held, "checks": {}, "note": ""}))   # forged again: graded again
     again = parallel.grade_class(course, ASSIGNMENT, workers=1, students=[student], progress=False)
-    assert (again.graded, again.skipped) == ([student], []) and is_done(course, ASSIGNMENT, student)
+    assert (again.graded, again.unchanged) == ([student], []) and is_done(course, ASSIGNMENT, student)
 
 
 def test_a_file_name_that_is_not_utf8_neither_fails_the_student_nor_stops_a_rerun(built, tmp_path, capfd):
@@ -439,8 +439,8 @@ def test_a_file_name_that_is_not_utf8_neither_fails_the_student_nor_stops_a_reru
     finally:
         logging.disable(logging.NOTSET)
         capfd.readouterr()
-    assert first.failed == {} and sorted(first.graded) == students
-    assert sorted(again.skipped) == students
+    assert first.problems == {} and sorted(first.graded) == students
+    assert sorted(again.unchanged) == students
     assert _scores(course)["s00_honest"] == FULL_MARKS
 
 

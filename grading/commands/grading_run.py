@@ -27,7 +27,6 @@ import csv
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from grading.course.causes import cause_rows, causes_path, write_causes
@@ -36,9 +35,10 @@ from grading.course.class_report import write_class_report
 from grading.course.nbgrader_api import CONFIG_NAME
 from grading.course.pipeline import (GRADEBOOK, KEPT_FILE_BYTES, CourseError, autograde, cell_scores,
                                      export_grades, export_paths, feedback_page, generate_feedback,
-                                     kept_only_in_submitted, log_path, trim_graded_copy)
+                                     kept_only_in_submitted, trim_graded_copy)
 from grading.course.lms import STAGING_DIR, download_bytes, is_download, stage_download
 from grading.course.roster import roster_students
+from grading.course.run_record import GradingRun
 from grading.course.submission_files import copied_sizes, refused_line
 from grading.course.submissions import (COLLECTED_DIR, NOT_COLLECTED_DIR, TIMESTAMP, collect_submissions, id_problem,
                                         prepare_submission, student_files, submitted_ids)
@@ -48,23 +48,6 @@ SPARE_DISK = 200 * MIB          # gradebook, logs, job copies and feedback pages
 NOT_ROOT = ("trusted grading needs root (the sandbox switches to unprivileged users and makes namespaces): "
             "run the command as root, e.g. `sudo -E $(which backprop-labs) grade ...`, or add --in-kernel to "
             "grade with plain nbgrader, whose scores a submission can change")
-
-
-@dataclass
-class GradingRun:
-    """What one grading run did, per student. While it runs, ``problems``, ``notes`` and ``logs`` hold
-    this run's findings; once it is done, the whole class's (this run's over the earlier runs')."""
-
-    graded: list = field(default_factory=list)       # graded in this run
-    unchanged: list = field(default_factory=list)    # graded before, submission unchanged
-    problems: dict = field(default_factory=dict)     # student -> why nothing of it could be graded
-    notes: dict = field(default_factory=dict)        # student -> [what was repaired before grading]
-    pending: set = field(default_factory=set)        # students submitted but left out by a --student run
-    logs: dict = field(default_factory=dict)         # student -> nbgrader's full log of a failure
-    files: tuple = ()                                # grades, per-cell grades, problems CSV
-    causes: Path = None                              # the causes CSV (trusted grading), else None
-    report: tuple = ()                               # the class report: HTML page, CSV
-    unmapped: list = field(default_factory=list)     # entries of an LMS download no student was found for
 
 
 def _disk_needed(folders):
@@ -215,25 +198,12 @@ def grade_assignment(course_dir, assignment, submissions=None, csv_path=None, wo
                 run.problems[student] = problem
         to_grade = [s for s in selected if s not in run.problems]
         if to_grade and in_kernel:
-            outcome = autograde(course_dir, assignment, to_grade)
-            run.graded, failed = outcome.graded, outcome.failed
-            run.logs.update(outcome.logs)
+            autograde(course_dir, assignment, to_grade, run=run)
         elif to_grade:
             from grading.trusted.parallel import grade_class
 
-            outcome = grade_class(course_dir, assignment.name, workers=workers, scheduler=scheduler,
-                                  students=to_grade, progress=progress, notes=repairs, allow_torch=allow_torch)
-            run.graded, run.unchanged, failed = outcome.graded, outcome.skipped, outcome.failed
-            for student, note in outcome.notes.items():  # graded with the trusted checks all the same
-                run.notes.setdefault(student, []).append(note)
-            for student, text in outcome.logs.items():
-                path = log_path(course_dir, assignment, student)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
-                run.logs[student] = path
-        else:
-            failed = {}
-        run.problems.update(failed)
+            grade_class(course_dir, assignment.name, workers=workers, scheduler=scheduler, students=to_grade,
+                        progress=progress, notes=repairs, allow_torch=allow_torch, run=run)
         # the trusted evidence of every graded student, read once: summary lines now, causes below
         recorded = {} if in_kernel else {student: recorded_checks(course_dir, assignment.name, student)
                                          for student in class_ids if student not in run.problems}

@@ -1,9 +1,11 @@
 """The course's assignments: one per instructor notebook, with the modules it ships and the
 test cells its trusted checks score.
 
-An assignment ``<name>`` is the notebook ``notebooks/source/<name>.ipynb``. Its entry is a row of
-``ASSIGNMENTS`` below, or an :class:`AssignmentRow` that the exercise module of its notebook declares
-(``grading/exercises/glm.py``); :func:`assignment_table` is both together. An entry says:
+An assignment ``<name>`` is the notebook ``notebooks/source/<name>.ipynb``. Its entry is an
+:class:`AssignmentRow` that the exercise module of its notebook declares: the row of its one gradient
+exercise (``GradientExercise(assignment=...)``, ``grading/exercises/glm.py``), or, for a notebook that asks
+for several exercises or for none, a row registered with :func:`register_assignment`
+(``grading/exercises/numpy_mlp.py``); :func:`assignment_table` is all of them together. An entry says:
 
 * ``ships``: the ``labs_solutions/`` modules it needs (files or sub-packages, relative to
   ``labs/``); the assignment folder then holds a ``labs/`` package next to the notebook, so
@@ -26,97 +28,65 @@ from pathlib import Path
 
 from backprop_labs.paths import SOLUTIONS_PACKAGE_DIR, SOURCE_NOTEBOOKS_DIR, STUDENT_PACKAGE_DIR
 from backprop_labs.stubgen import GENERATED_HEADER, exercise_definitions, solution_regions
-from .cell_scope import DEEP_NETWORKS, EVERY_CASE, SIGMOID_NETWORKS, CellScope
+from .cell_scope import EVERY_CASE
 
-__all__ = ["ASSIGNMENTS", "AssignmentRow", "assignment_table", "Assignment", "AssignmentError", "all_assignments",
+__all__ = ["AssignmentRow", "register_assignment", "assignment_table", "Assignment", "AssignmentError", "all_assignments",
            "get_assignment", "assignment_in_folder",
            "SOLUTIONS_PACKAGE_DIR", "SOURCE_NOTEBOOKS_DIR", "STUDENT_PACKAGE_DIR", "SHIPPED_PACKAGE"]
 SHIPPED_PACKAGE = "labs"  # folder name of the shipped package inside an assignment
 
-# nbgrader scores a test cell all or nothing (an error scores 0) unless the cell's result is a number;
-# no test cell of the course gives one, so every scope below is all or nothing, CellScope's default
-# (tests/test_trusted_cell_scopes.py reads each cell to check it).
-ASSIGNMENTS = {
-    "backprop_mlp": dict(
-        ships=("log_linear.py", "numpy_mlp.py", "pytorch_mlp.py"),
-        checks=("log_linear", "pytorch_log_linear", "numpy_mlp", "pytorch_mlp_forward"),
-        scores={
-            "log_linear_input_gradient": {
-                "test_2_1_input_gradient": CellScope("the input gradient"),
-            },
-            "numpy_mlp_loss_and_tangent": {
-                "test_2_2_tangent": CellScope("the loss curve and the tangent"),
-            },
-            "numpy_mlp_backpropagation": {
-                "test_2_2_output_layer": CellScope("output layer of the sigmoid network", SIGMOID_NETWORKS,
-                                                   output_layer_only=True),
-                "test_2_2_all_layers": CellScope("every layer of the sigmoid network", SIGMOID_NETWORKS),
-                "test_2_2_hidden": CellScope("every layer of the tanh and ReLU networks", DEEP_NETWORKS),
-            },
-            "pytorch_mlp_log_forward": {
-                "test_2_4_log_forward": CellScope("the sigmoid network", SIGMOID_NETWORKS),
-                "test_2_4_hidden": CellScope("the tanh and ReLU networks", DEEP_NETWORKS),
-            },
-        }),
-    "worked_graph": dict(
-        ships=("worked_graph.py",),
-        checks=(),  # W.1 returns numbers, not a model's gradients: its test cells check it
-        scores={"worked_graph_by_hand": {
-            "test_w_1_worked_point": CellScope("every value and gradient at the worked point", cases=("worked-point",)),
-            "test_w_1_hidden": CellScope("the gradients at other points", cases=("other-points",)),
-        }}),
-    "digits": dict(
-        ships=("digits_lab.py", "numpy_mlp.py", "pytorch_mlp.py"),
-        checks=("numpy_mlp", "pytorch_mlp_forward"),
-        scores={
-            "numpy_mlp_backpropagation": {
-                "test_gradients": CellScope("a softmax layer alone and the sigmoid network",
-                                            ((), *SIGMOID_NETWORKS)),
-            },
-            "digits_trajectories": {
-                "test_trajectories": CellScope("the loss trajectories of both classifiers"),
-            },
-            "digits_accuracies": {
-                "test_accuracy_hidden": CellScope("the accuracies of both classifiers"),
-            },
-        }),
-}
-
-
-
 @dataclass(frozen=True)
 class AssignmentRow:
     """An assignment's entry declared by the exercise module its notebook grades
-    (``GradientExercise(assignment=AssignmentRow(...))``) instead of a row of ``ASSIGNMENTS``:
+    (``GradientExercise(assignment=AssignmentRow(...))``, or :func:`register_assignment`):
     ``name`` (the notebook ``notebooks/source/<name>.ipynb``), ``ships`` and ``scores`` as in the table (keyed
     by ``check.name`` of the exercise's :class:`~grading.trusted.check_spec.TrustedCheck` objects, and the
     scopes' cases by ``case.key``, so that no name is written twice); ``checks``: the table's ``checks``, by
-    default the declaring exercise alone."""
+    default the declaring exercise alone (a registered row names them)."""
 
     name: str
     ships: tuple
     scores: dict = field(default_factory=dict)   # {trusted check name: {test cell id: CellScope}}
     checks: tuple = None
 
-    def row(self, exercise):
-        """The table's entry for this assignment, declared by ``exercise``."""
+    def row(self, exercise=None):
+        """The table's entry for this assignment, declared by ``exercise`` (None: registered)."""
         return dict(ships=tuple(self.ships), checks=(exercise.name,) if self.checks is None else tuple(self.checks),
                     scores=dict(self.scores))
 
 
+# nbgrader scores a test cell all or nothing (an error scores 0) unless the cell's result is a number;
+# no test cell of the course gives one, so every scope of the course is all or nothing, CellScope's default
+# (tests/test_trusted_cell_scopes.py reads each cell to check it).
+_REGISTERED_ROWS = {}   # {name: AssignmentRow} of the assignments that ask for several exercises or none
+
+
+def register_assignment(row):
+    """Declare the row of an assignment that no single gradient exercise declares, because its notebook
+    asks for several exercises (``backprop_mlp``) or for none (``worked_graph``): the exercise module that
+    owns the notebook calls this, and the row names its ``checks``. Replaces a row of the same name;
+    returns ``row``."""
+    if row.checks is None:
+        raise AssignmentError(f"the registered row of assignment {row.name!r} names no checks: give "
+                              "checks=(exercise names, or () for none)")
+    _REGISTERED_ROWS[row.name] = row
+    return row
+
+
 def assignment_table():
-    """``ASSIGNMENTS`` with the rows the exercise modules declare (``GradientExercise.assignment``): the one
-    table every reader uses. Declaring a name twice is an :class:`AssignmentError`."""
+    """The rows the exercise modules declare (:func:`register_assignment`, ``GradientExercise.assignment``):
+    the one table every reader uses. Declaring a name twice is an :class:`AssignmentError`."""
     from grading.gradient_check.registry import registered_exercises
 
-    table = dict(ASSIGNMENTS)
-    for exercise in registered_exercises().values():
+    exercises = registered_exercises()   # imports the exercise modules, which register their rows
+    table = {name: row.row() for name, row in _REGISTERED_ROWS.items()}
+    for exercise in exercises.values():
         declared = exercise.assignment
         if declared is None:
             continue
         if declared.name in table:
             raise AssignmentError(f"assignment {declared.name!r} is declared twice (by exercise {exercise.name!r} "
-                                  "and in ASSIGNMENTS or by another exercise)")
+                                  "and by register_assignment or another exercise)")
         table[declared.name] = declared.row(exercise)
     return table
 

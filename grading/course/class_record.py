@@ -52,7 +52,7 @@ def write_record(course_dir, assignment_name, record):
 def update_record(record, run, looked_at, refused_ids=None):
     """``record`` with this run's outcome for the students in ``looked_at``.
 
-    ``run``: the :class:`~grading.commands.grading_run.GradingRun`, its ``problems``, ``logs`` and
+    ``run``: the :class:`~.run_record.GradingRun`, its ``problems``, ``logs`` and
     ``notes`` this run's only. A student with a problem now has that problem; one graded now has
     this run's notes; one unchanged since graded keeps the notes of that grading (this run's when
     none were recorded; an earlier problem is gone: the graded submission is back).

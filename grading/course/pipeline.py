@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from backprop_labs.stubgen import generate_student_package
@@ -24,6 +23,7 @@ from .assignments import SHIPPED_PACKAGE, SOLUTIONS_PACKAGE_DIR, STUDENT_PACKAGE
 from .config import DEFAULT_TIMEOUT, write_config
 from .leaks import find_leaks, secret_lines
 from .nbgrader_api import failure_reason, full_log, nbgrader_api
+from .run_record import GradingRun
 
 GRADEBOOK = "gradebook.db"
 # autograded/ and feedback/ keep a submitted file that is neither a notebook nor one of the
@@ -97,36 +97,34 @@ def build_course(course_dir, assignments=None, timeout=DEFAULT_TIMEOUT, paramete
     return assignments
 
 
-@dataclass
-class AutogradeRun:
-    """What ``autograde`` did: students graded, and ``{student: one-line reason}`` for the others."""
-
-    graded: list = field(default_factory=list)
-    failed: dict = field(default_factory=dict)
-    logs: dict = field(default_factory=dict)      # student -> path of nbgrader's full log, when it failed
-
-
-def log_path(course_dir, assignment, student):
+def log_path(course_dir, assignment_name, student):
     """Where nbgrader's full log of a failed step for one student is kept."""
-    return Path(course_dir) / "logs" / assignment.name / f"{student}.log"
+    return Path(course_dir) / "logs" / assignment_name / f"{student}.log"
 
 
-def _keep_log(course_dir, assignment, student, result):
-    path = log_path(course_dir, assignment, student)
+def keep_log(course_dir, assignment_name, student, text):
+    """Keep ``text``, nbgrader's full log of a failed step for ``student``; return its path."""
+    path = log_path(course_dir, assignment_name, student)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(full_log(result), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
 
 
-def autograde(course_dir, assignment, students):
-    """Plain nbgrader autograde (scores from the student's own kernel), one student at a time.
+def _keep_log(course_dir, assignment, student, result):
+    return keep_log(course_dir, assignment.name, student, full_log(result))
+
+
+def autograde(course_dir, assignment, students, run=None):
+    """Plain nbgrader autograde (scores from the student's own kernel), one student at a time; returns
+    ``run`` (default: a new :class:`~.run_record.GradingRun`) with the students graded added to its
+    ``graded`` and the others to its ``problems``.
 
     One bad submission does not stop the others; each failure gets a one-line reason and
-    nbgrader's full log in ``logs/<assignment>/<student>.log``.
+    nbgrader's full log in ``logs/<assignment>/<student>.log`` (its path in ``run.logs``).
     """
     from sqlalchemy.exc import SAWarning
 
-    run = AutogradeRun()
+    run = GradingRun() if run is None else run
     with nbgrader_api(course_dir) as api, warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader 0.9.6's own, harmless
         for student in students:
@@ -135,7 +133,7 @@ def autograde(course_dir, assignment, students):
             if result["success"] and graded.exists():
                 run.graded.append(student)
             else:
-                run.failed[student] = failure_reason(result)
+                run.problems[student] = failure_reason(result)
                 run.logs[student] = _keep_log(course_dir, assignment, student, result)
     return run
 

@@ -4,13 +4,15 @@ student's ``NumpyMLP`` (Exercise 2.2) and ``PytorchMLP`` (Exercise 2.4) side by 
 The gradients cell is scored by Exercise 2.2's own check (``numpy_mlp_backpropagation``); the loss
 trajectories and the accuracies are scored here: the lab's given functions run in the sandbox on the
 digits with a shuffling seed drawn here, and what they return is compared with the notebook's
-criteria and with the solution's run on the same data (cells and scopes in
-``grading/course/assignments.py``).
+criteria and with the solution's run on the same data. The assignment's row (its cells and scopes) is
+declared here too.
 """
 import importlib
 
 import numpy as np
 
+from grading.course.assignments import AssignmentRow, register_assignment
+from grading.course.cell_scope import SIGMOID_NETWORKS, CellScope
 from grading.gradient_check.registry import register_trusted_check
 from grading.trusted.cases import Call, CallsCase, Returned, lab_data
 from grading.trusted.check_spec import TrustedCheck, calls_shapes, compare_close
@@ -111,7 +113,7 @@ def _curves(prefix_path, length):
                  for short, name in ARCHITECTURES.items() for framework in FRAMEWORKS)
 
 
-register_trusted_check(TrustedCheck(
+TRAJECTORIES = register_trusted_check(TrustedCheck(
     name="digits_trajectories", title="Loss trajectories of NumPy and PyTorch (loss_trajectories)",
     exercise="numpy_mlp", module="labs.digits_lab", class_name=None, probe="function_calls",
     cases=(CallsCase("trajectories", tuple(
@@ -121,7 +123,7 @@ register_trusted_check(TrustedCheck(
         for short, name in ARCHITECTURES.items()), draw_digits, TRAJECTORY_SEED),),
     expected_shapes=calls_shapes, compare=compare_trajectories))
 
-register_trusted_check(TrustedCheck(
+ACCURACIES = register_trusted_check(TrustedCheck(
     name="digits_accuracies", title="Test accuracies after 30 epochs (compare_accuracies)",
     exercise="numpy_mlp", module="labs.digits_lab", class_name=None, probe="function_calls",
     cases=(CallsCase("accuracies", (
@@ -130,3 +132,18 @@ register_trusted_check(TrustedCheck(
         draw_digits, ACCURACY_SEED),),
     expected_shapes=calls_shapes, compare=compare_accuracies,
     limits=Limits(wall_seconds=240.0, cpu_seconds=120)))
+
+register_assignment(AssignmentRow(
+    "digits", ships=("digits_lab.py", "numpy_mlp.py", "pytorch_mlp.py"),
+    checks=("numpy_mlp", "pytorch_mlp_forward"),
+    scores={
+        "numpy_mlp_backpropagation": {
+            "test_gradients": CellScope("a softmax layer alone and the sigmoid network", ((), *SIGMOID_NETWORKS)),
+        },
+        TRAJECTORIES.name: {
+            "test_trajectories": CellScope("the loss trajectories of both classifiers"),
+        },
+        ACCURACIES.name: {
+            "test_accuracy_hidden": CellScope("the accuracies of both classifiers"),
+        },
+    }))

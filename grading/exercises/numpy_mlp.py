@@ -1,9 +1,12 @@
 """Exercise 2.2, ``NumpyMLP.backpropagation`` (``labs/numpy_mlp.py``): the gradient exercise,
 its trusted cases and the loss the other MLP exercises share; and the trusted check of the
-tangent-plot answer cell (``loss_and_tangent``).
+tangent-plot answer cell (``loss_and_tangent``); and the row of assignment 2 (``backprop_mlp``), whose
+notebook asks for the exercises 2.1 to 2.4 of this module, ``log_linear.py`` and ``pytorch_mlp.py``.
 """
 import torch
 
+from grading.course.assignments import AssignmentRow, register_assignment
+from grading.course.cell_scope import DEEP_NETWORKS, SIGMOID_NETWORKS, CellScope
 from grading.diagnosis.mlp_hypotheses import MLP_HYPOTHESES
 from grading.gradient_check.registry import (GradientExercise, first_layer_weight, is_numpy_parameter_list,
                                              register_exercise)
@@ -67,3 +70,25 @@ register_exercise(GradientExercise(
         ),
     ),
 ))
+
+register_assignment(AssignmentRow(
+    "backprop_mlp", ships=("log_linear.py", "numpy_mlp.py", "pytorch_mlp.py"),
+    checks=("log_linear", "pytorch_log_linear", "numpy_mlp", "pytorch_mlp_forward"),
+    scores={
+        "log_linear_input_gradient": {
+            "test_2_1_input_gradient": CellScope("the input gradient"),
+        },
+        "numpy_mlp_loss_and_tangent": {
+            "test_2_2_tangent": CellScope("the loss curve and the tangent"),
+        },
+        "numpy_mlp_backpropagation": {
+            "test_2_2_output_layer": CellScope("output layer of the sigmoid network", SIGMOID_NETWORKS,
+                                               output_layer_only=True),
+            "test_2_2_all_layers": CellScope("every layer of the sigmoid network", SIGMOID_NETWORKS),
+            "test_2_2_hidden": CellScope("every layer of the tanh and ReLU networks", DEEP_NETWORKS),
+        },
+        "pytorch_mlp_log_forward": {
+            "test_2_4_log_forward": CellScope("the sigmoid network", SIGMOID_NETWORKS),
+            "test_2_4_hidden": CellScope("the tanh and ReLU networks", DEEP_NETWORKS),
+        },
+    }))

@@ -1,11 +1,13 @@
 """Trusted checks of the worked-graph assignment (exercise W.1, ``labs/worked_graph.py``):
 ``backprop_by_hand(a, b, c)`` returns every value and gradient of ``L = (a + 3b) c^2`` as floats,
-compared with the solution's (cells and scopes in ``grading/course/assignments.py``).
+compared with the solution's; and the row of the worked-graph assignment (its cells and scopes).
 """
 import importlib
 
 import numpy as np
 
+from grading.course.assignments import AssignmentRow, register_assignment
+from grading.course.cell_scope import CellScope
 from grading.gradient_check.registry import register_trusted_check
 from grading.trusted.cases import Call, CallsCase, Returned
 from grading.trusted.check_spec import TrustedCheck, calls_shapes, compare_close
@@ -74,10 +76,18 @@ def _compare(case, arrays):
     return (compare_worked_point if case.key == "worked-point" else compare_other_points)(case, arrays)
 
 
-register_trusted_check(TrustedCheck(
+BY_HAND = register_trusted_check(TrustedCheck(
     name="worked_graph_by_hand", title="Exercise W.1: backprop_by_hand",
     exercise=None, module="labs.worked_graph", class_name=None, probe="function_calls",
     cases=(CallsCase("worked-point", (_call(ALL_KEYS),), draw_worked_point, 6101),
            CallsCase("other-points", tuple(_call(GRADIENT_KEYS, f"p{n}.") for n in range(OTHER_POINTS)),
                      draw_other_points, 6201)),
     expected_shapes=calls_shapes, compare=_compare))   # the module imports torch (its comparison route)
+
+register_assignment(AssignmentRow(
+    "worked_graph", ships=("worked_graph.py",),
+    checks=(),  # W.1 returns numbers, not a model's gradients: its test cells check it
+    scores={BY_HAND.name: {
+        "test_w_1_worked_point": CellScope("every value and gradient at the worked point", cases=("worked-point",)),
+        "test_w_1_hidden": CellScope("the gradients at other points", cases=("other-points",)),
+    }}))

@@ -66,7 +66,7 @@ def check_assignment_is_trusted(course_dir, assignment):
             f"assignment {assignment} cannot be graded with the trusted checks: its autograded test cells "
             f"{', '.join(missing)} have no trusted check, so their scores would come from the student's own "
             f"kernel, which a submission can tamper with. Add a TrustedCheck for them (grading/exercises/, "
-            f"mapped in ASSIGNMENTS), or grade in-kernel knowingly (backprop-labs course grade --in-kernel).")
+            f"mapped in the assignment's AssignmentRow), or grade in-kernel knowingly (backprop-labs course grade --in-kernel).")
 
 
 def work_root(course_dir):

@@ -23,25 +23,16 @@ import uuid
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from grading.course.case_secret import MissingCourseSecret, read_course_secret
-from grading.course.pipeline import CourseError
+from grading.course.pipeline import CourseError, keep_log
+from grading.course.run_record import GradingRun
 
 from .autograde import (check_assignment_is_trusted, grade_student, is_done, merge_student, recorded_note,
                         snapshot_gradebook, work_root)
 from .cases import course_cases
 from .sandbox.runner import RUN_TAG_VARIABLE
-
-
-@dataclass
-class ClassRun:
-    graded: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)     # already recorded by an earlier run
-    failed: dict = field(default_factory=dict)      # student -> why
-    logs: dict = field(default_factory=dict)        # student -> nbgrader's full log, when it failed
-    notes: dict = field(default_factory=dict)       # student -> why the notebook could not run (graded anyway)
 
 
 def submitted_students(course_dir, assignment):
@@ -228,8 +219,12 @@ def _dask_results(jobs, scheduler):
 
 
 def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None, progress=True, notes=None,
-                allow_torch=()):
-    """Grade every submitted student not already recorded; returns a :class:`ClassRun`.
+                allow_torch=(), run=None):
+    """Grade every submitted student not already recorded; returns ``run`` (default: a new
+    :class:`~grading.course.run_record.GradingRun`) with the students added to its ``graded``,
+    ``unchanged`` (recorded by an earlier run) or ``problems``, a note of why a notebook could not
+    run (graded all the same) added to ``notes``, and the path of nbgrader's full log of a failure
+    (kept in ``logs/<assignment>/<student>.log``) in ``logs``.
 
     Refuses (:class:`.autograde.AssignmentNotTrusted`) an assignment with an autograded test cell
     that no trusted check scores, and (:class:`~grading.course.trusted_records.RecordsError`) a course
@@ -252,10 +247,14 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
     protect_course(course_dir)
     work_root(course_dir)   # made by this grader, or refused (it could hold forged records)
     students = submitted_students(course_dir, assignment) if students is None else list(students)
-    run = ClassRun(skipped=[s for s in students if is_done(course_dir, assignment, s)])
-    run.notes.update({s: recorded_note(course_dir, assignment, s) for s in run.skipped
-                      if recorded_note(course_dir, assignment, s)})
-    todo = [s for s in students if s not in run.skipped]
+    run = GradingRun() if run is None else run
+    unchanged = [s for s in students if is_done(course_dir, assignment, s)]
+    run.unchanged.extend(unchanged)
+    for student in unchanged:
+        note = recorded_note(course_dir, assignment, student)
+        if note:
+            run.notes.setdefault(student, []).append(note)
+    todo = [s for s in students if s not in unchanged]
     if not todo:
         return run
     template = str(snapshot_gradebook(course_dir))
@@ -269,12 +268,12 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
                     merge_student(course_dir, assignment, answer)
                     run.graded.append(answer["student"])
                     if answer.get("note"):
-                        run.notes[answer["student"]] = answer["note"]
+                        run.notes.setdefault(answer["student"], []).append(answer["note"])
                 except Exception as error:  # noqa: BLE001 - one student's files never stop the class
-                    run.failed[answer["student"]] = f"recording the grades failed: {type(error).__name__}: {error}"
+                    run.problems[answer["student"]] = f"recording the grades failed: {type(error).__name__}: {error}"
             else:
-                run.failed[answer["student"]] = answer["error"]
+                run.problems[answer["student"]] = answer["error"]
             if answer.get("log"):
-                run.logs[answer["student"]] = answer["log"]
+                run.logs[answer["student"]] = keep_log(course_dir, assignment, answer["student"], answer["log"])
             bar.update(1)
     return run
