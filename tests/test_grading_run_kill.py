@@ -109,11 +109,6 @@ def _sandbox_uids():
     return {entry.pw_uid for entry in pwd.getpwall() if entry.pw_name.startswith(USER_PREFIX)}
 
 
-def _runs_sandboxed_code(pid):
-    uids = _sandbox_uids()
-    return any(_uid(child) in uids for child in _descendants(pid))
-
-
 def _uid(pid):
     try:
         return os.stat(f"/proc/{pid}").st_uid
@@ -157,18 +152,30 @@ def test_a_run_killed_at_any_point_and_run_again_grades_as_an_uninterrupted_run(
     def recorded():
         return len(list(records.glob("*/*.json"))) if records.is_dir() else 0
 
+    seen = {}   # the snapshot in which sandboxed code was seen: a check's process may end a moment later
+
+    def runs_sandboxed_code(command):
+        descendants = _descendants(command.pid)
+        seen["snapshot"] = (descendants, {pid: _uid(pid) for pid in descendants})
+        return any(owner in _sandbox_uids() for owner in seen["snapshot"][1].values())
+
     kill_points = [lambda command: (course / ".trusted-grading" / RUN_MARKER).exists(),  # the run claimed the course
-                   lambda command: _runs_sandboxed_code(command.pid),   # a kernel or check of the first students
+                   runs_sandboxed_code,                                 # a kernel or check of the first students
                    lambda command: recorded() > 0]                      # a student is recorded
     killed, sandboxed = {}, set()
     for reached in kill_points:
         command = _grade(course, tmp_path / "killed.csv")
+        seen.clear()
         _wait_for(lambda: reached(command), command)
         left = _descendants(command.pid)
+        owners = {pid: _uid(pid) for pid in left}   # read before the kill: a killed process's /proc entry goes
+        if reached is runs_sandboxed_code:
+            left = {**seen["snapshot"][0], **left}
+            owners = {**owners, **seen["snapshot"][1]}
         command.kill()
         command.wait()
         killed.update(left)
-        sandboxed.update(pid for pid in left if _uid(pid) in _sandbox_uids())
+        sandboxed.update(pid for pid, owner in owners.items() if owner in _sandbox_uids())
     assert sandboxed, "no kill came while sandboxed code ran"
     assert recorded() < len(students), "the last kill came after the whole class was recorded"
     assert _grade(course, tmp_path / "killed.csv").wait() == 0
