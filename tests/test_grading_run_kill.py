@@ -122,8 +122,11 @@ def _grade(course, csv):
 
 
 def _wait_for(event, command):
+    """Until ``event()`` is true once (it may be a moment: a sandboxed check's process ends soon after)."""
     deadline = time.monotonic() + 600  # a deadline against a hang, not a guess of when the event comes
-    while not event() and command.poll() is None and time.monotonic() < deadline:
+    while command.poll() is None and time.monotonic() < deadline:
+        if event():
+            return
         time.sleep(0.05)
     assert event(), f"the run ended (status {command.returncode}) or hung before the kill point"
 

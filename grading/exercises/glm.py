@@ -145,9 +145,14 @@ def _route_call(distribution, route):
                 (("num_steps", ROUTE_STEPS), ("learning_rate", ROUTE_LEARNING_RATE)))
 
 
-@lru_cache(maxsize=8)
 def solution_route_losses(case):
-    """The solution's loss trajectory (explicit-loss route) on the case's data."""
+    """The solution's loss trajectory (explicit-loss route) on the case's data (drawn with the course's secret:
+    the cache is keyed by the seed the draw really uses, so two courses never share an entry)."""
+    return _solution_route_losses(case, case_seed(case.seed))
+
+
+@lru_cache(maxsize=8)
+def _solution_route_losses(case, drawn_seed):
     train_glm = importlib.import_module("labs_solutions.glm").train_glm
     inputs = case.inputs()
     distribution = case.key.removeprefix("routes-")
