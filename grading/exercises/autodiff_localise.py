@@ -280,5 +280,5 @@ def judge(records, close_failure):
 
 
 def localise(package, close_failure):
-    """:func:`judge` of :func:`record`: the notebook's check, in one process."""
+    """:func:`judge` of :func:`record`, in one process (what the notebook's check does, through its verdict)."""
     return judge(record(package), close_failure)

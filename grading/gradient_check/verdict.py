@@ -72,20 +72,21 @@ def evidence_for_diagnosis(exercise, model, specs, batch, call_error, raw, unpac
 
 
 def localised_finding(exercise, model):
-    """``(cause, sentence)`` of the exercise's part-by-part probe of the student's package (its
-    ``localise_module``), or what the sandbox recorded of it (a replayed model); None when there is no
-    probe, every part is right, or the probe itself fails."""
+    """``(cause, sentence)`` of the exercise's part-by-part probe (its ``localise_module``): what it records of
+    the student's package, here, or what the sandbox recorded of it (a replayed model's ``recorded_probe``),
+    judged here; None when there is no probe or record, every part is right, or the probe itself fails."""
     if not exercise.localise_module:
         return None
-    if hasattr(model, "recorded_localisation"):
-        return model.recorded_localisation
     import importlib
     import sys
 
-    package = sys.modules.get(type(model).__module__.rsplit(".", 1)[0])
     probe = importlib.import_module(f"grading.exercises.{exercise.localise_module}")
     try:
-        return probe.localise(package, close_failure)
+        if hasattr(model, "recorded_probe"):
+            record = model.recorded_probe
+        else:
+            record = probe.record(sys.modules.get(type(model).__module__.rsplit(".", 1)[0]))
+        return None if record is None else probe.judge(record, close_failure)
     except Exception:  # noqa: BLE001 - the probe is advice: the verdict stands without it
         return None
 

@@ -14,7 +14,6 @@ from grading.gradient_check.registry import get_exercise, read_path
 from grading.gradient_check.invariants import LOGIT_SHIFT, _examples_for_mean_check
 from grading.gradient_check.pipeline import LOSS_CHECK_EXAMPLES, check_backpropagation
 from grading.policy.arrays import rounded_to_float32, to_float64
-from grading.policy.closeness import close_failure
 
 from .results import rebuilt_value
 
@@ -46,20 +45,6 @@ def session_spec(exercise, case):
             "localise": exercise.localise_module or None}
 
 
-def _judged_probe(spec, record):
-    """The exercise's part-by-part probe: what the sandbox recorded of the student's package, judged here (None
-    when there is no probe, no record, or the record cannot be judged: the probe is advice)."""
-    if not spec.get("localise") or record is None:
-        return None
-    import importlib
-
-    probe = importlib.import_module(f"grading.exercises.{spec['localise']}")
-    try:
-        return probe.judge(record, close_failure)
-    except Exception:  # noqa: BLE001 - a malformed record only loses the advice, never the grade
-        return None
-
-
 def _configuration(case):
     configuration = case.model_configuration()
     configuration.parameters = case.parameters()
@@ -78,7 +63,7 @@ class ReplayModel:
         self._batch = case.batch()
         self._original = [to_float64(read_path(self.parameters, path)) for path in spec["paths"]]
         self._first_done = False
-        self.recorded_localisation = _judged_probe(spec, session.get("localised"))
+        self.recorded_probe = session.get("localised")   # the exercise's probe of the package, judged by the check
 
     def backpropagation(self, input, output):
         name = self._question(input)
