@@ -5,21 +5,13 @@ names the same cause, alone. Right code written otherwise passes with no finding
 import numpy as np
 import pytest
 
-import grading
 import labs_solutions.autodiff as package
 from grading.exercises.autodiff_localise import localise
 from grading.policy.closeness import close_failure
 from grading.trusted.check_spec import trusted_checks
-from labs_solutions.autodiff.mlp import AutodiffMLP
-from mutations.real_autodiff import REAL_AUTODIFF_CORRECT, REAL_AUTODIFF_MUTATIONS, plant
+from mutations.real_autodiff import REAL_AUTODIFF_CORRECT, REAL_AUTODIFF_MUTATIONS, autodiff_report, plant
 
 NAMED_FRACTION = 0.8   # the target for the autodiff lab; every entry is named today
-
-
-def model_report():
-    rng = np.random.default_rng(3)
-    model = AutodiffMLP([6, 5, 3], ["sigmoid", "softmax"], learning_rate=0.1, seed=4)
-    return grading.check_backpropagation(model, rng.normal(size=(12, 6)), rng.integers(3, size=12))
 
 
 def vjp_cell_failure():
@@ -54,7 +46,7 @@ def test_real_autodiff_mistake_is_caught_and_named(mutation, monkeypatch):
         if name not in ("exp", "log", "tanh"):          # a rule of two arguments: the wrong one is named
             assert f"for argument {argument}" in sentence, sentence
         assert vjp_cell_failure() is not None          # the VJP cell fails, whatever the model uses
-    report = model_report()
+    report = autodiff_report()
     if not report.passed:   # a rule the model uses: its check names the same cause, and only it
         assert report.causes == [mutation.cause], (report.causes, report.diagnosis)
     else:
@@ -67,7 +59,7 @@ def test_most_real_mistakes_fail_the_model_check_itself(monkeypatch):
     for mutation in REAL_AUTODIFF_MUTATIONS:
         with monkeypatch.context() as patch:
             plant(patch, mutation.part, mutation.code)
-            failing += not model_report().passed
+            failing += not autodiff_report().passed
     assert failing / len(REAL_AUTODIFF_MUTATIONS) >= NAMED_FRACTION
 
 
@@ -75,7 +67,7 @@ def test_most_real_mistakes_fail_the_model_check_itself(monkeypatch):
 def test_real_shaped_correct_backward_pass_passes(name, monkeypatch):
     plant(monkeypatch, "backward_pass", REAL_AUTODIFF_CORRECT[name])
     assert localise(package, close_failure) is None
-    report = model_report()
+    report = autodiff_report()
     assert report.passed and not report.causes, report.diagnosis
 
 
@@ -86,7 +78,7 @@ def test_a_vjp_by_a_difference_quotient_fails_and_is_named_approximate(monkeypat
         return g * (np.tanh(x + 1e-5) - np.tanh(x - 1e-5)) / 2e-5
 
     plant(monkeypatch, ("tanh", 0), tanh_by_differences)
-    report = model_report()
+    report = autodiff_report()
     assert not report.passed and report.causes == ["vjp_tanh"], report.diagnosis
     assert "approximation" in report.diagnosis[0] and "float32" not in report.diagnosis[0]
 

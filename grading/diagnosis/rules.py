@@ -786,8 +786,7 @@ def _common_scale(evidence):
     if (values and all(v is not None for v in values) and all(abs(v - values[0]) <= 1e-3 * abs(values[0])
                                                               for v in values)
             and np.isfinite(values[0]) and abs(values[0] - 1.0) > 1e-3 and values[0] != 0):
-        rate = getattr(evidence.hypothesis_context, "model", None)
-        rate = getattr(rate, "learning_rate", None)
+        rate = getattr(getattr(evidence.hypothesis_context, "model", None), "learning_rate", None)
         if isinstance(rate, (int, float)) and rate > 0 and abs(values[0] + rate) <= 1e-3 * rate:
             return "returned_update", (f"Every gradient is minus the learning rate ({rate:g}) times the right one: "
                                        f"your code returns the update step (-learning_rate * gradient), not the "

@@ -199,6 +199,16 @@ REAL_AUTODIFF_MUTATIONS = [
 REAL_AUTODIFF_CORRECT = {"backward_pass counting pending children": counting_children}
 
 
+def autodiff_report():
+    """``check_backpropagation`` of a small AutodiffMLP built from the (planted) solution package."""
+    import grading
+    from labs_solutions.autodiff.mlp import AutodiffMLP
+
+    rng = np.random.default_rng(3)
+    model = AutodiffMLP([6, 5, 3], ["sigmoid", "softmax"], learning_rate=0.1, seed=4)
+    return grading.check_backpropagation(model, rng.normal(size=(12, 6)), rng.integers(3, size=12))
+
+
 def plant(monkeypatch, part, code):
     """Put ``code`` in the solution package in place of ``part`` (see :class:`AutodiffMutation`)."""
     from labs_solutions.autodiff import backward, primitives
