@@ -154,7 +154,7 @@ def _classes_from_labels(error, labels, num_classes):
 def _classes_sentence(width, num_classes, where):
     """``width`` None: the class axis is not seen (the code broadcast it), only that the gradients follow the labels."""
     seen = (f"the class axis has {width} columns instead of K = {num_classes}" if width is not None else
-            f"so your gradients depend on which classes the batch contains")
+            "so your gradients depend on which classes the batch contains")
     return ("classes_from_batch",
             f"{where} {seen}: the number of classes is "
             f"taken from the batch's labels (y.max() + 1, len(np.unique(y)) or len(set(y))), which depends on "
