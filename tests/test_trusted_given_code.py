@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from backprop_labs.paths import SOLUTIONS_PACKAGE_DIR, STUDENT_PACKAGE_DIR
+from backprop_labs.paths import SOLUTIONS_PACKAGE_DIR
 from grading.trusted.grade import run_checks
 from test_trusted_attacks import CHECKS, LIMITS, _make_course, _submission
 
