@@ -7,7 +7,6 @@ import pytest
 
 import labs_solutions.autodiff as package
 from grading.exercises.autodiff_localise import localise
-from grading.policy.closeness import close_failure
 from grading.trusted.check_spec import trusted_checks
 from mutations.real_autodiff import REAL_AUTODIFF_CORRECT, REAL_AUTODIFF_MUTATIONS, autodiff_report, plant
 
@@ -39,7 +38,7 @@ def test_every_entry_says_where_it_was_seen():
 @pytest.mark.parametrize("mutation", REAL_AUTODIFF_MUTATIONS, ids=lambda m: m.name)
 def test_real_autodiff_mistake_is_caught_and_named(mutation, monkeypatch):
     plant(monkeypatch, mutation.part, mutation.code)
-    cause, sentence = localise(package, close_failure)
+    cause, sentence = localise(package)
     assert cause == mutation.cause, sentence
     if mutation.part != "backward_pass":
         name, argument = mutation.part
@@ -66,7 +65,7 @@ def test_most_real_mistakes_fail_the_model_check_itself(monkeypatch):
 @pytest.mark.parametrize("name", sorted(REAL_AUTODIFF_CORRECT))
 def test_real_shaped_correct_backward_pass_passes(name, monkeypatch):
     plant(monkeypatch, "backward_pass", REAL_AUTODIFF_CORRECT[name])
-    assert localise(package, close_failure) is None
+    assert localise(package) is None
     report = autodiff_report()
     assert report.passed and not report.causes, report.diagnosis
 
@@ -91,7 +90,7 @@ def test_a_huge_gradient_from_a_rule_is_recorded_by_its_shape(monkeypatch):
     monkeypatch.setattr(package, "parent_gradients", lambda node, g: [np.ones(MAX_RECORDED + 1)] * len(node.parents))
     recorded = record(package)
     assert any(isinstance(found, dict) for entry in recorded["vjps"] for found in entry.get("found", []))
-    cause, sentence = judge(recorded, close_failure)
+    cause, sentence = judge(recorded)
     assert cause == "vjp_multiply" and f"shape ({MAX_RECORDED + 1},)" in sentence, sentence
 
 

@@ -7,7 +7,7 @@ Two halves, so that the student's code never runs beside PyTorch and the expecte
 written out as a VJP rule: :func:`record` calls the student's package (NumPy only, nothing of the grader:
 the sandbox runs this file beside ``student_side.py``) and returns plain data; :func:`judge` compares that
 with PyTorch autograd by the notebook's rule for VJPs (:data:`VJP_TOLERANCE`, the policy's entrywise
-closeness), in the grader. :func:`localise` is both, for the notebook's check.
+closeness), in the grader. :func:`localise` is both in one process.
 """
 import numpy as np
 
@@ -52,10 +52,12 @@ def torch_vjps(function, values, g):
 
 
 def _relative(found, expected):
-    found, expected = np.asarray(found, dtype=float), np.asarray(expected, dtype=float)
-    if found.shape != expected.shape:
+    """The policy's normwise error (judge side only); infinite for arrays of different shapes."""
+    from grading.policy.precision import normwise_error
+
+    if np.shape(found) != np.shape(expected):
         return np.inf
-    return float(np.max(np.abs(found - expected), initial=0.0) / max(np.max(np.abs(expected), initial=0.0), 1e-300))
+    return normwise_error(found, expected, floor=1e-300)
 
 
 def _written_as(found, g, named):
@@ -269,16 +271,17 @@ def record(package):
         return {"vjps": _record_vjps(package), "graphs": _record_graphs(package)}
 
 
-def judge(records, close_failure):
+def judge(records):
     """``(cause, sentence)`` naming the first wrong VJP rule or the way ``backward_pass`` goes wrong, from the
-    :func:`record` of a package; None when every probe is right. ``close_failure`` is the policy's entrywise
-    rule (:func:`grading.policy.closeness.close_failure`)."""
+    :func:`record` of a package; None when every probe is right. In the grader only (PyTorch, the policy)."""
+    from grading.policy.closeness import close_failure
+
     if len(records["vjps"]) != len(CALLS) or len(records["graphs"]) != len(_graphs(np)):
         return None
     with np.errstate(all="ignore"):
         return _vjp_finding(records["vjps"], close_failure) or _backward_finding(records["graphs"], close_failure)
 
 
-def localise(package, close_failure):
+def localise(package):
     """:func:`judge` of :func:`record`, in one process (what the notebook's check does, through its verdict)."""
-    return judge(record(package), close_failure)
+    return judge(record(package))

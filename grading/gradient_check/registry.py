@@ -192,12 +192,13 @@ class GradientExercise:
     # How the exercise is scored outside the student's kernel: a grading.trusted.check_spec.TrustedCheck, a
     # tuple of them (run in that order), or None when no assignment autogrades it with trusted checks.
     trusted: Optional[Any] = None
-    # A module of grading/exercises (NumPy only, shipped into the sandbox) whose ``localise(package)`` probes the
-    # student's package part by part and names the first wrong part: ``(cause, sentence)`` or None.
+    # A module of grading/exercises whose ``record(package)`` (NumPy only, shipped into the sandbox) probes the
+    # student's package part by part, and whose ``judge(record)`` (in the grader) names the first wrong part:
+    # ``(cause, sentence)`` or None.
     localise_module: str = ""
     # The assignment whose notebook asks for this exercise, when the exercise module declares it (a
     # grading.course.assignments.AssignmentRow: its shipped modules and the test cells its trusted checks score);
-    # None: no assignment, or one still listed in grading/course/assignments.py.
+    # None: no assignment, or one that a module declares with grading.course.assignments.register_assignment.
     assignment: Optional[Any] = None
 
     def trusted_checks(self):

@@ -15,7 +15,6 @@ from grading.diagnosis.hypotheses import HypothesisContext
 from grading.diagnosis.rules import Evidence
 from .registry import read_path
 from grading.policy.arrays import is_tensor, plain_array, to_float64
-from grading.policy.closeness import close_failure
 from grading.policy.precision import arithmetic_precision, precision_of
 from .invariants import rounded_call
 from .reference import ReferenceLoss
@@ -86,7 +85,7 @@ def localised_finding(exercise, model):
             record = model.recorded_probe
         else:
             record = probe.record(sys.modules.get(type(model).__module__.rsplit(".", 1)[0]))
-        return None if record is None else probe.judge(record, close_failure)
+        return None if record is None else probe.judge(record)
     except Exception:  # noqa: BLE001 - the probe is advice: the verdict stands without it
         return None
 
