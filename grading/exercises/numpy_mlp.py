@@ -10,8 +10,8 @@ from grading.course.cell_scope import DEEP_NETWORKS, SIGMOID_NETWORKS, CellScope
 from grading.diagnosis.mlp_hypotheses import MLP_HYPOTHESES
 from grading.gradient_check.registry import (GradientExercise, first_layer_weight, is_numpy_parameter_list,
                                              register_exercise)
-from grading.trusted.cases import mlp_cases, tangent_cases
-from grading.trusted.check_spec import (TrustedCheck, compare_loss_and_tangent, gradient_judge,
+from grading.trusted.cases import mlp_cases, tangent_cases, wide_mlp_cases
+from grading.trusted.check_spec import (BY_HAND_LIMITS, TrustedCheck, compare_loss_and_tangent, gradient_judge,
                                        loss_and_tangent_judgement, loss_and_tangent_shapes)
 
 from grading.diagnosis.vocabulary import MLP
@@ -51,9 +51,10 @@ register_exercise(GradientExercise(
             name="numpy_mlp_backpropagation",
             title="Exercise 2.2: NumpyMLP.backpropagation",
             exercise="numpy_mlp", module="labs.numpy_mlp", class_name="NumpyMLP",
-            probe="numpy_mlp_backpropagation", cases=mlp_cases("backprop", 2202),
+            probe="numpy_mlp_backpropagation", cases=mlp_cases("backprop", 2202) + wide_mlp_cases("backprop", 2242),
             judge=gradient_judge("numpy_mlp"),
             torch_allowed=False,  # the exercise is backpropagation by hand in NumPy
+            limits=BY_HAND_LIMITS, by_backpropagation=True,
         ),
         # The answer cell is called on the student's NumpyMLP (its given forward pass and loss) with
         # stand-in gradients, so its score does not depend on their backpropagation.
@@ -67,6 +68,7 @@ register_exercise(GradientExercise(
             diagnose=lambda case, arrays: loss_and_tangent_judgement("numpy_mlp", case, arrays)[1],
             answer_cells=("ex2_2_tangent_answer",),
             torch_allowed=False,  # NumPy code, run beside the backpropagation check
+            limits=BY_HAND_LIMITS,   # its budget adds to the backpropagation check's in their shared process
         ),
     ),
 ))

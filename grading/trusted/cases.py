@@ -174,6 +174,26 @@ def mlp_cases(prefix, seed):
     )
 
 
+# Wide cases: enough parameters (about 100,000 and 65,000) that gradients computed one parameter at a time
+# (finite or complex-step differences, one forward pass per parameter) need far more CPU time than a check
+# allows, while one forward and one backward pass over them take milliseconds. The batch is large for the
+# same reason (each forward pass costs batch x parameters); the arrays the check sends back stay under
+# the sandbox's 16 MiB per result file.
+WIDE_INPUT_SIZE = 4999
+WIDE_BATCH_SIZE = 64
+
+
+def wide_mlp_cases(prefix, seed):
+    """One wide case per kind of network a NumPy backpropagation test cell scores (the lab's sigmoid network, a
+    deep tanh and ReLU one), so that no such cell can be passed without backpropagation (see the comment above)."""
+    return (
+        Case(f"{prefix}-wide-sigmoid", (WIDE_INPUT_SIZE, 20, 2), ("sigmoid", "softmax"), WIDE_BATCH_SIZE, seed,
+             input_dtype="float32"),   # the lab's [I, 20, 2] network on a books-like float32 batch
+        Case(f"{prefix}-wide-tanh-relu", (WIDE_INPUT_SIZE, 13, 7, 3), ("tanh", "relu", "softmax"), WIDE_BATCH_SIZE,
+             seed + 10),
+    )
+
+
 def tangent_cases(prefix, seed):
     """Weights and biases of both layers of the lab's kind of network (one sigmoid layer, then softmax)."""
     return (

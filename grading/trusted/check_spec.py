@@ -16,6 +16,10 @@ from grading.policy.precision import GradientTolerance
 from .sandbox.limits import Limits
 
 FLOAT64 = GradientTolerance(np.dtype(np.float64))
+# The CPU budget of a check whose honest work needs well under a second of CPU (NumPy gradients by hand): 20 times
+# that for a slow or loaded machine, and far below what gradients taken one parameter at a time cost on the wide
+# cases (grading.trusted.cases.wide_mlp_cases). The checks of one process add their budgets up.
+BY_HAND_LIMITS = Limits(cpu_seconds=20)
 
 
 def gradient_shapes(case):
@@ -253,6 +257,18 @@ class TrustedCheck:
     # check_backpropagation itself; the probe records every call it may make (student_side.Session), and
     # ``compare`` / ``diagnose`` are not used.
     judge: object = None
+    # True: the gradients must come from backpropagation; a time or CPU limit hit during the check is then
+    # explained as what it most likely is, gradients computed one parameter at a time (limit_hint).
+    by_backpropagation: bool = False
+
+    def limit_hint(self):
+        """Why a run that hit a time or CPU limit during this check most likely did ('' when nothing is known)."""
+        if not self.by_backpropagation:
+            return ""
+        largest = max(sum(np.size(array) for pair in case.parameters() for array in pair) for case in self.cases)
+        return (f"the gradients must come from backpropagation (one forward and one backward pass), not from "
+                f"differences taken one parameter at a time (finite or complex-step): those cost a forward pass per "
+                f"parameter, and a case of this check has {largest:,} parameters")
 
     @property
     def probe_key(self):

@@ -24,7 +24,7 @@ from .student_side import RELEASED_DIR, SHIPPED
 from .case_diagnosis import UNEXPLAINED, ending_cause, error_cause
 from .sandbox import Limits, run_sandboxed
 from .sandbox.runner import SandboxRequest
-from .verdicts import ending_without_result, explain_case_error
+from .verdicts import TIME_LIMIT_KINDS, ending_without_result, explain_case_error
 
 STUDENT_SIDE = Path(__file__).with_name("student_side.py")
 GRADING = Path(__file__).parents[1]
@@ -38,7 +38,7 @@ def _source_of(module):
 WARM_MODULES = ("numpy", "torch", "IPython.core.inputtransformer2")
 WARM_MODULES_WITHOUT_TORCH = ("numpy", "IPython.core.inputtransformer2")
 TORCH_PACKAGES = ("torch", "functorch", "torchgen")
-NO_TORCH_REASON = "PyTorch is not available in this exercise: its goal is backpropagation written with NumPy"
+NO_TORCH_REASON = "PyTorch is not available in this exercise: its goal is backpropagation written by hand"
 
 
 def torch_directories():
@@ -238,6 +238,8 @@ def _run_group(checks, submission, hidden, cells_by_check, limits, torch_allowed
         kind, line = ending_without_result(run, limits)
         if stopped_in is None:
             stopped_in = check
+            if kind in TIME_LIMIT_KINDS and check.limit_hint():
+                line += f"; {check.limit_hint()}"
         else:
             line += (f" (it happened while checking {stopped_in.title}: the checks of one submission "
                      f"run in one process, so this one did not run)")

@@ -36,6 +36,9 @@ ENDINGS = (
 )
 
 
+TIME_LIMIT_KINDS = ("time limit", "cpu limit")   # the endings of code that was too slow
+
+
 def ending_without_result(run, limits):
     """``(kind, feedback line)`` for a run that left no usable status."""
     for ending in ENDINGS:
