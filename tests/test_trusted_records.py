@@ -90,3 +90,18 @@ def test_a_work_folder_this_grader_did_not_make_is_refused_with_its_name(tmp_pat
     made.mkdir()
     assert (work_folder(made) / trusted_records.WORK_MARKER).is_file()
     assert oct(os.stat(made / ".trusted-grading").st_mode & 0o777) == "0o700"
+
+
+@pytest.mark.parametrize("count", [1, 3, 8])
+def test_refusing_nbgraders_autograde_names_every_record_to_delete_or_their_number(tmp_path, count):
+    """nbgrader's own autograde of students graded with the trusted checks is refused with the records to
+    delete: each one, or the first few, how many more and their folder (formgrader's dialog shows the log)."""
+    from grading.course.preprocessors import REFUSAL_RECORDS_SHOWN, trusted_refusal
+
+    students = [f"s{n:02d}" for n in range(count)]
+    refusal = trusted_refusal(tmp_path, "lab", students)
+    named = [student for student in students if str(record_path(tmp_path, "lab", student)) in refusal]
+    assert named == students[:REFUSAL_RECORDS_SHOWN]
+    hidden = count - REFUSAL_RECORDS_SHOWN
+    assert (f"and {hidden} more in\n    {record_path(tmp_path, 'lab', 's00').parent}" in refusal) == (hidden > 0)
+    assert (f"delete these {count} records" in refusal) == (count > 1)

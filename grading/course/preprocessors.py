@@ -132,6 +132,7 @@ def graded_trusted(resources):
 
 
 REFUSAL_WIDTH = 64  # formgrader's error dialog shows about 80 characters of a log line (after "[ERROR] ")
+REFUSAL_RECORDS_SHOWN = 5   # records named one per line; beyond these, their number and their folder
 
 
 def trusted_refusal(course_dir, assignment, students):
@@ -144,8 +145,13 @@ def trusted_refusal(course_dir, assignment, students):
     reason = textwrap.fill(f"{who} graded with the trusted checks; nbgrader's own autograde is refused, as it "
                            "would replace those scores with ones from the student's kernel. Grade with:",
                            REFUSAL_WIDTH, break_long_words=False, break_on_hyphens=False)
+    records = [record_path(course_dir, assignment, student) for student in students]
+    named = "".join(f"\n    {path}" for path in records[:REFUSAL_RECORDS_SHOWN])
+    if len(records) > REFUSAL_RECORDS_SHOWN:
+        named += f"\nand {len(records) - REFUSAL_RECORDS_SHOWN} more in\n    {records[0].parent}"
+    which = "" if not more else f" these {len(records)} records"
     return (f"{reason}\n    backprop-labs grade {course_dir} {assignment}{only}\n"
-            f"or, to allow nbgrader's autograde, delete\n    {record_path(course_dir, assignment, first)}")
+            f"or, to allow nbgrader's autograde, delete{which}{named}")
 
 
 def refuse_trusted_autograde(converter):
@@ -165,8 +171,7 @@ def refuse_trusted_autograde(converter):
         if match and record_path(course_dir, match["assignment_id"], match["student_id"]).exists():
             graded.setdefault(match["assignment_id"], []).append(match["student_id"])
     if graded:
-        assignment, students = next(iter(graded.items()))
-        message = trusted_refusal(course_dir, assignment, students)
+        message = "\n".join(trusted_refusal(course_dir, assignment, students) for assignment, students in graded.items())
         converter.log.error(message)
         raise NbGraderException(message)
 
