@@ -8,6 +8,7 @@ import hashlib
 import os
 import shutil
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import pytest
 
 from backprop_labs.paths import SOLUTIONS_PACKAGE_DIR as SOLUTIONS_DIR, STUDENT_PACKAGE_DIR as STUDENT_DIR
 from grading.trusted.sandbox import GIB, Limits
+from grading.trusted.cases import mlp_cases
 from grading.trusted.check_spec import trusted_checks
 from grading.trusted.grade import run_check
 
@@ -25,6 +27,9 @@ ATTACKS = sorted(path.stem for path in ATTACKS_DIR.glob("*.py") if not path.stem
 NOTEBOOK_ATTACKS = sorted(path.stem for path in ATTACKS_DIR.glob("notebook_*.py"))
 CHECKS = trusted_checks()
 CHECK = CHECKS["numpy_mlp_backpropagation"]
+# Files named worked_graph_*.py attack exercise W.1 instead: appended to labs/worked_graph.py, graded by its check.
+WORKED_GRAPH_CHECK = CHECKS["worked_graph_by_hand"]
+WORKED_GRAPH_PREFIX = "worked_graph_"
 # The honest submission needs well under 1 s of CPU; the wall clock limit is generous so that a
 # loaded machine cannot time it out (the infinite loop is stopped by the CPU limit, which load does not shorten).
 LIMITS = Limits(wall_seconds=60, cpu_seconds=3, memory_bytes=int(1.5 * GIB), processes=32, disk_bytes=64 << 20)
@@ -45,6 +50,9 @@ EXPECTED_FEEDBACK = {
     "os_exit": ["ended (exit status 0) before reporting a result"],
     "read_source": ["RuntimeError: could read: []"],
     "sys_exit": ["SystemExit: 0", "do not call sys.exit()"],
+    "complex_step": ["of CPU time (limit)", "the gradients must come from backpropagation (one forward and one "
+                     "backward pass), not from differences taken one parameter at a time"],
+    "worked_graph_torch_autograd": ["No module named 'torch': PyTorch is not available in this exercise"],
     "write_gradebook": ["PermissionError", "FileNotFoundError"],
     "write_packages": ["Read-only file system", "PermissionError"],
     "unshare_namespace": ["unshare(CLONE_NEWUSER) refused: Operation not permitted"],
@@ -61,6 +69,7 @@ EXPECTED_FEEDBACK = {
     "torch_unblocked": ["module 'torch' has no attribute 'tensor'"],   # the package folder is empty in the sandbox
     "bytecode_solution": ["NotImplementedError: Exercise 2.2"],   # the visible stub runs, not the planted bytecode
 }
+EVERY_PART_EXPECTED = {"sys_exit", "complex_step"}   # their feedback holds every part listed, not one of them
 
 
 def _digest(path):
@@ -80,15 +89,22 @@ def _make_course(root):
     return course
 
 
-def _submission(root, name, appended="", from_dir=STUDENT_DIR):
-    """The stub (or ``from_dir``) with ``appended`` added to labs/numpy_mlp.py; ``# LINK name -> target``
+def _target(attack):
+    """``(module the attack's code is appended to, the check that grades it)``."""
+    if attack.startswith(WORKED_GRAPH_PREFIX):
+        return "worked_graph.py", WORKED_GRAPH_CHECK
+    return "numpy_mlp.py", CHECK
+
+
+def _submission(root, name, appended="", from_dir=STUDENT_DIR, module="numpy_mlp.py"):
+    """The stub (or ``from_dir``) with ``appended`` added to labs/``module``; ``# LINK name -> target``
     lines make ``name`` a symbolic link instead; ``# BYTECODE name <- source`` lines put ``source``, compiled
     as an unchecked pyc, in ``name``'s ``__pycache__`` entry."""
     folder = root / "submissions" / name
     shutil.copytree(from_dir, folder / "labs", ignore=shutil.ignore_patterns("__pycache__"))
     (folder / "labs" / "__init__.py").write_text('"""As released: the package imports none of its modules."""\n')
     if appended:
-        with open(folder / "labs" / "numpy_mlp.py", "a") as handle:
+        with open(folder / "labs" / module, "a") as handle:
             handle.write("\n\n" + appended)
     for line in appended.splitlines():
         if line.startswith("# LINK "):
@@ -140,42 +156,81 @@ def batch(tmp_path_factory, loopback_listener):
                     "__NUMPY_INIT__": str(numpy_init), "__PORT__": str(loopback_listener.port),
                     "__SOLUTION_NUMPY_MLP__": str(SOLUTIONS_DIR / "numpy_mlp.py"),
                     "__OTHER_STUDENT_MODULE__": str(protected[2])}
-    results = {}
+    results, folders = {}, {}
     for name in ["honest", "stub", *ATTACKS]:
         code = (ATTACKS_DIR / f"{name}.py").read_text() if name in ATTACKS else ""
         for token, value in replacements.items():
             code = code.replace(token, value)
+        module, check = _target(name)
         if name == "honest":
             folder = _submission(root, name, from_dir=SOLUTIONS_DIR)
         else:
-            folder = _submission(root, name, "" if name.startswith("cell_") else code)
+            folder = _submission(root, name, "" if name.startswith("cell_") else code, module=module)
         cells = [{"name": name, "source": code}] if name.startswith("cell_") else []
-        results[name] = run_check(CHECK, folder, hidden=[course], cells=cells, limits=LIMITS)
+        results[name], folders[name] = run_check(check, folder, hidden=[course], cells=cells, limits=LIMITS), folder
+    # The worked graph's controls, on the same honest and stub folders.
+    for name in ["honest", "stub"]:
+        results[WORKED_GRAPH_PREFIX + name] = run_check(WORKED_GRAPH_CHECK, folders[name], hidden=[course], limits=LIMITS)
+    # The attacks are real: what defeats them is the check as it is (its wide cases, torch hidden), so each
+    # scores full marks without that (on the small cases alone; with torch allowed).
+    results["complex_step on the small cases"] = run_check(
+        replace(CHECK, cases=mlp_cases("backprop", 2202)), folders["complex_step"], hidden=[course], limits=LIMITS)
+    results["worked_graph_torch_autograd with torch allowed"] = run_check(
+        replace(WORKED_GRAPH_CHECK, torch_allowed=True), folders["worked_graph_torch_autograd"], hidden=[course],
+        limits=LIMITS)
     connected = loopback_listener.was_reached()
     changed = [str(path) for path in protected if _digest(path) != before[path]]
     return {"results": results, "changed": changed, "connected": connected,
             "processes_left": _lingering_processes(), "shared_memory_left": _shared_memory_with_key(0xBAC7)}
 
 
-def test_honest_submission_in_the_same_batch_gets_every_case(batch):
-    honest = batch["results"]["honest"]
-    assert (honest.passed, honest.total) == (4, 4), honest.feedback()
+@pytest.mark.parametrize("honest, check", [("honest", CHECK), (WORKED_GRAPH_PREFIX + "honest", WORKED_GRAPH_CHECK)])
+def test_honest_submission_in_the_same_batch_gets_every_case(batch, honest, check):
+    honest = batch["results"][honest]
+    assert (honest.passed, honest.total) == (len(check.cases), len(check.cases)), honest.feedback()
     assert honest.lines == []
+
+
+def test_the_numpy_check_has_cases_too_wide_for_per_parameter_differences():
+    """Every NumPy backpropagation test cell scores a case of over 50,000 parameters (each cell is all or
+    nothing), and the small cases alone are what the complex-step attack passes (see the next test)."""
+    from grading.course.assignments import get_assignment
+
+    def parameter_count(case):
+        return sum(array.size for pair in case.parameters() for array in pair)
+
+    scopes = get_assignment("backprop_mlp").trusted_cells[CHECK.name]
+    widest = {cell: max(parameter_count(case) for case in CHECK.cases if scope.selects(case))
+              for cell, scope in scopes.items()}
+    assert min(widest.values()) > 50_000, widest
+    assert max(map(parameter_count, mlp_cases("backprop", 2202))) < 100
+
+
+def test_the_gradient_attacks_pass_where_the_check_is_weakened(batch):
+    """The complex-step attack gets every small case right, and W.1 by autograd every case where torch is
+    allowed: the wide cases and the hidden torch are what stop them."""
+    small = batch["results"]["complex_step on the small cases"]
+    assert (small.passed, small.total) == (4, 4), small.feedback()
+    by_torch = batch["results"]["worked_graph_torch_autograd with torch allowed"]
+    assert (by_torch.passed, by_torch.total) == (2, 2), by_torch.feedback()
 
 
 def test_stub_scores_zero_with_a_clear_line(batch):
     stub = batch["results"]["stub"]
     assert stub.passed == 0
     assert "NotImplementedError: Exercise 2.2" in stub.feedback()
+    stub = batch["results"][WORKED_GRAPH_PREFIX + "stub"]
+    assert stub.passed == 0 and "NotImplementedError: Exercise W.1" in stub.feedback()
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_attack_does_not_raise_the_score_and_is_explained(batch, attack):
     result = batch["results"][attack]
-    assert result.passed <= batch["results"]["stub"].passed, result.feedback()
+    stub = WORKED_GRAPH_PREFIX + "stub" if attack.startswith(WORKED_GRAPH_PREFIX) else "stub"
+    assert result.passed <= batch["results"][stub].passed, result.feedback()
     feedback = result.feedback()
     expected = EXPECTED_FEEDBACK[attack]
-    if attack == "sys_exit":  # both parts must be there
+    if attack in EVERY_PART_EXPECTED:
         assert all(part in feedback for part in expected), feedback
     else:
         assert any(part in feedback for part in expected), feedback
@@ -208,7 +263,6 @@ def test_one_process_per_submission_keeps_finished_checks_and_names_where_it_sto
 
     course = _make_course(tmp_path)
     folder = _submission(tmp_path, "exits_in_2_2", (ATTACKS_DIR / "os_exit.py").read_text(), from_dir=SOLUTIONS_DIR)
-    from dataclasses import replace
 
     names = ["pytorch_mlp_log_forward", "numpy_mlp_backpropagation", "log_linear_input_gradient"]
     # All three in one process: the NumPy check allows torch here (else it runs in a process of its own).
@@ -234,7 +288,7 @@ def test_a_numpy_exercise_runs_where_torch_cannot_be_imported_and_other_checks_k
     folder = _submission(tmp_path, "honest", from_dir=SOLUTIONS_DIR)
     names = ["pytorch_mlp_log_forward", "numpy_mlp_backpropagation"]
     results = run_checks({name: CHECKS[name] for name in names}, folder, hidden=[course], limits=LIMITS)
-    assert [(results[name].passed, results[name].total) for name in names] == [(4, 4), (4, 4)]
+    assert [(results[name].passed, results[name].total) for name in names] == [(4, 4), (len(CHECK.cases),) * 2]
     assert CHECKS["numpy_mlp_backpropagation"].torch_allowed is False
 
 
@@ -247,7 +301,7 @@ def test_the_instructor_can_allow_torch_for_a_numpy_exercise(tmp_path):
     folder = _submission(tmp_path, "torch_autograd", (ATTACKS_DIR / "torch_autograd.py").read_text())
     allowed = with_torch_allowed({CHECK.name: CHECK}, ["numpy_mlp_backpropagation"])[CHECK.name]
     by_torch = run_check(allowed, folder, hidden=[course], limits=LIMITS)
-    assert (by_torch.passed, by_torch.total) == (4, 4), by_torch.feedback()
+    assert (by_torch.passed, by_torch.total) == (len(CHECK.cases),) * 2, by_torch.feedback()
     blocked = run_check(CHECK, folder, hidden=[course], limits=LIMITS)
     assert blocked.passed == 0 and "PyTorch is not available in this exercise" in blocked.feedback()
     with pytest.raises(ValueError, match="--allow-torch numpy_mlp: no trusted check of that name"):
