@@ -3,6 +3,7 @@ the re-enacted real mistakes and the right-but-different implementations), each 
 forms a student's code takes (float32 arithmetic, ``(out,)`` biases, ``np.matrix`` and torch tensors),
 graded as the notebook's test cells grade it and as the trusted checks grade it."""
 import json
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import torch
 import grading.course.test_cell_helpers as helpers
 from grading.course.assignments import get_assignment
 from grading.course.test_cell_helpers import CheckFailed
+from grading.trusted.cases import WIDE_INPUT_SIZE
 from grading.trusted.check_spec import trusted_checks
 from mutations import CORRECT, MUTATIONS
 from mutations.models import student_class
@@ -112,9 +114,17 @@ def in_kernel(backpropagation, books):
     return scored
 
 
-def trusted(backpropagation):
-    """``{grade id: (score, [cause keys])}`` from the trusted check run in this process (no sandbox)."""
+# The forms judged on the wide cases too (grading.trusted.cases.wide_mlp_cases: about 0.5 s per entry and form);
+# the other forms change only how the same numbers are returned, so their small cases judge them.
+WIDE_CASE_FORMS = ("as written", "float32")
+
+
+def trusted(backpropagation, wide=True):
+    """``{grade id: (score, [cause keys])}`` from the trusted check run in this process (no sandbox); without
+    the check's wide cases unless ``wide``."""
     check = trusted_checks()[CHECK]
+    if not wide:
+        check = replace(check, cases=tuple(case for case in check.cases if case.geometry[0] != WIDE_INPUT_SIZE))
     target = student_class(backpropagation)
     scopes = get_assignment("backprop_mlp").trusted_cells[CHECK]
     judged = {case.key: judgement(check, target, case) for case in check.cases}

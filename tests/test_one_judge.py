@@ -5,7 +5,7 @@ the same causes (see ``one_judge_population``)."""
 import pytest
 
 from mutations import MUTATIONS
-from one_judge_population import FORMS, _cells, in_kernel, population, trusted
+from one_judge_population import FORMS, WIDE_CASE_FORMS, _cells, in_kernel, population, trusted
 
 CATALOGUE_CAUSE = {m.name: m.cause for m in MUTATIONS if not m.passes}
 
@@ -14,7 +14,8 @@ def _both_ways(form, books):
     graded = []
     for name, backpropagation, right in population():
         if name.endswith(f"[{form}]"):
-            graded.append((name, right, in_kernel(backpropagation, books), trusted(backpropagation)))
+            graded.append((name, right, in_kernel(backpropagation, books),
+                           trusted(backpropagation, wide=form in WIDE_CASE_FORMS)))
     return graded
 
 

@@ -69,19 +69,17 @@ class Case:
         return SimpleNamespace(activation_functions=list(self.activations), learning_rate=self.learning_rate)
 
     def parameters(self):
-        """``[[W (out, in), b (1, out)], ...]`` float64."""
+        """``[[W (out, in), b (1, out)], ...]`` float64 (arrays of their own: the caller may change them)."""
         check_activation_functions(self.geometry, self.activations)
-        rng = np.random.default_rng(case_seed(self.seed))
-        return [[glorot_weight_init((size_out, size_in), activation, rng), rng.normal(0, 0.5, (1, size_out))]
-                for size_in, size_out, activation in zip(self.geometry[:-1], self.geometry[1:], self.activations)]
+        drawn = _drawn_parameters(case_seed(self.seed), tuple(self.geometry), tuple(self.activations))
+        return [[weight.copy(), bias.copy()] for weight, bias in drawn]
 
     def batch(self):
-        """``{'input': (B, I) in ``input_dtype``, 'output': (B,) int64}``; every class appears if B allows."""
-        rng = np.random.default_rng(case_seed(self.seed + 1))
-        num_classes = self.geometry[-1]
-        output = rng.permutation(np.arange(self.batch_size) % num_classes).astype(np.int64)
-        input = rng.normal(0, 1, (self.batch_size, self.geometry[0])).astype(self.input_dtype)
-        return {"input": input, "output": output}
+        """``{'input': (B, I) in ``input_dtype``, 'output': (B,) int64}``; every class appears if B allows (arrays of
+        their own: the caller may change them)."""
+        drawn = _drawn_batch(case_seed(self.seed + 1), self.batch_size, self.geometry[0], self.geometry[-1],
+                             self.input_dtype)
+        return {name: array.copy() for name, array in drawn.items()}
 
     def model_spec(self, *arguments, torch=False, **keywords):
         """How ``student_side.probe_model_session`` builds the student's model for this case: its constructor's
@@ -180,7 +178,7 @@ def mlp_cases(prefix, seed):
 # same reason (each forward pass costs batch x parameters); the arrays the check sends back stay under
 # the sandbox's 16 MiB per result file.
 WIDE_INPUT_SIZE = 4999
-WIDE_BATCH_SIZE = 64
+WIDE_BATCH_SIZE = 32
 
 
 def wide_mlp_cases(prefix, seed):
@@ -270,3 +268,20 @@ class CallsCase:
 @lru_cache(maxsize=32)
 def _drawn(draw, seed):
     return draw(np.random.default_rng(seed))
+
+
+# A case's draws are made once per process (the wide cases' are large, and a judgement asks for them many times);
+# Case.parameters and Case.batch hand out copies.
+@lru_cache(maxsize=32)
+def _drawn_parameters(seed, geometry, activations):
+    rng = np.random.default_rng(seed)
+    return [[glorot_weight_init((size_out, size_in), activation, rng), rng.normal(0, 0.5, (1, size_out))]
+            for size_in, size_out, activation in zip(geometry[:-1], geometry[1:], activations)]
+
+
+@lru_cache(maxsize=32)
+def _drawn_batch(seed, batch_size, input_size, num_classes, input_dtype):
+    rng = np.random.default_rng(seed)
+    output = rng.permutation(np.arange(batch_size) % num_classes).astype(np.int64)
+    input = rng.normal(0, 1, (batch_size, input_size)).astype(input_dtype)
+    return {"input": input, "output": output}
