@@ -175,7 +175,7 @@ def mlp_cases(prefix, seed):
 # Wide cases: enough parameters (about 100,000 and 65,000) that gradients computed one parameter at a time
 # (finite or complex-step differences, one forward pass per parameter) need far more CPU time than a check
 # allows, while one forward and one backward pass over them take milliseconds. The batch is large for the
-# same reason (each forward pass costs batch x parameters); the arrays the check sends back stay under
+# same reason (each forward pass costs batch x parameters); the arrays the check sends back stay well under
 # the sandbox's 16 MiB per result file.
 WIDE_INPUT_SIZE = 4999
 WIDE_BATCH_SIZE = 32
