@@ -50,8 +50,8 @@ EXPECTED_FEEDBACK = {
     "os_exit": ["ended (exit status 0) before reporting a result"],
     "read_source": ["RuntimeError: could read: []"],
     "sys_exit": ["SystemExit: 0", "do not call sys.exit()"],
-    "complex_step": ["of CPU time (limit)", "the gradients must come from backpropagation (one forward and one "
-                     "backward pass), not from differences taken one parameter at a time"],
+    "complex_step": ["of CPU time (limit)", "the gradients must come from backpropagation, one forward and one "
+                     "backward pass: differences taken one parameter at a time (finite or complex-step)"],
     "worked_graph_torch_autograd": ["No module named 'torch': PyTorch is not available in this exercise"],
     "write_gradebook": ["PermissionError", "FileNotFoundError"],
     "write_packages": ["Read-only file system", "PermissionError"],

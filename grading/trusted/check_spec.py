@@ -266,9 +266,9 @@ class TrustedCheck:
         if not self.by_backpropagation:
             return ""
         largest = max(sum(np.size(array) for pair in case.parameters() for array in pair) for case in self.cases)
-        return (f"the gradients must come from backpropagation (one forward and one backward pass), not from "
-                f"differences taken one parameter at a time (finite or complex-step): those cost a forward pass per "
-                f"parameter, and a case of this check has {largest:,} parameters")
+        return (f"the gradients must come from backpropagation, one forward and one backward pass: differences "
+                f"taken one parameter at a time (finite or complex-step) cost a forward pass per parameter, and a "
+                f"case of this check has {largest:,} parameters (an endless loop or a very slow step ends the same way)")
 
     @property
     def probe_key(self):
