@@ -204,6 +204,9 @@ def test_the_numpy_check_has_cases_too_wide_for_per_parameter_differences():
               for cell, scope in scopes.items()}
     assert min(widest.values()) > 50_000, widest
     assert max(map(parameter_count, mlp_cases("backprop", 2202))) < 100
+    # What the feedback adds when such a check hits a time limit: the count of its widest case; nothing elsewhere.
+    assert f"a case of this check has {max(widest.values()):,} parameters" in CHECK.limit_hint()
+    assert WORKED_GRAPH_CHECK.limit_hint() == ""
 
 
 def test_the_gradient_attacks_pass_where_the_check_is_weakened(batch):
