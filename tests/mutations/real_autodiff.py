@@ -5,7 +5,7 @@ Every function here is this project's own code: the learner's mistake, written i
 else changed. ``seen`` records where the mistake was seen (issue or pull request; the learner's engine had
 another interface: micrograd's ``_backward`` closures, a ``backward(self, grad)`` method, ...).
 ``cause`` is the cause key the diagnosis must name; ``part`` is what it is planted in: ``(primitive,
-argument)`` of the VJP table, or ``"backward_pass"``.
+argument)`` of the VJP table, or ``"backward_pass"``; ``says``, where given, is what the sentence must say of it.
 """
 from dataclasses import dataclass
 from typing import Callable
@@ -24,6 +24,7 @@ class AutodiffMutation:
     part: object          # ("multiply", 0): the VJP of that primitive's argument; "backward_pass"
     code: Callable
     seen: str
+    says: str = ""        # words the probe's sentence must contain: what the difference is, not only where
 
 
 # ---- VJP rules ------------------------------------------------------------------------------
@@ -73,6 +74,50 @@ def matmul_vjp_x_untransposed(g, ans, x, y):
 def matmul_vjp_y_plain_transpose(g, ans, x, y):
     """x.T @ g on the plain operands: .T does nothing to a 1-D x, so vector @ matrix breaks."""
     return np.asarray(x).T @ np.asarray(g)
+
+
+def multiply_vjps_swapped(g, ans, x, y):
+    """Each argument's VJP given the argument itself, not the other factor: dL/dx as g * x."""
+    return g * x
+
+
+def multiply_broadcast_averaged(g, ans, x, y):
+    """dL/dy reduced to y's shape in the rule itself, by averaging over the broadcast axes where a sum belongs."""
+    gradient, shape = np.asarray(g * x), np.shape(y)
+    gradient = gradient.mean(axis=tuple(range(gradient.ndim - len(shape))))
+    stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and gradient.shape[axis] != 1)
+    return gradient.mean(axis=stretched, keepdims=True) if stretched else gradient
+
+
+def divide_vjp_x_times_y(g, ans, x, y):
+    """d(x / y)/dx written as g * y (a product where the quotient g / y belongs)."""
+    return g * y
+
+
+def divide_vjp_y_sign_lost(g, ans, x, y):
+    """d(x / y)/dy without its minus sign: g * ans / y."""
+    return g * ans / y
+
+
+def exp_vjp_without_g(g, ans, x):
+    """The local derivative exp(x) = ans replaces the upstream gradient instead of multiplying it."""
+    return ans
+
+
+def tanh_slope_at_input(g, ans, x):
+    """1 - x^2 (the input) where 1 - tanh(x)^2 = 1 - ans^2 belongs."""
+    return g * (1.0 - x ** 2)
+
+
+def tanh_precedence(g, ans, x):
+    """1 - ans^2 * g: the product binds first, so g multiplies only ans^2, not the whole slope."""
+    return 1.0 - ans ** 2 * g
+
+
+def matmul_vjp_y_reversed_axes(g, ans, x, y):
+    """x.T @ g with .T reversing every axis: right for matrices, wrong for a stack of matrices (n-D x)."""
+    x_stack, y_stack, g_stack = as_matrix_stacks(x, y, g)
+    return from_matrix_stack(x_stack.T @ g_stack, y, -1)
 
 
 # ---- backward_pass ----------------------------------------------------------------------------
@@ -140,6 +185,57 @@ def visited_drops_messages(g, end_node):
     return input_gradients
 
 
+def parents_deduplicated(g, end_node):
+    """A node sends one message per distinct parent: in x * x, x hears from the first use only."""
+    received, input_gradients = {end_node: g}, {}
+    for node in toposort(end_node):
+        gradient = received.pop(node)
+        if node.is_input:
+            input_gradients[node] = gradient
+            continue
+        sent_to = set()
+        for parent, message in zip(node.parents, parent_gradients(node, gradient)):
+            if parent in sent_to:
+                continue
+            sent_to.add(parent)
+            received[parent] = received[parent] + message if parent in received else message
+    return input_gradients
+
+
+def breadth_first_resending(g, end_node):
+    """A breadth-first walk over edges: each time a node receives a message, its edges to its parents are
+    queued again, and each queued edge sends the node's running total at the time it is taken."""
+    total, input_gradients, queue = {end_node: g}, {}, [end_node]
+    while queue:
+        node = queue.pop(0)
+        if node.is_input:
+            input_gradients[node] = total[node]
+            continue
+        for parent, message in zip(node.parents, parent_gradients(node, total[node])):
+            total[parent] = total[parent] + message if parent in total else message
+            queue.append(parent)
+    return input_gradients
+
+
+def cached_order(g, end_node):
+    """The topological order built on the first call and reused on every later call (to save the sort),
+    though each call traces a new graph."""
+    if not cached_order.cache:
+        cached_order.cache.append(toposort(end_node))
+    received, input_gradients = {end_node: g}, {}
+    for node in cached_order.cache[0]:
+        gradient = received.pop(node)
+        if node.is_input:
+            input_gradients[node] = gradient
+            continue
+        for parent, message in zip(node.parents, parent_gradients(node, gradient)):
+            received[parent] = received[parent] + message if parent in received else message
+    return input_gradients
+
+
+cached_order.cache = []   # emptied by plant(): each test starts from a first call
+
+
 # ---- right, written otherwise ----------------------------------------------------------------
 
 def counting_children(g, end_node):
@@ -166,13 +262,28 @@ def counting_children(g, end_node):
     return input_gradients
 
 
+def every_message_separately(g, end_node):
+    """Right: every message travels on its own (a stack of (node, message) pairs, nothing merged before it is
+    sent on); only the inputs add up what arrives. By linearity the sum is the same; the cost grows with the
+    number of paths."""
+    stack, input_gradients = [(end_node, g)], {}
+    while stack:
+        node, message = stack.pop()
+        if node.is_input:
+            input_gradients[node] = input_gradients[node] + message if node in input_gradients else message
+            continue
+        stack.extend(zip(node.parents, parent_gradients(node, message)))
+    return input_gradients
+
+
 REAL_AUTODIFF_MUTATIONS = [
     AutodiffMutation("exp's VJP with x for exp(x)", "vjp_exp", ("exp", 0), exp_vjp_at_input,
                      seen="karpathy/nn-zero-to-hero#52 (the change proposed there)"),
     AutodiffMutation("tanh's slope at the upstream gradient", "vjp_tanh", ("tanh", 0), tanh_derivative_of_upstream,
                      seen="yizt/numpy_neural_network#6"),
     AutodiffMutation("tanh's slope as 1 + tanh^2", "vjp_tanh", ("tanh", 0), tanh_slope_plus,
-                     seen="gy910210/neural-network-from-scratch#2 (the change proposed there)"),
+                     seen="gy910210/neural-network-from-scratch#2 (the change proposed there)",
+                     says="slope of tan"),
     AutodiffMutation("tanh's slope without g", "vjp_tanh", ("tanh", 0), tanh_slope_without_g,
                      seen="OpenMined/PySyft#2148 (review of the tanh and sigmoid derivatives)"),
     AutodiffMutation("divide's VJP for x as g / x", "vjp_divide", ("divide", 0), divide_vjp_x_by_x,
@@ -184,7 +295,7 @@ REAL_AUTODIFF_MUTATIONS = [
     AutodiffMutation("matmul's VJP without the transpose", "vjp_matmul", ("matmul", 0), matmul_vjp_x_untransposed,
                      seen="tile-ai/TileOPs#54 (review of the backward Gemm)"),
     AutodiffMutation("matmul's VJP with .T on a 1-D operand", "vjp_matmul", ("matmul", 1),
-                     matmul_vjp_y_plain_transpose, seen="harvard-edge/cs249r_book#1781"),
+                     matmul_vjp_y_plain_transpose, seen="harvard-edge/cs249r_book#1781; joey00072/Tinytorch#3"),
     AutodiffMutation("backward_pass overwrites messages", "backward_pass", "backward_pass", overwriting,
                      seen="karpathy/nn-zero-to-hero micrograd lecture notebook (= for += in _backward); "
                           "NervanaSystems/neon#169"),
@@ -194,9 +305,50 @@ REAL_AUTODIFF_MUTATIONS = [
                      seen="karpathy/micrograd#96 (post-order walk proposed for the topological sort)"),
     AutodiffMutation("backward_pass skips a node seen before", "backward_pass", "backward_pass",
                      visited_drops_messages, seen="lucasdelimanogueira/PyNorch#90"),
+    AutodiffMutation("multiply's VJP for x as g * x (the factors swapped)", "vjp_multiply", ("multiply", 0),
+                     multiply_vjps_swapped,
+                     seen="shivendrra/axgrad@198eea8 axgrad/autograd/functions.py MulBackwards (fixed in 5813096)",
+                     says="it returns g * x"),
+    AutodiffMutation("multiply's broadcast gradient averaged", "vjp_multiply", ("multiply", 1),
+                     multiply_broadcast_averaged,
+                     seen="tensorflow/tfjs-core#398 (deeplearn.js: a broadcast add's gradient averaged, not summed)",
+                     says="averaged over the 3 positions"),
+    AutodiffMutation("divide's VJP for x as g * y", "vjp_divide", ("divide", 0), divide_vjp_x_times_y,
+                     seen="MikeInnes/diff-zoo#16 (src/utils.jl: the reverse-mode division rule multiplies where it "
+                          "should divide)",
+                     says="it returns g * y"),
+    AutodiffMutation("divide's VJP for y without the minus", "vjp_divide", ("divide", 1), divide_vjp_y_sign_lost,
+                     seen="KhawajaAbaid/micrograd_c#1 (the second operand's minus lost, there in subtract; fixed "
+                          "in 1f7a98d)",
+                     says="wrong sign"),
+    AutodiffMutation("exp's VJP without g", "vjp_exp", ("exp", 0), exp_vjp_without_g,
+                     seen="haifengl/smile#528 (the local derivative assigned over the upstream gradient, = for *=)",
+                     says="does not change when g changes"),
+    AutodiffMutation("tanh's slope at the input x", "vjp_tanh", ("tanh", 0), tanh_slope_at_input,
+                     seen="shivendrra/axgrad@216417c axon/backward.py tanh_backward (1 - data**2 of the input)",
+                     says="slope taken at the input x"),
+    AutodiffMutation("tanh's slope with g inside (1 - ans^2 * g)", "vjp_tanh", ("tanh", 0), tanh_precedence,
+                     seen="a Rust port of micrograd, tanh_backward `1.0 - ((t * t) * grad_out)` (two stored "
+                          "versions; the repository is not named by the search index)",
+                     says="not proportional to g"),
+    AutodiffMutation("matmul's VJP for y with .T on a stack", "vjp_matmul", ("matmul", 1),
+                     matmul_vjp_y_reversed_axes,
+                     seen="tensorflow/tensorflow#32658 (a stack of matrices transposed on every axis for a "
+                          "batched matmul); DiffSharp/DiffSharp#88 (review of Transpose in batched MatMul)",
+                     says="stacks of matrices"),
+    AutodiffMutation("backward_pass sends once per distinct parent", "backward_pass", "backward_pass",
+                     parents_deduplicated, seen="ictxiangxin/paradox#3 (a - a: the walk stops at the first a)",
+                     says="lists x twice in node.parents"),
+    AutodiffMutation("backward_pass breadth-first, re-queued per message", "backward_pass", "backward_pass",
+                     breadth_first_resending, seen="ymohamedahmed/autobad@fbae372 autobad/core.py backward",
+                     says="before all its messages arrived"),
+    AutodiffMutation("backward_pass reuses the first call's order", "backward_pass", "backward_pass", cached_order,
+                     seen="karpathy/micrograd#92 (caching the topological sort across backward calls proposed)",
+                     says="keeps something from an earlier call"),
 ]
 
-REAL_AUTODIFF_CORRECT = {"backward_pass counting pending children": counting_children}
+REAL_AUTODIFF_CORRECT = {"backward_pass counting pending children": counting_children,
+                         "backward_pass sending every message separately": every_message_separately}
 
 
 def autodiff_report():
@@ -213,6 +365,8 @@ def plant(monkeypatch, part, code):
     """Put ``code`` in the solution package in place of ``part`` (see :class:`AutodiffMutation`)."""
     from labs_solutions.autodiff import backward, primitives
 
+    if hasattr(code, "cache"):
+        code.cache.clear()
     if part == "backward_pass":
         monkeypatch.setattr(backward, "backward_pass", code)
         return
