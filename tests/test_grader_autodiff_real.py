@@ -9,7 +9,8 @@ import pytest
 import labs_solutions.autodiff as package
 from grading.exercises.autodiff_localise import localise
 from grading.trusted.check_spec import trusted_checks
-from mutations.real_autodiff import REAL_AUTODIFF_CORRECT, REAL_AUTODIFF_MUTATIONS, autodiff_report, plant
+from mutations.real_autodiff import (REAL_AUTODIFF_CORRECT, REAL_AUTODIFF_MUTATIONS, autodiff_report, breadth_first,
+                                     plant)
 
 MODEL_CATCHES = 0.8   # of the mistakes in rules the model's graph calls, the part its own check must catch
 
@@ -108,23 +109,7 @@ def test_a_breadth_first_walk_is_named_by_a_value_reached_by_paths_of_different_
     """A breadth-first walk from the end, each node once, passes a chain, a node used twice and a diamond of
     equal sides; a value reached by a short and a long path shows it (the softmax's exp(z), used by the division
     and by the sum, does so in the model)."""
-    from labs_solutions.autodiff.vjps import parent_gradients
-
-    def breadth_first_once(g, end_node):
-        received, queue, queued, input_gradients = {end_node: g}, [end_node], {end_node}, {}
-        while queue:
-            node = queue.pop(0)
-            if node.is_input:
-                input_gradients[node] = received[node]
-                continue
-            for parent, message in zip(node.parents, parent_gradients(node, received[node])):
-                received[parent] = received[parent] + message if parent in received else message
-                if parent not in queued:
-                    queued.add(parent)
-                    queue.append(parent)
-        return input_gradients
-
-    plant(monkeypatch, "backward_pass", breadth_first_once)
+    plant(monkeypatch, "backward_pass", lambda g, end_node: breadth_first(g, end_node, requeue=False))
     cause, sentence = localise(package)
     assert cause == "backward_pass" and "paths of different lengths" in sentence, sentence
     report = autodiff_report()

@@ -122,17 +122,29 @@ def matmul_vjp_y_reversed_axes(g, ans, x, y):
 
 # ---- backward_pass ----------------------------------------------------------------------------
 
-def overwriting(g, end_node):
-    """Each message replaces what the parent received before (= where += belongs)."""
+def walk(g, end_node, order, deliver):
+    """backward_pass's loop over ``order``: each node takes what it received and hands its messages to
+    ``deliver(received, parents, messages)``. The walks below differ from the right one in one of the two."""
     received, input_gradients = {end_node: g}, {}
-    for node in toposort(end_node):
+    for node in order:
         gradient = received.pop(node)
         if node.is_input:
             input_gradients[node] = gradient
             continue
-        for parent, message in zip(node.parents, parent_gradients(node, gradient)):
-            received[parent] = message
+        deliver(received, node.parents, parent_gradients(node, gradient))
     return input_gradients
+
+
+def add_messages(received, parents, messages):
+    """Right: each message is added to what its parent received before."""
+    for parent, message in zip(parents, messages):
+        received[parent] = received[parent] + message if parent in received else message
+
+
+def overwriting(g, end_node):
+    """Each message replaces what the parent received before (= where += belongs)."""
+    return walk(g, end_node, toposort(end_node), lambda received, parents, messages: received.update(
+        zip(parents, messages)))
 
 
 def recursive_resending(g, end_node):
@@ -187,25 +199,20 @@ def visited_drops_messages(g, end_node):
 
 def parents_deduplicated(g, end_node):
     """A node sends one message per distinct parent: in x * x, x hears from the first use only."""
-    received, input_gradients = {end_node: g}, {}
-    for node in toposort(end_node):
-        gradient = received.pop(node)
-        if node.is_input:
-            input_gradients[node] = gradient
-            continue
-        sent_to = set()
-        for parent, message in zip(node.parents, parent_gradients(node, gradient)):
-            if parent in sent_to:
-                continue
-            sent_to.add(parent)
-            received[parent] = received[parent] + message if parent in received else message
-    return input_gradients
+    def first_use_only(received, parents, messages):
+        firsts = {}
+        for parent, message in zip(parents, messages):
+            firsts.setdefault(parent, message)
+        add_messages(received, list(firsts), list(firsts.values()))
+
+    return walk(g, end_node, toposort(end_node), first_use_only)
 
 
-def breadth_first_resending(g, end_node):
-    """A breadth-first walk over edges: each time a node receives a message, its edges to its parents are
-    queued again, and each queued edge sends the node's running total at the time it is taken."""
-    total, input_gradients, queue = {end_node: g}, {}, [end_node]
+def breadth_first(g, end_node, requeue):
+    """A breadth-first walk from the end. ``requeue``: a node is queued again each time it receives a message,
+    and sends its running total each time it is taken; otherwise it is queued once, when first reached, and
+    sends what it has received by the time it is taken."""
+    total, input_gradients, queue, queued = {end_node: g}, {}, [end_node], {end_node}
     while queue:
         node = queue.pop(0)
         if node.is_input:
@@ -213,8 +220,16 @@ def breadth_first_resending(g, end_node):
             continue
         for parent, message in zip(node.parents, parent_gradients(node, total[node])):
             total[parent] = total[parent] + message if parent in total else message
-            queue.append(parent)
+            if requeue or parent not in queued:
+                queued.add(parent)
+                queue.append(parent)
     return input_gradients
+
+
+def breadth_first_resending(g, end_node):
+    """A breadth-first walk over edges: each time a node receives a message, its edges to its parents are
+    queued again, and each queued edge sends the node's running total at the time it is taken."""
+    return breadth_first(g, end_node, requeue=True)
 
 
 def cached_order(g, end_node):
@@ -222,15 +237,7 @@ def cached_order(g, end_node):
     though each call traces a new graph."""
     if not cached_order.cache:
         cached_order.cache.append(toposort(end_node))
-    received, input_gradients = {end_node: g}, {}
-    for node in cached_order.cache[0]:
-        gradient = received.pop(node)
-        if node.is_input:
-            input_gradients[node] = gradient
-            continue
-        for parent, message in zip(node.parents, parent_gradients(node, gradient)):
-            received[parent] = received[parent] + message if parent in received else message
-    return input_gradients
+    return walk(g, end_node, cached_order.cache[0], add_messages)
 
 
 cached_order.cache = []   # emptied by plant(): each test starts from a first call
