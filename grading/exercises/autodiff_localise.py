@@ -109,6 +109,9 @@ def _character(found, expected, shapes, index, doubled, g, named, slip=None):
     if doubled is not None and np.array_equal(doubled, found):
         return ("it does not change when g changes: multiply the local derivative by g, the gradient arriving "
                 "from the output (a VJP is g times d ans / d argument)")
+    if doubled is not None and np.any(found) and _relative(doubled, 4.0 * found) < APPROXIMATE:
+        return ("it grows as g squared (doubling g quadruples it): g is multiplied in twice; a VJP is g times the "
+                "local derivative d ans / d argument, once")
     if doubled is not None and _relative(doubled, 2.0 * found) >= APPROXIMATE:
         return ("it is not proportional to g: a VJP is g times the local derivative d ans / d argument, and that "
                 "derivative is a function of the arguments and ans, not of g")

@@ -104,6 +104,16 @@ def exp_vjp_without_g(g, ans, x):
     return ans
 
 
+def log_vjp_without_g(g, ans, x):
+    """The local derivative 1 / x returned alone: the upstream gradient is never multiplied in."""
+    return 1.0 / x
+
+
+def log_vjp_g_twice(g, ans, x):
+    """The upstream gradient multiplied in twice: (g / x) * g."""
+    return g / x * g
+
+
 def tanh_slope_at_input(g, ans, x):
     """1 - x^2 (the input) where 1 - tanh(x)^2 = 1 - ans^2 belongs."""
     return g * (1.0 - x ** 2)
@@ -329,8 +339,15 @@ REAL_AUTODIFF_MUTATIONS = [
                           "in 1f7a98d)",
                      says="wrong sign"),
     AutodiffMutation("exp's VJP without g", "vjp_exp", ("exp", 0), exp_vjp_without_g,
-                     seen="haifengl/smile#528 (the local derivative assigned over the upstream gradient, = for *=)",
+                     seen="haifengl/smile#528 (the local derivative assigned over the upstream gradient, = for *=); "
+                          "k2-fsa/k2#341 (a backward returning exp(scores) without the output's gradient)",
                      says="does not change when g changes"),
+    AutodiffMutation("log's VJP without g", "vjp_log", ("log", 0), log_vjp_without_g,
+                     seen="pytorch/pytorch#995 (prod's backward never multiplied by grad_output)",
+                     says="does not change when g changes"),
+    AutodiffMutation("log's VJP with g twice", "vjp_log", ("log", 0), log_vjp_g_twice,
+                     seen="apache/mxnet#15120 (log's second-order backward multiplied the head gradient in twice)",
+                     says="g is multiplied in twice"),
     AutodiffMutation("tanh's slope at the input x", "vjp_tanh", ("tanh", 0), tanh_slope_at_input,
                      seen="shivendrra/axgrad@216417c axon/backward.py tanh_backward (1 - data**2 of the input)",
                      says="slope taken at the input x"),
