@@ -82,7 +82,7 @@ def test_real_autodiff_mistake_is_caught_and_named(mutation, monkeypatch):
     if mutation.part != "backward_pass":
         name, argument = mutation.part
         if name not in ("exp", "log", "tanh"):          # a rule of two arguments: the wrong one is named
-            assert f"for argument {argument}" in sentence, sentence
+            assert f"'s VJP for argument {argument} (" in sentence, sentence
         assert vjp_cell_failure() is not None          # the VJP cell fails, whatever the model uses
     report = autodiff_report()
     if not report.passed:   # a part the model's graph meets: its check names the same cause, and only it

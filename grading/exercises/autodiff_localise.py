@@ -230,7 +230,8 @@ def _raised_on(name, shapes):
 
 
 def _raising_rule(package, name, values, g, keywords):
-    """Which argument's rule raised (the first whose rule, called on its own, raises), 0 when not told."""
+    """Which argument's rule raised: the first whose rule, called on its own, raises or returns a shape that
+    cannot be summed back to its argument's; 0 when not told."""
     try:
         rules = package.VJPS[getattr(package.anp, name)]
         ans = getattr(np, name)(*values, **keywords)
@@ -238,11 +239,21 @@ def _raising_rule(package, name, values, g, keywords):
         return 0
     for index, rule in enumerate(rules):
         try:
-            if rule is not None:
-                rule(g, ans, *values, **keywords)
+            found = None if rule is None else np.shape(rule(g, ans, *values, **keywords))
         except Exception:  # noqa: BLE001 - this is the one
             return index
+        if found is not None and index < len(values) and not _sums_back(found, np.shape(values[index])):
+            return index   # right to run, but parent_gradients cannot sum its result back to the argument
     return 0
+
+
+def _sums_back(found, shape):
+    """Whether a gradient of shape ``found`` can be summed back to an argument of ``shape`` (the argument
+    broadcasts to it), as parent_gradients requires."""
+    try:
+        return np.broadcast_shapes(found, shape) == tuple(found)
+    except ValueError:
+        return False
 
 
 def _graphs(ops):

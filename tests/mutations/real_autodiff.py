@@ -99,6 +99,12 @@ def divide_vjp_y_sign_lost(g, ans, x, y):
     return g * ans / y
 
 
+def divide_vjp_y_keepdims_lost(g, ans, x, y):
+    """dL/dy reduced in the rule itself over the axes where y has size 1, without keepdims: (3, 1) becomes (3,)."""
+    stretched = tuple(axis for axis, size in enumerate(np.shape(y)) if size == 1 and np.shape(ans)[axis] != 1)
+    return np.sum(-g * ans / y, axis=stretched) if stretched else -g * ans / y
+
+
 def exp_vjp_without_g(g, ans, x):
     """The local derivative exp(x) = ans replaces the upstream gradient instead of multiplying it."""
     return ans
@@ -338,6 +344,11 @@ REAL_AUTODIFF_MUTATIONS = [
                      seen="KhawajaAbaid/micrograd_c#1 (the second operand's minus lost, there in subtract; fixed "
                           "in 1f7a98d)",
                      says="wrong sign"),
+    AutodiffMutation("divide's VJP for y reduced without keepdims", "vjp_divide", ("divide", 1),
+                     divide_vjp_y_keepdims_lost,
+                     seen="gorgonia/gorgonia#383 (a broadcast add's gradient reduced along an axis to shape () where "
+                          "(1) belongs)",
+                     says="a gradient of shape (3,) cannot belong to an argument of shape (3, 1)"),
     AutodiffMutation("exp's VJP without g", "vjp_exp", ("exp", 0), exp_vjp_without_g,
                      seen="haifengl/smile#528 (the local derivative assigned over the upstream gradient, = for *=); "
                           "k2-fsa/k2#341 (a backward returning exp(scores) without the output's gradient)",
