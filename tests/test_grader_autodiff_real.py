@@ -117,11 +117,12 @@ def test_a_breadth_first_walk_is_named_by_a_value_reached_by_paths_of_different_
 
 
 @pytest.mark.parametrize("name", sorted(REAL_AUTODIFF_CORRECT))
-def test_real_shaped_correct_backward_pass_passes(name, monkeypatch):
-    plant(monkeypatch, "backward_pass", REAL_AUTODIFF_CORRECT[name])
+def test_real_shaped_correct_code_passes(name, monkeypatch):
+    plant(monkeypatch, *REAL_AUTODIFF_CORRECT[name])
     assert localise(package) is None
     report = autodiff_report()
     assert report.passed and not report.causes, report.diagnosis
+    assert vjp_cell_failure() is None and backward_cell_failure() is None
 
 
 def test_a_vjp_by_a_difference_quotient_fails_and_is_named_approximate(monkeypatch):

@@ -81,12 +81,18 @@ def multiply_vjps_swapped(g, ans, x, y):
     return g * x
 
 
+def reduced_to(gradient, shape, reduce):
+    """``gradient`` reduced to ``shape`` by ``reduce`` (np.sum, np.mean) over the axes broadcasting added (away)
+    or stretched from size 1 (kept): the reduction a rule does itself when it does not leave it to
+    parent_gradients."""
+    gradient = reduce(np.asarray(gradient), axis=tuple(range(np.ndim(gradient) - len(shape))))
+    stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and gradient.shape[axis] != 1)
+    return reduce(gradient, axis=stretched, keepdims=True) if stretched else gradient
+
+
 def multiply_broadcast_averaged(g, ans, x, y):
     """dL/dy reduced to y's shape in the rule itself, by averaging over the broadcast axes where a sum belongs."""
-    gradient, shape = np.asarray(g * x), np.shape(y)
-    gradient = gradient.mean(axis=tuple(range(gradient.ndim - len(shape))))
-    stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and gradient.shape[axis] != 1)
-    return gradient.mean(axis=stretched, keepdims=True) if stretched else gradient
+    return reduced_to(g * x, np.shape(y), np.mean)
 
 
 def divide_vjp_x_times_y(g, ans, x, y):
@@ -382,8 +388,20 @@ REAL_AUTODIFF_MUTATIONS = [
                      says="keeps something from an earlier call"),
 ]
 
-REAL_AUTODIFF_CORRECT = {"backward_pass counting pending children": counting_children,
-                         "backward_pass sending every message separately": every_message_separately}
+def multiply_y_summed_in_the_rule(g, ans, x, y):
+    """Right: dL/dy summed back to y's shape in the rule itself (leading axes away, size-1 axes kept), as early
+    tinygrad's ops did with their own unbroadcast; parent_gradients then has nothing left to sum."""
+    return reduced_to(g * x, np.shape(y), np.sum)
+
+
+# name -> (part, right code written otherwise), planted as the mistakes are
+REAL_AUTODIFF_CORRECT = {
+    "backward_pass counting pending children": ("backward_pass", counting_children),
+    "backward_pass sending every message separately (EeyoreLee/EarleeNLP pytorch_code_learn/section2.py)":
+        ("backward_pass", every_message_separately),
+    "multiply's y rule summing the broadcast itself (tinygrad/tinygrad#155)": (("multiply", 1),
+                                                                               multiply_y_summed_in_the_rule),
+}
 
 
 def autodiff_report():
