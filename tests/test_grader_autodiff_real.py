@@ -63,8 +63,8 @@ def rules_the_model_calls(monkeypatch):
 
     with monkeypatch.context() as patch:
         for function, rules in list(vjps.VJPS.items()):
-            patch.setitem(vjps.VJPS, function, tuple(
-                None if rule is None else spy(function.__name__, argument, rule) for argument, rule in enumerate(rules)))
+            patch.setitem(vjps.VJPS, function, tuple(None if rule is None else spy(function.__name__, argument, rule)
+                                                     for argument, rule in enumerate(rules)))
         autodiff_report()
     return called
 

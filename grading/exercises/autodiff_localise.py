@@ -169,18 +169,22 @@ def _describe(error):
 
 
 def _record_vjps(package):
-    """Per call of :data:`CALLS`: the student's VJPs for g and for 2g, or the error and which rule raised."""
+    """Per call of :data:`CALLS`: the student's VJPs for g and for 2g, or the error and which rule raised, and
+    which rule changes g or an argument in place."""
     records = []
     for name, values, g, keywords in _drawn_calls():
         def student(upstream):
             end = getattr(package.anp, name)(*[package.Node(value) for value in values], **keywords)
             return [_plain(gradient) for gradient in package.parent_gradients(end, upstream)]
 
+        given = [g.copy(), *[np.copy(value) for value in values]]
         try:
             record = {"found": student(g)}
         except Exception as error:  # noqa: BLE001 - the rule's own exception is the finding
             records.append({"error": _describe(error), "argument": _raising_rule(package, name, values, g, keywords)})
             continue
+        if not all(np.array_equal(before, after) for before, after in zip(given, [g, *values])):
+            record["changes"] = _changing_rule(package, name, given, keywords)
         try:
             record["doubled"] = student(2.0 * g)
         except Exception:  # noqa: BLE001 - only for a characterisation: the finding stands without it
@@ -199,6 +203,12 @@ def _vjp_finding(records, close_failure):
         if "error" in record:
             return (f"vjp_{name}", f"{where.format(index=record['argument'])} raises {record['error']}"
                                    f"{_raised_on(name, shapes)}{exercise}.")
+        if "changes" in record:
+            index, what = record["changes"]
+            return (f"vjp_{name}", f"{where.format(index=index)} changes {what} in place ({what} *= ..., {what} += "
+                                   f"...): the rules called after it, and every other node that received the same "
+                                   f"array, then see a changed {what}; compute a new array (g * y, not g *= y)"
+                                   f"{exercise}.")
         found = [_found(gradient) for gradient in record["found"]]
         for index, expected in enumerate(torch_vjps(torch_twin(name, **keywords), values, g)):
             if index < len(found) and close_failure(found[index], expected, "", 0.0, VJP_TOLERANCE) is None:
@@ -227,6 +237,26 @@ def _raised_on(name, shapes):
         return (": a 1-D operand, which .T leaves as it is; work on as_matrix_stacks(x, y, g), which makes it a "
                 "row or a column")
     return ""
+
+
+def _changing_rule(package, name, given, keywords):
+    """``[argument, what]``: the first rule that, called on its own with copies of ``given`` (g, then the
+    arguments), changes one of them in place (what: ``"g"``, ``"x"`` or ``"y"``); ``[0, "g"]`` when not told."""
+    try:
+        rules = package.VJPS[getattr(package.anp, name)]
+    except Exception:  # noqa: BLE001 - the table is the student's: where it cannot be read, say argument 0
+        return [0, "g"]
+    for index, rule in enumerate(rules):
+        copies = [np.copy(value) for value in given]
+        try:
+            if rule is not None:
+                rule(copies[0], getattr(np, name)(*given[1:], **keywords), *copies[1:], **keywords)
+        except Exception:  # noqa: BLE001 - a rule that raises on its own is not the one asked for here
+            continue
+        for what, before, after in zip(("g", "x", "y"), given, copies):
+            if not np.array_equal(before, after):
+                return [index, what]
+    return [0, "g"]
 
 
 def _raising_rule(package, name, values, g, keywords):

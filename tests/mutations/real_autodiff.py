@@ -90,6 +90,12 @@ def reduced_to(gradient, shape, reduce):
     return reduce(gradient, axis=stretched, keepdims=True) if stretched else gradient
 
 
+def multiply_vjp_x_in_place(g, ans, x, y):
+    """g *= y: the upstream gradient itself is changed, so the rule for y, called next, gets g * y for g."""
+    g *= y
+    return g
+
+
 def multiply_broadcast_averaged(g, ans, x, y):
     """dL/dy reduced to y's shape in the rule itself, by averaging over the broadcast axes where a sum belongs."""
     return reduced_to(g * x, np.shape(y), np.mean)
@@ -338,6 +344,11 @@ REAL_AUTODIFF_MUTATIONS = [
                      multiply_vjps_swapped,
                      seen="shivendrra/axgrad@198eea8 axgrad/autograd/functions.py MulBackwards (fixed in 5813096)",
                      says="it returns g * x"),
+    AutodiffMutation("multiply's VJP for x changes g in place", "vjp_multiply", ("multiply", 0),
+                     multiply_vjp_x_in_place,
+                     seen="pytorch/pytorch#81417 (a backward that changes its incoming gradient in place gives "
+                          "silently wrong gradients)",
+                     says="changes g in place"),
     AutodiffMutation("multiply's broadcast gradient averaged", "vjp_multiply", ("multiply", 1),
                      multiply_broadcast_averaged,
                      seen="tensorflow/tfjs-core#398 (deeplearn.js: a broadcast add's gradient averaged, not summed)",
