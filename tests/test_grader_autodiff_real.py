@@ -155,3 +155,14 @@ def test_a_malformed_probe_record_loses_the_advice_not_the_case():
     session = {"calls": {}, "modified": {}, "localised": {"vjps": [[0.0] * (MAX_PROBE_VALUES + 1)]}}
     assert clean_session(session, "case")["localised"] is None
     assert clean_session({**session, "localised": {"vjps": [object()]}}, "case")["localised"] is None
+
+
+@pytest.mark.parametrize("part, rule, says", [
+    (("divide", 1), lambda g, ans, x, y: -g * x / y, "one division by y short"),
+    (("exp", 0), lambda g, ans, x: g * np.exp(ans), "exp applied again to the output"),
+], ids=["divide y without the square", "exp of ans"])
+def test_a_slip_of_the_probes_table_is_named_as_such(part, rule, says, monkeypatch):
+    """The probe's table of slips (the derivative written with the wrong value) beyond the catalogue's entries."""
+    plant(monkeypatch, part, rule)
+    cause, sentence = localise(package)
+    assert cause == f"vjp_{part[0]}" and says in sentence, sentence
