@@ -227,15 +227,16 @@ def _vjp_finding(records, close_failure):
 
 
 def _raised_on(name, shapes):
-    """What the shapes of a matmul call that raised say, every earlier call (matrices) having passed."""
+    """What the shapes of a matmul call that raised say, the calls on matrices (earlier in :data:`CALLS`) having
+    passed."""
     if name != "matmul":
         return ""
     if any(len(shape) > 2 for shape in shapes):
-        return (": the rule is right for matrices but not for stacks of matrices; .T reverses EVERY axis of a "
-                "stack, swap only the last two (np.swapaxes(a, -1, -2))")
+        return (": the rule works for matrices but not for stacks of matrices; transpose only the last two axes "
+                "(np.swapaxes(a, -1, -2): .T and np.transpose reverse every axis) and multiply with @, not np.dot")
     if any(len(shape) == 1 for shape in shapes):
-        return (": a 1-D operand, which .T leaves as it is; work on as_matrix_stacks(x, y, g), which makes it a "
-                "row or a column")
+        return (": the rule works for matrices but not with a 1-D operand, which .T leaves as it is; work on "
+                "as_matrix_stacks(x, y, g), which makes it a row or a column")
     return ""
 
 
