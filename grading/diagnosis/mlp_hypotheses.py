@@ -24,6 +24,12 @@ DERIVATIVE_NAMES = (*SLOPE_IN_OUTPUT, "relu")
 DERIVATIVE_TEXT = {"sigmoid": "a * (1 - a)", "tanh": "1 - a**2", "relu": "1 where a > 0, else 0"}
 
 
+# The same derivatives written for the pre-activation z, as f'(z) = g(f(z)): called with the output a they apply
+# the activation twice (Nielsen's sigmoid_prime(z) given activations[-l]). ReLU's is the same either way.
+SLOPE_IN_PREACTIVATION = {"sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)) * (1.0 - 1.0 / (1.0 + np.exp(-z))),
+                          "tanh": lambda z: 1.0 - np.tanh(z) ** 2}
+
+
 def slope_formula(name, value):
     """The derivative formula of activation ``name``, written for its output, evaluated at ``value``."""
     if name == "relu":
@@ -214,6 +220,14 @@ OUTPUT_HYPOTHESES = (
             context, output_error=lambda p, onehot: np.log(np.maximum(p, np.finfo(np.float64).tiny)) - onehot),
     ),
     Hypothesis(
+        "labels_as_targets",
+        "The error at the softmax input subtracts the class INDEX y (a number per example, broadcast over the "
+        "K columns) from the probabilities, as in a binary (yhat - y) recipe: subtract the one-hot of the gold "
+        "class instead, (p - onehot(y)) / B.",
+        lambda context: variant_backpropagation(
+            context, output_error=lambda p, onehot: p - np.argmax(onehot, axis=1)[:, None].astype(np.float64)),
+    ),
+    Hypothesis(
         "extra_output_derivative",
         "The output error is multiplied by p * (1 - p) as if the softmax needed its own derivative; "
         "with the cross-entropy the error at the softmax input is simply (p - onehot(y)) / B.",
@@ -276,6 +290,15 @@ MLP_HYPOTHESES = OUTPUT_HYPOTHESES + (
         "(a * (1 - a) for sigmoid, 1 - a**2 for tanh). Note that np.multiply(x, y, z) does not multiply "
         "three arrays: its third argument is where the result of x * y is written.",
         _needs_hidden(lambda context: variant_backpropagation(context, derivative=lambda name, a, z: a)),
+    ),
+    Hypothesis(
+        "derivative_of_activation",
+        "The derivative of a hidden activation is a formula written for the pre-activation z (sigmoid(z) * "
+        "(1 - sigmoid(z)), 1 - tanh(z)**2) called with the layer's OUTPUT a: the activation is applied twice. "
+        "Call it with z, or write it for a: a * (1 - a) for sigmoid, 1 - a**2 for tanh.",
+        lambda context: variant_backpropagation(context, derivative=lambda name, a, z: (
+            SLOPE_IN_PREACTIVATION[name](np.asarray(a, dtype=np.float64)) if name in SLOPE_IN_PREACTIVATION
+            else slope_formula(name, a))) if set(_hidden_names(context)) & set(SLOPE_IN_PREACTIVATION) else None,
     ),
     Hypothesis(
         "bias_from_weight_gradient",

@@ -169,6 +169,22 @@ def _classes_in_batch(evidence):
     return _classes_sentence(width, evidence.num_classes, f"Your code raised {evidence.error.describe()}:")
 
 
+def _hard_coded_classes(evidence):
+    """A broadcast of the (B, K) probabilities against a (B, n) array whose n is no size of this model nor
+    taken from the batch's labels: a class count written into the code (num_classes = 10)."""
+    error, num_classes = evidence.error, evidence.num_classes
+    if error is None or num_classes is None or error.type_name != "ValueError" or "broadcast" not in error.message:
+        return None
+    rows = {shape for shape in _shapes_in(error.message) if len(shape) == 2 and shape[0] == evidence.batch_size}
+    model_sizes = {size for spec in evidence.specs for size in spec.shape}
+    others = {width for _, width in rows} - model_sizes - {num_classes}
+    if num_classes not in {width for _, width in rows} or len(others) != 1:
+        return None
+    return (f"Your code raised {error.describe()}: the class axis has {others.pop()} columns instead of "
+            f"K = {num_classes}, a number of classes written into the code. Take K from the model (the output "
+            f"layer's size, W.shape[0] of the last layer), never a constant.")
+
+
 def _scalar_only(evidence):
     error = evidence.error
     if error is not None and "truth value of an array" in error.message:
@@ -791,6 +807,12 @@ def _common_scale(evidence):
             return "returned_update", (f"Every gradient is minus the learning rate ({rate:g}) times the right one: "
                                        f"your code returns the update step (-learning_rate * gradient), not the "
                                        f"gradient. Return the gradients; the training loop takes the step.")
+        classes = evidence.num_classes
+        if classes and classes > 2 and abs(values[0] * classes - 1.0) <= 1e-3:
+            return "mean_over_wrong_count", (
+                f"Every gradient is 1/K = 1/{classes} of the right one: the mean is taken over the B * K entries of "
+                f"the (B, K) one-hot (np.mean, or / y.size), not over the B examples. Sum over the classes, "
+                f"divide by B = {evidence.batch_size}.")
         for factor, wording in ((0.5, "half"), (2.0, "twice")):
             if abs(values[0] - factor) <= 1e-3 * factor:
                 return "factor_two", (f"Every gradient is {wording} the right one: a factor 2 is "
@@ -872,6 +894,7 @@ RULES = (
     Rule("probed_part", "probe", _probed_part),
     Rule("not_implemented", "error", _not_implemented),
     Rule("classes_from_batch", "error", _classes_in_batch),
+    Rule("hard_coded_classes", "error", _hard_coded_classes),
     Rule("scalar_only_code", "error", _scalar_only),
     Rule("elementwise_for_matmul", "error", _elementwise_for_matmul),
     Rule("shape_mismatch_in_code", "error", _shape_exception),

@@ -293,7 +293,35 @@ def l2_penalty_carried_over(self, input, output):
     return [[dW + 1e-2 * W, db] for (dW, db), (W, _) in zip(gradients, self.parameters)]
 
 
+def relu_mask_from_the_gradient(self, input, output):
+    """ReLU's backward zeroes the propagated GRADIENT where the gradient itself is <= 0
+    (dhidden[dhidden <= 0] = 0), not where the layer's activation is 0."""
+    inputs, _, _, error = output_error(self, input, output)
+    L = len(self.parameters)
+    gradients = [None] * L
+    for n in reversed(range(L)):
+        gradients[n] = [error.T @ inputs[n], np.sum(error, axis=0, keepdims=True)]
+        if n > 0:
+            error = error @ self.parameters[n][0]
+            error[error <= 0] = 0
+    return gradients
+
+
+def z_form_derivative_at_the_activation(self, input, output):
+    """Nielsen's sigmoid_prime(z) = sigmoid(z) (1 - sigmoid(z)), written for the pre-activation, called with the
+    stored activation (sigmoid_prime(activations[-l])): the activation is applied twice. The tanh layer gets the
+    same treatment, 1 - tanh(a)**2."""
+    inputs, _, _, error = output_error(self, input, output)
+    return backward(self, inputs, error, slope=lambda n, name, a: SLOPE_FROM_Z[name](a[n]))
+
+
 REAL_MUTATIONS = [
+    Mutation("ReLU mask taken from the gradient", "derivative_of_error", relu_mask_from_the_gradient, model="relu",
+             seen="public CS231n-case-study ports, dhidden[dhidden <= 0] = 0 (search index files 6080849312, "
+                  "48429978880: class SLC compute_a_gradient_NN; gradient_backprop over a list of layers)"),
+    Mutation("sigmoid_prime(z) called with the activation", "derivative_of_activation", z_form_derivative_at_the_activation,
+             seen="Nielsen network.py derivatives, sp = sigmoid_prime(activations[-l]) with sigmoid_prime written for z "
+                  "(10 public files, e.g. search index 4436995010, 8991813099, 31231452544, 32100587882)"),
     Mutation("L2 penalty's gradient carried over", "weight_decay", l2_penalty_carried_over,
              seen="lavinama/conv-first-principles (CS231n two-layer net, grads['W2'] += reg * W2; the same line in "
                   "many of that course's public solutions)"),
