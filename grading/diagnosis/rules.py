@@ -796,6 +796,18 @@ def _weight_decay(evidence):
             f"gradient; a penalty belongs to the training step, if anywhere.")
 
 
+def _fixed_divisor(evidence, ratio):
+    """``d`` when the gradients are ``ratio`` times the right ones because the code divides by a constant ``d``
+    instead of B: the mean-of-examples check then finds a few examples' gradient to be their sum."""
+    check = evidence.checks.get("mean_of_examples")
+    if check is None or check.passed is not False or "error" in check.evidence or not ratio > 0:
+        return None
+    together, size = check.evidence.get("ratio", float("nan")), check.evidence.get("batch_size", 2)
+    if not (np.isfinite(together) and abs(together - size) <= 1e-3 * size):
+        return None
+    return evidence.batch_size / ratio
+
+
 def _common_scale(evidence):
     ratios = _ratios(evidence)
     values = [ratios[i] for i in evidence.compared]
@@ -807,6 +819,12 @@ def _common_scale(evidence):
             return "returned_update", (f"Every gradient is minus the learning rate ({rate:g}) times the right one: "
                                        f"your code returns the update step (-learning_rate * gradient), not the "
                                        f"gradient. Return the gradients; the training loop takes the step.")
+        divisor = _fixed_divisor(evidence, values[0])
+        if divisor is not None:
+            return "not_a_mean", (
+                f"Every gradient is {values[0]:.4g} times the right one, and for a few examples together it is the "
+                f"SUM, not the mean, of their single-example gradients: your code divides by a fixed number, "
+                f"about {divisor:.6g}, not by this batch's size B = {evidence.batch_size}. Divide by len(output).")
         classes = evidence.num_classes
         if classes and classes > 2 and abs(values[0] * classes - 1.0) <= 1e-3:
             return "mean_over_wrong_count", (

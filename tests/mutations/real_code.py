@@ -315,7 +315,37 @@ def z_form_derivative_at_the_activation(self, input, output):
     return backward(self, inputs, error, slope=lambda n, name, a: SLOPE_FROM_Z[name](a[n]))
 
 
+TRAINING_SET_ROWS = 1437     # m, n = data.shape taken once from the whole training set
+
+
+def mean_over_the_training_set(self, input, output):
+    """1/m with m the TRAINING SET's row count (m, n = data.shape at the top of the notebook), not the batch's."""
+    inputs, _, p = forward(self, input)
+    return backward(self, inputs, (p - index2onehot(output, p.shape[1])) / TRAINING_SET_ROWS)
+
+
+def output_weights_stepped_before_propagating(self, input, output):
+    """The output layer's weights are updated first (W -= lr * dW) and the error then crosses the UPDATED W."""
+    inputs, _, _, error = output_error(self, input, output)
+    L = len(self.parameters)
+    gradients = [None] * L
+    for n in reversed(range(L)):
+        gradients[n] = [error.T @ inputs[n], np.sum(error, axis=0, keepdims=True)]
+        self.parameters[n][0] -= self.learning_rate * gradients[n][0]
+        self.parameters[n][1] -= self.learning_rate * gradients[n][1]
+        if n > 0:
+            error = (error @ self.parameters[n][0]) * SLOPE[self.activation_functions[n - 1]](inputs[n])
+    return gradients
+
+
 REAL_MUTATIONS = [
+    Mutation("1/m with m the training set's size", "not_a_mean", mean_over_the_training_set,
+             seen="stackoverflow.com q. 76450489 (mirror wiki.kunaldawn.com: m, n = data.shape of the whole set, "
+                  "dw2 = 1/m * a1.T.dot(dadc) on every batch)"),
+    Mutation("output weights stepped before the error crosses them", "modifies_parameters",
+             output_weights_stepped_before_propagating,
+             seen="Bot-Academy/NeuralNetworkFromScratch pull request 3 (hidden-to-output weights updated before the "
+                  "hidden error is computed with them)"),
     Mutation("ReLU mask taken from the gradient", "derivative_of_error", relu_mask_from_the_gradient, model="relu",
              seen="public CS231n-case-study ports, dhidden[dhidden <= 0] = 0 (search index files 6080849312, "
                   "48429978880: class SLC compute_a_gradient_NN; gradient_backprop over a list of layers)"),
