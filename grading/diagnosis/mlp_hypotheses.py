@@ -317,6 +317,20 @@ MLP_HYPOTHESES = OUTPUT_HYPOTHESES + (
                       if len(context.parameters) > 4 else None),
     ),
     Hypothesis(
+        "network_input_as_layer_input",
+        "A deeper layer's weight gradient multiplies its error by X, the network's input (the first layer's line "
+        "copied): each layer's dW = error.T @ a[n - 1], with ITS OWN input, the previous layer's output.",
+        _needs_hidden(lambda context: variant_backpropagation(
+            context, layer_input=lambda n, inputs, zs: inputs[0])),
+    ),
+    Hypothesis(
+        "tanh_derivative_missing_one",
+        "The tanh derivative is written a**2; it is 1 - a**2, with a = tanh(z) the layer's output.",
+        lambda context: variant_backpropagation(context, derivative=lambda name, a, z: (
+            np.asarray(a, dtype=np.float64) ** 2 if name == "tanh" else slope_formula(name, a)))
+        if "tanh" in _hidden_names(context) else None,
+    ),
+    Hypothesis(
         "preactivation_as_layer_input",
         "A weight gradient multiplies the error by the previous layer's pre-activation z; it must "
         "use that layer's output a = f(z), the input this weight actually sees.",

@@ -185,6 +185,20 @@ def _hard_coded_classes(evidence):
             f"layer's size, W.shape[0] of the last layer), never a constant.")
 
 
+def _hard_coded_batch_size(evidence):
+    """Two 1-D index arrays that do not broadcast, one as long as the batch: a row count written into the code."""
+    error = evidence.error
+    if error is None or error.type_name not in ("IndexError", "ValueError") or "broadcast" not in error.message:
+        return None
+    lengths = {shape[0] for shape in _shapes_in(error.message) if len(shape) == 1}
+    if evidence.batch_size not in lengths or len(lengths) != 2:
+        return None
+    written = (lengths - {evidence.batch_size}).pop()
+    return (f"Your code raised {error.describe()}: an index has {written} rows where this batch has "
+            f"B = {evidence.batch_size}, a batch size written into the code (range({written})). Take it from the "
+            f"batch: len(output), range(len(output)).")
+
+
 def _scalar_only(evidence):
     error = evidence.error
     if error is not None and "truth value of an array" in error.message:
@@ -621,6 +635,17 @@ def _sign(evidence):
     return None
 
 
+def _bias_sign(evidence):
+    """Every bias gradient is minus the right one and every weight gradient right: z = w.x - theta's convention."""
+    ratios, wrong = _ratios(evidence), set(evidence.wrong_values)
+    biases = [i for i in evidence.compared if evidence.specs[i].role == "bias"]
+    if not biases or wrong != set(biases) or not _all_near([ratios[i] for i in biases], -1.0):
+        return None
+    return ("Every bias gradient has the wrong sign while every weight gradient is right: with z = x @ W.T + b the "
+            "bias gradient is +(the error summed over the examples). A threshold convention, z = w.x - theta, "
+            "flips it.")
+
+
 def _scale_sentence(evidence, ratio, labels=None):
     """A sentence for gradients that are ``ratio`` times the right ones, or None when that says nothing."""
     batch = evidence.batch_size
@@ -901,6 +926,10 @@ def _localise(evidence):
     if last in wrong_layers:
         in_last = {i for i in wrong if evidence.specs[i].layer == last}
         roles = {evidence.specs[i].role for i in in_last}
+        other_right = [i for i in evidence.indices_of_layer(last) if i in evidence.compared and i not in wrong]
+        one_wrong = {"weight": words.top_weight_only_wrong, "bias": words.top_bias_only_wrong}
+        if len(roles) == 1 and other_right and one_wrong.get(next(iter(roles))):
+            return with_known(one_wrong[next(iter(roles))], in_last)
         return with_known(words.top_layer_wrong.format(what=" and ".join(sorted(roles))), in_last)
     top = max(wrong_layers)
     right = f"Layer {last} is" if top + 1 == last else f"Layers {top + 1} to {last} are"
@@ -913,6 +942,7 @@ RULES = (
     Rule("not_implemented", "error", _not_implemented),
     Rule("classes_from_batch", "error", _classes_in_batch),
     Rule("hard_coded_classes", "error", _hard_coded_classes),
+    Rule("hard_coded_batch_size", "error", _hard_coded_batch_size),
     Rule("scalar_only_code", "error", _scalar_only),
     Rule("elementwise_for_matmul", "error", _elementwise_for_matmul),
     Rule("shape_mismatch_in_code", "error", _shape_exception),
@@ -938,6 +968,7 @@ RULES = (
     Rule("examples_coupled", "side_effect", _coupled_examples),
     Rule("loss_mismatch", "side_effect", _loss_mismatch),
     Rule("wrong_sign", "values", _sign),
+    Rule("bias_wrong_sign", "values", _bias_sign),
     Rule("batch_mean", "values", _batch_scale),
     Rule("layer_scales", "values", _layer_scales),
     Rule("output_error_vanishes", "values", _vanishing),
@@ -965,8 +996,11 @@ def diagnose(evidence):
     for rule in RULES:
         if "probe" in groups_fired and (rule.group in SYMPTOMS or rule.cause in SYMPTOM_RULES):
             continue
+        # A re-enacted mistake may predict the wrong shapes themselves (a layer input of another width): the
+        # hypotheses are tried on arrays wrong only in shape too.
+        shapes_to_explain = rule.cause == "hypothesis" and evidence.shape_only
         if rule.group == "values" and (groups_fired & SILENCES_VALUES or "values" in groups_fired
-                                       or not evidence.wrong_values):
+                                       or not (evidence.wrong_values or shapes_to_explain)):
             continue
         if rule.group in EXCLUSIVE and rule.group in groups_fired:
             continue

@@ -338,7 +338,65 @@ def output_weights_stepped_before_propagating(self, input, output):
     return gradients
 
 
+def network_input_in_every_weight_gradient(self, input, output):
+    """dW1's line copied for the deeper layers: every weight gradient multiplies the error by X, the network's
+    input, instead of that layer's own input (dW2 = 1/m * np.dot(dZ2, X.T))."""
+    inputs, _, _, error = output_error(self, input, output)
+    return backward(self, inputs, error, weight_gradient=lambda n, e, a: e.T @ a[0])
+
+
+HARD_CODED_ROWS = 40
+
+
+def batch_size_in_the_row_index(self, input, output):
+    """delta[range(40), y] -= 1: the batch size the learner trained with is written into the row index."""
+    inputs, _, p = forward(self, input)
+    delta = p.copy()
+    delta[range(HARD_CODED_ROWS), output] -= 1
+    return backward(self, inputs, delta / len(output))
+
+
+def bias_as_a_threshold(self, input, output):
+    """The bias kept as a threshold (z = w.x - theta): its gradient is -sum(dZ) / m, the opposite of this lab's
+    z = x @ W.T + b."""
+    gradients = backward(self, *output_error(self, input, output)[::3])
+    return [[dW, -db] for dW, db in gradients]
+
+
+def tanh_slope_without_one_minus(self, input, output):
+    """tanh's derivative written A1 .^ 2: the '1 -' of 1 - a**2 dropped."""
+    inputs, _, _, error = output_error(self, input, output)
+    return backward(self, inputs, error, slope=lambda n, name, a: a[n] ** 2 if name == "tanh" else SLOPE[name](a[n]))
+
+
+def columns_bias_summed_over_units(self, input, output):
+    """Examples as columns, db = sum(dZ) with MATLAB's / np.sum(axis=0)'s first axis: over the units, one number
+    per example, (1, B), returned transposed (B, 1)."""
+    gradients = backward(self, *output_error(self, input, output)[::3])
+    errors = []
+    backward(self, *output_error(self, input, output)[::3],
+             bias_gradient=lambda e: errors.append(e) or np.sum(e, axis=0, keepdims=True))
+    return [[dW, np.sum(e.T, axis=0, keepdims=True).T] for (dW, _), e in zip(gradients, reversed(errors))]
+
+
 REAL_MUTATIONS = [
+    Mutation("network input X in every weight gradient", "network_input_as_layer_input",
+             network_input_in_every_weight_gradient, model="square",
+             seen="public deep-learning-specialization 3-layer port with L2 (search index file 2116588927: "
+                  "dW2 = 1 / m * np.dot(dZ2, X.T) + regu2)"),
+    Mutation("network input X in every weight gradient, shapes differ", "network_input_as_layer_input",
+             network_input_in_every_weight_gradient,
+             seen="public deep-learning-specialization 3-layer port with L2 (search index file 2116588927)"),
+    Mutation("batch size 40 in the row index", "hard_coded_batch_size", batch_size_in_the_row_index,
+             seen="public dennybritz-style 3-layer port (search index file 13986408799: delta3[range(40), Y] -= 1)"),
+    Mutation("bias as a threshold: -sum(dZ) / m", "bias_wrong_sign", bias_as_a_threshold,
+             seen="public two-unit network with per-weight names (search index file 61779413318: "
+                  "d10 = -1 * np.sum(dZ1, axis=1, keepdims=True) / m)"),
+    Mutation("tanh derivative a**2 ('1 -' dropped)", "tanh_derivative_missing_one", tanh_slope_without_one_minus,
+             seen="public Octave backward_propagation (search corpus 'code': dZ1 = (W2' * dZ2) .* (A1.^2))"),
+    Mutation("columns: db = sum(dZ) over the units", "bias_wrong_axis", columns_bias_summed_over_units,
+             seen="same Octave backward_propagation (db2 = (1/m) * sum(dZ2): MATLAB's sum runs down the first "
+                  "axis, the units, when examples are columns)"),
     Mutation("1/m with m the training set's size", "not_a_mean", mean_over_the_training_set,
              seen="stackoverflow.com q. 76450489 (mirror wiki.kunaldawn.com: m, n = data.shape of the whole set, "
                   "dw2 = 1/m * a1.T.dot(dadc) on every batch)"),
