@@ -12,7 +12,7 @@ import numpy as np
 from backprop_labs.activations import HIDDEN_ACTIVATIONS
 from backprop_labs.utils import index2onehot, logsumexp
 
-from . import SLOPE, Mutation, backward, forward, output_error
+from . import SLOPE, Mutation, backward, forward, output_error, updates_parameters_in_place
 
 # Written with the pre-activation z, as half of the learners did (sigmoid_prime(z) style).
 SLOPE_FROM_Z = {"sigmoid": lambda z: HIDDEN_ACTIVATIONS["sigmoid"](z) * (1 - HIDDEN_ACTIVATIONS["sigmoid"](z)),
@@ -293,19 +293,6 @@ def l2_penalty_carried_over(self, input, output):
     return [[dW + 1e-2 * W, db] for (dW, db), (W, _) in zip(gradients, self.parameters)]
 
 
-def relu_mask_from_the_gradient(self, input, output):
-    """ReLU's backward zeroes the propagated GRADIENT where the gradient itself is <= 0
-    (dhidden[dhidden <= 0] = 0), not where the layer's activation is 0."""
-    inputs, _, _, error = output_error(self, input, output)
-    L = len(self.parameters)
-    gradients = [None] * L
-    for n in reversed(range(L)):
-        gradients[n] = [error.T @ inputs[n], np.sum(error, axis=0, keepdims=True)]
-        if n > 0:
-            error = error @ self.parameters[n][0]
-            error[error <= 0] = 0
-    return gradients
-
 
 def z_form_derivative_at_the_activation(self, input, output):
     """Nielsen's sigmoid_prime(z) = sigmoid(z) (1 - sigmoid(z)), written for the pre-activation, called with the
@@ -323,19 +310,6 @@ def mean_over_the_training_set(self, input, output):
     inputs, _, p = forward(self, input)
     return backward(self, inputs, (p - index2onehot(output, p.shape[1])) / TRAINING_SET_ROWS)
 
-
-def output_weights_stepped_before_propagating(self, input, output):
-    """The output layer's weights are updated first (W -= lr * dW) and the error then crosses the UPDATED W."""
-    inputs, _, _, error = output_error(self, input, output)
-    L = len(self.parameters)
-    gradients = [None] * L
-    for n in reversed(range(L)):
-        gradients[n] = [error.T @ inputs[n], np.sum(error, axis=0, keepdims=True)]
-        self.parameters[n][0] -= self.learning_rate * gradients[n][0]
-        self.parameters[n][1] -= self.learning_rate * gradients[n][1]
-        if n > 0:
-            error = (error @ self.parameters[n][0]) * SLOPE[self.activation_functions[n - 1]](inputs[n])
-    return gradients
 
 
 def network_input_in_every_weight_gradient(self, input, output):
@@ -401,10 +375,10 @@ REAL_MUTATIONS = [
              seen="stackoverflow.com q. 76450489 (mirror wiki.kunaldawn.com: m, n = data.shape of the whole set, "
                   "dw2 = 1/m * a1.T.dot(dadc) on every batch)"),
     Mutation("output weights stepped before the error crosses them", "modifies_parameters",
-             output_weights_stepped_before_propagating,
+             updates_parameters_in_place,
              seen="Bot-Academy/NeuralNetworkFromScratch pull request 3 (hidden-to-output weights updated before the "
                   "hidden error is computed with them)"),
-    Mutation("ReLU mask taken from the gradient", "derivative_of_error", relu_mask_from_the_gradient, model="relu",
+    Mutation("ReLU mask taken from the gradient", "derivative_of_error", derivative_at_the_error, model="relu",
              seen="public CS231n-case-study ports, dhidden[dhidden <= 0] = 0 (search index files 6080849312, "
                   "48429978880: class SLC compute_a_gradient_NN; gradient_backprop over a list of layers)"),
     Mutation("sigmoid_prime(z) called with the activation", "derivative_of_activation", z_form_derivative_at_the_activation,

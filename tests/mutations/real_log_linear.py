@@ -33,6 +33,11 @@ def _probabilities(self, input):
     return np.exp(z - logsumexp(z, axis=1, keepdims=True))
 
 
+def _gradients(error, x):
+    """``[[dW, db]]`` from the error at the scores ``(B, K)`` and the batch ``x`` ``(B, I)``, as every entry ends."""
+    return [[error.T @ x, np.sum(error, axis=0, keepdims=True)]]
+
+
 def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
@@ -45,7 +50,8 @@ def cs231n_layout_gradient(self, input, output):
     dscores = _probabilities(self, x)
     dscores[np.arange(len(output)), output] -= 1
     dscores /= len(output)
-    return [[x.T @ dscores, np.sum(dscores, axis=0, keepdims=True)]]
+    [[dW, db]] = _gradients(dscores, x)
+    return [[dW.T, db]]                                 # X.T @ dscores: (I, K)
 
 
 def l2_penalty_in_the_gradient(self, input, output):
@@ -53,7 +59,8 @@ def l2_penalty_in_the_gradient(self, input, output):
     x = np.asarray(input, dtype=np.float64)
     error = (_probabilities(self, x) - index2onehot(output, self.weight.shape[0])) / len(output)
     reg = 5e-3
-    return [[error.T @ x + reg * self.weight, np.sum(error, axis=0, keepdims=True)]]
+    [[dW, db]] = _gradients(error, x)
+    return [[dW + reg * self.weight, db]]
 
 
 def softmax_derivative_applied(self, input, output):
@@ -61,14 +68,14 @@ def softmax_derivative_applied(self, input, output):
     x = np.asarray(input, dtype=np.float64)
     p = _probabilities(self, x)
     error = (p - index2onehot(output, p.shape[1])) * p * (1 - p) / len(output)
-    return [[error.T @ x, np.sum(error, axis=0, keepdims=True)]]
+    return _gradients(error, x)
 
 
 def gradient_of_the_summed_loss(self, input, output):
     """dLdTheta = X^T dLdA with no 1/N anywhere: the gradient of the summed loss."""
     x = np.asarray(input, dtype=np.float64)
     error = _probabilities(self, x) - index2onehot(output, self.weight.shape[0])
-    return [[error.T @ x, np.sum(error, axis=0, keepdims=True)]]
+    return _gradients(error, x)
 
 
 def mean_over_the_onehot_entries(self, input, output):
@@ -76,7 +83,7 @@ def mean_over_the_onehot_entries(self, input, output):
     x = np.asarray(input, dtype=np.float64)
     onehot = index2onehot(output, self.weight.shape[0])
     error = (_probabilities(self, x) - onehot) / onehot.size
-    return [[error.T @ x, np.sum(error, axis=0, keepdims=True)]]
+    return _gradients(error, x)
 
 
 def labels_subtracted_as_numbers(self, input, output):
@@ -84,7 +91,7 @@ def labels_subtracted_as_numbers(self, input, output):
     every class's probability instead of the one-hot."""
     x = np.asarray(input, dtype=np.float64)
     error = (_probabilities(self, x) - np.asarray(output, dtype=np.float64)[:, None]) / len(output)
-    return [[error.T @ x, np.sum(error, axis=0, keepdims=True)]]
+    return _gradients(error, x)
 
 
 def one_sigmoid_per_class(self, input, output):
@@ -92,7 +99,7 @@ def one_sigmoid_per_class(self, input, output):
     x = np.asarray(input, dtype=np.float64)
     a = _sigmoid(x @ self.weight.T + self.bias)
     error = (a - index2onehot(output, a.shape[1])) / len(output)
-    return [[error.T @ x, np.sum(error, axis=0, keepdims=True)]]
+    return _gradients(error, x)
 
 
 HARD_CODED_CLASSES = 10
@@ -103,7 +110,7 @@ def hard_coded_class_count(self, input, output):
     x = np.asarray(input, dtype=np.float64)
     onehot = np.eye(HARD_CODED_CLASSES)[output]
     error = (_probabilities(self, x) - onehot) / len(output)
-    return [[error.T @ x, np.sum(error, axis=0, keepdims=True)]]
+    return _gradients(error, x)
 
 
 REAL_LOG_LINEAR_MUTATIONS = [
