@@ -147,6 +147,12 @@ def _output_loss(z, output, probabilities, output_error, output_derivative):
     return torch.sum(z * _tensor(error))
 
 
+def _negated(probabilities):
+    """softmax(-z) from p = softmax(z), row by row: exp(-z) is proportional to 1 / p."""
+    inverse = 1.0 / np.maximum(probabilities, np.finfo(np.float64).tiny)
+    return inverse / np.sum(inverse, axis=1, keepdims=True)
+
+
 def _needs_hidden(predict):
     """Hypotheses about hidden layers do not apply to a model without any."""
     def guarded(context):
@@ -226,6 +232,13 @@ OUTPUT_HYPOTHESES = (
         "class instead, (p - onehot(y)) / B.",
         lambda context: variant_backpropagation(
             context, output_error=lambda p, onehot: p - np.argmax(onehot, axis=1)[:, None].astype(np.float64)),
+    ),
+    Hypothesis(
+        "negated_scores",
+        "The probabilities are the softmax of the NEGATED scores, softmax(-z) (with the gradient that convention "
+        "gives, onehot(y) - p): this model's probabilities are softmax(z), z = x @ W.T + b, and the error at the "
+        "softmax input is (p - onehot(y)) / B.",
+        lambda context: variant_backpropagation(context, output_error=lambda p, onehot: onehot - _negated(p)),
     ),
     Hypothesis(
         "extra_output_derivative",

@@ -413,7 +413,7 @@ def _bias_summed_over_everything(evidence):
     if not labels:
         return None
     return (f"The gradient of {', '.join(labels)} is one number shared by every unit: the error is summed over "
-            f"every axis (np.sum without axis=0). Each unit has its own bias gradient: "
+            f"every axis (np.sum or np.mean without axis=0). Each unit has its own bias gradient: "
             f"{evidence.words.bias_reduce}.")
 
 

@@ -113,6 +113,24 @@ def hard_coded_class_count(self, input, output):
     return _gradients(error, x)
 
 
+def negated_scores(self, input, output):
+    """Probabilities from the NEGATED scores, softmax(-X @ W), with the gradient that convention gives,
+    X.T @ (Y - P) / N: right for that model, not for this lab's softmax(x @ W.T + b)."""
+    x = np.asarray(input, dtype=np.float64)
+    z = -(x @ self.weight.T + self.bias)
+    p = np.exp(z - logsumexp(z, axis=1, keepdims=True))
+    error = (index2onehot(output, p.shape[1]) - p) / len(output)
+    return _gradients(error, x)
+
+
+def bias_mean_of_the_averaged_error(self, input, output):
+    """dscores already divided by n, then gradb = np.mean(dscores): one number, divided by the count again."""
+    x = np.asarray(input, dtype=np.float64)
+    error = (_probabilities(self, x) - index2onehot(output, self.weight.shape[0])) / len(output)
+    [[dW, _]] = _gradients(error, x)
+    return [[dW, np.mean(error)]]
+
+
 REAL_LOG_LINEAR_MUTATIONS = [
     LogLinearMutation("CS231n (D, C) layout: dW = X.T @ dscores", "transposed_weight", cs231n_layout_gradient,
                       seen="JPLAY0/CS231nAssignment assignment1/cs231n/classifiers/softmax.py (W (D, C), "
@@ -137,6 +155,13 @@ REAL_LOG_LINEAR_MUTATIONS = [
                            "[0, 1, 2] as a column)"),
     LogLinearMutation("a sigmoid per class (one-vs-rest)", "output_not_shift_invariant", one_sigmoid_per_class,
                       seen="community.deeplearning.ai t. 684236 ('the same Sigmoid function applying to OvR')"),
+    LogLinearMutation("probabilities of the negated scores", "negated_scores", negated_scores,
+                      seen="public softmax-regression script (search index file 9071616357: weighted_X = - X @ W, "
+                           "dw = (1/N) * X.T @ (y_onehot - probabilities) + 2 * mu * W)"),
+    LogLinearMutation("bias: np.mean of the already averaged error", "bias_summed_over_everything",
+                      bias_mean_of_the_averaged_error,
+                      seen="public logistic-regression notebook (search index file 28379511688: dscores = "
+                           "(y_pred - y) / n; gradb = np.mean(dscores))"),
     LogLinearMutation("num_class = 10 hard-coded, 3-class model", "hard_coded_classes", hard_coded_class_count,
                       classes=3, seen="lianxiaolei/cs231learning assignment1/cs231n/classifiers/softmax.py "
                                       "(num_class = 10)"),
