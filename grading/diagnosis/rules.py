@@ -641,9 +641,9 @@ def _bias_sign(evidence):
     biases = [i for i in evidence.compared if evidence.specs[i].role == "bias"]
     if not biases or wrong != set(biases) or not _all_near([ratios[i] for i in biases], -1.0):
         return None
-    return ("Every bias gradient has the wrong sign while every weight gradient is right: with z = x @ W.T + b the "
-            "bias gradient is +(the error summed over the examples). A threshold convention, z = w.x - theta, "
-            "flips it.")
+    return (f"Every bias gradient has the wrong sign while every weight gradient is right: a bias is ADDED to the "
+            f"pre-activation (a threshold convention, w.x - theta, subtracts it and flips its gradient). To get it: "
+            f"{evidence.words.bias_reduce}, with no minus sign.")
 
 
 def _scale_sentence(evidence, ratio, labels=None):
