@@ -147,6 +147,13 @@ def _output_loss(z, output, probabilities, output_error, output_derivative):
     return torch.sum(z * _tensor(error))
 
 
+def _only_row(error, row):
+    """``error`` with every row but ``row`` set to 0."""
+    kept = np.zeros_like(error)
+    kept[row] = error[row]
+    return kept
+
+
 def _negated(probabilities):
     """softmax(-z) from p = softmax(z), row by row: exp(-z) is proportional to 1 / p."""
     inverse = 1.0 / np.maximum(probabilities, np.finfo(np.float64).tiny)
@@ -240,6 +247,13 @@ OUTPUT_HYPOTHESES = (
         "softmax input is (p - onehot(y)) / B.",
         lambda context: variant_backpropagation(context, output_error=lambda p, onehot: onehot - _negated(p)),
     ),
+    *(Hypothesis(
+        "one_example_only",
+        f"Only the {which} example of the batch reaches the gradients: the other rows of the error at the softmax "
+        f"input are 0: a per-example loop that stops after one pass (a return or break inside it) or writes its "
+        f"row after the loop (the assignment dedented). Every example's row of (p - onehot(y)) / B must be filled.",
+        lambda context, row=row: variant_backpropagation(context, output_error=lambda p, onehot: _only_row(
+            p - onehot, row))) for which, row in (("first", 0), ("last", -1))),
     Hypothesis(
         "extra_output_derivative",
         "The output error is multiplied by p * (1 - p) as if the softmax needed its own derivative; "

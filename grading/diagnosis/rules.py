@@ -557,8 +557,9 @@ def _coupled_examples(evidence):
                                                          for factor in (size, 1.0 / size, 1.0)):
         return None   # a constant factor is a batch-mean mistake, which the value rules name
     return ("The gradient of a few examples together is not the mean of their single-example gradients (nor a "
-            "fixed multiple of it): your code mixes the examples of a batch. Normalise each example's row on "
-            "its own (axis=1 for a (B, K) array), never over the batch axis.")
+            "fixed multiple of it): your code mixes the examples of a batch, or treats some of them differently. "
+            "Look for a normalisation over the batch axis (each example's row is normalised on its own, axis=1 "
+            "for a (B, K) array) and for a per-example loop that fills only some rows.")
 
 
 def _not_a_mean(evidence):
@@ -982,6 +983,7 @@ RULES = (
 )
 
 VALUE_CAUSES_EXPLAINING_COUPLING = {"derivative_of_error", "batch_mean_in_propagation", "output_error_vanishes",
+                                    "one_example_only",
                                     "missing_batch_mean", "weight_decay", "modifies_parameters"}
 EXCLUSIVE = {"error", "format", "values"}     # the first rule of these groups that fires explains the rest
 # What a wrong part found by the exercise's probe shows in the model's gradients: not causes of their own.

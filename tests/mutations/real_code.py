@@ -353,7 +353,41 @@ def columns_bias_summed_over_units(self, input, output):
     return [[dW, np.sum(e.T, axis=0, keepdims=True).T] for (dW, _), e in zip(gradients, reversed(errors))]
 
 
+def _softmax_backward_per_example(p, upstream, last_only=False, reshape=lambda s: s.reshape(-1, 1)):
+    """nnfs's Softmax.backward: each example's Jacobian diag(s) - s s^T times its upstream gradient. With
+    ``last_only`` the assignment sits after the loop (dedented): only the last example's row is written."""
+    error = np.zeros_like(upstream)    # np.empty_like in the learner's code: its other rows are whatever was there
+    for index, (single, single_upstream) in enumerate(zip(p, upstream)):
+        single = reshape(single)
+        jacobian = np.diagflat(single) - single @ single.T
+        if not last_only:
+            error[index] = jacobian @ single_upstream
+    if last_only:
+        error[index] = jacobian @ single_upstream
+    return error
+
+
+def softmax_backward_assignment_after_the_loop(self, input, output):
+    """Softmax.backward with `dinputs[index] = np.dot(jacobian, single_dvalues)` dedented out of the loop."""
+    inputs, _, p = forward(self, input)
+    upstream = -index2onehot(output, p.shape[1]) / (len(output) * p)      # categorical cross-entropy's backward
+    return backward(self, inputs, _softmax_backward_per_example(p, upstream, last_only=True))
+
+
+def softmax_backward_reshape_typo(self, input, output):
+    """single_output.rehape(-1, 1): an AttributeError on the first example."""
+    inputs, _, p = forward(self, input)
+    upstream = -index2onehot(output, p.shape[1]) / (len(output) * p)
+    return backward(self, inputs, _softmax_backward_per_example(p, upstream, reshape=lambda s: s.rehape(-1, 1)))
+
+
 REAL_MUTATIONS = [
+    Mutation("softmax backward: the row assignment after the loop", "one_example_only",
+             softmax_backward_assignment_after_the_loop,
+             seen="public nnfs (Neural Networks from Scratch) port (search index file 20212806252: "
+                  "self.dinputs[index] = np.dot(jacobian_matrix, single_dvalues) dedented out of the for loop)"),
+    Mutation("softmax backward: .rehape typo", "exception", softmax_backward_reshape_typo,
+             seen="public nnfs port (search index file 18273511586: single_output.rehape(-1, 1))"),
     Mutation("network input X in every weight gradient", "network_input_as_layer_input",
              network_input_in_every_weight_gradient, model="square",
              seen="public deep-learning-specialization 3-layer port with L2 (search index file 2116588927: "
