@@ -147,6 +147,12 @@ def _output_loss(z, output, probabilities, output_error, output_derivative):
     return torch.sum(z * _tensor(error))
 
 
+def _softmax_over(logits, axis):
+    """exp(z) normalised over ``axis`` of the (B, K) logits (None: over every entry)."""
+    shifted = np.exp(logits - np.max(logits, axis=axis, keepdims=True))
+    return shifted / np.sum(shifted, axis=axis, keepdims=True)
+
+
 def _only_row(error, row):
     """``error`` with every row but ``row`` set to 0."""
     kept = np.zeros_like(error)
@@ -247,6 +253,14 @@ OUTPUT_HYPOTHESES = (
         "softmax input is (p - onehot(y)) / B.",
         lambda context: variant_backpropagation(context, output_error=lambda p, onehot: onehot - _negated(p)),
     ),
+    *(Hypothesis(
+        "softmax_over_batch",
+        f"The softmax is normalised {where}, not over each example's K classes: p = exp(z) / exp(z).sum({code}). "
+        f"Each example's row must sum to 1: exp(z) / exp(z).sum(axis=1, keepdims=True) (rows are examples).",
+        lambda context, axis=axis: variant_backpropagation(
+            context, output_error=lambda p, onehot: _softmax_over(_forward_values(context)[0][-1], axis) - onehot))
+      for where, code, axis in (("over the batch axis (each class over the examples)", "axis=0", 0),
+                                ("over the whole batch at once (one sum over every entry)", "", None))),
     *(Hypothesis(
         "one_example_only",
         f"Only the {which} example of the batch reaches the gradients: the other rows of the error at the softmax "

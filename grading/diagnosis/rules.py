@@ -983,7 +983,7 @@ RULES = (
 )
 
 VALUE_CAUSES_EXPLAINING_COUPLING = {"derivative_of_error", "batch_mean_in_propagation", "output_error_vanishes",
-                                    "one_example_only",
+                                    "one_example_only", "softmax_over_batch",
                                     "missing_batch_mean", "weight_decay", "modifies_parameters"}
 EXCLUSIVE = {"error", "format", "values"}     # the first rule of these groups that fires explains the rest
 # What a wrong part found by the exercise's probe shows in the model's gradients: not causes of their own.

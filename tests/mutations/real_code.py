@@ -381,7 +381,20 @@ def softmax_backward_reshape_typo(self, input, output):
     return backward(self, inputs, _softmax_backward_per_example(p, upstream, reshape=lambda s: s.rehape(-1, 1)))
 
 
+def one_dimensional_softmax_on_the_batch(self, input, output):
+    """The 1-D softmax (c = np.max(a); exp(a - c) / np.sum(exp(a - c))) applied to the (B, K) logits: normalised
+    over every entry of the batch at once."""
+    inputs, zs, _ = forward(self, input)
+    shifted = np.exp(zs[-1] - np.max(zs[-1]))
+    p = shifted / np.sum(shifted)
+    return backward(self, inputs, (p - index2onehot(output, p.shape[1])) / len(output))
+
+
 REAL_MUTATIONS = [
+    Mutation("1-D softmax on the batch (one sum over every entry)", "softmax_over_batch",
+             one_dimensional_softmax_on_the_batch,
+             seen="oreilly-japan/deep-learning-from-scratch issue 85 (the 1-D softmax, np.sum(exp_a) without an "
+                  "axis, still used for 2-D batches)"),
     Mutation("softmax backward: the row assignment after the loop", "one_example_only",
              softmax_backward_assignment_after_the_loop,
              seen="public nnfs (Neural Networks from Scratch) port (search index file 20212806252: "
@@ -423,7 +436,7 @@ REAL_MUTATIONS = [
                   "many of that course's public solutions)"),
     Mutation("sigmoid output layer for several classes", "output_not_shift_invariant", sigmoid_output_layer,
              seen="stackoverflow.com q. 49990816 (sigmoids on a multi-class output layer)"),
-    Mutation("softmax over the batch axis", "examples_coupled", softmax_over_the_batch,
+    Mutation("softmax over the batch axis", "softmax_over_batch", softmax_over_the_batch,
              seen="splunktool.com 'calculate the softmax of an array columnwise' (s / s.sum(0), for columns)"),
     Mutation("own output as layer input (N1)", "output_as_layer_input", own_output_as_layer_input,
              seen="casper-hansen/Neural-Network-From-Scratch@6d59cd9; datascience.stackexchange.com q. 25394"),
