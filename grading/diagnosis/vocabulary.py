@@ -24,6 +24,10 @@ class Vocabulary:
     weight_layout: str          # how a weight gradient gets its (out, in) shape
     missing_layer: str          # {layer}
     not_finite: str             # how to avoid overflow for this loss
+    # The output layer with one of its two gradients right (empty: top_layer_wrong is said): the right one shows
+    # that the error it shares with the other is right, so the sentence must not send the student to check it.
+    top_weight_only_wrong: str = ""
+    top_bias_only_wrong: str = ""
 
 
 MLP = Vocabulary(
@@ -46,6 +50,12 @@ MLP = Vocabulary(
                    "reversed(range(L)))"),
     not_finite="compute the softmax from log-probabilities (subtract the row maximum before exp) and avoid "
                "dividing by zero",
+    top_weight_only_wrong=("The output layer's bias gradient is right, so its error (p - onehot(y)) / B is right; "
+                           "its weight gradient is wrong: dW = error.T @ layer_input, with that layer's INPUT (the "
+                           "previous layer's output a, the batch for layer 0)."),
+    top_bias_only_wrong=("The output layer's weight gradient is right, so its error (p - onehot(y)) / B is right; "
+                         "its bias gradient is wrong: db = the error summed over the examples, "
+                         "np.sum(error, axis=0, keepdims=True)."),
 )
 
 GENERIC = Vocabulary(
