@@ -389,37 +389,35 @@ def _bias_summed_over_everything(evidence):
 
 
 def _weight_is_one_number(evidence):
-    """N13: a weight gradient that is a single number: np.dot of two 1-D vectors (an inner product)."""
-    labels = []
+    """N13: a weight gradient that is a single number: np.dot of two 1-D vectors (an inner product); or a
+    coefficient vector's (1-D) gradient that is one number: a mean or sum over every axis."""
+    matrices, vectors = [], []
     for i, spec in enumerate(evidence.specs):
         found = evidence.found[i]
-        if spec.is_bias or found is None or i in evidence.explained or len(spec.shape) != 2 or min(spec.shape) < 2:
+        if found is None or i in evidence.explained:
             continue
-        if found.size == 1 or (found.shape == tuple(spec.shape) and np.ptp(found) == 0 and np.any(found)
-                               and np.ptp(evidence.reference[i]) > 0):
+        if len(spec.shape) == 1 and spec.shape[0] >= 2 and found.size == 1:
+            vectors.append(i)
+        elif not spec.is_bias and len(spec.shape) == 2 and min(spec.shape) >= 2 and (found.size == 1 or (
+                found.shape == tuple(spec.shape) and np.ptp(found) == 0 and np.any(found)
+                and np.ptp(evidence.reference[i]) > 0)):
+            matrices.append(i)
+    findings = []
+    for indices, cause in ((matrices, "inner_for_outer"), (vectors, "one_number_for_vector")):
+        for i in indices:
             _explain(evidence, i)
-            labels.append(f"{spec.label} (found shape {found.shape})")
-    if not labels:
-        return None
-    return (f"The gradient of {', '.join(labels)} is one number where a matrix {'(out, in)'} is needed: "
-            f"np.dot of two 1-D vectors is their INNER product, a scalar. One example's weight gradient is the "
-            f"OUTER product np.outer(error, layer_input); for a batch, error.T @ layer_input.")
-
-
-def _vector_is_one_number(evidence):
-    """A 1-D parameter (a coefficient vector) whose gradient is one number: a mean or sum over every axis."""
-    labels = []
-    for i, spec in enumerate(evidence.specs):
-        found = evidence.found[i]
-        if found is None or i in evidence.explained or len(spec.shape) != 1 or spec.shape[0] < 2 or found.size != 1:
-            continue
-        _explain(evidence, i)
-        labels.append(f"{spec.label} (found shape {found.shape})")
-    if not labels:
-        return None
-    return (f"The gradient of {', '.join(labels)} is one number where one per entry is needed: a mean or sum "
-            f"taken over every axis (np.mean or np.sum of the whole product) collapsed the entries. "
-            f"{evidence.words.weight_layout[0].upper()}{evidence.words.weight_layout[1:]}.")
+        labels = ", ".join(f"{evidence.specs[i].label} (found shape {evidence.found[i].shape})" for i in indices)
+        if labels and cause == "inner_for_outer":
+            findings.append((cause, f"The gradient of {labels} is one number where a matrix (out, in) is needed: "
+                                    f"np.dot of two 1-D vectors is their INNER product, a scalar. One example's weight "
+                                    f"gradient is the OUTER product np.outer(error, layer_input); for a batch, "
+                                    f"error.T @ layer_input."))
+        elif labels:
+            layout = evidence.words.weight_layout
+            findings.append((cause, f"The gradient of {labels} is one number where one per entry is needed: a mean "
+                                    f"or sum taken over every axis (np.mean or np.sum of the whole product) collapsed "
+                                    f"the entries. {layout[0].upper()}{layout[1:]}."))
+    return findings or None
 
 
 def _bias_axis(evidence):
@@ -936,7 +934,6 @@ RULES = (
     Rule("bias_summed_over_everything", "array", _bias_summed_over_everything),
     Rule("bias_wrong_axis", "array", _bias_axis),
     Rule("inner_for_outer", "array", _weight_is_one_number),
-    Rule("one_number_for_vector", "array", _vector_is_one_number),
     Rule("wrong_shape", "array", _wrong_shape),
     Rule("not_finite", "array", _not_finite),
     Rule("modifies_parameters", "side_effect", _modifies_parameters),

@@ -180,43 +180,39 @@ def kernel_by_correlation(feature_error, windows, input):
 
 # ---- F.3: the backward loop with A_i, B_i --------------------------------------------------------------
 
-def loop_untransposed_blocks(softmax_jacobian, loss_gradient, blocks, layers):
-    """The gradient passed down as A_i @ p, where A_i.T @ p belongs."""
-    p, gradients = softmax_jacobian.T @ loss_gradient, [None] * len(blocks)
+def walk_down(p, blocks, pass_down=lambda a_block, p: a_block.T @ p, pass_first=False):
+    """The loop of F.3 from ``p`` at the last layer: ``q_i = B_i.T @ p``, then ``p = pass_down(A_i, p)``, or the
+    other way round when ``pass_first``."""
+    gradients = [None] * len(blocks)
     for i in reversed(range(len(blocks))):
         a_block, b_block = blocks[i]
+        if pass_first:
+            p = pass_down(a_block, p)
         gradients[i] = b_block.T @ p
-        p = a_block @ p
+        if not pass_first:
+            p = pass_down(a_block, p)
     return gradients
+
+
+def loop_untransposed_blocks(softmax_jacobian, loss_gradient, blocks, layers):
+    """The gradient passed down as A_i @ p, where A_i.T @ p belongs."""
+    return walk_down(softmax_jacobian.T @ loss_gradient, blocks, pass_down=lambda a_block, p: a_block @ p)
 
 
 def loop_weight_for_block(softmax_jacobian, loss_gradient, blocks, layers):
     """W_i.T @ p where A_i.T @ p belongs: the sigmoid's derivative diag(sigma') left out of the way down."""
-    p, gradients = softmax_jacobian.T @ loss_gradient, [None] * len(blocks)
-    for i in reversed(range(len(blocks))):
-        gradients[i] = blocks[i][1].T @ p
-        p = layers[i][1].T @ p
-    return gradients
+    weights = iter([weight for _, weight in reversed(layers)])
+    return walk_down(softmax_jacobian.T @ loss_gradient, blocks, pass_down=lambda a_block, p: next(weights).T @ p)
 
 
 def loop_without_softmax_jacobian(softmax_jacobian, loss_gradient, blocks, layers):
     """The loss's gradient -y / p sent straight into the last layer, past the softmax's Jacobian."""
-    p, gradients = loss_gradient, [None] * len(blocks)
-    for i in reversed(range(len(blocks))):
-        a_block, b_block = blocks[i]
-        gradients[i] = b_block.T @ p
-        p = a_block.T @ p
-    return gradients
+    return walk_down(loss_gradient, blocks)
 
 
 def loop_passes_down_first(softmax_jacobian, loss_gradient, blocks, layers):
     """p passed down through A_i before q_i = B_i.T p is taken: B_i.T meets the gradient meant for the layer below."""
-    p, gradients = softmax_jacobian.T @ loss_gradient, [None] * len(blocks)
-    for i in reversed(range(len(blocks))):
-        a_block, b_block = blocks[i]
-        p = a_block.T @ p
-        gradients[i] = b_block.T @ p
-    return gradients
+    return walk_down(softmax_jacobian.T @ loss_gradient, blocks, pass_first=True)
 
 
 def loop_with_vjp_products(softmax_jacobian, loss_gradient, blocks, layers):
@@ -235,7 +231,8 @@ REAL_LAB_MUTATIONS = [
     LabMutation("MSE gradient without the 1/N", "advertising", "missing_batch_mean", ("SUM", "1/N"),
                 mse_without_mean,
                 seen="eriklindernoren/ML-From-Scratch#38 (gradient not divided by the number of examples)"),
-    LabMutation("MSE gradient of half the sum of squares", "advertising", "half_sum_of_squares", ("SUM of squares halved", "1/N"),
+    LabMutation("MSE gradient of half the sum of squares", "advertising", "half_sum_of_squares",
+                ("SUM of squares halved", "1/N"),
                 mse_half_sum,
                 seen="Q&A: gamwe6.github.io obafuro 2018/08/22 (gradient X^T X b - X^T y of ||Xb - y||^2 / 2, "
                      "cost rising); acids-ircam/creative_ml#6 (MSE written as a sum)"),
@@ -259,13 +256,15 @@ REAL_LAB_MUTATIONS = [
     LabMutation("GLM seed reversed", "glm:seed", "wrong_sign", ("seed", "(y_hat - y) / B"), seed_reversed,
                 seen="eriklindernoren/ML-From-Scratch#107; JuliaAI/MLJLinearModels.jl#104 (sign of the logistic "
                      "gradient)"),
-    LabMutation("GLM seed without the 1/B", "glm:seed", "missing_batch_mean", ("seed", "divides by B once"), seed_without_mean,
+    LabMutation("GLM seed without the 1/B", "glm:seed", "missing_batch_mean", ("seed", "divides by B once"),
+                seed_without_mean,
                 seen="eriklindernoren/ML-From-Scratch#38 (the mean's 1/n left out)"),
     LabMutation("GLM seed through the link's derivative", "glm:seed", "seed_times_link_slope", ("seed", "slope"),
                 seed_through_the_link_again,
                 seen="glm-tools/pyglmnet#181 and #213 (the Poisson and gamma gradients written through the link "
                      "by hand, eta for exp(eta))"),
-    LabMutation("Poisson rate as eta", "glm:poisson", "inverse_link", ("inverse link", "exp(eta)"), poisson_rate_as_eta,
+    LabMutation("Poisson rate as eta", "glm:poisson", "inverse_link", ("inverse link", "exp(eta)"),
+                poisson_rate_as_eta,
                 seen="glm-tools/pyglmnet#181 (eta where exp(eta) belongs); lightgbm-org/LightGBM#869 (Poisson "
                      "objective without its link)"),
     LabMutation("Poisson rate as log(eta)", "glm:poisson", "inverse_link", ("log", "exp(eta)"),
@@ -294,8 +293,8 @@ REAL_LAB_MUTATIONS = [
     LabMutation("conv1d bias gradient per position", "conv1d", "bias_partly_summed", ("both axes",),
                 kernel_bias_per_position,
                 seen="rust0258/Deeplearning.ai-NLP-Specialization#70 (the biases' gradients summed wrongly)"),
-    LabMutation("F.3 gradient passed down untransposed", "progressive", "shape_mismatch_in_code", ("A_i.T @ p", "A_i @ p does not multiply"),
-                loop_untransposed_blocks,
+    LabMutation("F.3 gradient passed down untransposed", "progressive", "shape_mismatch_in_code",
+                ("A_i.T @ p", "A_i @ p does not multiply"), loop_untransposed_blocks,
                 seen="JuliaDiff/ReverseDiff.jl#235 (y' * A against A' * y); stan-dev/math#230 (Jacobian "
                      "transposed)"),
     LabMutation("F.3 W_i for A_i", "progressive", "weight_for_block", ("A_i", "sigmoid"), loop_weight_for_block,
@@ -304,7 +303,8 @@ REAL_LAB_MUTATIONS = [
     LabMutation("F.3 softmax Jacobian skipped", "progressive", "softmax_jacobian_skipped", ("softmax",),
                 loop_without_softmax_jacobian,
                 seen="arthurdouillard/deepcourse#6 (a gradient taken before, not after, a layer's Jacobian)"),
-    LabMutation("F.3 passes down before taking q_i", "progressive", "shape_mismatch_in_code", ("first q_i = B_i.T @ p",),
+    LabMutation("F.3 passes down before taking q_i", "progressive", "shape_mismatch_in_code",
+                ("first q_i = B_i.T @ p",),
                 loop_passes_down_first,
                 seen="torch/DEPRECEATED-torch7-distro#89 (update before use); "
                      "brianguenter/FastDifferentiation.jl#2 (products in the wrong order)"),
