@@ -6,6 +6,7 @@ import pytest
 from mutations.real_labs import REAL_LAB_CORRECT, REAL_LAB_MUTATIONS, report_for
 
 LAB_OF_PART = {"advertising": "advertising_mse", "conv1d": "conv1d", "progressive": "progressive_network",
+               "glm:seed:categorical": "glm_natural_parameter",
                "glm:seed": "glm_natural_parameter", "glm:poisson": "glm_natural_parameter",
                "glm:categorical": "glm_natural_parameter"}
 NOT_REGRESSION_WORDS = ("layer", "softmax", "error @ W", "onehot")   # what the MLP's diagnosis speaks of

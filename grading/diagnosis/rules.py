@@ -711,7 +711,8 @@ def _layer_scales(evidence):
         return named
     described = ", ".join(f"layer {layer} x{scale:.3g}" for layer, scale in scales.items())
     return "layer_scales", (f"Each layer's gradients point the right way but are scaled by a different factor "
-                            f"({described}): a factor is applied to the error on its way down.")
+                            f"({described}): a factor is applied to some layers' gradients, or to the error on its "
+                            f"way down to them.")
 
 
 def _vanishing(evidence):

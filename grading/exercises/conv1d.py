@@ -91,11 +91,14 @@ def kernel_flipped(context):
     return [np.asarray(context.reference[0])[:, ::-1], *context.reference[1:]]
 
 
-def mean_over_positions(context):
-    """The kernel's and its bias's gradients divided by P: the copies' gradients averaged, not summed."""
-    positions = np.shape(context.parameters[2])[1]
-    return [np.asarray(context.reference[0]) / positions, np.asarray(context.reference[1]) / positions,
-            *context.reference[2:]]
+def kernel_divided_by(count_of):
+    """The kernel's and its bias's gradients divided by ``count_of(B, P)``, the output layer's right: the copies'
+    gradients averaged (over the positions, or over the examples as well), not summed."""
+    def predict(context):
+        count = count_of(len(context.input), np.shape(context.parameters[2])[1])
+        return [np.asarray(context.reference[0]) / count, np.asarray(context.reference[1]) / count,
+                *context.reference[2:]]
+    return predict
 
 
 PADDING_SENTENCE = ("The kernel's gradient pairs each offset w with the wrong input entries, as a padded correlation "
@@ -115,7 +118,14 @@ CONV1D_HYPOTHESES = (
     Hypothesis("mean_over_positions",
                "The kernel's and its bias's gradients are P times too small: the copies' gradients are averaged "
                "over the P positions. K and c are used at every position, so their gradients are the SUM over "
-               "positions (the 1/B of the mean over examples is already in the given error).", mean_over_positions),
+               "positions (the 1/B of the mean over examples is already in the given error).",
+               kernel_divided_by(lambda batch, positions: positions)),
+    Hypothesis("mean_over_positions",
+               "The kernel's and its bias's gradients are B * P times too small: averaged over the examples and "
+               "the positions (np.mean over both axes), while the given feature_error already holds the 1/B of the "
+               "mean. K and c are used at every position of every example, so their gradients are the SUM over "
+               "positions and examples.",
+               kernel_divided_by(lambda batch, positions: batch * positions)),
     # np.correlate(input, error, 'full')[:width] pairs offset w with input[t + w - (P - 1)]; off by one either way
     *(Hypothesis("kernel_padding", PADDING_SENTENCE, kernel_with_offsets_shifted(shift_of)) for shift_of in
       (lambda positions, width: 1 - positions, lambda positions, width: -1, lambda positions, width: 1)),

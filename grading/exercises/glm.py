@@ -74,11 +74,19 @@ def _with_inverse_link(inverse_link, distributions):
     return predict
 
 
+# The inverse link's slope, element-wise (the categorical's diagonal: what a per-logit sigmoid's derivative gives).
+LINK_SLOPES = {"poisson": (torch.exp, torch.exp),
+               "categorical": (lambda eta: torch.softmax(eta, dim=1),
+                               lambda eta: torch.softmax(eta, dim=1) * (1 - torch.softmax(eta, dim=1)))}
+
+
 def _seed_times_link_slope(context):
-    """The seed ``(y_hat - y) * exp(eta) / B`` of a Poisson: a squared error's derivative chained through the link."""
-    if context.model.distribution_name != "poisson":
+    """The seed ``(y_hat - y) * f'(eta) / B``: a squared error's derivative chained through the inverse link ``f``
+    (Poisson: exp; categorical: the diagonal y_hat (1 - y_hat))."""
+    if context.model.distribution_name not in LINK_SLOPES:
         return None
-    return seeded_gradients(context, lambda eta, y: (torch.exp(eta) - y) * torch.exp(eta) / eta.shape[0])
+    mean, slope = LINK_SLOPES[context.model.distribution_name]
+    return seeded_gradients(context, lambda eta, y: (mean(eta) - y) * slope(eta) / eta.shape[0])
 
 
 GLM_HYPOTHESES = (
@@ -94,9 +102,10 @@ GLM_HYPOTHESES = (
     Hypothesis("inverse_link", "The gradients are those of y_hat = sigmoid(eta) for each logit on its own: the "
                "categorical's inverse link is softmax(eta, dim=1), whose rows sum to 1.",
                _with_inverse_link(torch.sigmoid, ("categorical",))),
-    Hypothesis("seed_times_link_slope", "The seed is (y_hat - y) times the inverse link's slope exp(eta): the "
-               "derivative of a squared error on y_hat, chained through the link. For the negative "
-               "log-likelihood the slope cancels: the seed at eta is (y_hat - y) / B.", _seed_times_link_slope),
+    Hypothesis("seed_times_link_slope", "The seed is (y_hat - y) times the inverse link's slope (exp(eta) for the "
+               "Poisson, y_hat * (1 - y_hat) for the categorical): the derivative of a squared error on y_hat, "
+               "chained through the link. For the negative log-likelihood the slope cancels: the seed at eta is "
+               "(y_hat - y) / B.", _seed_times_link_slope),
 )
 
 GRADED_DISTRIBUTION = "poisson"  # the one `backprop-labs check` builds; the reference knows all three

@@ -8,8 +8,9 @@ diagnosis must name first, ``words`` phrases its sentence must hold (the mistake
 ``part`` is what the code replaces (see :func:`report_for`):
 
 * ``"advertising"``: ``mean_squared_error_gradient(design (N, 1 + F), coefficients (1 + F,), target (N,))``;
-* ``"glm:seed"``: ``natural_parameter_seed(y_hat, targets)``; ``"glm:<distribution>"``: that distribution's
-  inverse link ``eta (B, out) -> y_hat`` (torch tensors), checked on a network of that distribution;
+* ``"glm:seed"``: ``natural_parameter_seed(y_hat, targets)`` on the Poisson network (``"glm:seed:categorical"``:
+  on the categorical one); ``"glm:<distribution>"``: that distribution's inverse link ``eta (B, out) -> y_hat``
+  (torch tensors), checked on a network of that distribution;
 * ``"conv1d"``: ``kernel_gradients(feature_error (B, P), windows (B, P, width), input (B, L)) -> (dK, dc)``;
 * ``"progressive"``: ``backward_loop(softmax_jacobian, loss_gradient, blocks, layers) -> [q_1, ..., q_L]``, the
   loop of ``progressive_backprop`` (blocks ``[(A_i, B_i), ...]``, layers ``[(kind, W_i), ...]``).
@@ -128,6 +129,11 @@ def categorical_as_sigmoid(eta):
     return torch.sigmoid(eta)
 
 
+def seed_through_the_sigmoid_slope(y_hat, targets):
+    """(y_hat - y) * y_hat * (1 - y_hat) / B: the sigmoid's derivative chained in after the cross-entropy's."""
+    return (y_hat - targets) * y_hat * (1 - y_hat) / y_hat.shape[0]
+
+
 def categorical_shifted_by_hand(eta):
     """Right, written otherwise: exp of the logits minus the row maximum, normalised per row."""
     shifted = torch.exp(eta - eta.max(dim=1, keepdim=True).values)
@@ -156,6 +162,13 @@ def kernel_mean_over_positions(feature_error, windows, input):
     positions = feature_error.shape[1]
     kernel = np.einsum("bp,bpw->w", feature_error, windows) / positions
     return kernel[np.newaxis, :], feature_error.sum().reshape(1, 1) / positions
+
+
+def kernel_mean_over_examples_and_positions(feature_error, windows, input):
+    """np.mean(feature_error[:, :, None] * windows, axis=(0, 1)): a mean over examples and positions, 1/(B P) on top
+    of the given error's 1/B; the bias likewise."""
+    kernel = np.mean(feature_error[:, :, np.newaxis] * windows, axis=(0, 1))
+    return kernel[np.newaxis, :], np.mean(feature_error).reshape(1, 1)
 
 
 def kernel_last_position(feature_error, windows, input):
@@ -254,15 +267,21 @@ REAL_LAB_MUTATIONS = [
                 seen="McGillAISociety/mais-bootcamp-w2019#71; joelgrus/data-science-from-scratch#125 (the "
                      "intercept's derivative 2 * error written apart from the slopes')"),
     LabMutation("GLM seed reversed", "glm:seed", "wrong_sign", ("seed", "(y_hat - y) / B"), seed_reversed,
-                seen="eriklindernoren/ML-From-Scratch#107; JuliaAI/MLJLinearModels.jl#104 (sign of the logistic "
+                seen="haifengl/smile#151 (target - output where output - target belongs for the cross-entropy); "
+                     "eriklindernoren/ML-From-Scratch#107; JuliaAI/MLJLinearModels.jl#104 (sign of the logistic "
                      "gradient)"),
     LabMutation("GLM seed without the 1/B", "glm:seed", "missing_batch_mean", ("seed", "divides by B once"),
                 seed_without_mean,
                 seen="eriklindernoren/ML-From-Scratch#38 (the mean's 1/n left out)"),
     LabMutation("GLM seed through the link's derivative", "glm:seed", "seed_times_link_slope", ("seed", "slope"),
                 seed_through_the_link_again,
-                seen="glm-tools/pyglmnet#181 and #213 (the Poisson and gamma gradients written through the link "
-                     "by hand, eta for exp(eta))"),
+                seen="hunkim/DeepLearningZeroToAll#113 and apache/mxnet#2001 (the link's slope chained in after "
+                     "the likelihood's derivative, as for an L2 loss); udacity/deep-learning-v2-pytorch#105 (no "
+                     "sigmoid prime required again)"),
+    LabMutation("categorical seed through the sigmoid's slope", "glm:seed:categorical", "seed_times_link_slope",
+                ("seed", "slope"), seed_through_the_sigmoid_slope,
+                seen="hunkim/DeepLearningZeroToAll#113 (diff * sigma_prime(l2) with a cross-entropy); "
+                     "JuliaML/LossFunctions.jl#135 (output * (1 - output) expected in the cross-entropy's derivative)"),
     LabMutation("Poisson rate as eta", "glm:poisson", "inverse_link", ("inverse link", "exp(eta)"),
                 poisson_rate_as_eta,
                 seen="glm-tools/pyglmnet#181 (eta where exp(eta) belongs); lightgbm-org/LightGBM#869 (Poisson "
@@ -284,15 +303,20 @@ REAL_LAB_MUTATIONS = [
                      "padded convolution)"),
     LabMutation("conv1d kernel gradient averaged over positions", "conv1d", "mean_over_positions",
                 ("averaged", "SUM over positions"), kernel_mean_over_positions,
-                seen="acids-ircam/creative_ml#6 (sum against mean); karpathy/micrograd#2 (a shared value's "
-                     "gradients are added)"),
+                seen="Oneflow-Inc/oneflow#255 (weight and bias gradients divided by the kernel's sliding steps); "
+                     "BVLC/caffe#3242 (normalising by the number of positions proposed)"),
+    LabMutation("conv1d kernel gradient as a mean over examples and positions", "conv1d", "mean_over_positions",
+                ("averaged", "SUM over positions"), kernel_mean_over_examples_and_positions,
+                seen="sebgao/cTensor#3 (the weight gradient times 1/(B H W)); kvfrans/notes#5 (jnp.mean where "
+                     "jnp.sum belongs for a bias)"),
     LabMutation("conv1d kernel gradient of the last position", "conv1d", "kernel_one_position",
                 ("SUM over positions",), kernel_last_position,
                 seen="facebookresearch/beanmachine#1782; PaddlePaddle/Paddle#1805 (gradient overwritten, not "
                      "accumulated)"),
     LabMutation("conv1d bias gradient per position", "conv1d", "bias_partly_summed", ("both axes",),
                 kernel_bias_per_position,
-                seen="rust0258/Deeplearning.ai-NLP-Specialization#70 (the biases' gradients summed wrongly)"),
+                seen="heyxhh/nnet-numpy#1 and iree-org/fusilli#80 (a conv bias's gradient is a reduction over "
+                     "every axis it is broadcast along)"),
     LabMutation("F.3 gradient passed down untransposed", "progressive", "shape_mismatch_in_code",
                 ("A_i.T @ p", "A_i @ p does not multiply"), loop_untransposed_blocks,
                 seen="JuliaDiff/ReverseDiff.jl#235 (y' * A against A' * y); stan-dev/math#230 (Jacobian "
@@ -398,7 +422,7 @@ def report_for(part, code, monkeypatch):
         return _conv1d_report(code)
     if part == "progressive":
         return _progressive_report(code, monkeypatch)
-    if part == "glm:seed":
-        return _glm_report("poisson", monkeypatch, seed=code)
+    if part.startswith("glm:seed"):
+        return _glm_report(part.removeprefix("glm:seed").removeprefix(":") or "poisson", monkeypatch, seed=code)
     distribution = part.removeprefix("glm:")
     return _glm_report(distribution, monkeypatch, inverse_link=code)
