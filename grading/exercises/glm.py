@@ -42,7 +42,8 @@ GLM_VOCABULARY = Vocabulary(
     bias_reduce="sum over the examples",
     weight_layout="the weight gradient has the weight's shape",
     missing_layer="the backward loop never reaches layer {layer}",
-    not_finite="exp(eta) overflows for large eta: check the inverse link",
+    not_finite=("check the inverse link: exp(eta) overflows for very large eta, and log(eta) is NaN where eta <= 0 "
+                "(the Poisson's mean is exp(eta), not log(eta))"),
 )
 
 def seeded_gradients(context, seed_of):

@@ -287,7 +287,7 @@ REAL_LAB_MUTATIONS = [
                 seen="glm-tools/pyglmnet#181 (eta where exp(eta) belongs); lightgbm-org/LightGBM#869 (Poisson "
                      "objective without its link)"),
     LabMutation("Poisson rate as log(eta)", "glm:poisson", "inverse_link", ("log", "exp(eta)"),
-                poisson_rate_as_log,
+                poisson_rate_as_log, also=("not_finite",),   # NaN where eta <= 0: named there by the words
                 seen="greta-dev/greta#202; pymc-devs/pymc#1100; bambinos/bambi#112 (log where exp belongs)"),
     LabMutation("categorical softmax over the batch", "glm:categorical", "inverse_link", ("dim=0", "dim=1"),
                 categorical_over_batch, also=("examples_coupled",),
@@ -362,27 +362,41 @@ def _regression_report(code):
     return grading.check_backpropagation(model, features, sales)
 
 
-def _glm_report(distribution, monkeypatch, seed=None, inverse_link=None):
+def glm_distribution(part):
+    """The distribution whose network shows the mistake of ``part`` (``"glm:seed"``: the Poisson)."""
+    return part.removeprefix("glm:seed").removeprefix("glm:").removeprefix(":") or "poisson"
+
+
+def plant_glm(part, code, monkeypatch):
+    """The solution's seed, or one distribution's inverse link, replaced by ``code``."""
     import dataclasses
 
+    from labs_solutions import glm
+
+    if part.startswith("glm:seed"):
+        monkeypatch.setattr(glm, "natural_parameter_seed", code)
+        return
+    distribution = glm_distribution(part)
+    monkeypatch.setattr(glm, f"{distribution}_mean", code)
+    monkeypatch.setitem(glm.DISTRIBUTIONS, distribution,
+                        dataclasses.replace(glm.DISTRIBUTIONS[distribution], inverse_link=code))
+
+
+def _glm_report(part, code, monkeypatch):
     import grading
     from backprop_labs.datasets.glm_synthetic import synthetic_glm_data
     from labs_solutions import glm
 
-    if seed is not None:
-        monkeypatch.setattr(glm, "natural_parameter_seed", seed)
-    if inverse_link is not None:
-        monkeypatch.setattr(glm, f"{distribution}_mean", inverse_link)
-        monkeypatch.setitem(glm.DISTRIBUTIONS, distribution,
-                            dataclasses.replace(glm.DISTRIBUTIONS[distribution], inverse_link=inverse_link))
+    plant_glm(part, code, monkeypatch)
+    distribution = glm_distribution(part)
     data = synthetic_glm_data(num_examples=40, seed=5)
     return grading.check_backpropagation(glm.GLMNetwork(distribution, seed=2), data.inputs, data.labels[distribution])
 
 
-def _conv1d_report(code):
-    import grading
+def conv1d_network_with(code):
+    """The lab's ``Conv1dNetwork`` whose kernel gradients are ``code``'s (the given output layer's kept)."""
     from backprop_labs.utils import index2onehot
-    from labs_solutions.conv1d import Conv1dNetwork, motif_sequences
+    from labs_solutions.conv1d import Conv1dNetwork
 
     class Planted(Conv1dNetwork):
         def backpropagation(self, input, output):
@@ -391,12 +405,19 @@ def _conv1d_report(code):
             feature_error = (error @ self.parameters[1][0]) * (z > 0)
             return [list(code(feature_error, windows, input)), super().backpropagation(input, output)[1]]
 
-    input, output = motif_sequences(num_examples=20, seed=3)
-    return grading.check_backpropagation(Planted(12, seed=1), input, output)
+    return Planted
 
 
-def _progressive_report(code, monkeypatch):
+def _conv1d_report(code):
     import grading
+    from labs_solutions.conv1d import motif_sequences
+
+    input, output = motif_sequences(num_examples=20, seed=3)
+    return grading.check_backpropagation(conv1d_network_with(code)(12, seed=1), input, output)
+
+
+def plant_backward_loop(code, monkeypatch):
+    """``progressive_backprop`` of the solution with ``code`` as its backward loop (the forward pass kept)."""
     from labs_solutions.forward_reverse import progressive
 
     def planted_backprop(x, y, layers):
@@ -409,6 +430,13 @@ def _progressive_report(code, monkeypatch):
         return loss, code(softmax_jacobian, -y / probabilities, blocks, layers)
 
     monkeypatch.setattr(progressive, "progressive_backprop", planted_backprop)
+
+
+def _progressive_report(code, monkeypatch):
+    import grading
+    from labs_solutions.forward_reverse import progressive
+
+    plant_backward_loop(code, monkeypatch)
     rng = np.random.default_rng(9)
     model = progressive.ProgressiveNetwork([6, 5, 4, 3], ["sigmoid", "sigmoid", "linear"], learning_rate=0.1, seed=2)
     return grading.check_backpropagation(model, rng.normal(size=(13, 6)), rng.integers(3, size=13))
@@ -422,7 +450,4 @@ def report_for(part, code, monkeypatch):
         return _conv1d_report(code)
     if part == "progressive":
         return _progressive_report(code, monkeypatch)
-    if part.startswith("glm:seed"):
-        return _glm_report(part.removeprefix("glm:seed").removeprefix(":") or "poisson", monkeypatch, seed=code)
-    distribution = part.removeprefix("glm:")
-    return _glm_report(distribution, monkeypatch, inverse_link=code)
+    return _glm_report(part, code, monkeypatch)
