@@ -77,9 +77,10 @@ def backward_loop_gradients(context, seed="softmax", pass_down="A"):
 
 PROGRESSIVE_HYPOTHESES = (
     Hypothesis("softmax_jacobian_skipped",
-               "The backward loop starts from -y / p, the cross-entropy's gradient at the probabilities, sent into "
-               "the last layer past the softmax's Jacobian: start from p = J_softmax.T @ (-y / p), which is p - y "
-               "(then / B for the mean).", partial(backward_loop_gradients, seed="skipped")),
+               "The backward loop starts from -y / probabilities, the cross-entropy's gradient at the softmax's "
+               "output, sent into the last layer past the softmax's Jacobian: start from softmax_jacobian.T @ "
+               "(-y / probabilities), which is probabilities - y (the batch's mean then divides by B).",
+               partial(backward_loop_gradients, seed="skipped")),
     Hypothesis("weight_for_block",
                "The gradient is passed down through W_i where A_i = diag(sigma'(W_i z_i)) W_i belongs: the sigmoid's "
                "derivative is left out on the way down (each layer's own gradient B_i.T @ p keeps it).",
