@@ -237,8 +237,9 @@ def _shape_exception(evidence):
         hint = ""
         if batch in sizes and len(set(sizes)) == 2:
             other = (set(sizes) - {batch}).pop()
+            guess = " (a per-example matrix kept for one example only?)" if evidence.words is MLP else ""
             hint = (f" One operand has one row per example (B = {batch}) where the other has {other}: an array "
-                    f"that should be (B, ...) is not (a per-example matrix kept for one example only?).")
+                    f"that should be (B, ...) is not{guess}.")
         return (f"Your code raised {error.describe()}. Shapes do not line up: {evidence.words.shapes}.{hint}")
     return None
 
@@ -418,21 +419,35 @@ def _bias_summed_over_everything(evidence):
 
 
 def _weight_is_one_number(evidence):
-    """N13: a weight gradient that is a single number: np.dot of two 1-D vectors (an inner product)."""
-    labels = []
+    """N13: a weight gradient that is a single number: np.dot of two 1-D vectors (an inner product); or a
+    coefficient vector's (1-D) gradient that is one number: a mean or sum over every axis."""
+    matrices, vectors = [], []
     for i, spec in enumerate(evidence.specs):
         found = evidence.found[i]
-        if spec.is_bias or found is None or i in evidence.explained or len(spec.shape) != 2 or min(spec.shape) < 2:
+        if found is None or i in evidence.explained:
             continue
-        if found.size == 1 or (found.shape == tuple(spec.shape) and np.ptp(found) == 0 and np.any(found)
-                               and np.ptp(evidence.reference[i]) > 0):
+        if len(spec.shape) == 1 and spec.shape[0] >= 2 and found.size == 1:
+            vectors.append(i)
+        elif not spec.is_bias and len(spec.shape) == 2 and min(spec.shape) >= 2 and (found.size == 1 or (
+                found.shape == tuple(spec.shape) and np.ptp(found) == 0 and np.any(found)
+                and np.ptp(evidence.reference[i]) > 0)):
+            matrices.append(i)
+    findings = []
+    for indices, cause in ((matrices, "inner_for_outer"), (vectors, "one_number_for_vector")):
+        for i in indices:
             _explain(evidence, i)
-            labels.append(f"{spec.label} (found shape {found.shape})")
-    if not labels:
-        return None
-    return (f"The gradient of {', '.join(labels)} is one number where a matrix {'(out, in)'} is needed: "
-            f"np.dot of two 1-D vectors is their INNER product, a scalar. One example's weight gradient is the "
-            f"OUTER product np.outer(error, layer_input); for a batch, error.T @ layer_input.")
+        labels = ", ".join(f"{evidence.specs[i].label} (found shape {evidence.found[i].shape})" for i in indices)
+        if labels and cause == "inner_for_outer":
+            findings.append((cause, f"The gradient of {labels} is one number where a matrix (out, in) is needed: "
+                                    f"np.dot of two 1-D vectors is their INNER product, a scalar. One example's weight "
+                                    f"gradient is the OUTER product np.outer(error, layer_input); for a batch, "
+                                    f"error.T @ layer_input."))
+        elif labels:
+            layout = evidence.words.weight_layout
+            findings.append((cause, f"The gradient of {labels} is one number where one per entry is needed: a mean "
+                                    f"or sum taken over every axis (np.mean or np.sum of the whole product) collapsed "
+                                    f"the entries. {layout[0].upper()}{layout[1:]}."))
+    return findings or None
 
 
 def _bias_axis(evidence):
@@ -455,6 +470,9 @@ def _bias_axis(evidence):
             cause = "bias_wrong_axis" if found.size == batch else "bias_not_summed"
         elif found.size == width:
             cause = "bias_shape"
+        elif width == 1 and found.size > 1 and _close(np.sum(found).reshape(spec.shape), evidence.reference[i],
+                                                      evidence.tolerance):
+            cause = "bias_partly_summed"   # one bias shared along two axes, summed along one of them only
         else:
             continue
         _explain(evidence, i)
@@ -468,6 +486,9 @@ def _bias_axis(evidence):
         if cause == "bias_not_summed":
             sentence = (f"Bias gradient shapes {labels}: one row per example, the per-example bias gradients are "
                         f"never summed. {reduce}, shape {expected}.")
+        elif cause == "bias_partly_summed":
+            sentence = (f"Bias gradient shapes {labels}: summed over one axis only, and its entries add up to the "
+                        f"right gradient. {reduce}, shape {expected}.")
         elif cause == "bias_wrong_axis":
             sentence = f"Bias gradient shapes {labels}: the error is summed over the wrong axis. {reduce}, shape {expected}."
         else:
@@ -483,6 +504,9 @@ def _bias_axis(evidence):
 def _wrong_shape(evidence):
     problems = [p for p in evidence.problems_of("wrong_shape") + evidence.problems_of("singleton_axes")
                 if p.spec is None or evidence.specs.index(p.spec) not in evidence.explained]
+    named = _hypothesis_for_shapes(evidence, [evidence.specs.index(p.spec) for p in problems if p.spec is not None])
+    if named:
+        return named
     for problem in problems:
         if problem.spec is not None:
             _explain(evidence, evidence.specs.index(problem.spec))
@@ -724,9 +748,13 @@ def _layer_scales(evidence):
             f"Each layer's gradients are B / n times the right ones, with n a size of the layer, not the batch: "
             f"{described}. The loss is the mean over the B = {batch} examples: divide by len(output), the number "
             f"of examples, not by a weight's shape.")
+    named = _hypotheses(evidence)   # a mistake the exercise re-enacts names what the factors only describe
+    if named:
+        return named
     described = ", ".join(f"layer {layer} x{scale:.3g}" for layer, scale in scales.items())
     return "layer_scales", (f"Each layer's gradients point the right way but are scaled by a different factor "
-                            f"({described}): a factor is applied to the error on its way down.")
+                            f"({described}): a factor is applied to some layers' gradients, or to the error on its "
+                            f"way down to them.")
 
 
 def _vanishing(evidence):
@@ -800,6 +828,22 @@ def _hypotheses(evidence):
     return findings
 
 
+def _hypothesis_for_shapes(evidence, indices):
+    """The exercise's re-enacted mistake that predicts the wrong-shaped arrays ``indices`` (shape and values), as
+    ``[(cause, sentence)]``, or None. Only when nothing else is wrong: the values rules judge the rest."""
+    if (not indices or evidence.hypothesis_context is None or not evidence.exercise.hypotheses
+            or any(i not in indices for i in evidence.wrong)):
+        return None
+    student = [u if u is not None else f for u, f in zip(evidence.usable, evidence.found)]
+    match = matching_hypothesis(evidence.exercise.hypotheses, evidence.hypothesis_context, student,
+                                evidence.tolerance.hypothesis_match, indices)
+    if match is None or match[1] != 1.0:
+        return None
+    for i in indices:
+        _explain(evidence, i)
+    return [(match[0].cause, match[0].sentence)]
+
+
 def _weight_decay(evidence):
     """Every wrong array is a weight whose gradient is the reference plus one common lambda * W (an L2 penalty's
     gradient), and every bias is right."""
@@ -845,6 +889,10 @@ def _common_scale(evidence):
             return "returned_update", (f"Every gradient is minus the learning rate ({rate:g}) times the right one: "
                                        f"your code returns the update step (-learning_rate * gradient), not the "
                                        f"gradient. Return the gradients; the training loop takes the step.")
+        half_sum = evidence.batch_size / 2
+        if evidence.words.half_sum and evidence.batch_size >= 2 and abs(values[0] - half_sum) <= 1e-3 * half_sum:
+            return "half_sum_of_squares", (f"Every gradient is B / 2 = {half_sum:g} times the right one: "
+                                           f"{evidence.words.half_sum}.")
         divisor = _fixed_divisor(evidence, values[0])
         if divisor is not None:
             return "not_a_mean", (

@@ -15,6 +15,7 @@ import torch
 
 from grading.course.assignments import AssignmentRow
 from grading.course.cell_scope import CellScope
+from grading.diagnosis.regression_hypotheses import REGRESSION_HYPOTHESES
 from grading.diagnosis.vocabulary import Vocabulary
 from grading.gradient_check.registry import GradientExercise, ParameterSpec, register_exercise
 from grading.policy.precision import normwise_error
@@ -28,7 +29,7 @@ REGRESSION_VOCABULARY = Vocabulary(
     code="mean_squared_error_gradient",
     sign="the residual is prediction - y (X @ c - y), not y - prediction",
     output_start="the gradient of mean((X @ c - y)**2), which is 2 / B * X.T @ (X @ c - y)",
-    fix_mean="the loss is the MEAN of the squared residuals: 2 / B * X.T @ residual",
+    fix_mean="divide the sum over the examples by N once (the 1/N of the mean): 2 / N * X.T @ residual",
     shapes="X is (B, 1 + F) with the intercept column, c is (1 + F,), so X @ c is (B,) and X.T @ residual is (1 + F,)",
     top_layer_wrong="The gradient is wrong: it should be 2 / B * X.T @ (X @ c - y).",
     lower_layer_wrong="The gradient is wrong: it should be 2 / B * X.T @ (X @ c - y).",
@@ -38,6 +39,9 @@ REGRESSION_VOCABULARY = Vocabulary(
     weight_layout="the gradient has the coefficients' shape (1 + F,)",
     missing_layer="",
     not_finite="check for division by zero",
+    half_sum=("that is the gradient of the SUM of squares halved, X.T @ (X @ c - y): the loss is the MEAN of the "
+              "squared residuals: keep the factor 2 of the square's derivative and divide the sum by N (the 1/N of the "
+              "mean): 2 / N * X.T @ (X @ c - y)"),
 )
 
 
@@ -188,6 +192,7 @@ register_exercise(GradientExercise(
     parameter_specs=lambda model: [ParameterSpec(("coefficients",), None, "coefficients",
                                                  tuple(np.shape(model.parameters["coefficients"])))],
     output_bias=None,  # not a softmax
+    hypotheses=REGRESSION_HYPOTHESES,
     build_model=build_linear_regression,
     vocabulary=REGRESSION_VOCABULARY,
     load_data=load_advertising_data,
