@@ -1,0 +1,143 @@
+"""One judge for every gradient exercise judged by ``check_backpropagation`` (R.1, C.1, F.3, G.2, A.6b): work
+right in float64, work right in float32 and one mistake get the same score per test cell from the notebook's
+own test cells (their code run on the notebook's data) and from the trusted check that writes the official
+grade (run in this process), and the mistake the same causes with the same sentences."""
+import re
+import types
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+import grading.course.test_cell_helpers as helpers
+from one_judge_population import _in_float32, cells_in_kernel, cells_trusted, graded_cells
+
+
+def _float32_output(backpropagation):
+    """Right, but every returned gradient rounded to float32 (code whose last step is ``.astype(np.float32)``)."""
+    def rounded(self, input, output):
+        return [[np.asarray(leaf, dtype=np.float32) for leaf in pair] for pair in backpropagation(self, input, output)]
+    return rounded
+
+
+def _transposed_first_weight(backpropagation):
+    """The first layer's weight gradient returned transposed (``input.T @ delta`` for ``delta.T @ input``)."""
+    def transposed(self, input, output):
+        (first, *rest), *layers = backpropagation(self, input, output)
+        return [[np.asarray(first).T, *rest], *layers]
+    return transposed
+
+
+def _variant(base, method, form):
+    """``base`` with its gradient ``method`` changed by ``form``; named as ``base`` (same module, so that the
+    grader's part-by-part probe of the package finds the same package both ways)."""
+    return type(base.__name__, (base,), {method: form(getattr(base, method)), "__module__": base.__module__,
+                                         "__qualname__": base.__qualname__})
+
+
+@lru_cache(maxsize=1)
+def _digits():
+    from backprop_labs.datasets import load_digits_data
+
+    return load_digits_data()
+
+
+def _advertising(form):
+    from backprop_labs.datasets import load_advertising
+    from grading.exercises.advertising import LinearRegressionGradient
+    from labs_solutions import advertising
+
+    gradient = {"float64": advertising.mean_squared_error_gradient,
+                "float32": lambda design, coefficients, target: advertising.mean_squared_error_gradient(
+                    design.astype(np.float32), coefficients.astype(np.float32), target.astype(np.float32)),
+                "mistake": lambda design, coefficients, target: design.T @ (design @ coefficients - target) / len(target),
+                }[form]
+    lab = types.SimpleNamespace(design_matrix=advertising.design_matrix, mean_squared_error=advertising.mean_squared_error,
+                                mean_squared_error_gradient=gradient)
+    return lab, {"np": np, "lab": lab, "data": load_advertising(), "LinearRegressionGradient": LinearRegressionGradient}
+
+
+def _conv1d(form):
+    from labs_solutions.conv1d import Conv1dNetwork, motif_sequences
+
+    network = _variant(Conv1dNetwork, "backpropagation", FORMS[form])
+    input, output = motif_sequences(num_examples=200, length=12, seed=0)
+    return network, {"np": np, "Conv1dNetwork": network, "input": input, "output": output}
+
+
+def _forward_reverse(form):
+    from labs_solutions.forward_reverse import ProgressiveNetwork
+
+    network = _variant(ProgressiveNetwork, "backpropagation", FORMS[form])
+    digits = _digits()
+    return network, {"np": np, "ProgressiveNetwork": network, "digits": digits, "batch_size": 30, "learning_rate": 0.5,
+                     "batch": digits.batches("train", batch_size=30)[0]}
+
+
+def _glm(form):
+    from backprop_labs.datasets.glm_synthetic import synthetic_glm_data
+    from labs_solutions.glm import GLMNetwork
+
+    # its parameters are tensors: float32 work here is float32 gradients
+    network = _variant(GLMNetwork, "backpropagation", {**FORMS, "float32": _float32_output}[form])
+    data = synthetic_glm_data(num_examples=400, seed=0)
+    return network, {"np": np, "GLMNetwork": network, "data": data,
+                     "batch": {"input": data.inputs[:40], "output": data.labels["poisson"][:40]}}
+
+
+def _autodiff(form):
+    from labs_solutions.autodiff import AutodiffMLP
+
+    network = _variant(AutodiffMLP, "gradients", FORMS[form])
+    digits = _digits()
+    return network, {"np": np, "AutodiffMLP": network, "digits": digits, "learning_rate": 0.5,
+                     "batch": digits.batches("train", batch_size=30)[0]}
+
+
+FORMS = {"float64": lambda backpropagation: backpropagation, "float32": _in_float32, "mistake": _transposed_first_weight}
+# assignment, its trusted check of the gradients, the student's code and the notebook's names in each form,
+# and the cause of the mistake
+EXERCISES = {
+    "R.1": ("advertising", "advertising_mse_gradient", _advertising, "factor_two"),
+    "C.1": ("conv1d", "conv1d_backpropagation", _conv1d, "transposed_weight"),
+    "F.3": ("forward_reverse", "progressive_network_backpropagation", _forward_reverse, "transposed_weight"),
+    "G.2": ("glm", "glm_backpropagation", _glm, "transposed_weight"),
+    "A.6b": ("autodiff", "autodiff_mlp_gradients", _autodiff, "transposed_weight"),
+}
+
+
+def _words(sentence):
+    """The sentence with its numbers (shapes, sizes: the data's own, which differ between the notebook and the
+    official cases) as ``#``."""
+    return re.sub(r"\d+(\.\d+)?(e[-+]?\d+)?", "#", sentence)
+
+
+def _both_ways(exercise, form):
+    assignment, check, student, _ = EXERCISES[exercise]
+    target, names = student(form)
+    namespace = {**names, "assert_gradients_match": helpers.assert_gradients_match,
+                 "assert_close": helpers.assert_close, "assert_equal": helpers.assert_equal}
+    return cells_in_kernel(assignment, check, namespace), cells_trusted(assignment, check, target)
+
+
+@pytest.mark.parametrize("form", ["float64", "float32"])
+@pytest.mark.parametrize("exercise", list(EXERCISES))
+def test_right_work_gets_every_point_from_the_notebook_and_the_official_grade(exercise, form, one_torch_thread):
+    assignment, check, _, _ = EXERCISES[exercise]
+    kernel, official = _both_ways(exercise, form)
+    full = {grade_id: (points, []) for grade_id, (_, points) in graded_cells(assignment, check).items()}
+    assert kernel == full, kernel
+    assert official == full, official
+
+
+@pytest.mark.parametrize("exercise", list(EXERCISES))
+def test_a_mistake_gets_the_same_score_and_sentence_from_the_notebook_and_the_official_grade(exercise,
+                                                                                             one_torch_thread):
+    cause = EXERCISES[exercise][3]
+    kernel, official = _both_ways(exercise, "mistake")
+    assert {grade_id: score for grade_id, (score, _) in kernel.items()} == {
+        grade_id: score for grade_id, (score, _) in official.items()} == dict.fromkeys(kernel, 0)
+    for grade_id in kernel:
+        assert cause in {found for found, _ in kernel[grade_id][1]}, (grade_id, kernel)
+        assert _words(dict(kernel[grade_id][1])[cause]) == _words(dict(official[grade_id][1])[cause]), (
+            grade_id, kernel, official)
