@@ -12,10 +12,10 @@ import torch
 import grading.course.test_cell_helpers as helpers
 from grading.course.assignments import get_assignment
 from grading.course.test_cell_helpers import CheckFailed
+from grading.trusted.case_diagnosis import UNEXPLAINED
 from grading.trusted.check_spec import trusted_checks
 from mutations import CORRECT, MUTATIONS
 from mutations.models import student_class
-from grading.trusted.case_diagnosis import UNEXPLAINED
 from trusted_in_process import case_problem, judgement
 
 CHECK = "numpy_mlp_backpropagation"
@@ -91,7 +91,7 @@ def cells_in_kernel(assignment, check, namespace):
     """``{grade id: (score, [(cause, sentence)])}``: each test cell the trusted check ``check`` scores, its code
     run as the notebook runs it in a copy of ``namespace`` (the notebook's names, the student's code among
     them); the causes and sentences of ``check_backpropagation``'s failing reports (an exception the student's
-    code raised: ``raised_<type>``)."""
+    code raised: ``raised_<type>``; a cell's own check that failed: ``unexplained`` and its sentence)."""
     scored = {}
     for grade_id, (source, points) in graded_cells(assignment, check).items():
         reports = []
@@ -101,16 +101,19 @@ def cells_in_kernel(assignment, check, namespace):
         try:
             exec(compile(source, grade_id, "exec"), dict(namespace))
             score = points
-        except CheckFailed:
+        except CheckFailed as failed:
             score = 0
+            if not any(not isinstance(report, str) and not report.passed for report in reports):
+                reports.append((UNEXPLAINED[0], str(failed)))   # a cell's own check: its sentence
         except Exception as error:  # noqa: BLE001 - the student's exception fails the cell, as in the kernel
             reports.append(type(error).__name__)
             score = 0
         finally:
             helpers.check_backpropagation, helpers._show, helpers.show_tangent_of_worst = real, shown, plotted
-        failing = [report for report in reports if isinstance(report, str) or not report.passed]
+        failing = [report for report in reports if isinstance(report, (str, tuple)) or not report.passed]
         scored[grade_id] = (score, sorted({pair for report in failing
                                            for pair in ([(f"raised_{report}", "")] if isinstance(report, str)
+                                                        else [report] if isinstance(report, tuple)
                                                         else zip(report.causes, report.diagnosis))}))
     return scored
 
@@ -134,9 +137,13 @@ def cells_trusted(assignment, check, target):
 
 
 def _case_causes(check, target, case, scope):
-    """``[(cause, sentence)]`` of a failing case (``[("", why)]`` when the judge names none), ``[]`` if it passes."""
+    """``[(cause, sentence)]`` of a failing case (``[("", why)]`` when the judge names none; a compared check's
+    sentence as ``unexplained``, or the exception its probe raised), ``[]`` if it passes."""
     if check.judge is None:
-        problem = case_problem(check, target, case, scope)
+        try:
+            problem = case_problem(check, target, case, scope)
+        except Exception as error:  # noqa: BLE001 - what the sandbox reports of the case (e.g. a ProbeError)
+            return [(f"raised_{type(error).__name__}", str(error))]
         return [] if problem is None else [(UNEXPLAINED[0], problem)]
     found = judgement(check, target, case)
     problem = found.failure(scope.layers(case))

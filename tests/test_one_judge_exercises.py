@@ -2,9 +2,11 @@
 right in float64, work right in float32 and one mistake get the same score per test cell from the notebook's
 own test cells (their code run on the notebook's data) and from the trusted check that writes the official
 grade (run in this process), and the mistake the same causes with the same sentences."""
+import json
 import re
 import types
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,7 +111,7 @@ EXERCISES = {
 def _words(sentence):
     """The sentence with its numbers (shapes, sizes: the data's own, which differ between the notebook and the
     official cases) as ``#``."""
-    return re.sub(r"\d+(\.\d+)?(e[-+]?\d+)?", "#", sentence)
+    return re.sub(r"-?\d+(\.\d+)?(e[-+]?\d+)?", "#", sentence)
 
 
 def _both_ways(exercise, form):
@@ -141,3 +143,94 @@ def test_a_mistake_gets_the_same_score_and_sentence_from_the_notebook_and_the_of
         assert cause in {found for found, _ in kernel[grade_id][1]}, (grade_id, kernel)
         assert _words(dict(kernel[grade_id][1])[cause]) == _words(dict(official[grade_id][1])[cause]), (
             grade_id, kernel, official)
+
+
+# Exercises whose own rule is an exact value (the VJPs A.1-A.5 within 1e-12, the worked graph A.6 and W.1): one
+# function judges in the notebook's cells and in the official grade, so any form gets the same score both ways.
+
+def _notebook_cell(assignment, cell_id):
+    from grading.course.assignments import get_assignment
+
+    cells = json.loads(Path(get_assignment(assignment).notebook).read_text())["cells"]
+    return "".join(next(cell for cell in cells if cell.get("id") == cell_id)["source"])
+
+
+def _each_array(convert):
+    """A form of a function that returns arrays (a list of them, or a dict of numbers): each one converted."""
+    def form(function):
+        def converted(*arguments, **keywords):
+            found = function(*arguments, **keywords)
+            if isinstance(found, dict):
+                return {key: convert(value) for key, value in found.items()}
+            return [convert(value) for value in found] if isinstance(found, (list, tuple)) else convert(found)
+        return converted
+    return form
+
+
+def _listed(function):
+    """Several values returned as a list instead of a tuple."""
+    def listed(*arguments, **keywords):
+        found = function(*arguments, **keywords)
+        return list(found) if isinstance(found, tuple) else found
+    return listed
+
+
+EXACT_FORMS = {"right": lambda function: function, "doubled": _each_array(lambda value: 2.0 * np.asarray(value)),
+               "float32": _each_array(lambda value: np.float32(value) if np.ndim(value) == 0
+                                      else np.asarray(value, dtype=np.float32)),
+               "one more axis": _each_array(lambda value: np.asarray(value)[None]),
+               "a list": _listed}
+
+
+def _vjps(form):
+    import torch
+
+    from grading.exercises.autodiff_localise import vjps_failure
+    from labs_solutions import autodiff
+
+    package = types.SimpleNamespace(anp=autodiff.anp, Node=autodiff.Node,
+                                    parent_gradients=EXACT_FORMS[form](autodiff.parent_gradients))
+    names = {"np": np, "torch": torch, "anp": autodiff.anp, "Node": autodiff.Node, "CheckFailed": helpers.CheckFailed,
+             "parent_gradients": package.parent_gradients, "vjps_failure": vjps_failure}
+    exec(compile(_notebook_cell("autodiff", "vjp_helper"), "vjp_helper", "exec"), names)
+    return package, names
+
+
+def _backward(form):
+    import torch
+
+    from labs_solutions import autodiff
+
+    grad = autodiff.grad if form == "right" else lambda fun, argnum=0: EXACT_FORMS[form](autodiff.grad(fun, argnum))
+    package = types.SimpleNamespace(anp=autodiff.anp, grad=grad)
+    return package, {"np": np, "torch": torch, "anp": autodiff.anp, "grad": grad}
+
+
+def _by_hand(form):
+    from labs_solutions import worked_graph
+
+    module = types.SimpleNamespace(backprop_by_hand=EXACT_FORMS[form](worked_graph.backprop_by_hand))
+    return module, {"np": np, "backprop_by_hand": module.backprop_by_hand, "WORKED_POINT": worked_graph.WORKED_POINT,
+                    "gradients_by_torch": worked_graph.gradients_by_torch}
+
+
+EXACT = {"A.1-A.5": ("autodiff", "autodiff_vjps", _vjps), "A.6": ("autodiff", "autodiff_backward_pass", _backward),
+         "W.1": ("worked_graph", "worked_graph_by_hand", _by_hand)}
+
+
+@pytest.mark.parametrize("form", list(EXACT_FORMS))
+@pytest.mark.parametrize("exercise", list(EXACT))
+def test_an_exact_rule_gives_each_form_the_same_score_in_the_notebook_and_the_official_grade(exercise, form,
+                                                                                           one_torch_thread):
+    assignment, check, student = EXACT[exercise]
+    target, names = student(form)
+    namespace = {**names, "assert_close": helpers.assert_close, "assert_equal": helpers.assert_equal}
+    kernel, official = cells_in_kernel(assignment, check, namespace), cells_trusted(assignment, check, target)
+    scores = {grade_id: score for grade_id, (score, _) in kernel.items()}
+    assert scores == {grade_id: score for grade_id, (score, _) in official.items()}, (kernel, official)
+    full = {grade_id: points for grade_id, (_, points) in graded_cells(assignment, check).items()}
+    assert (scores == full) == (form in ("right", "a list")), kernel
+    if form == "doubled":   # a wrong value: the same verdict both ways (after what is compared, up to the numbers)
+        assert {_words(sentence.split(": ", 1)[-1]) for _, pairs in kernel.values() for _, sentence in pairs} == {
+            _words(sentence.split(": ", 1)[-1]) for _, pairs in official.values() for _, sentence in pairs}, (
+            kernel, official)
