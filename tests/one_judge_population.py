@@ -158,7 +158,8 @@ def in_kernel(backpropagation, books):
     """``{grade id: (score, [cause keys])}``: each test cell's code run as the notebook runs it, on the
     notebook's model and batch, with ``backpropagation`` as the student's."""
     namespace = {"np": np, "NumpyMLP": student_class(backpropagation), "learning_rate": 0.05,
-                 "geometry": [books.num_features, 20, books.num_classes], "activation_functions": ["sigmoid", "softmax"],
+                 "geometry": [books.num_features, 20, books.num_classes],
+                 "activation_functions": ["sigmoid", "softmax"],
                  "batch": books.batches("train", batch_size=30)[0],
                  "assert_gradients_match": helpers.assert_gradients_match,
                  "with_random_biases": helpers.with_random_biases}

@@ -52,10 +52,10 @@ def _advertising(form):
     gradient = {"float64": advertising.mean_squared_error_gradient,
                 "float32": lambda design, coefficients, target: advertising.mean_squared_error_gradient(
                     design.astype(np.float32), coefficients.astype(np.float32), target.astype(np.float32)),
-                "mistake": lambda design, coefficients, target: design.T @ (design @ coefficients - target) / len(target),
-                }[form]
-    lab = types.SimpleNamespace(design_matrix=advertising.design_matrix, mean_squared_error=advertising.mean_squared_error,
-                                mean_squared_error_gradient=gradient)
+                "mistake": lambda design, coefficients, target: design.T @ (design @ coefficients - target)
+                / len(target)}[form]   # the mistake: the factor 2 of the squares forgotten
+    lab = types.SimpleNamespace(design_matrix=advertising.design_matrix,
+                                mean_squared_error=advertising.mean_squared_error, mean_squared_error_gradient=gradient)
     return lab, {"np": np, "lab": lab, "data": load_advertising(), "LinearRegressionGradient": LinearRegressionGradient}
 
 
@@ -96,7 +96,8 @@ def _autodiff(form):
                      "batch": digits.batches("train", batch_size=30)[0]}
 
 
-FORMS = {"float64": lambda backpropagation: backpropagation, "float32": _in_float32, "mistake": _transposed_first_weight}
+FORMS = {"float64": lambda backpropagation: backpropagation, "float32": _in_float32,
+         "mistake": _transposed_first_weight}
 # assignment, its trusted check of the gradients, the student's code and the notebook's names in each form,
 # and the cause of the mistake
 EXERCISES = {
