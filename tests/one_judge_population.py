@@ -16,7 +16,7 @@ from grading.trusted.case_diagnosis import UNEXPLAINED
 from grading.trusted.check_spec import trusted_checks
 from mutations import CORRECT, MUTATIONS
 from mutations.models import student_class
-from trusted_in_process import case_problem, judgement
+from trusted_in_process import judgement, probe_case
 
 CHECK = "numpy_mlp_backpropagation"
 
@@ -138,13 +138,16 @@ def cells_trusted(assignment, check, target):
 
 def _case_causes(check, target, case, scope):
     """``[(cause, sentence)]`` of a failing case (``[("", why)]`` when the judge names none; a compared check's
-    sentence as ``unexplained``, or the exception its probe raised), ``[]`` if it passes."""
+    sentence as ``unexplained``, then its diagnosis; or the exception its probe raised), ``[]`` if it passes."""
     if check.judge is None:
         try:
-            problem = case_problem(check, target, case, scope)
+            arrays = scope.keep(case, probe_case(check, target, case)[1])
         except Exception as error:  # noqa: BLE001 - what the sandbox reports of the case (e.g. a ProbeError)
             return [(f"raised_{type(error).__name__}", str(error))]
-        return [] if problem is None else [(UNEXPLAINED[0], problem)]
+        problem = check.compare(case, arrays)
+        if problem is None:
+            return []
+        return [(UNEXPLAINED[0], problem), *(check.diagnose(case, arrays) if check.diagnose else [])]
     found = judgement(check, target, case)
     problem = found.failure(scope.layers(case))
     return [] if problem is None else (found.causes or [("", problem)])

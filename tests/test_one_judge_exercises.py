@@ -235,3 +235,40 @@ def test_an_exact_rule_gives_each_form_the_same_score_in_the_notebook_and_the_of
         assert {_words(sentence.split(": ", 1)[-1]) for _, pairs in kernel.values() for _, sentence in pairs} == {
             _words(sentence.split(": ", 1)[-1]) for _, pairs in official.values() for _, sentence in pairs}, (
             kernel, official)
+
+
+# Exercise 2.4 (PytorchMLP._log_forward): the forward pass by one rule (log_probabilities_failure), the gradients
+# autograd takes through it by the gradient check's functions.
+FORWARD_FORMS = {"right": lambda log_probabilities: log_probabilities,
+                 "shifted by 5e-10": lambda log_probabilities: log_probabilities + 5e-10,   # gradients still right
+                 "probabilities": lambda log_probabilities: log_probabilities.exp()}
+
+
+@pytest.mark.parametrize("form", list(FORWARD_FORMS))
+def test_a_forward_pass_gets_the_same_score_and_causes_from_the_notebook_and_the_official_grade(form, books,
+                                                                                               one_torch_thread):
+    import torch
+
+    from labs_solutions.numpy_mlp import NumpyMLP
+    from labs_solutions.pytorch_mlp import PytorchMLP
+
+    change = FORWARD_FORMS[form]
+    model = type("PytorchMLP", (PytorchMLP,), {"__module__": PytorchMLP.__module__,
+                                               "_log_forward": lambda self, input: change(PytorchMLP._log_forward(
+                                                   self, input))})
+    namespace = {"np": np, "torch": torch, "PytorchMLP": model, "NumpyMLP": NumpyMLP, "learning_rate": 0.05,
+                 "geometry": [books.num_features, 20, books.num_classes], "activation_functions": ["sigmoid", "softmax"],
+                 "batch": books.batches("train", batch_size=30)[0], "with_random_biases": helpers.with_random_biases,
+                 "assert_log_probabilities_match": helpers.assert_log_probabilities_match,
+                 "assert_gradients_match": helpers.assert_gradients_match}
+    kernel = cells_in_kernel("backprop_mlp", "pytorch_mlp_log_forward", namespace)
+    official = cells_trusted("backprop_mlp", "pytorch_mlp_log_forward", model)
+    scores = {grade_id: score for grade_id, (score, _) in kernel.items()}
+    assert scores == {grade_id: score for grade_id, (score, _) in official.items()}, (kernel, official)
+    full = {grade_id: points for grade_id, (_, points) in graded_cells("backprop_mlp", "pytorch_mlp_log_forward").items()}
+    assert (scores == full) == (form == "right"), kernel
+    if form == "probabilities":   # the cell's message: the same rule's verdict, then the cause the official grade names
+        for grade_id, (_, [(_, message)]) in kernel.items():
+            verdict, cause = dict(official[grade_id][1])["unexplained"], dict(official[grade_id][1])["probabilities_not_log"]
+            assert _words(message.split("\n")[0].split(": ", 1)[-1]) == _words(verdict.split(": ", 1)[-1]), (kernel, official)
+            assert cause in message, (kernel, official)
