@@ -12,7 +12,7 @@ closeness), in the grader. :func:`localise` is both in one process.
 """
 import numpy as np
 
-VJP_TOLERANCE = 1e-12  # the notebook's assert_vjps_match: largest |difference| from torch's VJPs (float64)
+VJP_TOLERANCE = 1e-12  # the VJP rule (vjp_failure): largest |difference| from torch's VJPs (float64)
 APPROXIMATE = 1e-5     # a rule off by less than this (relative) has the right formula, approximated
 EXERCISE = {"multiply": "A.1", "divide": "A.2", "exp": "A.3", "log": "A.3", "tanh": "A.4", "matmul": "A.5"}
 # anp primitive -> torch function of the same meaning (``dot`` is matmul for the 1-D and 2-D operands it allows)
@@ -53,6 +53,29 @@ def torch_vjps(function, values, g):
                                     allow_unused=True)
     return [np.zeros(np.shape(value)) if gradient is None else gradient.detach().numpy()
             for value, gradient in zip(values, gradients)]
+
+
+def vjp_failure(found, expected, what):
+    """The rule for one VJP, in the notebook's test cells A.1-A.5, the official grade and the findings below: the
+    argument's shape, and torch's VJP (float64) within :data:`VJP_TOLERANCE` entry by entry; None, or the policy's
+    sentence naming ``what``. Judge side only (it reads the policy's closeness)."""
+    from grading.policy.closeness import close_failure
+
+    return close_failure(found, expected, what, 0.0, VJP_TOLERANCE)
+
+
+def vjps_failure(found, expected, primitive, shapes):
+    """:func:`vjp_failure` of each VJP ``found`` (what ``parent_gradients`` returned for one traced call of
+    ``anp.<primitive>`` on arguments of ``shapes``) against torch's ``expected``, one VJP per argument."""
+    what = f"anp.{primitive} with argument shapes {tuple(tuple(shape) for shape in shapes)}"
+    if not isinstance(found, (list, tuple)) or len(found) != len(expected):
+        count = f"{len(found)}" if isinstance(found, (list, tuple)) else f"a {type(found).__name__}"
+        return f"{what}: expected one VJP per argument ({len(expected)}), found {count}"
+    for index, (vjp, reference) in enumerate(zip(found, expected)):
+        problem = vjp_failure(vjp, reference, f"{what}, the VJP for argument {index}")
+        if problem:
+            return problem
+    return None
 
 
 def _relative(found, expected):
@@ -193,7 +216,7 @@ def _record_vjps(package):
     return records
 
 
-def _vjp_finding(records, close_failure):
+def _vjp_finding(records):
     for (name, values, g, keywords), record in zip(_drawn_calls(), records):
         shapes = [np.shape(value) for value in values]
         where = (f"anp.{name}'s VJP" + (" for argument {index}" if len(shapes) > 1 else "")
@@ -211,7 +234,7 @@ def _vjp_finding(records, close_failure):
                                    f"{exercise}.")
         found = [_found(gradient) for gradient in record["found"]]
         for index, expected in enumerate(torch_vjps(torch_twin(name, **keywords), values, g)):
-            if index < len(found) and close_failure(found[index], expected, "", 0.0, VJP_TOLERANCE) is None:
+            if index < len(found) and vjp_failure(found[index], expected, "") is None:
                 continue
             if index >= len(found):
                 return (f"vjp_{name}", f"{where.format(index=index)} is missing{exercise}.")
@@ -397,7 +420,7 @@ def judge(records):
     if len(records["vjps"]) != len(CALLS) or len(records["graphs"]) != len(_graphs(np)):
         return None
     with np.errstate(all="ignore"):
-        return _vjp_finding(records["vjps"], close_failure) or _backward_finding(records["graphs"], close_failure)
+        return _vjp_finding(records["vjps"]) or _backward_finding(records["graphs"], close_failure)
 
 
 def localise(package):
