@@ -77,7 +77,7 @@ def kernel_with_offsets_shifted(shift_of):
     output layer's gradients are right."""
     def predict(context):
         error, input = feature_error(context), np.asarray(context.input, dtype=np.float64)
-        (batch, positions), width = error.shape, np.shape(context.parameters[0])[1]
+        positions, width = error.shape[1], np.shape(context.parameters[0])[1]
         shift, pad = shift_of(positions, width), positions + width
         padded = np.pad(input, ((0, 0), (pad, pad)))
         kernel = np.array([sum(error[:, t] @ padded[:, pad + t + w + shift] for t in range(positions))
