@@ -29,7 +29,7 @@ from .verdict import (declared_precision, evidence_for_diagnosis, localised_find
                       rounding_evidence)
 from .student_call import call_student
 from .returned_arrays import DEFAULT_SHAPE_POLICY
-from grading.policy.precision import achieved_tolerance, normwise_error, precision_of
+from grading.policy.precision import achieved_tolerance, dtype_name, normwise_error, precision_of
 
 
 def check_backpropagation(model, input, output, exercise=None, seed=0, further_checks=True,
@@ -290,11 +290,21 @@ def _reproducibility(seed, batch, specs, tolerance):
     input = np.asarray(batch["input"]) if not isinstance(batch["input"], torch.Tensor) else batch["input"]
     return {
         "seed": seed,
-        "batch": f"input {tuple(input.shape)} {input.dtype}, output {tuple(np.shape(batch['output']))}",
+        "batch": f"input {tuple(input.shape)} {_dtype_text(input.dtype)}, output {tuple(np.shape(batch['output']))}",
         "parameters": ", ".join(f"{spec.label} {tuple(spec.shape)}" for spec in specs),
-        "student precision": tolerance.dtype.name,
+        "student precision": dtype_name(tolerance.dtype),
         "versions": VERSIONS,
     }
+
+
+_DTYPE_TEXTS = {}   # str(dtype) is computed in Python: about 2 µs a report
+
+
+def _dtype_text(dtype):
+    try:
+        return _DTYPE_TEXTS[dtype]
+    except KeyError:
+        return _DTYPE_TEXTS.setdefault(dtype, str(dtype))
 
 
 VERSIONS = f"numpy {np.__version__}, torch {torch.__version__}, python {platform.python_version()}"

@@ -55,8 +55,8 @@ def torch_batch(batch):
     converted = {}
     for key, value in batch.items():
         array = as_array(value)
-        dtype = np.int64 if np.issubdtype(array.dtype, np.integer) else np.float64
-        converted[key] = torch.as_tensor(as_array(array, dtype, copy=True))
+        dtype = np.int64 if array.dtype.kind in "ium" else np.float64   # np.integer's kinds, timedelta64 too
+        converted[key] = torch.from_numpy(as_array(array, dtype, copy=True))   # a fresh copy: shared, not copied
     return converted
 
 
