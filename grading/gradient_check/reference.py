@@ -14,7 +14,7 @@ import torch
 from .registry import read_path
 from . import input_columns
 from grading.policy.arrays import as_array, to_float64
-from grading.policy.precision import error_sizes
+from grading.policy.precision import error_sizes_of_pairs
 
 
 class ReferenceOps:
@@ -92,14 +92,18 @@ class ReferenceResult:
     def error_sizes(self, student):
         """``tolerances.error_sizes(student[i], gradients[i])`` for each array (None where ``student[i]``
         is None), figure for figure, without the full-size reference of the input weight."""
-        sizes = []
+        sizes = [None] * len(student)
+        plain = []   # the arrays compared as they are, all at once
         for i, (array, reduced) in enumerate(zip(student, self.reduced_gradients)):
             if array is None:
-                sizes.append(None)
-            elif self.columns is not None and i == self.columns.position:
-                sizes.append(self.columns.error_sizes(array, reduced))
+                continue
+            if self.columns is not None and i == self.columns.position:
+                sizes[i] = self.columns.error_sizes(array, reduced)
             else:
-                sizes.append(error_sizes(array, reduced))
+                plain.append(i)
+        found = error_sizes_of_pairs([student[i] for i in plain], [self.reduced_gradients[i] for i in plain])
+        for i, size in zip(plain, found):
+            sizes[i] = size
         return sizes
 
 
