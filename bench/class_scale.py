@@ -88,11 +88,14 @@ def class_kinds(students):
 
 class TreeSampler:
     """Samples a process and its descendants every ``interval`` seconds in a thread: the peak of
-    their summed proportional memory (PSS), and the zygotes (``zygote.py`` processes) seen among them."""
+    their summed proportional memory (PSS), the zygotes (``zygote.py`` processes) seen among them, and each
+    process's own CPU time (user + system, children not included) when last seen: their sum is the tree's CPU
+    time, short of what ran after a process's last sample (at most ``interval`` each)."""
 
     def __init__(self, pid, interval=0.25):
         self.pid, self.interval = pid, interval
         self.peak_rss, self.zygotes = 0, set()
+        self._cpu = {}   # (pid, start time) -> the process's own CPU seconds when last sampled
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -110,6 +113,8 @@ class TreeSampler:
             for process in tree:
                 try:
                     total += _proportional_bytes(process)
+                    times = process.cpu_times()
+                    self._cpu[process.pid, process.create_time()] = times.user + times.system
                     if any(part.endswith("zygote.py") for part in process.cmdline()):
                         forking[process.pid] = process.ppid()
                 except psutil.Error:
@@ -118,6 +123,9 @@ class TreeSampler:
             self.zygotes.update(pid for pid, parent in forking.items() if parent not in forking)
             self.peak_rss = max(self.peak_rss, total)
             self._stop.wait(self.interval)
+
+    def cpu_seconds(self):
+        return sum(self._cpu.values())
 
     def stop(self):
         self._stop.set()
@@ -147,7 +155,9 @@ def folder_bytes(folder):
 
 
 def _timed_child(code, arguments):
-    """``(seconds, peak RSS of the tree, zygotes started)`` of ``python -c code arguments``; raises if it fails."""
+    """``(seconds, peak RSS of the tree, zygotes started, CPU seconds of the tree)`` of ``python -c code
+    arguments``; raises if it fails. The CPU time is a lower bound: the sum over the processes that the
+    sampler saw: each process's own CPU time when last sampled (see :class:`TreeSampler`)."""
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-c", code, *map(str, arguments)], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -157,7 +167,7 @@ def _timed_child(code, arguments):
     sampler.stop()
     if process.returncode != 0:
         raise RuntimeError(f"{arguments[:3]}: exit status {process.returncode}:\n{stderr[-3000:]}")
-    return elapsed, sampler.peak_rss, len(sampler.zygotes)
+    return elapsed, sampler.peak_rss, len(sampler.zygotes), sampler.cpu_seconds()
 
 
 def measure_class(students=40, rounds=1, seed=0, report=None):
@@ -171,7 +181,7 @@ def measure_class(students=40, rounds=1, seed=0, report=None):
 
     load_before = os.getloadavg()
     contenders = ("floor", "grade N=1", "grade N=2")
-    figures = {name: {"seconds": [], "rss": [], "zygotes": []} for name in contenders}
+    figures = {name: {"seconds": [], "rss": [], "zygotes": [], "cpu": []} for name in contenders}
     disk = []
     order = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="bench-class-") as scratch, grading_environment():
@@ -193,7 +203,7 @@ def measure_class(students=40, rounds=1, seed=0, report=None):
                     require_full_marks_for_honest(copy, name, honest)
                     disk.append((folder_bytes(copy) - course_bytes) / students)
                     shutil.rmtree(copy.parent)
-                for key, value in zip(("seconds", "rss", "zygotes"), measured):
+                for key, value in zip(("seconds", "rss", "zygotes", "cpu"), measured):
                     figures[name][key].append(value)
     times = {name: figures[name]["seconds"] for name in contenders}
     return {
@@ -249,6 +259,27 @@ def _duration(value):
     return f"{value / 3600:.1f} h" if value >= 3600 else f"{value / 60:.0f} min" if value >= 60 else seconds(value)
 
 
+def cores_busy(figures, name):
+    """How many cores contender ``name`` kept busy on average: its CPU seconds over its wall seconds
+    (median over rounds)."""
+    cpu = figures["figures"][name].get("cpu")
+    if not cpu:
+        return None
+    return statistics.median(c / s for c, s in zip(cpu, figures["figures"][name]["seconds"]))
+
+
+def workers_bound_note(figures):
+    """What 1 -> 2 workers can reach on this machine, from the cores one worker already keeps busy: a bound
+    only where nothing else shares the cores (a process waiting for a busy core keeps none busy)."""
+    busy = cores_busy(figures, "grade N=1")
+    if busy is None:
+        return ""
+    bound = min(2.0, figures["cores"] / busy)
+    return (f"; 1 worker kept {busy:.2f} cores busy on average (its kernel, checks and nbgrader overlap; a lower "
+            f"bound, and lower still on a loaded machine), so on {figures['cores']} free cores 2 workers can reach "
+            f"at most {bound:.2f}x")
+
+
 def load_line(figures):
     before, after = figures["load_before"], figures["load_after"]
     return (f"load average (1, 5, 15 min) {before[0]:.2f}, {before[1]:.2f}, {before[2]:.2f} before and "
@@ -281,7 +312,7 @@ def rows(figures):
             baseline=f"2 workers {seconds(two)}", paired=figures["workers"], target=Target(">=", WORKERS_GOAL),
             note=(f"2 workers: {figures['grade2_over_floor'].value:.2f}x the serial floor; peak memory "
                   f"{_mib(_median(figures, 'grade N=1', 'rss'))} (1 worker), "
-                  f"{_mib(_median(figures, 'grade N=2', 'rss'))} (2)")),
+                  f"{_mib(_median(figures, 'grade N=2', 'rss'))} (2)" + workers_bound_note(figures))),
     ]
     for key, count in zip(("7c", "7d", "7e"), sorted(projection["by_workers"])):
         projected = projection["by_workers"][count]
@@ -320,7 +351,7 @@ def format_table(figures):
                   f"{figures['grade_over_floor'].describe()}",
               f"grade N=1 / grade N=2: {figures['workers'].value:.2f}x (target >= {WORKERS_GOAL}); "
               f"{figures['workers'].describe()}",
-              f"disk per graded student: {_mib(figures['disk_per_student'])}", ""]
+              f"disk per graded student: {_mib(figures['disk_per_student'])}" + workers_bound_note(figures), ""]
     projection = project(figures)
     lines.append(f"projection, {PROJECTED_CLASS:,} submissions:")
     for count, projected in projection["by_workers"].items():

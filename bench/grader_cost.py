@@ -68,11 +68,12 @@ def _repeated(function, calls):
 
 
 def measure(data_dir=None, repeats=9, calls=5, naive_sample=200, model=None, batch=None, report=True,
-            peers=True):
+            peers=True, clock=time.perf_counter):
     """Figures as a dict: seconds, forward-pass equivalents, floor, naive and gradcheck ratios.
 
     ``report=False`` leaves out the whole default report (``grader``), ``peers=False`` gradcheck
-    and naive central differences: the dense-model row needs neither.
+    and naive central differences: the dense-model row needs neither. ``clock``: what the rounds
+    are timed by (:func:`bench.timing.interleaved`); ``time.thread_time`` for CPU time.
     """
     import grading
 
@@ -95,7 +96,7 @@ def measure(data_dir=None, repeats=9, calls=5, naive_sample=200, model=None, bat
         contenders["naive sample"] = lambda: lambda: naive_central_differences(model, batch, sample)
         gradcheck_fast = gradcheck_contender(model, batch, fast_mode=True)
         contenders["gradcheck fast"] = lambda: gradcheck_fast
-    times = interleaved(contenders, repeats)
+    times = interleaved(contenders, repeats, clock=clock)
     per_call = {name: [t / calls for t in times[name]] for name in contenders
                 if name not in ("naive sample", "gradcheck fast")}
     forward = per_call["forward"]

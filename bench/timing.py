@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import time
 
 
-def interleaved(contenders, repeats, warmup=1, seed=0):
+def interleaved(contenders, repeats, warmup=1, seed=0, clock=time.perf_counter):
     """Seconds of each contender in every round: ``{name: [seconds, ...]}``, rounds paired.
 
     ``contenders`` maps a name to a factory: called untimed, it returns the function
@@ -15,7 +15,9 @@ def interleaved(contenders, repeats, warmup=1, seed=0):
     cache warmed by the other nor always first after a pause; the figures of one round were taken
     within moments of each other, so their ratio (:func:`paired_ratio`) sees the same load.
     ``warmup`` untimed rounds come first: first calls pay for imports, lazy initialisation
-    (PyTorch's dispatcher) and cold caches.
+    (PyTorch's dispatcher) and cold caches. ``clock``: wall time by default; ``time.thread_time``
+    counts only this thread's CPU time, which other processes on a loaded machine do not inflate
+    (for contenders that run on this thread alone: one PyTorch and one BLAS thread).
     """
     names = list(contenders)
     order = random.Random(seed)
@@ -23,10 +25,10 @@ def interleaved(contenders, repeats, warmup=1, seed=0):
     for round_index in range(warmup + repeats):
         for name in order.sample(names, len(names)):
             timed = contenders[name]()
-            start = time.perf_counter()
+            start = clock()
             timed()
             if round_index >= warmup:
-                times[name].append(time.perf_counter() - start)
+                times[name].append(clock() - start)
     return times
 
 

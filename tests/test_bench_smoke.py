@@ -212,7 +212,8 @@ def test_only_carries_the_other_benchmarks_rows_over_from_the_file(monkeypatch, 
 
 def test_the_class_projection_follows_the_measured_figures():
     """Rows 7-7e from made-up figures (no clock): 10 students in 40 s on 1 worker and 25 s on 2
-    (efficiency 80 %), 1.0 GiB then 1.5 GiB peak, 2 MiB of disk per student."""
+    (efficiency 80 %), 1.0 GiB then 1.5 GiB peak, 2 MiB of disk per student; 48 CPU seconds on 1 worker:
+    1.2 cores busy, so 2 workers on 2 cores reach at most 2 / 1.2."""
     from bench import class_scale
     from bench.timing import paired_ratio
 
@@ -220,7 +221,7 @@ def test_the_class_projection_follows_the_measured_figures():
     figures = {
         "students": 10, "rounds": 1, "honest": 4, "kinds": ["honest", "stub"],
         "figures": {"floor": {"seconds": [20.0], "rss": [0.8 * gib], "zygotes": [3]},
-                    "grade N=1": {"seconds": [40.0], "rss": [1.0 * gib], "zygotes": [3]},
+                    "grade N=1": {"seconds": [40.0], "rss": [1.0 * gib], "zygotes": [3], "cpu": [48.0]},
                     "grade N=2": {"seconds": [25.0], "rss": [1.5 * gib], "zygotes": [6]}},
         "disk_per_student": 2 * mib, "course_bytes": 0,
         "grade_over_floor": paired_ratio([40.0], [20.0]), "grade2_over_floor": paired_ratio([25.0], [20.0]),
@@ -238,4 +239,5 @@ def test_the_class_projection_follows_the_measured_figures():
     assert rows[0].ratio == pytest.approx(2.0) and rows[0].met is False     # 2x the floor: above 1.5
     assert rows[1].ratio == pytest.approx(1.6) and rows[1].met is False     # 1.6x: below 1.8
     assert "load average (1, 5, 15 min) 3.00, 2.00, 1.00 before" in rows[0].note
+    assert "1 worker kept 1.20 cores busy on average" in rows[1].note and "at most 1.67x" in rows[1].note
     assert rows[4].measured.startswith("10 min, peak 4.5 GiB, disk 2.0 GiB"), rows[4].measured

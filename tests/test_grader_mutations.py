@@ -5,11 +5,12 @@ The catalogue is in ``tests/mutations``: mistakes written next to the rules and,
 interface (each with a note of where it was seen). Each mutation is graded once per session; the
 summary test prints the table of expected and named causes.
 """
+import numpy as np
 import pytest
 
 import grading
 from mutations import CORRECT, MUTATIONS
-from mutations.models import digits_batch, lab_model, model_and_batch
+from mutations.models import digits_batch, lab_model, model_and_batch, returning
 from mutations.real_code import REAL_CORRECT, REAL_MUTATIONS
 
 REQUIRED_NAMED_FRACTION = 0.9
@@ -69,6 +70,26 @@ def test_the_cause_is_named_for_nearly_every_mutation_and_every_real_one(digits)
           f"cause named for {real_named} ({100 * real_named / len(real_rows):.0f} %)")
     assert sum(names_the_cause(m, r) for m, r in rows) / len(rows) >= REQUIRED_NAMED_FRACTION, table
     assert verdicts == len(real_rows) and real_named / len(real_rows) >= 0.8, table
+
+
+@pytest.mark.parametrize("mutation", REAL_MUTATIONS, ids=lambda m: m.name)
+def test_every_real_mistake_is_named(mutation, digits):
+    """Real learners' mistakes are the measure of the diagnosis: each re-enacted one is named, not only most."""
+    report = report_for(mutation, digits)
+    assert names_the_cause(mutation, report), (report.causes, report.diagnosis)
+
+
+def test_an_output_layer_with_its_bias_right_is_not_sent_to_check_the_error(digits):
+    """The bias gradient is the error summed over the examples: right, it shows the error is right, so the
+    sentence about the wrong weight gradient points at the layer input, not at the error."""
+    def scrambled_output_weight(gradients):
+        rng = np.random.default_rng(0)
+        gradients[-1][0] = gradients[-1][0] * rng.uniform(0.5, 1.5, size=gradients[-1][0].shape)
+        return gradients
+    model, batch = model_and_batch("lab", returning(scrambled_output_weight), digits)
+    report = grading.check_backpropagation(model, batch["input"], batch["output"])
+    assert not report.passed and report.causes == ["localised"], report.causes
+    assert "bias gradient is right" in report.diagnosis[0] and "check the error" not in report.diagnosis[0]
 
 
 def test_mixing_examples_is_named_only_where_it_is_the_mistake(digits):

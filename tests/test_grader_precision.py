@@ -2,6 +2,7 @@
 import re
 
 import numpy as np
+import pytest
 
 import grading
 from mutations import CORRECT, backward, float32_backpropagation
@@ -136,3 +137,27 @@ def test_every_correct_float32_variant_is_judged_at_float32_and_passes(digits):
     for name in ("float32 throughout", "float32 forward, float64 result"):
         report = grading.check_backpropagation(lab_model(CORRECT[name]), batch["input"], batch["output"])
         assert report.passed and report.reproducibility["student precision"] == "float32", name
+
+
+def test_error_sizes_of_many_arrays_at_once_are_those_of_each_pair():
+    """The few-calls path (small arrays, same shapes) gives error_sizes' figures exactly: NaN, -0.0, a zero
+    reference and unequal sizes included; other shapes, empty and large arrays go pair by pair."""
+    from grading.policy.precision import FEW_ENTRIES, error_sizes, error_sizes_of_pairs
+
+    rng = np.random.default_rng(3)
+    references = [rng.standard_normal((4, 3)), np.zeros((1, 3)), rng.standard_normal((2, 5)) * 1e-300,
+                  rng.standard_normal((1, 2))]
+    students = [r + rng.standard_normal(r.shape) * 1e-9 for r in references]
+    students[1][0, 1] = -0.0
+    students[3][0, 0] = np.nan
+    cases = [(students, references),
+             ([students[0], np.empty((0, 3))], [references[0], np.empty((0, 3))]),   # an empty pair
+             ([np.ones(FEW_ENTRIES), np.zeros(3)], [np.full(FEW_ENTRIES, 0.5), np.ones(3)])]   # many entries
+    for student, reference in cases:
+        expected = [error_sizes(s, r) for s, r in zip(student, reference)]
+        found = error_sizes_of_pairs(student, reference)
+        np.testing.assert_array_equal(np.array(found), np.array(expected))
+        assert [type(f) for pair in found for f in pair] == [type(e) for pair in expected for e in pair]
+    assert np.isnan(error_sizes_of_pairs(students, references)[3][0])
+    with pytest.raises(ValueError):   # shapes that do not broadcast: error_sizes' own error
+        error_sizes_of_pairs([students[0].T, students[1]], [references[0], references[1]])

@@ -193,3 +193,31 @@ def test_the_whole_report_copies_no_weight_and_catches_a_write_on_a_later_call(d
     unchanged = next(check for check in report.checks if check.name == "parameters_unchanged")
     assert unchanged.passed is False and "layer 1 weight" in unchanged.detail and not report.passed
     np.testing.assert_array_equal(model.parameters[1][0], saved)
+
+
+@pytest.mark.parametrize("further_checks", [True, False])
+def test_every_speedup_leaves_the_report_text_unchanged(digits, monkeypatch, further_checks):
+    """Word for word, with the verdicts and causes: the report of a first check on a fresh model (the
+    verification is not reused yet), for the sampled mistakes and a correct solution, with every speed-up
+    on and with all of them off, but the folded repeat call (its repeat_call line says which call it used)."""
+    def reports():
+        texts = []
+        for name in SAMPLE:
+            mutation = next(m for m in MUTATIONS if m.name == name)
+            model, batch = model_and_batch(mutation.model, mutation.backpropagation, digits)
+            texts.append(grading.check_backpropagation(model, batch["input"], batch["output"],
+                                                       further_checks=further_checks))
+        batch = digits.batches("train", 20)[0]
+        texts.append(grading.check_backpropagation(lab_model(), batch["input"].copy(), batch["output"].copy(),
+                                                   further_checks=further_checks))
+        return [(str(report), report.passed, report.causes, report.notes) for report in texts]
+
+    fast = reports()
+    for module, name in SPEEDUPS:
+        if name != "FOLD_REPEAT_INTO_LOGIT_SHIFT":
+            monkeypatch.setattr(module, name, False)
+    assert reports() == fast
+    verdicts = [passed for _, passed, _, _ in fast]
+    assert verdicts[-1] is True and False in verdicts   # passing and failing reports both compared
+    if further_checks:
+        assert verdicts == [False] * len(SAMPLE) + [True]

@@ -67,3 +67,25 @@ def test_an_autodiff_walk_mistake_is_named_by_the_probe_in_the_sandbox(tmp_path)
     result = run_check(CHECKS["autodiff_mlp_gradients"], folder, hidden=[_make_course(tmp_path)], limits=LIMITS)
     assert result.passed == 0 and set(result.cause_table()) == {"backward_pass"}, result.feedback()
     assert any("used twice" in line for line in result.lines), result.lines
+
+
+R1_IN_FLOAT32 = '''
+
+_right_gradient = mean_squared_error_gradient
+
+
+def mean_squared_error_gradient(design, coefficients, target):
+    return _right_gradient(np.asarray(design, dtype=np.float32), np.asarray(coefficients, dtype=np.float32),
+                           np.asarray(target, dtype=np.float32))
+'''
+
+
+def test_float32_r1_work_the_notebook_accepts_gets_every_case_in_the_sandbox(tmp_path):
+    """R.1 (a function, judged through the same adapter as in the notebook): right work in float32 passes."""
+    from test_trusted_attacks import CHECKS
+
+    folder = _submission(tmp_path, "r1_float32", from_dir=SOLUTIONS_PACKAGE_DIR)
+    module = folder / "labs" / "advertising.py"
+    module.write_text(module.read_text() + R1_IN_FLOAT32)
+    result = run_check(CHECKS["advertising_mse_gradient"], folder, hidden=[_make_course(tmp_path)], limits=LIMITS)
+    assert (result.passed, result.total) == (2, 2), result.feedback()

@@ -12,7 +12,7 @@ from grading.course.cell_scope import CellScope
 from grading.trusted import student_side
 from grading.trusted.check_spec import trusted_checks
 from grading.trusted.grade import CellOutcome
-from trusted_in_process import case_problem, probe_case
+from trusted_in_process import case_problem, judgement, probe_case
 
 # Every check of a lab module, run here (the accuracies' 30 epochs of four models are left to the sandboxed
 # class tests; the answer-cell check needs a notebook).
@@ -74,7 +74,11 @@ def test_a_gradient_without_the_mean_fails_both_gradient_cells_and_the_descent(m
                         lambda design, coefficients, target: 2.0 * design.T @ (design @ coefficients - target))
     monkeypatch.setattr(lab.gradient_descent, "__defaults__", (0.1, 1000, lab.mean_squared_error_gradient))
     gradient = _problems("advertising_mse_gradient", lab)
-    assert "normwise error" in gradient["markets"] and "entries differ" in gradient["other-design"]
+    assert all("coefficients gradient differs from the reference: normwise error" in gradient[key]
+               for key in ("markets", "other-design")), gradient   # check_backpropagation's words in both cases
+    judged = trusted_checks()["advertising_mse_gradient"]
+    assert {case.key: [cause for cause, _ in judgement(judged, lab, case).causes] for case in judged.cases} == {
+        "markets": ["missing_batch_mean"], "other-design": ["missing_batch_mean"]}
     assert "against the least-squares fit" in _problems("advertising_descent", lab)["descent"]
     assert _problems("advertising_least_squares", lab) == {"fit": None}
 

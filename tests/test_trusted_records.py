@@ -105,3 +105,42 @@ def test_refusing_nbgraders_autograde_names_every_record_to_delete_or_their_numb
     hidden = count - REFUSAL_RECORDS_SHOWN
     assert (f"and {hidden} more in\n    {record_path(tmp_path, 'lab', 's00').parent}" in refusal) == (hidden > 0)
     assert (f"delete these {count} records" in refusal) == (count > 1)
+
+
+KEY_PROBE = """
+import os
+try:
+    open({key!r}, "rb").read()
+    print("PROBE key read")
+except OSError as error:
+    print("PROBE key refused:", type(error).__name__)
+print("PROBE uid", os.geteuid())
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root (CI runs as root)")
+def test_plain_nbgrader_autograde_as_root_runs_the_notebook_where_the_key_cannot_be_read(tmp_path, key_dir):
+    """formgrader's Autograde button, or the nbgrader command, run as root on a course: the notebook's
+    code runs in the sandbox, as another user, so it cannot read the key and forge a record."""
+    import nbformat
+
+    from grading.course.pipeline import run_nbgrader
+    from trusted_class import build_demo_class
+
+    key = trusted_records.record_key(create=True)
+    key_file = key_dir / trusted_records.KEY_FILE
+    assert key_file.read_bytes() == key            # root, here, can read it: the probe below is not vacuous
+    course = build_demo_class(tmp_path / "class", ["stub"], "worked_graph")
+    notebook_path = course / "submitted" / "s00_stub" / "worked_graph" / "worked_graph.ipynb"
+    notebook = nbformat.read(notebook_path, as_version=4)
+    first_code = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    first_code.source += KEY_PROBE.format(key=str(key_file))
+    nbformat.write(notebook, notebook_path)
+    result = run_nbgrader(course, "autograde", "worked_graph", "--student", "s00_stub", "--force", timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    graded = nbformat.read(course / "autograded" / "s00_stub" / "worked_graph" / "worked_graph.ipynb", as_version=4)
+    printed = "".join(output.get("text", "") for cell in graded.cells if cell.cell_type == "code"
+                      for output in cell.outputs)
+    assert "PROBE key refused" in printed and "PROBE key read" not in printed, printed
+    uid = int(printed.split("PROBE uid", 1)[1].split()[0])
+    assert uid != 0

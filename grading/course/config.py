@@ -10,9 +10,13 @@ preprocessors into nbgrader's default chains:
   ``Autograde.convert_notebooks``), ``KeepTrustedScores`` first, ``InjectParameters`` and
   ``KeepHiddenTestsFromKernel`` (off unless the trusted grading turns it on) before ``Execute``,
   ``PutHiddenTestsBack`` and ``StderrAsStdout`` after it;
+* every notebook nbgrader executes as root (autograde, the command or formgrader's button) runs in
+  the sandboxed kernel (:data:`SANDBOXED_KERNEL_MANAGER`): as root, a notebook's code could read the
+  grader's record key and forge a trusted record;
 * generate_feedback: ``ClearHiddenTestsAndOutputs``, ``HideServerPaths`` and ``NameTestCells`` after
   ``GetGrades``, and the course's feedback template (nbgrader's, with each test cell named).
 """
+import os
 from pathlib import Path
 
 from .case_secret import create_course_secret
@@ -22,6 +26,8 @@ CONFIG_NAME = "nbgrader_config.py"
 DEFAULT_TIMEOUT = 120           # seconds per cell before nbgrader interrupts it (scored 0)
 DEFAULT_PARAMETERS = {"num_epochs": 1}
 IOPUB_TIMEOUT = 60              # seconds to wait for a finished cell's output (nbclient's default: 4)
+# Named, not imported: the kernel manager lives on the trusted floor, above this one.
+SANDBOXED_KERNEL_MANAGER = "grading.trusted.sandbox.kernel.SandboxedKernelManager"
 
 CONFIG_TEMPLATE = '''\
 # nbgrader configuration written by `backprop-labs course build`: run nbgrader from this folder.
@@ -127,6 +133,8 @@ def apply_course_chains(c):
     c.Autograde.autograde_preprocessors = _insert(chain, Execute, PutHiddenTestsBack, after=True)
     c.Autograde.sanitize_preprocessors = [KeepTrustedScores, *default(Autograde, "sanitize_preprocessors")]
     refuse_trusted_first(Autograde)
+    if os.geteuid() == 0:   # the sandbox needs root; a user's kernel cannot read root's record key anyway
+        c.Execute.kernel_manager_class = SANDBOXED_KERNEL_MANAGER
     chain = _insert(default(GenerateFeedback, "preprocessors"), GetGrades, ClearHiddenTestsAndOutputs, after=True)
     chain = _insert(chain, ClearHiddenTestsAndOutputs, HideServerPaths, after=True)
     c.GenerateFeedback.preprocessors = _insert(chain, HideServerPaths, NameTestCells, after=True)

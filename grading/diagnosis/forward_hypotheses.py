@@ -12,6 +12,24 @@ import torch
 from .hypotheses import Hypothesis
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
+LOG_PROBABILITY_RTOL, LOG_PROBABILITY_ATOL = 1e-10, 1e-12   # a float64 forward pass, entry by entry
+
+
+def log_probabilities_failure(found, expected):
+    """Test 2.4's rule for a forward pass, in the notebook's test cells and the official grade: the
+    log-probabilities ``found`` ``(B, K)`` equal the reference network's ``expected`` within
+    :data:`LOG_PROBABILITY_RTOL` and :data:`LOG_PROBABILITY_ATOL` entry by entry; None, or the policy's sentence."""
+    from grading.policy.closeness import close_failure
+
+    return close_failure(found, expected, "the log-probabilities", rtol=LOG_PROBABILITY_RTOL, atol=LOG_PROBABILITY_ATOL)
+
+
+def reference_log_probabilities(model, parameters, input):
+    """``log_softmax`` over the classes of the network ``[[W (out, in), b (1, out)], ...]`` with ``model``'s
+    hidden activations, in float64 (PyTorch; never the student's objects)."""
+    pairs = [[torch.as_tensor(np.asarray(array, dtype=np.float64)) for array in pair] for pair in parameters]
+    x = torch.as_tensor(np.asarray(input, dtype=np.float64))
+    return torch.log_softmax(_logits(model, pairs, x), dim=1).numpy()
 
 
 def _variant_gradients(context, log_probabilities):

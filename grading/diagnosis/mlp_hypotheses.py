@@ -24,6 +24,12 @@ DERIVATIVE_NAMES = (*SLOPE_IN_OUTPUT, "relu")
 DERIVATIVE_TEXT = {"sigmoid": "a * (1 - a)", "tanh": "1 - a**2", "relu": "1 where a > 0, else 0"}
 
 
+# The same derivatives written for the pre-activation z, as f'(z) = g(f(z)): called with the output a they apply
+# the activation twice (Nielsen's sigmoid_prime(z) given activations[-l]). ReLU's is the same either way.
+SLOPE_IN_PREACTIVATION = {"sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)) * (1.0 - 1.0 / (1.0 + np.exp(-z))),
+                          "tanh": lambda z: 1.0 - np.tanh(z) ** 2}
+
+
 def slope_formula(name, value):
     """The derivative formula of activation ``name``, written for its output, evaluated at ``value``."""
     if name == "relu":
@@ -141,6 +147,25 @@ def _output_loss(z, output, probabilities, output_error, output_derivative):
     return torch.sum(z * _tensor(error))
 
 
+def _softmax_over(logits, axis):
+    """exp(z) normalised over ``axis`` of the (B, K) logits (None: over every entry)."""
+    shifted = np.exp(logits - np.max(logits, axis=axis, keepdims=True))
+    return shifted / np.sum(shifted, axis=axis, keepdims=True)
+
+
+def _only_row(error, row):
+    """``error`` with every row but ``row`` set to 0."""
+    kept = np.zeros_like(error)
+    kept[row] = error[row]
+    return kept
+
+
+def _negated(probabilities):
+    """softmax(-z) from p = softmax(z), row by row: exp(-z) is proportional to 1 / p."""
+    inverse = 1.0 / np.maximum(probabilities, np.finfo(np.float64).tiny)
+    return inverse / np.sum(inverse, axis=1, keepdims=True)
+
+
 def _needs_hidden(predict):
     """Hypotheses about hidden layers do not apply to a model without any."""
     def guarded(context):
@@ -214,6 +239,36 @@ OUTPUT_HYPOTHESES = (
             context, output_error=lambda p, onehot: np.log(np.maximum(p, np.finfo(np.float64).tiny)) - onehot),
     ),
     Hypothesis(
+        "labels_as_targets",
+        "The error at the softmax input subtracts the class INDEX y (a number per example, broadcast over the "
+        "K columns) from the probabilities, as in a binary (yhat - y) recipe: subtract the one-hot of the gold "
+        "class instead, (p - onehot(y)) / B.",
+        lambda context: variant_backpropagation(
+            context, output_error=lambda p, onehot: p - np.argmax(onehot, axis=1)[:, None].astype(np.float64)),
+    ),
+    Hypothesis(
+        "negated_scores",
+        "The probabilities are the softmax of the NEGATED scores, softmax(-z) (with the gradient that convention "
+        "gives, onehot(y) - p): this model's probabilities are softmax(z), z = x @ W.T + b, and the error at the "
+        "softmax input is (p - onehot(y)) / B.",
+        lambda context: variant_backpropagation(context, output_error=lambda p, onehot: onehot - _negated(p)),
+    ),
+    *(Hypothesis(
+        "softmax_over_batch",
+        f"The softmax is normalised {where}, not over each example's K classes: p = exp(z) / exp(z).sum({code}). "
+        f"Each example's row must sum to 1: exp(z) / exp(z).sum(axis=1, keepdims=True) (rows are examples).",
+        lambda context, axis=axis: variant_backpropagation(
+            context, output_error=lambda p, onehot: _softmax_over(_forward_values(context)[0][-1], axis) - onehot))
+      for where, code, axis in (("over the batch axis (each class over the examples)", "axis=0", 0),
+                                ("over the whole batch at once (one sum over every entry)", "", None))),
+    *(Hypothesis(
+        "one_example_only",
+        f"Only the {which} example of the batch reaches the gradients: the other rows of the error at the softmax "
+        f"input are 0: a per-example loop that stops after one pass (a return or break inside it) or writes its "
+        f"row after the loop (the assignment dedented). Every example's row of (p - onehot(y)) / B must be filled.",
+        lambda context, row=row: variant_backpropagation(context, output_error=lambda p, onehot: _only_row(
+            p - onehot, row))) for which, row in (("first", 0), ("last", -1))),
+    Hypothesis(
         "extra_output_derivative",
         "The output error is multiplied by p * (1 - p) as if the softmax needed its own derivative; "
         "with the cross-entropy the error at the softmax input is simply (p - onehot(y)) / B.",
@@ -278,6 +333,15 @@ MLP_HYPOTHESES = OUTPUT_HYPOTHESES + (
         _needs_hidden(lambda context: variant_backpropagation(context, derivative=lambda name, a, z: a)),
     ),
     Hypothesis(
+        "derivative_of_activation",
+        "The derivative of a hidden activation is a formula written for the pre-activation z (sigmoid(z) * "
+        "(1 - sigmoid(z)), 1 - tanh(z)**2) called with the layer's OUTPUT a: the activation is applied twice. "
+        "Call it with z, or write it for a: a * (1 - a) for sigmoid, 1 - a**2 for tanh.",
+        lambda context: variant_backpropagation(context, derivative=lambda name, a, z: (
+            SLOPE_IN_PREACTIVATION[name](np.asarray(a, dtype=np.float64)) if name in SLOPE_IN_PREACTIVATION
+            else slope_formula(name, a))) if set(_hidden_names(context)) & set(SLOPE_IN_PREACTIVATION) else None,
+    ),
+    Hypothesis(
         "bias_from_weight_gradient",
         "The bias gradient is the weight gradient summed over the inputs (dW.sum(axis=1)); that equals the "
         "bias gradient only when every example's inputs sum to 1. Sum the error over the examples instead: "
@@ -292,6 +356,20 @@ MLP_HYPOTHESES = OUTPUT_HYPOTHESES + (
         "error = (error @ W[n]) * f'(a[n - 1]), and use that new error for layer n - 1.",
         _needs_hidden(lambda context: variant_backpropagation(context, stale_upstream=True)
                       if len(context.parameters) > 4 else None),
+    ),
+    Hypothesis(
+        "network_input_as_layer_input",
+        "A deeper layer's weight gradient multiplies its error by X, the network's input (the first layer's line "
+        "copied): each layer's dW = error.T @ a[n - 1], with ITS OWN input, the previous layer's output.",
+        _needs_hidden(lambda context: variant_backpropagation(
+            context, layer_input=lambda n, inputs, zs: inputs[0])),
+    ),
+    Hypothesis(
+        "tanh_derivative_missing_one",
+        "The tanh derivative is written a**2; it is 1 - a**2, with a = tanh(z) the layer's output.",
+        lambda context: variant_backpropagation(context, derivative=lambda name, a, z: (
+            np.asarray(a, dtype=np.float64) ** 2 if name == "tanh" else slope_formula(name, a)))
+        if "tanh" in _hidden_names(context) else None,
     ),
     Hypothesis(
         "preactivation_as_layer_input",

@@ -169,6 +169,36 @@ def _classes_in_batch(evidence):
     return _classes_sentence(width, evidence.num_classes, f"Your code raised {evidence.error.describe()}:")
 
 
+def _hard_coded_classes(evidence):
+    """A broadcast of the (B, K) probabilities against a (B, n) array whose n is no size of this model nor
+    taken from the batch's labels: a class count written into the code (num_classes = 10)."""
+    error, num_classes = evidence.error, evidence.num_classes
+    if error is None or num_classes is None or error.type_name != "ValueError" or "broadcast" not in error.message:
+        return None
+    rows = {shape for shape in _shapes_in(error.message) if len(shape) == 2 and shape[0] == evidence.batch_size}
+    model_sizes = {size for spec in evidence.specs for size in spec.shape}
+    others = {width for _, width in rows} - model_sizes - {num_classes}
+    if num_classes not in {width for _, width in rows} or len(others) != 1:
+        return None
+    return (f"Your code raised {error.describe()}: the class axis has {others.pop()} columns instead of "
+            f"K = {num_classes}, a number of classes written into the code. Take K from the model (the output "
+            f"layer's size, W.shape[0] of the last layer), never a constant.")
+
+
+def _hard_coded_batch_size(evidence):
+    """Two 1-D index arrays that do not broadcast, one as long as the batch: a row count written into the code."""
+    error = evidence.error
+    if error is None or error.type_name not in ("IndexError", "ValueError") or "broadcast" not in error.message:
+        return None
+    lengths = {shape[0] for shape in _shapes_in(error.message) if len(shape) == 1}
+    if evidence.batch_size not in lengths or len(lengths) != 2:
+        return None
+    written = (lengths - {evidence.batch_size}).pop()
+    return (f"Your code raised {error.describe()}: an index has {written} rows where this batch has "
+            f"B = {evidence.batch_size}, a batch size written into the code (range({written})). Take it from the "
+            f"batch: len(output), range(len(output)).")
+
+
 def _scalar_only(evidence):
     error = evidence.error
     if error is not None and "truth value of an array" in error.message:
@@ -207,8 +237,9 @@ def _shape_exception(evidence):
         hint = ""
         if batch in sizes and len(set(sizes)) == 2:
             other = (set(sizes) - {batch}).pop()
+            guess = " (a per-example matrix kept for one example only?)" if evidence.words is MLP else ""
             hint = (f" One operand has one row per example (B = {batch}) where the other has {other}: an array "
-                    f"that should be (B, ...) is not (a per-example matrix kept for one example only?).")
+                    f"that should be (B, ...) is not{guess}.")
         return (f"Your code raised {error.describe()}. Shapes do not line up: {evidence.words.shapes}.{hint}")
     return None
 
@@ -383,26 +414,40 @@ def _bias_summed_over_everything(evidence):
     if not labels:
         return None
     return (f"The gradient of {', '.join(labels)} is one number shared by every unit: the error is summed over "
-            f"every axis (np.sum without axis=0). Each unit has its own bias gradient: "
+            f"every axis (np.sum or np.mean without axis=0). Each unit has its own bias gradient: "
             f"{evidence.words.bias_reduce}.")
 
 
 def _weight_is_one_number(evidence):
-    """N13: a weight gradient that is a single number: np.dot of two 1-D vectors (an inner product)."""
-    labels = []
+    """N13: a weight gradient that is a single number: np.dot of two 1-D vectors (an inner product); or a
+    coefficient vector's (1-D) gradient that is one number: a mean or sum over every axis."""
+    matrices, vectors = [], []
     for i, spec in enumerate(evidence.specs):
         found = evidence.found[i]
-        if spec.is_bias or found is None or i in evidence.explained or len(spec.shape) != 2 or min(spec.shape) < 2:
+        if found is None or i in evidence.explained:
             continue
-        if found.size == 1 or (found.shape == tuple(spec.shape) and np.ptp(found) == 0 and np.any(found)
-                               and np.ptp(evidence.reference[i]) > 0):
+        if len(spec.shape) == 1 and spec.shape[0] >= 2 and found.size == 1:
+            vectors.append(i)
+        elif not spec.is_bias and len(spec.shape) == 2 and min(spec.shape) >= 2 and (found.size == 1 or (
+                found.shape == tuple(spec.shape) and np.ptp(found) == 0 and np.any(found)
+                and np.ptp(evidence.reference[i]) > 0)):
+            matrices.append(i)
+    findings = []
+    for indices, cause in ((matrices, "inner_for_outer"), (vectors, "one_number_for_vector")):
+        for i in indices:
             _explain(evidence, i)
-            labels.append(f"{spec.label} (found shape {found.shape})")
-    if not labels:
-        return None
-    return (f"The gradient of {', '.join(labels)} is one number where a matrix {'(out, in)'} is needed: "
-            f"np.dot of two 1-D vectors is their INNER product, a scalar. One example's weight gradient is the "
-            f"OUTER product np.outer(error, layer_input); for a batch, error.T @ layer_input.")
+        labels = ", ".join(f"{evidence.specs[i].label} (found shape {evidence.found[i].shape})" for i in indices)
+        if labels and cause == "inner_for_outer":
+            findings.append((cause, f"The gradient of {labels} is one number where a matrix (out, in) is needed: "
+                                    f"np.dot of two 1-D vectors is their INNER product, a scalar. One example's weight "
+                                    f"gradient is the OUTER product np.outer(error, layer_input); for a batch, "
+                                    f"error.T @ layer_input."))
+        elif labels:
+            layout = evidence.words.weight_layout
+            findings.append((cause, f"The gradient of {labels} is one number where one per entry is needed: a mean "
+                                    f"or sum taken over every axis (np.mean or np.sum of the whole product) collapsed "
+                                    f"the entries. {layout[0].upper()}{layout[1:]}."))
+    return findings or None
 
 
 def _bias_axis(evidence):
@@ -425,6 +470,9 @@ def _bias_axis(evidence):
             cause = "bias_wrong_axis" if found.size == batch else "bias_not_summed"
         elif found.size == width:
             cause = "bias_shape"
+        elif width == 1 and found.size > 1 and _close(np.sum(found).reshape(spec.shape), evidence.reference[i],
+                                                      evidence.tolerance):
+            cause = "bias_partly_summed"   # one bias shared along two axes, summed along one of them only
         else:
             continue
         _explain(evidence, i)
@@ -438,6 +486,9 @@ def _bias_axis(evidence):
         if cause == "bias_not_summed":
             sentence = (f"Bias gradient shapes {labels}: one row per example, the per-example bias gradients are "
                         f"never summed. {reduce}, shape {expected}.")
+        elif cause == "bias_partly_summed":
+            sentence = (f"Bias gradient shapes {labels}: summed over one axis only, and its entries add up to the "
+                        f"right gradient. {reduce}, shape {expected}.")
         elif cause == "bias_wrong_axis":
             sentence = f"Bias gradient shapes {labels}: the error is summed over the wrong axis. {reduce}, shape {expected}."
         else:
@@ -453,6 +504,9 @@ def _bias_axis(evidence):
 def _wrong_shape(evidence):
     problems = [p for p in evidence.problems_of("wrong_shape") + evidence.problems_of("singleton_axes")
                 if p.spec is None or evidence.specs.index(p.spec) not in evidence.explained]
+    named = _hypothesis_for_shapes(evidence, [evidence.specs.index(p.spec) for p in problems if p.spec is not None])
+    if named:
+        return named
     for problem in problems:
         if problem.spec is not None:
             _explain(evidence, evidence.specs.index(problem.spec))
@@ -527,8 +581,9 @@ def _coupled_examples(evidence):
                                                          for factor in (size, 1.0 / size, 1.0)):
         return None   # a constant factor is a batch-mean mistake, which the value rules name
     return ("The gradient of a few examples together is not the mean of their single-example gradients (nor a "
-            "fixed multiple of it): your code mixes the examples of a batch. Normalise each example's row on "
-            "its own (axis=1 for a (B, K) array), never over the batch axis.")
+            "fixed multiple of it): your code mixes the examples of a batch, or treats some of them differently. "
+            "Look for a normalisation over the batch axis (each example's row is normalised on its own, axis=1 "
+            "for a (B, K) array) and for a per-example loop that fills only some rows.")
 
 
 def _not_a_mean(evidence):
@@ -603,6 +658,17 @@ def _sign(evidence):
     if len(compared) >= 1 and _all_near(compared, -1.0):
         return f"Every gradient has the wrong sign: {evidence.words.sign}."
     return None
+
+
+def _bias_sign(evidence):
+    """Every bias gradient is minus the right one and every weight gradient right: z = w.x - theta's convention."""
+    ratios, wrong = _ratios(evidence), set(evidence.wrong_values)
+    biases = [i for i in evidence.compared if evidence.specs[i].role == "bias"]
+    if not biases or wrong != set(biases) or not _all_near([ratios[i] for i in biases], -1.0):
+        return None
+    return (f"Every bias gradient has the wrong sign while every weight gradient is right: a bias is ADDED to the "
+            f"pre-activation (a threshold convention, w.x - theta, subtracts it and flips its gradient). To get it: "
+            f"{evidence.words.bias_reduce}, with no minus sign.")
 
 
 def _scale_sentence(evidence, ratio, labels=None):
@@ -682,9 +748,13 @@ def _layer_scales(evidence):
             f"Each layer's gradients are B / n times the right ones, with n a size of the layer, not the batch: "
             f"{described}. The loss is the mean over the B = {batch} examples: divide by len(output), the number "
             f"of examples, not by a weight's shape.")
+    named = _hypotheses(evidence)   # a mistake the exercise re-enacts names what the factors only describe
+    if named:
+        return named
     described = ", ".join(f"layer {layer} x{scale:.3g}" for layer, scale in scales.items())
     return "layer_scales", (f"Each layer's gradients point the right way but are scaled by a different factor "
-                            f"({described}): a factor is applied to the error on its way down.")
+                            f"({described}): a factor is applied to some layers' gradients, or to the error on its "
+                            f"way down to them.")
 
 
 def _vanishing(evidence):
@@ -758,6 +828,22 @@ def _hypotheses(evidence):
     return findings
 
 
+def _hypothesis_for_shapes(evidence, indices):
+    """The exercise's re-enacted mistake that predicts the wrong-shaped arrays ``indices`` (shape and values), as
+    ``[(cause, sentence)]``, or None. Only when nothing else is wrong: the values rules judge the rest."""
+    if (not indices or evidence.hypothesis_context is None or not evidence.exercise.hypotheses
+            or any(i not in indices for i in evidence.wrong)):
+        return None
+    student = [u if u is not None else f for u, f in zip(evidence.usable, evidence.found)]
+    match = matching_hypothesis(evidence.exercise.hypotheses, evidence.hypothesis_context, student,
+                                evidence.tolerance.hypothesis_match, indices)
+    if match is None or match[1] != 1.0:
+        return None
+    for i in indices:
+        _explain(evidence, i)
+    return [(match[0].cause, match[0].sentence)]
+
+
 def _weight_decay(evidence):
     """Every wrong array is a weight whose gradient is the reference plus one common lambda * W (an L2 penalty's
     gradient), and every bias is right."""
@@ -780,6 +866,18 @@ def _weight_decay(evidence):
             f"gradient; a penalty belongs to the training step, if anywhere.")
 
 
+def _fixed_divisor(evidence, ratio):
+    """``d`` when the gradients are ``ratio`` times the right ones because the code divides by a constant ``d``
+    instead of B: the mean-of-examples check then finds a few examples' gradient to be their sum."""
+    check = evidence.checks.get("mean_of_examples")
+    if check is None or check.passed is not False or "error" in check.evidence or not ratio > 0:
+        return None
+    together, size = check.evidence.get("ratio", float("nan")), check.evidence.get("batch_size", 2)
+    if not (np.isfinite(together) and abs(together - size) <= 1e-3 * size):
+        return None
+    return evidence.batch_size / ratio
+
+
 def _common_scale(evidence):
     ratios = _ratios(evidence)
     values = [ratios[i] for i in evidence.compared]
@@ -791,6 +889,22 @@ def _common_scale(evidence):
             return "returned_update", (f"Every gradient is minus the learning rate ({rate:g}) times the right one: "
                                        f"your code returns the update step (-learning_rate * gradient), not the "
                                        f"gradient. Return the gradients; the training loop takes the step.")
+        half_sum = evidence.batch_size / 2
+        if evidence.words.half_sum and evidence.batch_size >= 2 and abs(values[0] - half_sum) <= 1e-3 * half_sum:
+            return "half_sum_of_squares", (f"Every gradient is B / 2 = {half_sum:g} times the right one: "
+                                           f"{evidence.words.half_sum}.")
+        divisor = _fixed_divisor(evidence, values[0])
+        if divisor is not None:
+            return "not_a_mean", (
+                f"Every gradient is {values[0]:.4g} times the right one, and for a few examples together it is the "
+                f"SUM, not the mean, of their single-example gradients: your code divides by a fixed number, "
+                f"about {divisor:.6g}, not by this batch's size B = {evidence.batch_size}. Divide by len(output).")
+        classes = evidence.num_classes
+        if classes and classes > 2 and abs(values[0] * classes - 1.0) <= 1e-3:
+            return "mean_over_wrong_count", (
+                f"Every gradient is 1/K = 1/{classes} of the right one: the mean is taken over the B * K entries of "
+                f"the (B, K) one-hot (np.mean, or / y.size), not over the B examples. Sum over the classes, "
+                f"divide by B = {evidence.batch_size}.")
         for factor, wording in ((0.5, "half"), (2.0, "twice")):
             if abs(values[0] - factor) <= 1e-3 * factor:
                 return "factor_two", (f"Every gradient is {wording} the right one: a factor 2 is "
@@ -861,6 +975,10 @@ def _localise(evidence):
     if last in wrong_layers:
         in_last = {i for i in wrong if evidence.specs[i].layer == last}
         roles = {evidence.specs[i].role for i in in_last}
+        other_right = [i for i in evidence.indices_of_layer(last) if i in evidence.compared and i not in wrong]
+        one_wrong = {"weight": words.top_weight_only_wrong, "bias": words.top_bias_only_wrong}
+        if len(roles) == 1 and other_right and one_wrong.get(next(iter(roles))):
+            return with_known(one_wrong[next(iter(roles))], in_last)
         return with_known(words.top_layer_wrong.format(what=" and ".join(sorted(roles))), in_last)
     top = max(wrong_layers)
     right = f"Layer {last} is" if top + 1 == last else f"Layers {top + 1} to {last} are"
@@ -872,6 +990,8 @@ RULES = (
     Rule("probed_part", "probe", _probed_part),
     Rule("not_implemented", "error", _not_implemented),
     Rule("classes_from_batch", "error", _classes_in_batch),
+    Rule("hard_coded_classes", "error", _hard_coded_classes),
+    Rule("hard_coded_batch_size", "error", _hard_coded_batch_size),
     Rule("scalar_only_code", "error", _scalar_only),
     Rule("elementwise_for_matmul", "error", _elementwise_for_matmul),
     Rule("shape_mismatch_in_code", "error", _shape_exception),
@@ -897,6 +1017,7 @@ RULES = (
     Rule("examples_coupled", "side_effect", _coupled_examples),
     Rule("loss_mismatch", "side_effect", _loss_mismatch),
     Rule("wrong_sign", "values", _sign),
+    Rule("bias_wrong_sign", "values", _bias_sign),
     Rule("batch_mean", "values", _batch_scale),
     Rule("layer_scales", "values", _layer_scales),
     Rule("output_error_vanishes", "values", _vanishing),
@@ -910,6 +1031,7 @@ RULES = (
 )
 
 VALUE_CAUSES_EXPLAINING_COUPLING = {"derivative_of_error", "batch_mean_in_propagation", "output_error_vanishes",
+                                    "one_example_only", "softmax_over_batch",
                                     "missing_batch_mean", "weight_decay", "modifies_parameters"}
 EXCLUSIVE = {"error", "format", "values"}     # the first rule of these groups that fires explains the rest
 # What a wrong part found by the exercise's probe shows in the model's gradients: not causes of their own.
@@ -924,8 +1046,11 @@ def diagnose(evidence):
     for rule in RULES:
         if "probe" in groups_fired and (rule.group in SYMPTOMS or rule.cause in SYMPTOM_RULES):
             continue
+        # A re-enacted mistake may predict the wrong shapes themselves (a layer input of another width): the
+        # hypotheses are tried on arrays wrong only in shape too.
+        shapes_to_explain = rule.cause == "hypothesis" and evidence.shape_only
         if rule.group == "values" and (groups_fired & SILENCES_VALUES or "values" in groups_fired
-                                       or not evidence.wrong_values):
+                                       or not (evidence.wrong_values or shapes_to_explain)):
             continue
         if rule.group in EXCLUSIVE and rule.group in groups_fired:
             continue

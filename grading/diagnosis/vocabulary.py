@@ -24,6 +24,11 @@ class Vocabulary:
     weight_layout: str          # how a weight gradient gets its (out, in) shape
     missing_layer: str          # {layer}
     not_finite: str             # how to avoid overflow for this loss
+    # The output layer with one of its two gradients right (empty: top_layer_wrong is said): the right one shows
+    # that the error it shares with the other is right, so the sentence must not send the student to check it.
+    top_weight_only_wrong: str = ""
+    top_bias_only_wrong: str = ""
+    half_sum: str = ""          # a squared loss only: what B / 2 times the right gradient means ("" elsewhere)
 
 
 MLP = Vocabulary(
@@ -46,6 +51,12 @@ MLP = Vocabulary(
                    "reversed(range(L)))"),
     not_finite="compute the softmax from log-probabilities (subtract the row maximum before exp) and avoid "
                "dividing by zero",
+    top_weight_only_wrong=("The output layer's bias gradient is right, so its error (p - onehot(y)) / B is right; "
+                           "its weight gradient is wrong: dW = error.T @ layer_input, with that layer's INPUT (the "
+                           "previous layer's output a, the batch for layer 0)."),
+    top_bias_only_wrong=("The output layer's weight gradient is right, so its error (p - onehot(y)) / B is right; "
+                         "its bias gradient is wrong: db = the error summed over the examples, "
+                         "np.sum(error, axis=0, keepdims=True)."),
 )
 
 GENERIC = Vocabulary(
@@ -93,8 +104,9 @@ PROGRESSIVE = Vocabulary(
     sign="the seed that starts the backward loop is (p - onehot(y)) / B, not (onehot(y) - p) / B",
     output_start="the seed (p - onehot(y)) / B that starts the backward loop",
     fix_mean="the seed (p - onehot(y)) / B carries the 1/B; the blocks A_i, B_i do not",
-    shapes="the gradient of W_i is the incoming gradient's transpose times g_{i-1} (out_i, in_i); "
-           "the blocks pass it down as g @ A_i",
+    shapes=("for one example p_{i+1} is (n_{i+1},), A_i is (n_{i+1}, n_i) and B_i is (n_{i+1}, n_{i+1} n_i): "
+            "first q_i = B_i.T @ p_{i+1}, then p is passed down as p_i = A_i.T @ p_{i+1} (A_i @ p does not "
+            "multiply, and B_i.T @ p_i, taken after passing down, has the wrong size)"),
     top_layer_wrong=("The last layer's {what} gradient is already wrong: check the seed (p - onehot(y)) / B and "
                      "the block B_L that turns it into the gradient of W_L."),
     lower_layer_wrong=("{right} right but layer {top} is wrong: the gradient goes wrong when it is passed down "

@@ -8,19 +8,22 @@ the exercise, its diagnosis words, its trusted checks and the ``advertising`` as
 the one ``GradientExercise`` it registers.
 """
 import importlib
+from dataclasses import dataclass
 from functools import partial
+from types import SimpleNamespace
+from typing import Callable
 
 import numpy as np
 import torch
 
 from grading.course.assignments import AssignmentRow
 from grading.course.cell_scope import CellScope
+from grading.diagnosis.regression_hypotheses import REGRESSION_HYPOTHESES
 from grading.diagnosis.vocabulary import Vocabulary
 from grading.gradient_check.registry import GradientExercise, ParameterSpec, register_exercise
-from grading.policy.precision import normwise_error
-from grading.trusted.cases import Call, CallsCase, Returned
-from grading.trusted.check_spec import FLOAT64, TrustedCheck, calls_shapes, compare_close
-from grading.trusted.student_side import probe_function_calls
+from grading.trusted.cases import Call, CallsCase, Returned, _drawn, case_seed
+from grading.trusted.check_spec import TrustedCheck, calls_shapes, compare_close, gradient_judge
+from grading.trusted.student_side import FunctionModel, probe_function_calls, probe_function_model_session
 
 NAME = "advertising_mse"
 
@@ -28,7 +31,7 @@ REGRESSION_VOCABULARY = Vocabulary(
     code="mean_squared_error_gradient",
     sign="the residual is prediction - y (X @ c - y), not y - prediction",
     output_start="the gradient of mean((X @ c - y)**2), which is 2 / B * X.T @ (X @ c - y)",
-    fix_mean="the loss is the MEAN of the squared residuals: 2 / B * X.T @ residual",
+    fix_mean="divide the sum over the examples by N once (the 1/N of the mean): 2 / N * X.T @ residual",
     shapes="X is (B, 1 + F) with the intercept column, c is (1 + F,), so X @ c is (B,) and X.T @ residual is (1 + F,)",
     top_layer_wrong="The gradient is wrong: it should be 2 / B * X.T @ (X @ c - y).",
     lower_layer_wrong="The gradient is wrong: it should be 2 / B * X.T @ (X @ c - y).",
@@ -38,29 +41,27 @@ REGRESSION_VOCABULARY = Vocabulary(
     weight_layout="the gradient has the coefficients' shape (1 + F,)",
     missing_layer="",
     not_finite="check for division by zero",
+    half_sum=("that is the gradient of the SUM of squares halved, X.T @ (X @ c - y): the loss is the MEAN of the "
+              "squared residuals: keep the factor 2 of the square's derivative and divide the sum by N (the 1/N of the "
+              "mean): 2 / N * X.T @ (X @ c - y)"),
 )
 
 
-class LinearRegressionGradient:
+REGRESSION_FUNCTIONS = {"parameter": "coefficients", "gradient": "mean_squared_error_gradient",
+                        "loss": "mean_squared_error", "design": "design_matrix"}
+
+
+class LinearRegressionGradient(FunctionModel):
     """A lab module's ``mean_squared_error_gradient`` behind the grader's model interface.
 
     ``lab`` is the module (``labs.advertising`` or ``labs_solutions.advertising``); its given
     ``design_matrix`` and ``mean_squared_error`` build the design and the loss. The coefficients
-    start from a seeded normal draw so that no gradient entry is zero by accident.
+    start from a seeded normal draw so that no gradient entry is zero by accident. The trusted check
+    builds the same adapter in the sandbox (``student_side.FunctionModel``), so both judge one model.
     """
 
     def __init__(self, lab, num_features, seed=0):
-        self.lab = lab
-        self.parameters = {"coefficients": np.random.default_rng(seed).normal(size=num_features + 1)}
-
-    def loss(self, input, output):
-        return self.lab.mean_squared_error(self.lab.design_matrix(input), self.parameters["coefficients"],
-                                           np.asarray(output, dtype=np.float64))
-
-    def backpropagation(self, input, output):
-        gradient = self.lab.mean_squared_error_gradient(
-            self.lab.design_matrix(input), self.parameters["coefficients"], np.asarray(output, dtype=np.float64))
-        return {"coefficients": gradient}
+        super().__init__(lab, REGRESSION_FUNCTIONS, np.random.default_rng(seed).normal(size=num_features + 1))
 
 
 def regression_reference_loss(model, parameters, batch, ops):
@@ -105,31 +106,40 @@ def draw_other_design(rng):
             "coefficients": rng.normal(size=OTHER_SHAPE[1] + 1)}
 
 
-def _gradient_calls(num_coefficients):
-    return (Call("design_matrix", (Returned("design", None),), ("@features",)),
-            Call("mean_squared_error_gradient", (Returned("gradient", (num_coefficients,)),),
-                 ("@design", "@coefficients", "@target")))
+@dataclass(frozen=True)
+class RegressionCase:
+    """R.1 on drawn data (``draw(rng)``: ``features (B, F)``, ``target (B,)``, ``coefficients (1 + F,)``, from
+    this case's seed): the student's function is called as a :class:`FunctionModel` holding the coefficients,
+    and judged on the recorded calls by ``check_backpropagation`` (:mod:`grading.trusted.replay`), as the
+    notebook's test cells judge it."""
 
+    key: str
+    draw: Callable
+    seed: int
 
-def reference_gradient(inputs):
-    """The gradient ``(1 + F,)`` of the mean squared error at the drawn coefficients, by autograd on
-    :func:`regression_reference_loss` (no NumPy formula of the exercise ships with the grader)."""
-    coefficients = torch.tensor(inputs["coefficients"], dtype=torch.float64, requires_grad=True)
-    batch = {"input": torch.as_tensor(np.asarray(inputs["features"], dtype=np.float64)),
-             "output": torch.as_tensor(np.asarray(inputs["target"], dtype=np.float64))}
-    loss = regression_reference_loss(None, {"coefficients": coefficients}, batch, None)
-    return torch.autograd.grad(loss, coefficients)[0].numpy()
+    def inputs(self):
+        """The drawn arrays (drawn once per process: do not modify them)."""
+        return _drawn(self.draw, case_seed(self.seed))
 
+    def spec(self):
+        return {"key": self.key, "function_model": REGRESSION_FUNCTIONS}
 
-def compare_mse_gradient(case, arrays):
-    """As the notebook's tests: the markets against the reference at the gradient check's float64
-    tolerance (normwise), the other design entrywise at rtol 1e-6, atol 1e-8."""
-    expected = reference_gradient(case.inputs())
-    if case.key == MARKETS_CASE.key:
-        error = normwise_error(arrays["gradient"], expected)
-        return None if error <= FLOAT64.rtol else (
-            f"the gradient differs from the reference: normwise error {error:.1e} > {FLOAT64.rtol:.1e}")
-    return compare_close(arrays["gradient"], expected, "the gradient", rtol=1e-6, atol=1e-8)
+    def model_configuration(self):
+        return SimpleNamespace()   # the reference loss reads nothing of the model but its coefficients
+
+    def parameters(self):
+        return {"coefficients": np.array(self.inputs()["coefficients"], dtype=np.float64)}
+
+    def batch(self):
+        inputs = self.inputs()
+        return {"input": np.array(inputs["features"], dtype=np.float64),
+                "output": np.array(inputs["target"], dtype=np.float64)}
+
+    def arrays(self):
+        """``'<key>.coefficients'``, ``'<key>.input'`` and ``'<key>.output'`` for the npz."""
+        batch = self.batch()
+        return {f"{self.key}.coefficients": self.parameters()["coefficients"], f"{self.key}.input": batch["input"],
+                f"{self.key}.output": batch["output"]}
 
 
 def _solution():
@@ -153,8 +163,8 @@ def compare_descent(case, arrays):
                          "gradient descent's coefficients against the least-squares fit", rtol=1e-6)
 
 
-MARKETS_CASE = CallsCase("markets", _gradient_calls(4), partial(draw_markets, MARKETS), 8201)
-OTHER_DESIGN_CASE = CallsCase("other-design", _gradient_calls(OTHER_SHAPE[1] + 1), draw_other_design, 8211)
+MARKETS_CASE = RegressionCase("markets", partial(draw_markets, MARKETS), 8201)
+OTHER_DESIGN_CASE = RegressionCase("other-design", draw_other_design, 8211)
 
 LEAST_SQUARES = TrustedCheck(
     name="advertising_least_squares", title="The least-squares fit (given code)",
@@ -167,9 +177,8 @@ LEAST_SQUARES = TrustedCheck(
 
 MSE_GRADIENT = TrustedCheck(
     name="advertising_mse_gradient", title="Exercise R.1: mean_squared_error_gradient",
-    exercise=NAME, module="labs.advertising", class_name=None, probe=probe_function_calls,
-    cases=(MARKETS_CASE, OTHER_DESIGN_CASE), expected_shapes=calls_shapes, compare=compare_mse_gradient,
-    torch_allowed=False)
+    exercise=NAME, module="labs.advertising", class_name=None, probe=probe_function_model_session,
+    cases=(MARKETS_CASE, OTHER_DESIGN_CASE), judge=gradient_judge(NAME), torch_allowed=False)
 
 DESCENT = TrustedCheck(
     name="advertising_descent", title="Gradient descent with your gradient",
@@ -188,6 +197,7 @@ register_exercise(GradientExercise(
     parameter_specs=lambda model: [ParameterSpec(("coefficients",), None, "coefficients",
                                                  tuple(np.shape(model.parameters["coefficients"])))],
     output_bias=None,  # not a softmax
+    hypotheses=REGRESSION_HYPOTHESES,
     build_model=build_linear_regression,
     vocabulary=REGRESSION_VOCABULARY,
     load_data=load_advertising_data,

@@ -61,12 +61,74 @@ def last_position_only(context):
     return [kernel_gradients[-1:], bias_gradients[:, -1:], *context.reference[2:]]
 
 
-# Averaging over positions (dividing by P) needs no re-enactment: the layer_scales rule names it.
+def feature_error(context):
+    """``(B, P)``: the gradient of the mean cross-entropy at every position's feature ``z[:, t]``."""
+    kernel, kernel_bias, weight, bias = (torch.tensor(np.asarray(array, dtype=np.float64))
+                                         for array in context.parameters)
+    input = torch.tensor(np.asarray(context.input, dtype=np.float64))
+    features = ((input.unfold(1, kernel.shape[1], 1) * kernel).sum(dim=2) + kernel_bias).requires_grad_()
+    loss = F.cross_entropy(torch.relu(features) @ weight.T + bias, torch.as_tensor(context.output, dtype=torch.long))
+    return torch.autograd.grad(loss, features)[0].numpy()
+
+
+def kernel_with_offsets_shifted(shift_of):
+    """The gradients when offset ``w`` of the kernel is paired with ``input[b, t + w + shift]`` (zero outside the
+    sequence), ``shift = shift_of(P, width)``: a padded correlation read from the wrong place; the bias's and the
+    output layer's gradients are right."""
+    def predict(context):
+        error, input = feature_error(context), np.asarray(context.input, dtype=np.float64)
+        positions, width = error.shape[1], np.shape(context.parameters[0])[1]
+        shift, pad = shift_of(positions, width), positions + width
+        padded = np.pad(input, ((0, 0), (pad, pad)))
+        kernel = np.array([sum(error[:, t] @ padded[:, pad + t + w + shift] for t in range(positions))
+                           for w in range(width)])
+        return [kernel[np.newaxis, :], *context.reference[1:]]
+    return predict
+
+
+def kernel_flipped(context):
+    """The kernel's gradient reversed along its width (a convolution where the forward pass correlates)."""
+    return [np.asarray(context.reference[0])[:, ::-1], *context.reference[1:]]
+
+
+def kernel_divided_by(count_of):
+    """The kernel's and its bias's gradients divided by ``count_of(B, P)``, the output layer's right: the copies'
+    gradients averaged (over the positions, or over the examples as well), not summed."""
+    def predict(context):
+        count = count_of(len(context.input), np.shape(context.parameters[2])[1])
+        return [np.asarray(context.reference[0]) / count, np.asarray(context.reference[1]) / count,
+                *context.reference[2:]]
+    return predict
+
+
+PADDING_SENTENCE = ("The kernel's gradient pairs each offset w with the wrong input entries, as a padded correlation "
+                    "read from the wrong place would (np.correlate(..., 'full') or 'same' for 'valid'): the "
+                    "forward pass uses no padding, so offset w meets input[b, t + w] at position t, and dK[w] sums "
+                    "feature_error[b, t] * input[b, t + w] over b and t.")
+
 CONV1D_HYPOTHESES = (
     Hypothesis("kernel_one_position",
                "The kernel's gradient holds one position's term only (a loop that assigns dK = ... instead of "
                "adding dK += ...): K is used at every position, so its gradient is the SUM over positions.",
                last_position_only),
+    Hypothesis("kernel_flipped",
+               "The kernel's gradient is reversed along its width: a convolution (np.convolve, which flips the "
+               "kernel) where the forward pass correlates. The forward pass uses K unflipped, so dK[w] sums "
+               "feature_error[b, t] * input[b, t + w], with no flip.", kernel_flipped),
+    Hypothesis("mean_over_positions",
+               "The kernel's and its bias's gradients are P times too small: the copies' gradients are averaged "
+               "over the P positions. K and c are used at every position, so their gradients are the SUM over "
+               "positions (the 1/B of the mean over examples is already in the given error).",
+               kernel_divided_by(lambda batch, positions: positions)),
+    Hypothesis("mean_over_positions",
+               "The kernel's and its bias's gradients are B * P times too small: averaged over the examples and "
+               "the positions (np.mean over both axes), while the given feature_error already holds the 1/B of the "
+               "mean. K and c are used at every position of every example, so their gradients are the SUM over "
+               "positions and examples.",
+               kernel_divided_by(lambda batch, positions: batch * positions)),
+    # np.correlate(input, error, 'full')[:width] pairs offset w with input[t + w - (P - 1)]; off by one either way
+    *(Hypothesis("kernel_padding", PADDING_SENTENCE, kernel_with_offsets_shifted(shift_of)) for shift_of in
+      (lambda positions, width: 1 - positions, lambda positions, width: -1, lambda positions, width: 1)),
 )
 
 CONV1D_VOCABULARY = Vocabulary(
@@ -81,7 +143,7 @@ CONV1D_VOCABULARY = Vocabulary(
                        "so dK is the SUM over examples b and positions t of feature_error[b, t] * "
                        "input[b, t:t + width], and dc the sum of feature_error."),
     unnamed_wrong="The gradient of {labels} is wrong; compare with the sum over positions of each copy's gradient.",
-    bias_reduce="c is added at every position of every example: sum feature_error over both axes, into (1, 1)",
+    bias_reduce="the bias c is added at every position of every example: sum feature_error over both axes",
     weight_layout="dK has K's shape (1, width): one number per offset in the window",
     missing_layer="the gradients of layer {layer} are missing: return [[dK, dc], [dW, db]]",
     not_finite="the log-probabilities are given: check for a division by zero",

@@ -8,6 +8,7 @@ exercise, its trusted checks and the ``forward_reverse`` assignment's scored tes
 """
 import importlib
 from dataclasses import dataclass
+from functools import partial
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,6 +17,7 @@ import torch
 from backprop_labs.utils import glorot_weight_init
 from grading.course.assignments import AssignmentRow
 from grading.course.cell_scope import CellScope
+from grading.diagnosis.hypotheses import Hypothesis
 from grading.diagnosis.vocabulary import PROGRESSIVE
 from grading.gradient_check.registry import GradientExercise, ParameterSpec, register_exercise
 from grading.trusted.cases import Call, CallsCase, Case, Returned, case_seed
@@ -49,6 +51,41 @@ def build_multinomial_logistic_regression(package, data):
     forward_reverse = importlib.import_module(f"{package.__name__}.forward_reverse")
     return forward_reverse.ProgressiveNetwork([data.num_features, data.num_classes], ["linear"], LEARNING_RATE)
 
+
+def backward_loop_gradients(context, seed="softmax", pass_down="A"):
+    """``[dW_1, ...]`` of the batch's mean cross-entropy by the backward loop, with one step of it changed:
+    ``seed="skipped"`` sends -y / p into the last layer past the softmax's Jacobian (the right seed is p - y);
+    ``pass_down="W"`` passes the gradient down through W_i where A_i = diag(sigma') W_i belongs."""
+    weights = [np.asarray(w, dtype=np.float64) for w in context.parameters]
+    activations = [np.asarray(context.input, dtype=np.float64)]
+    for kind, weight in zip(context.model.layer_kinds, weights):
+        z = activations[-1] @ weight.T
+        activations.append(1.0 / (1.0 + np.exp(-z)) if kind == "sigmoid" else z)
+    logits = activations[-1]
+    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    onehot = np.eye(logits.shape[1])[np.asarray(context.output)]
+    error = (probabilities - onehot if seed == "softmax" else -onehot / probabilities) / len(onehot)
+    gradients = [None] * len(weights)
+    for i in reversed(range(len(weights))):
+        output = activations[i + 1]
+        slope = output * (1 - output) if context.model.layer_kinds[i] == "sigmoid" else np.ones_like(output)
+        gradients[i] = (error * slope).T @ activations[i]
+        error = (error * slope if pass_down == "A" else error) @ weights[i]
+    return gradients
+
+
+PROGRESSIVE_HYPOTHESES = (
+    Hypothesis("softmax_jacobian_skipped",
+               "The backward loop starts from -y / probabilities, the cross-entropy's gradient at the softmax's "
+               "output, sent into the last layer past the softmax's Jacobian: start from softmax_jacobian.T @ "
+               "(-y / probabilities), which is probabilities - y (the batch's mean then divides by B).",
+               partial(backward_loop_gradients, seed="skipped")),
+    Hypothesis("weight_for_block",
+               "The gradient is passed down through W_i where A_i = diag(sigma'(W_i z_i)) W_i belongs: the sigmoid's "
+               "derivative is left out on the way down (each layer's own gradient B_i.T @ p keeps it).",
+               partial(backward_loop_gradients, pass_down="W")),
+)
 
 # Trusted checks of the forward/reverse assignment's test cells (cells and scopes in the assignment row below).
 
@@ -189,6 +226,7 @@ register_exercise(GradientExercise(
     reference_loss=progressive_reference_loss,
     parameter_specs=progressive_parameter_specs,
     output_bias=None,  # no bias parameter to shift
+    hypotheses=PROGRESSIVE_HYPOTHESES,
     build_model=build_multinomial_logistic_regression,
     vocabulary=PROGRESSIVE,
     trusted=(MODES_CHECK, CLOSED_FORM, BACKPROPAGATION),

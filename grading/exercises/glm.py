@@ -14,10 +14,12 @@ from functools import lru_cache, partial
 from types import SimpleNamespace
 
 import numpy as np
+import torch
 import torch.nn.functional as F
 
 from grading.course.assignments import AssignmentRow
 from grading.course.cell_scope import CellScope
+from grading.diagnosis.hypotheses import Hypothesis
 from grading.diagnosis.vocabulary import Vocabulary
 from grading.gradient_check.registry import GradientExercise, register_exercise
 from grading.trusted.cases import Call, CallsCase, Case, Returned, case_seed
@@ -40,7 +42,71 @@ GLM_VOCABULARY = Vocabulary(
     bias_reduce="sum over the examples",
     weight_layout="the weight gradient has the weight's shape",
     missing_layer="the backward loop never reaches layer {layer}",
-    not_finite="exp(eta) overflows for large eta: check the inverse link",
+    not_finite=("check the inverse link: exp(eta) overflows for very large eta, and log(eta) is NaN where eta <= 0 "
+                "(the Poisson's mean is exp(eta), not log(eta))"),
+)
+
+def seeded_gradients(context, seed_of):
+    """Gradients (spec order: W, b per layer) of backpropagation seeded at ``eta`` with ``seed_of(eta, y)``
+    ``(B, out)``: how a wrong inverse link or seed shows in the network's gradients. ``y`` are the targets
+    ``(B, out)`` (one-hot for the categorical); ``eta`` is rebuilt from the parameters in float64."""
+    leaves = [torch.tensor(np.asarray(p, dtype=np.float64), requires_grad=True) for p in context.parameters]
+    model = context.model
+    activation = torch.as_tensor(np.asarray(context.input, dtype=np.float64))
+    pairs = [leaves[i:i + 2] for i in range(0, len(leaves), 2)]
+    for weight, bias in pairs[:-1]:
+        activation = torch.relu(activation @ weight.T + bias)
+    eta = activation @ pairs[-1][0].T + pairs[-1][1]
+    labels = np.asarray(context.output)
+    y = (torch.nn.functional.one_hot(torch.as_tensor(labels, dtype=torch.long), eta.shape[1]).to(eta.dtype)
+         if model.distribution_name == "categorical" else torch.as_tensor(labels, dtype=eta.dtype).reshape(-1, 1))
+    seed = seed_of(eta.detach(), y)
+    if seed is None or not torch.all(torch.isfinite(seed)):
+        return None
+    return [gradient.numpy() for gradient in torch.autograd.grad(eta, leaves, grad_outputs=seed)]
+
+
+def _with_inverse_link(inverse_link, distributions):
+    """The seed ``(inverse_link(eta) - y) / B`` for the listed distributions (None elsewhere)."""
+    def predict(context):
+        if context.model.distribution_name not in distributions:
+            return None
+        return seeded_gradients(context, lambda eta, y: (inverse_link(eta) - y) / eta.shape[0])
+    return predict
+
+
+# The inverse link's slope, element-wise (the categorical's diagonal: what a per-logit sigmoid's derivative gives).
+LINK_SLOPES = {"poisson": (torch.exp, torch.exp),
+               "categorical": (lambda eta: torch.softmax(eta, dim=1),
+                               lambda eta: torch.softmax(eta, dim=1) * (1 - torch.softmax(eta, dim=1)))}
+
+
+def _seed_times_link_slope(context):
+    """The seed ``(y_hat - y) * f'(eta) / B``: a squared error's derivative chained through the inverse link ``f``
+    (Poisson: exp; categorical: the diagonal y_hat (1 - y_hat))."""
+    if context.model.distribution_name not in LINK_SLOPES:
+        return None
+    mean, slope = LINK_SLOPES[context.model.distribution_name]
+    return seeded_gradients(context, lambda eta, y: (mean(eta) - y) * slope(eta) / eta.shape[0])
+
+
+GLM_HYPOTHESES = (
+    Hypothesis("inverse_link", "The gradients are those of the seed (eta - y) / B: the inverse link is missing, "
+               "y_hat is eta itself. The mean of a Poisson is y_hat = exp(eta) (the categorical's is softmax(eta, "
+               "dim=1); only the Gaussian's is eta).", _with_inverse_link(lambda eta: eta, ("poisson", "categorical"))),
+    Hypothesis("inverse_link", "The gradients are those of the seed (log(eta) - y) / B: the link log is used where "
+               "its inverse belongs. The mean of a Poisson is y_hat = exp(eta).",
+               _with_inverse_link(torch.log, ("poisson",))),
+    Hypothesis("inverse_link", "The gradients are those of a softmax over the examples (dim=0): the categorical's "
+               "inverse link normalises each example's row of logits on its own, y_hat = softmax(eta, dim=1).",
+               _with_inverse_link(lambda eta: torch.softmax(eta, dim=0), ("categorical",))),
+    Hypothesis("inverse_link", "The gradients are those of y_hat = sigmoid(eta) for each logit on its own: the "
+               "categorical's inverse link is softmax(eta, dim=1), whose rows sum to 1.",
+               _with_inverse_link(torch.sigmoid, ("categorical",))),
+    Hypothesis("seed_times_link_slope", "The seed is (y_hat - y) times the inverse link's slope (exp(eta) for the "
+               "Poisson, y_hat * (1 - y_hat) for the categorical): the derivative of a squared error on y_hat, "
+               "chained through the link. For the negative log-likelihood the slope cancels: the seed at eta is "
+               "(y_hat - y) / B.", _seed_times_link_slope),
 )
 
 GRADED_DISTRIBUTION = "poisson"  # the one `backprop-labs check` builds; the reference knows all three
@@ -234,6 +300,7 @@ register_exercise(GradientExercise(
     reference_loss=glm_reference_loss,
     model_loss=lambda model, batch: model.loss(batch["input"], batch["output"]),
     output_bias=None,  # a shift of eta changes a Gaussian or Poisson likelihood: no shift probe
+    hypotheses=GLM_HYPOTHESES,
     build_model=build_glm_network,
     vocabulary=GLM_VOCABULARY,
     load_data=load_glm_data,

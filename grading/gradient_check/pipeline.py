@@ -11,7 +11,6 @@ The pipeline, one small step each:
 """
 import platform
 import time
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -29,7 +28,7 @@ from .verdict import (declared_precision, evidence_for_diagnosis, localised_find
                       rounding_evidence)
 from .student_call import call_student
 from .returned_arrays import DEFAULT_SHAPE_POLICY
-from grading.policy.precision import achieved_tolerance, normwise_error, precision_of
+from grading.policy.precision import achieved_tolerance, dtype_name, normwise_error, precision_of
 
 
 def check_backpropagation(model, input, output, exercise=None, seed=0, further_checks=True,
@@ -52,15 +51,13 @@ def check_backpropagation(model, input, output, exercise=None, seed=0, further_c
         return _check(model, input, output, exercise, seed, further_checks, shape_policy)
 
 
-@contextmanager
 def one_torch_thread():
     """The course's thread policy meanwhile (:func:`backprop_labs.threads.small_products`): one
     PyTorch and one BLAS thread unless ``$BACKPROP_LABS_THREADS`` asks for more, as in the training
     loop and the benchmark units. The grader's tensors are small, PyTorch's worker threads keep
     spinning after each operation (slowing the student's NumPy calls that come next by 2 to 4x),
     and a two-thread BLAS product waits for a busy core on a shared machine."""
-    with small_products():
-        yield
+    return small_products()
 
 
 class _Stopwatch:
@@ -69,13 +66,23 @@ class _Stopwatch:
     def __init__(self):
         self.seconds = {}
 
-    @contextmanager
     def stage(self, name):
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+        return _Stage(self.seconds, name)
+
+
+class _Stage:
+    """One stage's time, added to ``seconds[name]`` (a plain class: a generator-based context manager
+    costs a few microseconds, and a check on a small network times five stages)."""
+
+    def __init__(self, seconds, name):
+        self.seconds, self.name = seconds, name
+
+    def __enter__(self):
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exception):
+        self.seconds[self.name] = self.seconds.get(self.name, 0.0) + time.perf_counter() - self.started
+        return False
 
 
 def _check(model, input, output, exercise, seed, further_checks, shape_policy):
@@ -290,11 +297,21 @@ def _reproducibility(seed, batch, specs, tolerance):
     input = np.asarray(batch["input"]) if not isinstance(batch["input"], torch.Tensor) else batch["input"]
     return {
         "seed": seed,
-        "batch": f"input {tuple(input.shape)} {input.dtype}, output {tuple(np.shape(batch['output']))}",
+        "batch": f"input {tuple(input.shape)} {_dtype_text(input.dtype)}, output {tuple(np.shape(batch['output']))}",
         "parameters": ", ".join(f"{spec.label} {tuple(spec.shape)}" for spec in specs),
-        "student precision": tolerance.dtype.name,
+        "student precision": dtype_name(tolerance.dtype),
         "versions": VERSIONS,
     }
+
+
+_DTYPE_TEXTS = {}   # str(dtype) is computed in Python: about 2 µs a report
+
+
+def _dtype_text(dtype):
+    try:
+        return _DTYPE_TEXTS[dtype]
+    except KeyError:
+        return _DTYPE_TEXTS.setdefault(dtype, str(dtype))
 
 
 VERSIONS = f"numpy {np.__version__}, torch {torch.__version__}, python {platform.python_version()}"

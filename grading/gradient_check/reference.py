@@ -14,7 +14,7 @@ import torch
 from .registry import read_path
 from . import input_columns
 from grading.policy.arrays import as_array, to_float64
-from grading.policy.precision import error_sizes
+from grading.policy.precision import error_sizes_of_pairs
 
 
 class ReferenceOps:
@@ -55,8 +55,8 @@ def torch_batch(batch):
     converted = {}
     for key, value in batch.items():
         array = as_array(value)
-        dtype = np.int64 if np.issubdtype(array.dtype, np.integer) else np.float64
-        converted[key] = torch.as_tensor(as_array(array, dtype, copy=True))
+        dtype = np.int64 if array.dtype.kind in "ium" else np.float64   # np.integer's kinds, timedelta64 too
+        converted[key] = torch.from_numpy(as_array(array, dtype, copy=True))   # a fresh copy: shared, not copied
     return converted
 
 
@@ -92,14 +92,18 @@ class ReferenceResult:
     def error_sizes(self, student):
         """``tolerances.error_sizes(student[i], gradients[i])`` for each array (None where ``student[i]``
         is None), figure for figure, without the full-size reference of the input weight."""
-        sizes = []
+        sizes = [None] * len(student)
+        plain = []   # the arrays compared as they are, all at once
         for i, (array, reduced) in enumerate(zip(student, self.reduced_gradients)):
             if array is None:
-                sizes.append(None)
-            elif self.columns is not None and i == self.columns.position:
-                sizes.append(self.columns.error_sizes(array, reduced))
+                continue
+            if self.columns is not None and i == self.columns.position:
+                sizes[i] = self.columns.error_sizes(array, reduced)
             else:
-                sizes.append(error_sizes(array, reduced))
+                plain.append(i)
+        found = error_sizes_of_pairs([student[i] for i in plain], [self.reduced_gradients[i] for i in plain])
+        for i, size in zip(plain, found):
+            sizes[i] = size
         return sizes
 
 

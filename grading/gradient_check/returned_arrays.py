@@ -22,6 +22,7 @@ broadcast (``(out, 1)`` for ``(1, out)`` grows ``b`` to ``(out, out)``) fails. U
 :data:`STRICT` every shape other than the parameter's fails. Any other shape is a
 ``wrong_shape`` problem that fails; the other arrays are still compared.
 """
+import math
 from collections import defaultdict
 from functools import lru_cache
 from dataclasses import dataclass, field
@@ -119,8 +120,17 @@ def _length(node):
         return None
 
 
-def _container_problem(node, prefix, keys, what):
+def _entry_name(prefix, returned_what):
+    """What a problem calls the container at ``prefix``: ``"backpropagation's result"``, ``"entry [0]"``."""
+    return f"entry {list(prefix)}" if prefix else returned_what.replace(" returned", "'s result")
+
+
+def _container_problem(node, prefix, keys, returned_what):
+    """``(kind, message)`` when ``node`` (at ``prefix``) is not the container ``keys`` need, else None."""
     integer_keys = all(isinstance(key, int) for key in keys)
+    if integer_keys and type(node) in (list, tuple) and len(node) == len(keys):
+        return None   # the usual case, without naming the entry
+    what = _entry_name(prefix, returned_what)
     if integer_keys:
         if isinstance(node, np.ndarray) and node.dtype != object:
             return ("not_a_list", f"{what} is one array of shape {node.shape}; expected a list of "
@@ -160,18 +170,19 @@ def unpack_gradients(raw, specs, returned_what="backpropagation returned", shape
         return Unpacked([None] * len(specs), [None] * len(specs), ["None"] * len(specs), problems)
 
     children = _children_expected(tuple(tuple(spec.path) for spec in specs))
-    reported_prefixes = set()
+    # Each container is judged once, at its first visit (specs share prefixes: [0] holds W0 and b0).
+    judged_prefixes = set()
     for spec in specs:
-        value, what, broken = raw, returned_what.replace(" returned", "'s result"), False
+        value, broken = raw, False
         for depth, key in enumerate(spec.path):
             prefix = spec.path[:depth]
-            problem = _container_problem(value, prefix, children[prefix], what)
-            if problem and prefix not in reported_prefixes:
-                reported_prefixes.add(prefix)
-                problems.append(Problem(problem[0], problem[1]))
+            if prefix not in judged_prefixes:
+                judged_prefixes.add(prefix)
+                problem = _container_problem(value, prefix, children[prefix], returned_what)
+                if problem:
+                    problems.append(Problem(problem[0], problem[1]))
             try:
                 value = _child(value, key)
-                what = f"entry {list(spec.path[:depth + 1])}"
             except Exception:  # noqa: BLE001 - any failure to index is a missing entry
                 broken = True
                 break
@@ -208,13 +219,18 @@ def broadcasts_to(shape, expected):
         return False
 
 
+def _expected(spec):
+    return f"a NumPy array of shape {spec.shape}"
+
+
 def _check_leaf(value, spec, shape_policy, copy=True):
     """``(compared array or None, array as returned or None, [Problem], note)`` for one returned entry."""
-    expected = f"a NumPy array of shape {spec.shape}"
     if value is None:
-        return None, None, [Problem("missing", f"{spec.label} gradient is None; expected {expected}", spec)], ""
+        return None, None, [Problem("missing", f"{spec.label} gradient is None; expected {_expected(spec)}",
+                                    spec)], ""
     array, converted_from = plain_array(value)
     if array is None:
+        expected = _expected(spec)
         kind = "not_an_array"
         return None, None, [Problem(kind, f"{spec.label} gradient is a {type(value).__name__}; expected {expected}"
                                           + (" (its entries are not all numbers)" if converted_from else ""),
@@ -227,7 +243,7 @@ def _check_leaf(value, spec, shape_policy, copy=True):
     problems, note = [], ""
     if converted_from.startswith("Python"):
         problems.append(Problem("not_an_array", f"{spec.label} gradient is a {converted_from}, expected "
-                                                f"{expected} (np.array(...) or keep it an array); its values "
+                                                f"{_expected(spec)} (np.array(...) or keep it an array); its values "
                                                 f"were still compared", spec))
     elif converted_from == "np.matrix":
         note = (f"{spec.label} gradient is an np.matrix; compared as an array (with np.matrix, * is a matrix "
@@ -249,7 +265,7 @@ def _check_leaf(value, spec, shape_policy, copy=True):
             return None, array, problems + [Problem("wrong_shape", f"{spec.label} gradient has shape "
                                                     f"{array.shape}; expected {tuple(spec.shape)}", spec)], note
     # The sum is finite for finite entries short of ~1e308 in total (one fast pass); count only otherwise.
-    if not np.isfinite(compared.sum()) and not np.all(np.isfinite(compared)):
+    if not math.isfinite(compared.sum()) and not np.all(np.isfinite(compared)):
         bad = int(np.sum(~np.isfinite(compared)))
         return None, array, problems + [Problem("not_finite", f"{spec.label} gradient has {bad} NaN/inf entries "
                                                 f"of {compared.size} (overflow in exp, log(0) or 0/0?)", spec)], note

@@ -59,6 +59,8 @@ def to_float64(value):
 
 def numpy_dtype(dtype):
     """A NumPy dtype for a NumPy or PyTorch dtype (``torch.bfloat16``, which NumPy lacks, as float16)."""
+    if isinstance(dtype, np.dtype):   # the usual case first: a check asks for every array's dtype
+        return dtype
     if type(dtype).__module__.split(".")[0] == "torch":
         name = str(dtype).rsplit(".", 1)[-1]
         return np.dtype("float16" if name == "bfloat16" else name)

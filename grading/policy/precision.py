@@ -13,6 +13,7 @@
   that is only approximately right (a finite difference, ``g / (x + 1e-9)``) follows it, so it is
   judged at float64 and fails.
 """
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -22,6 +23,7 @@ from .arrays import numpy_dtype
 
 SAFETY = 1000.0                      # summation order and libm differences stay far below this
 FLOAT64_EPS = float(np.finfo(np.float64).eps)
+FLOAT64_TINY = np.finfo(np.float64).tiny   # a NumPy float, as np.finfo gives it (results keep their type)
 # Diagnosis recognises a known mistake when the prediction agrees to this normwise error
 # (or the student's own tolerance, if looser): mistakes change gradients by O(1).
 HYPOTHESIS_MATCH = 1e-6
@@ -48,14 +50,49 @@ def eps_of(dtype):
         return _EPS.setdefault(dtype, float(np.finfo(dtype).eps))
 
 
+_NAMES = {}   # dtype -> name: ``dtype.name`` is computed in Python, about as long as a small product
+
+
+def dtype_name(dtype):
+    """``np.dtype(dtype).name`` (``'float32'``), for the texts of every report."""
+    dtype = np.dtype(dtype)
+    try:
+        return _NAMES[dtype]
+    except KeyError:
+        return _NAMES.setdefault(dtype, dtype.name)
+
+
 def largest_magnitude(array):
     """``max|array|`` without a temporary array (NaN if there is one; abs: never -0.0)."""
     return abs(float(max(array.max(), -array.min())))
 
 
+# Below this many entries in all, :func:`error_sizes_of_pairs` finds every pair's figures with a few NumPy
+# calls over all arrays at once: a small network's check pays per call (about a microsecond each), not
+# per entry. Above it, pair by pair, without copying large arrays into one.
+FEW_ENTRIES = 20_000
+
+
+def error_sizes_of_pairs(students, references):
+    """:func:`error_sizes` of each pair ``(students[i], references[i])``, figure for figure."""
+    students = [np.asarray(a, dtype=np.float64) for a in students]
+    references = [np.asarray(a, dtype=np.float64) for a in references]
+    sizes = [r.size for r in references]
+    if (len(students) < 2 or sum(sizes) > FEW_ENTRIES or not all(sizes)
+            or any(s.shape != r.shape for s, r in zip(students, references))):
+        return [error_sizes(s, r) for s, r in zip(students, references)]
+    starts = np.cumsum([0] + sizes[:-1])
+    reference = np.concatenate([r.ravel() for r in references])
+    differences = np.concatenate([s.ravel() for s in students]) - reference
+    # max|x| of each array's segment: the value largest_magnitude finds (NaN where there is one)
+    largest = np.maximum.reduceat(np.abs(differences, out=differences), starts).tolist()
+    reference_largest = np.maximum.reduceat(np.abs(reference, out=reference), starts).tolist()
+    return [sizes_from_largest(a, b) for a, b in zip(largest, reference_largest)]
+
+
 def sizes_from_largest(largest, reference_largest, floor=0.0):
     """:func:`error_sizes` from ``max|student - reference|`` and ``max|reference|``, found some other way."""
-    scale = max(reference_largest, floor, np.finfo(np.float64).tiny)
+    scale = max(reference_largest, floor, FLOAT64_TINY)
     return largest, largest / scale
 
 
@@ -123,14 +160,15 @@ class GradientTolerance:
                 if self.evidence == FLOAT64_ARITHMETIC else "some of its gradients are exact to float64 rounding")
 
     def describe(self):
+        name = dtype_name(self.dtype)
         achieved = "" if self.returned_dtype is None else (
-            f"; your arrays are {np.dtype(self.returned_dtype).name} but your code computes in {self.dtype.name} "
-            f"(its results do not change when the parameters move by less than {self.dtype.name} can represent), "
-            f"so they are judged at {self.dtype.name} precision")
+            f"; your arrays are {dtype_name(self.returned_dtype)} but your code computes in {name} "
+            f"(its results do not change when the parameters move by less than {name} can represent), "
+            f"so they are judged at {name} precision")
         if self.approximate_float64:
             achieved = f"; your code computes in float64 ({self.float64_reason}), so it is judged at float64 precision"
         return (f"max|yours - reference| <= rtol * max|reference| per parameter, "
-                f"rtol = {SAFETY:g} * eps({self.dtype.name}) = {self.rtol:.1e}{achieved}")
+                f"rtol = {SAFETY:g} * eps({name}) = {self.rtol:.1e}{achieved}")
 
 
 def achieved_tolerance(declared, errors, reference, arithmetic=None):
@@ -144,12 +182,12 @@ def achieved_tolerance(declared, errors, reference, arithmetic=None):
     """
     tolerance = GradientTolerance(np.dtype(declared))
     measured = [error for error, wanted in zip(errors, reference)
-                if error is not None and np.isfinite(error) and np.any(wanted)]
+                if error is not None and math.isfinite(error) and np.asarray(wanted).any()]
     if not measured:
         return tolerance
-    best = min(measured)
-    if best <= tolerance.rtol and any(tolerance.rtol < error <= SAFETY * eps_of(coarser)
-                                      for error in measured for coarser in COARSER_PRECISIONS):
+    best, rtol = min(measured), tolerance.rtol
+    if best <= rtol and any(rtol < error <= SAFETY * eps_of(coarser)
+                            for error in measured for coarser in COARSER_PRECISIONS):
         return GradientTolerance(np.dtype(declared), evidence=FLOAT64_ARRAYS)
     for coarser in COARSER_PRECISIONS:
         candidate = GradientTolerance(coarser, returned_dtype=np.dtype(declared), evidence=BY_ROUNDING)

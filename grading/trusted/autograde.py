@@ -28,8 +28,6 @@ from .check_spec import trusted_checks, with_torch_allowed
 from .gradebook import (add_feedback_note, annotate_notebook, copy_gradebook_rows, ensure_submission_rows,
                         gradebook_scores, gradebook_url, scrub_outputs, write_trusted_scores)
 
-SANDBOXED_KERNEL = ('\n# Added by backprop-labs grade: the student notebook runs in the sandbox.\n'
-                    'c.Execute.kernel_manager_class = "grading.trusted.sandbox.kernel.SandboxedKernelManager"\n')
 # Added to every job's config: the kernel never receives the hidden tests (the trusted checks score their cells).
 HIDDEN_TESTS_KEPT_FROM_KERNEL = ("\n# Added by backprop-labs grade: the hidden tests never reach the kernel.\n"
                                  "c.KeepHiddenTestsFromKernel.enabled = True\n")
@@ -155,9 +153,7 @@ def _prepare_job(course_dir, assignment, student, template):
     (job_dir / "submitted" / student).mkdir(parents=True)
     shutil.copy2(Path(course_dir) / CONFIG_NAME, job_dir / CONFIG_NAME)
     with open(job_dir / CONFIG_NAME, "a") as config:
-        config.write(HIDDEN_TESTS_KEPT_FROM_KERNEL)
-        if os.geteuid() == 0:  # the sandbox needs root; without it nbgrader's usual kernel runs
-            config.write(SANDBOXED_KERNEL)
+        config.write(HIDDEN_TESTS_KEPT_FROM_KERNEL)   # the kernel is sandboxed by the course's chains
     shutil.copy2(template, job_dir / "gradebook.db")
     os.symlink(Path(course_dir).resolve() / "source", job_dir / "source")
     # Never shutil.copytree: nbgrader (root) would then follow the links it kept.

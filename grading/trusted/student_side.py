@@ -337,6 +337,37 @@ def probe_model_session(model_class, case, inputs):
     return Session(model, "backpropagation", case, inputs).run()
 
 
+class FunctionModel:
+    """A lab's gradient FUNCTION behind the grader's model interface (an exercise that is a function, not a
+    model, judged by the same ``check_backpropagation``): ``names`` says which functions of the module ``lab``
+    (``gradient``, ``loss``, ``design``) and which ``parameter``; ``parameters == {parameter: initial}``;
+    ``backpropagation(input, output)`` returns ``{parameter: gradient(design(input), parameters[parameter],
+    output)}`` and ``loss(input, output)`` is ``loss`` of the same arguments (``output`` as float64)."""
+
+    def __init__(self, lab, names, initial):
+        self.lab, self.names = lab, dict(names)
+        self.parameters = {self.names["parameter"]: initial}
+
+    def _arguments(self, input, output):
+        design = getattr(self.lab, self.names["design"])(input)
+        return design, self.parameters[self.names["parameter"]], np.asarray(output, dtype=np.float64)
+
+    def loss(self, input, output):
+        return getattr(self.lab, self.names["loss"])(*self._arguments(input, output))
+
+    def backpropagation(self, input, output):
+        gradient = getattr(self.lab, self.names["gradient"])(*self._arguments(input, output))
+        return {self.names["parameter"]: gradient}
+
+
+def probe_function_model_session(module, case, inputs):
+    """A gradient function of the student's module as a :class:`FunctionModel` (``case['function_model']``:
+    its ``names``; the parameter starts at the case's array of that name), then every call of the judge."""
+    names, key = case["function_model"], case["key"]
+    model = FunctionModel(module, names, inputs[f"{key}.{names['parameter']}"].copy())
+    return Session(model, "backpropagation", case, inputs).run()
+
+
 def _lab_data(spec, key, inputs):
     """A ``LabData`` (the labs' data set class) of the case's ``<split>.input`` and ``<split>.output``."""
     from backprop_labs.datasets import LabData
@@ -456,6 +487,7 @@ PROBES = {
     "counted_gradient": probe_counted_gradient,
     "progressive_backpropagation": probe_progressive_backpropagation,
     "function_calls": probe_function_calls,
+    "function_model_session": probe_function_model_session,
     "model_session": probe_model_session,
     "numpy_mlp_backpropagation": probe_numpy_mlp_backpropagation,
     "pytorch_mlp_log_forward": probe_pytorch_mlp_log_forward,

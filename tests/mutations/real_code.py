@@ -12,7 +12,7 @@ import numpy as np
 from backprop_labs.activations import HIDDEN_ACTIVATIONS
 from backprop_labs.utils import index2onehot, logsumexp
 
-from . import SLOPE, Mutation, backward, forward, output_error
+from . import SLOPE, Mutation, backward, forward, output_error, updates_parameters_in_place
 
 # Written with the pre-activation z, as half of the learners did (sigmoid_prime(z) style).
 SLOPE_FROM_Z = {"sigmoid": lambda z: HIDDEN_ACTIVATIONS["sigmoid"](z) * (1 - HIDDEN_ACTIVATIONS["sigmoid"](z)),
@@ -293,13 +293,150 @@ def l2_penalty_carried_over(self, input, output):
     return [[dW + 1e-2 * W, db] for (dW, db), (W, _) in zip(gradients, self.parameters)]
 
 
+
+def z_form_derivative_at_the_activation(self, input, output):
+    """Nielsen's sigmoid_prime(z) = sigmoid(z) (1 - sigmoid(z)), written for the pre-activation, called with the
+    stored activation (sigmoid_prime(activations[-l])): the activation is applied twice. The tanh layer gets the
+    same treatment, 1 - tanh(a)**2."""
+    inputs, _, _, error = output_error(self, input, output)
+    return backward(self, inputs, error, slope=lambda n, name, a: SLOPE_FROM_Z[name](a[n]))
+
+
+TRAINING_SET_ROWS = 1437     # m, n = data.shape taken once from the whole training set
+
+
+def mean_over_the_training_set(self, input, output):
+    """1/m with m the TRAINING SET's row count (m, n = data.shape at the top of the notebook), not the batch's."""
+    inputs, _, p = forward(self, input)
+    return backward(self, inputs, (p - index2onehot(output, p.shape[1])) / TRAINING_SET_ROWS)
+
+
+
+def network_input_in_every_weight_gradient(self, input, output):
+    """dW1's line copied for the deeper layers: every weight gradient multiplies the error by X, the network's
+    input, instead of that layer's own input (dW2 = 1/m * np.dot(dZ2, X.T))."""
+    inputs, _, _, error = output_error(self, input, output)
+    return backward(self, inputs, error, weight_gradient=lambda n, e, a: e.T @ a[0])
+
+
+HARD_CODED_ROWS = 40
+
+
+def batch_size_in_the_row_index(self, input, output):
+    """delta[range(40), y] -= 1: the batch size the learner trained with is written into the row index."""
+    inputs, _, p = forward(self, input)
+    delta = p.copy()
+    delta[range(HARD_CODED_ROWS), output] -= 1
+    return backward(self, inputs, delta / len(output))
+
+
+def bias_as_a_threshold(self, input, output):
+    """The bias kept as a threshold (z = w.x - theta): its gradient is -sum(dZ) / m, the opposite of this lab's
+    z = x @ W.T + b."""
+    gradients = backward(self, *output_error(self, input, output)[::3])
+    return [[dW, -db] for dW, db in gradients]
+
+
+def tanh_slope_without_one_minus(self, input, output):
+    """tanh's derivative written A1 .^ 2: the '1 -' of 1 - a**2 dropped."""
+    inputs, _, _, error = output_error(self, input, output)
+    return backward(self, inputs, error, slope=lambda n, name, a: a[n] ** 2 if name == "tanh" else SLOPE[name](a[n]))
+
+
+def columns_bias_summed_over_units(self, input, output):
+    """Examples as columns, db = sum(dZ) with MATLAB's / np.sum(axis=0)'s first axis: over the units, one number
+    per example, (1, B), returned transposed (B, 1)."""
+    gradients = backward(self, *output_error(self, input, output)[::3])
+    errors = []
+    backward(self, *output_error(self, input, output)[::3],
+             bias_gradient=lambda e: errors.append(e) or np.sum(e, axis=0, keepdims=True))
+    return [[dW, np.sum(e.T, axis=0, keepdims=True).T] for (dW, _), e in zip(gradients, reversed(errors))]
+
+
+def _softmax_backward_per_example(p, upstream, last_only=False, reshape=lambda s: s.reshape(-1, 1)):
+    """nnfs's Softmax.backward: each example's Jacobian diag(s) - s s^T times its upstream gradient. With
+    ``last_only`` the assignment sits after the loop (dedented): only the last example's row is written."""
+    error = np.zeros_like(upstream)    # np.empty_like in the learner's code: its other rows are whatever was there
+    for index, (single, single_upstream) in enumerate(zip(p, upstream)):
+        single = reshape(single)
+        jacobian = np.diagflat(single) - single @ single.T
+        if not last_only:
+            error[index] = jacobian @ single_upstream
+    if last_only:
+        error[index] = jacobian @ single_upstream
+    return error
+
+
+def softmax_backward_assignment_after_the_loop(self, input, output):
+    """Softmax.backward with `dinputs[index] = np.dot(jacobian, single_dvalues)` dedented out of the loop."""
+    inputs, _, p = forward(self, input)
+    upstream = -index2onehot(output, p.shape[1]) / (len(output) * p)      # categorical cross-entropy's backward
+    return backward(self, inputs, _softmax_backward_per_example(p, upstream, last_only=True))
+
+
+def softmax_backward_reshape_typo(self, input, output):
+    """single_output.rehape(-1, 1): an AttributeError on the first example."""
+    inputs, _, p = forward(self, input)
+    upstream = -index2onehot(output, p.shape[1]) / (len(output) * p)
+    return backward(self, inputs, _softmax_backward_per_example(p, upstream, reshape=lambda s: s.rehape(-1, 1)))
+
+
+def one_dimensional_softmax_on_the_batch(self, input, output):
+    """The 1-D softmax (c = np.max(a); exp(a - c) / np.sum(exp(a - c))) applied to the (B, K) logits: normalised
+    over every entry of the batch at once."""
+    inputs, zs, _ = forward(self, input)
+    shifted = np.exp(zs[-1] - np.max(zs[-1]))
+    p = shifted / np.sum(shifted)
+    return backward(self, inputs, (p - index2onehot(output, p.shape[1])) / len(output))
+
+
 REAL_MUTATIONS = [
+    Mutation("1-D softmax on the batch (one sum over every entry)", "softmax_over_batch",
+             one_dimensional_softmax_on_the_batch,
+             seen="oreilly-japan/deep-learning-from-scratch issue 85 (the 1-D softmax, np.sum(exp_a) without an "
+                  "axis, still used for 2-D batches)"),
+    Mutation("softmax backward: the row assignment after the loop", "one_example_only",
+             softmax_backward_assignment_after_the_loop,
+             seen="public nnfs (Neural Networks from Scratch) port (search index file 20212806252: "
+                  "self.dinputs[index] = np.dot(jacobian_matrix, single_dvalues) dedented out of the for loop)"),
+    Mutation("softmax backward: .rehape typo", "exception", softmax_backward_reshape_typo,
+             seen="public nnfs port (search index file 18273511586: single_output.rehape(-1, 1))"),
+    Mutation("network input X in every weight gradient", "network_input_as_layer_input",
+             network_input_in_every_weight_gradient, model="square",
+             seen="public deep-learning-specialization 3-layer port with L2 (search index file 2116588927: "
+                  "dW2 = 1 / m * np.dot(dZ2, X.T) + regu2)"),
+    Mutation("network input X in every weight gradient, shapes differ", "network_input_as_layer_input",
+             network_input_in_every_weight_gradient,
+             seen="public deep-learning-specialization 3-layer port with L2 (search index file 2116588927)"),
+    Mutation("batch size 40 in the row index", "hard_coded_batch_size", batch_size_in_the_row_index,
+             seen="public dennybritz-style 3-layer port (search index file 13986408799: delta3[range(40), Y] -= 1)"),
+    Mutation("bias as a threshold: -sum(dZ) / m", "bias_wrong_sign", bias_as_a_threshold,
+             seen="public two-unit network with per-weight names (search index file 61779413318: "
+                  "d10 = -1 * np.sum(dZ1, axis=1, keepdims=True) / m)"),
+    Mutation("tanh derivative a**2 ('1 -' dropped)", "tanh_derivative_missing_one", tanh_slope_without_one_minus,
+             seen="public Octave backward_propagation (search corpus 'code': dZ1 = (W2' * dZ2) .* (A1.^2))"),
+    Mutation("columns: db = sum(dZ) over the units", "bias_wrong_axis", columns_bias_summed_over_units,
+             seen="same Octave backward_propagation (db2 = (1/m) * sum(dZ2): MATLAB's sum runs down the first "
+                  "axis, the units, when examples are columns)"),
+    Mutation("1/m with m the training set's size", "not_a_mean", mean_over_the_training_set,
+             seen="stackoverflow.com q. 76450489 (mirror wiki.kunaldawn.com: m, n = data.shape of the whole set, "
+                  "dw2 = 1/m * a1.T.dot(dadc) on every batch)"),
+    Mutation("output weights stepped before the error crosses them", "modifies_parameters",
+             updates_parameters_in_place,
+             seen="Bot-Academy/NeuralNetworkFromScratch pull request 3 (hidden-to-output weights updated before the "
+                  "hidden error is computed with them)"),
+    Mutation("ReLU mask taken from the gradient", "derivative_of_error", derivative_at_the_error, model="relu",
+             seen="public CS231n-case-study ports, dhidden[dhidden <= 0] = 0 (search index files 6080849312, "
+                  "48429978880: class SLC compute_a_gradient_NN; gradient_backprop over a list of layers)"),
+    Mutation("sigmoid_prime(z) called with the activation", "derivative_of_activation", z_form_derivative_at_the_activation,
+             seen="Nielsen network.py derivatives, sp = sigmoid_prime(activations[-l]) with sigmoid_prime written for z "
+                  "(10 public files, e.g. search index 4436995010, 8991813099, 31231452544, 32100587882)"),
     Mutation("L2 penalty's gradient carried over", "weight_decay", l2_penalty_carried_over,
              seen="lavinama/conv-first-principles (CS231n two-layer net, grads['W2'] += reg * W2; the same line in "
                   "many of that course's public solutions)"),
     Mutation("sigmoid output layer for several classes", "output_not_shift_invariant", sigmoid_output_layer,
              seen="stackoverflow.com q. 49990816 (sigmoids on a multi-class output layer)"),
-    Mutation("softmax over the batch axis", "examples_coupled", softmax_over_the_batch,
+    Mutation("softmax over the batch axis", "softmax_over_batch", softmax_over_the_batch,
              seen="splunktool.com 'calculate the softmax of an array columnwise' (s / s.sum(0), for columns)"),
     Mutation("own output as layer input (N1)", "output_as_layer_input", own_output_as_layer_input,
              seen="casper-hansen/Neural-Network-From-Scratch@6d59cd9; datascience.stackexchange.com q. 25394"),
@@ -463,7 +600,40 @@ def flat_biases(self, input, output):
     return [[dW, db[0]] for dW, db in gradients]
 
 
+def columns_with_tanh_slope_from_z(self, input, output):
+    """Deep-learning-specialization port with each hidden derivative computed from the cached Z
+    (1 - np.tanh(Z1) ** 2, sigmoid(Z) (1 - sigmoid(Z))) instead of from A: more work, same values."""
+    m, L = input.shape[0], len(self.parameters)
+    A, caches, Zs = np.asarray(input, np.float64).T, [], []
+    for n, (W, b) in enumerate(self.parameters):
+        caches.append(A)
+        Z = W @ A + b.T
+        Zs.append(Z)
+        A = _softmax_rows(Z.T).T if n == L - 1 else HIDDEN_ACTIVATIONS[self.activation_functions[n]](Z)
+    dZ = A - np.eye(A.shape[0])[:, output]
+    gradients = [None] * L
+    for n in reversed(range(L)):
+        gradients[n] = [dZ @ caches[n].T / m, np.sum(dZ, axis=1, keepdims=True).T / m]
+        if n > 0:
+            dZ = (self.parameters[n][0].T @ dZ) * SLOPE_FROM_Z[self.activation_functions[n - 1]](Zs[n - 1])
+    return gradients
+
+
+def tanh_slope_through_the_sigmoid(self, input, output):
+    """tanh computed as 2 sigmoid(2z) - 1 and its derivative as 4 sigmoid'(2z), from z."""
+    inputs, zs, _, error = output_error(self, input, output)
+
+    def slope(n, name, a):
+        if name != "tanh":
+            return SLOPE[name](a[n])
+        s = HIDDEN_ACTIVATIONS["sigmoid"](2 * zs[n - 1])
+        return 4 * s * (1 - s)
+    return backward(self, inputs, error, slope=slope)
+
+
 REAL_CORRECT = {
+    "columns, tanh slope from Z": columns_with_tanh_slope_from_z,      # community.deeplearning.ai t. 66727
+    "tanh slope as 4 sigmoid'(2z)": tanh_slope_through_the_sigmoid,    # markroxor/fromscratchtoml@1c22773
     "per-example (n, 1) columns": per_example_column_vectors,
     "examples as columns": examples_as_columns,
     "probabilities edited into the error": probabilities_edited_into_the_error,
