@@ -3,6 +3,7 @@ feedback; identical grades for 1 worker, 2 workers and Dask; nothing lost when a
 interrupted."""
 import csv
 import os
+import re
 import shutil
 
 import pytest
@@ -111,8 +112,9 @@ def test_export_and_feedback_show_the_trusted_scores(serial, tmp_path):
     assert {float(row["max_score"]) for row in rows} == {10.0}  # the cheat's "99 points" edit is ignored
     assert generate_feedback(course, assignment) == {}  # no page failed
     page = feedback_page(course, assignment, "s02_cheat").read_text()
-    assert ("Exercise 2.2: NumpyMLP.backpropagation (trusted check, output layer of the sigmoid network): "
-            "0/1 cases match the reference") in page
+    # 0 of the cell's cases: the lab's sigmoid network and its wide twin (too large for per-parameter differences)
+    assert re.search(r"Exercise 2\.2: NumpyMLP\.backpropagation \(trusted check, output layer of the sigmoid "
+                     r"network\): 0/[1-9] cases match the reference", page)
     assert "answer cell ex2_1_answer raised NameError" in page
     assert "Test cell" not in page and all(f'<a href="#{cell}"><code>{cell}</code> Test ' in page for cell in FULL_MARKS)
 
