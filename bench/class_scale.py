@@ -81,6 +81,52 @@ if short:
 """
 
 
+# The machine's own scaling, on two working sets: arrays of 8 MB (in cache) and of 32 MB (from memory).
+WORKING_SETS = {"in cache": 1000, "from memory": 2000}
+
+
+def cpu_bound_work(side, loops=5_000_000):
+    """About a second of CPU-bound work on one thread: an interpreted loop, then NumPy element-wise products
+    over a ``side`` x ``side`` array (300 passes over a million entries)."""
+    import numpy as np
+
+    total = 0
+    for step in range(loops):
+        total += step * step
+    array = np.random.default_rng(0).normal(size=(side, side))
+    for _ in range(max(1, 300_000_000 // side ** 2)):
+        array = np.tanh(array) * 1.0001
+    return total + float(array.sum())
+
+
+def _processes_at_once(count, side):
+    """Seconds for ``count`` forked processes doing :func:`cpu_bound_work` each, started together."""
+    import multiprocessing
+
+    started = time.perf_counter()
+    processes = [multiprocessing.get_context("fork").Process(target=cpu_bound_work, args=(side,))
+                 for _ in range(count)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    return time.perf_counter() - started
+
+
+def machine_scaling(rounds=3):
+    """The machine's own 1 -> 2 processes throughput on :func:`cpu_bound_work` (2.0: two independent cores),
+    per working set: the ceiling of any 1 -> 2 workers ratio measured on it. ``{working set: (1 process's
+    seconds, 2 processes' seconds, paired ratio)}``."""
+    scaling = {}
+    for name, side in WORKING_SETS.items():
+        one, two = [], []
+        for _ in range(rounds):
+            one.append(_processes_at_once(1, side))
+            two.append(_processes_at_once(2, side))
+        scaling[name] = (statistics.median(one), statistics.median(two), paired_ratio([2 * t for t in one], two))
+    return scaling
+
+
 def class_kinds(students):
     """The submission kinds of a class of ``students``, :data:`KINDS` in turn."""
     return [KINDS[i % len(KINDS)] for i in range(students)]
@@ -190,6 +236,7 @@ def measure_class(students=40, rounds=1, seed=0, report=None):
         names = submitted_students(course, ASSIGNMENT)
         honest = [name for name in names if name.endswith("_honest")]
         course_bytes = folder_bytes(course)
+        machine = machine_scaling(rounds=max(rounds, 3))   # before the rounds, on the same machine and load
         for round_index in range(rounds):
             for name in order.sample(contenders, len(contenders)):
                 if report:
@@ -212,7 +259,7 @@ def measure_class(students=40, rounds=1, seed=0, report=None):
         "grade_over_floor": paired_ratio(times["grade N=1"], times["floor"]),
         "grade2_over_floor": paired_ratio(times["grade N=2"], times["floor"]),
         "workers": paired_ratio(times["grade N=1"], times["grade N=2"]),
-        "load_before": load_before, "load_after": os.getloadavg(), "cores": os.cpu_count(),
+        "load_before": load_before, "load_after": os.getloadavg(), "cores": os.cpu_count(), "machine": machine,
     }
 
 
@@ -314,6 +361,17 @@ def rows(figures):
                   f"{_mib(_median(figures, 'grade N=1', 'rss'))} (1 worker), "
                   f"{_mib(_median(figures, 'grade N=2', 'rss'))} (2)" + workers_bound_note(figures))),
     ]
+    if "machine" in figures:
+        one_process, two_processes, machine = figures["machine"]["from memory"]
+        in_cache = figures["machine"]["in cache"][2]
+        result.append(Row(
+            "7f", "the machine itself: 1 -> 2 processes on CPU-bound work (the ceiling of 7b)",
+            measured=f"1 process {seconds(one_process)}", baseline=f"2 at once {seconds(two_processes)}",
+            paired=machine, ratio_unit="x the throughput",
+            note=(f"each process: an interpreted loop and NumPy element-wise products over 32 MB arrays, one "
+                  f"thread, no waits (with 8 MB arrays, in cache: {in_cache.value:.2f}x); 2.00 would be two "
+                  f"independent cores; 7b reached {figures['workers'].value / machine.value:.0%} of this; "
+                  f"for information, no target")))
     for key, count in zip(("7c", "7d", "7e"), sorted(projection["by_workers"])):
         projected = projection["by_workers"][count]
         result.append(Row(

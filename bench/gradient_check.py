@@ -59,10 +59,10 @@ def measure(settings):
                   f"extrapolated; h = {STEP:g}, 2 forward passes each")),
         Row("1c", what + ": whole report", measured=f"report {seconds(figures['grader_seconds'])}",
             baseline=forward, paired=figures["grader_forward_passes"], ratio_unit="forward passes",
-            target=Target("<=", 10, "forward passes"),
             note=(f"check_backpropagation's default: 1a plus the checks that call the student's code again "
                   f"(repeat call, logit shift, mean of examples, the model's loss): {figures['student_calls']} "
-                  f"calls in all; {figures['grader_over_floor'].value:.2f}x the floor")),
+                  f"calls in all; {figures['grader_over_floor'].value:.2f}x the floor; for information, no target "
+                  f"(retired by issue 30: a report costs milliseconds and no user waits on it)")),
         Row("1d", what + ": grader / floor", measured=grader, baseline=floor,
             paired=figures["gradients_only_over_floor"], target=Target("<=", FLOOR_GOAL),
             note=f"the floor is {figures['floor_forward_passes'].value:.2f} forward passes"),

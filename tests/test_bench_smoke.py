@@ -241,3 +241,10 @@ def test_the_class_projection_follows_the_measured_figures():
     assert "load average (1, 5, 15 min) 3.00, 2.00, 1.00 before" in rows[0].note
     assert "1 worker kept 1.20 cores busy on average" in rows[1].note and "at most 1.67x" in rows[1].note
     assert rows[4].measured.startswith("10 min, peak 4.5 GiB, disk 2.0 GiB"), rows[4].measured
+    # The machine's own 1 -> 2 processes throughput (2 x 1.0 s of work in 1.1 s: 1.82x) bounds 7b's 1.6x.
+    figures["machine"] = {"from memory": (1.0, 1.1, paired_ratio([2.0], [1.1])),
+                          "in cache": (1.0, 1.0, paired_ratio([2.0], [1.0]))}
+    rows = class_scale.rows(figures)
+    assert [row.key for row in rows] == ["7", "7b", "7f", "7c", "7d", "7e"]
+    assert rows[2].ratio == pytest.approx(2 / 1.1) and rows[2].target is None
+    assert "7b reached 88% of this" in rows[2].note and "in cache: 2.00x" in rows[2].note, rows[2].note
