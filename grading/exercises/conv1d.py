@@ -74,15 +74,17 @@ def feature_error(context):
 def kernel_with_offsets_shifted(shift_of):
     """The gradients when offset ``w`` of the kernel is paired with ``input[b, t + w + shift]`` (zero outside the
     sequence), ``shift = shift_of(P, width)``: a padded correlation read from the wrong place; the bias's and the
-    output layer's gradients are right."""
+    output layer's gradients are right. By autograd of the features that reading would give."""
     def predict(context):
-        error, input = feature_error(context), np.asarray(context.input, dtype=np.float64)
+        error = torch.as_tensor(feature_error(context))
+        input = torch.as_tensor(np.asarray(context.input, dtype=np.float64))
         positions, width = error.shape[1], np.shape(context.parameters[0])[1]
-        shift, pad = shift_of(positions, width), positions + width
-        padded = np.pad(input, ((0, 0), (pad, pad)))
-        kernel = np.array([sum(error[:, t] @ padded[:, pad + t + w + shift] for t in range(positions))
-                           for w in range(width)])
-        return [kernel[np.newaxis, :], *context.reference[1:]]
+        start = positions + width + shift_of(positions, width)   # in the input padded by P + width on each side
+        padded = F.pad(input, (positions + width, positions + width))
+        windows = padded[:, start:start + positions + width - 1].unfold(1, width, 1)    # (B, P, width)
+        kernel = torch.zeros(width, dtype=torch.float64, requires_grad=True)
+        (gradient,) = torch.autograd.grad((windows * kernel).sum(dim=2), kernel, grad_outputs=error)
+        return [gradient.numpy()[np.newaxis, :], *context.reference[1:]]
     return predict
 
 

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from backprop_labs.utils import glorot_weight_init
 from grading.course.assignments import AssignmentRow
@@ -53,26 +54,26 @@ def build_multinomial_logistic_regression(package, data):
 
 
 def backward_loop_gradients(context, seed="softmax", pass_down="A"):
-    """``[dW_1, ...]`` of the batch's mean cross-entropy by the backward loop, with one step of it changed:
-    ``seed="skipped"`` sends -y / p into the last layer past the softmax's Jacobian (the right seed is p - y);
-    ``pass_down="W"`` passes the gradient down through W_i where A_i = diag(sigma') W_i belongs."""
-    weights = [np.asarray(w, dtype=np.float64) for w in context.parameters]
-    activations = [np.asarray(context.input, dtype=np.float64)]
-    for kind, weight in zip(context.model.layer_kinds, weights):
-        z = activations[-1] @ weight.T
-        activations.append(1.0 / (1.0 + np.exp(-z)) if kind == "sigmoid" else z)
-    logits = activations[-1]
-    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
-    onehot = np.eye(logits.shape[1])[np.asarray(context.output)]
-    error = (probabilities - onehot if seed == "softmax" else -onehot / probabilities) / len(onehot)
-    gradients = [None] * len(weights)
-    for i in reversed(range(len(weights))):
-        output = activations[i + 1]
-        slope = output * (1 - output) if context.model.layer_kinds[i] == "sigmoid" else np.ones_like(output)
-        gradients[i] = (error * slope).T @ activations[i]
-        error = (error * slope if pass_down == "A" else error) @ weights[i]
-    return gradients
+    """``[dW_1, ...]`` of the batch's mean cross-entropy by torch autograd (never a NumPy backward loop: none
+    ships with the grader), with one step of the backward loop changed: ``seed="skipped"`` sends -y / p into the
+    last layer past the softmax's Jacobian (the right seed is p - y); ``pass_down="W"`` passes the gradient
+    down through W_i where A_i = diag(sigma') W_i belongs (each W_i's own gradient keeps sigma')."""
+    leaves = [torch.tensor(np.asarray(w, dtype=np.float64), requires_grad=True) for w in context.parameters]
+    activation = torch.as_tensor(np.asarray(context.input, dtype=np.float64))
+    for kind, weight in zip(context.model.layer_kinds, leaves):
+        if kind != "sigmoid":
+            activation = activation @ weight.T
+        elif pass_down == "A":
+            activation = torch.sigmoid(activation @ weight.T)
+        else:   # the value sigmoid(W_i z); W_i's gradient through sigma', the gradient sent down through W_i alone
+            down = activation @ weight.detach().T
+            activation = torch.sigmoid(activation.detach() @ weight.T) + down - down.detach()
+    labels = torch.as_tensor(np.asarray(context.output), dtype=torch.long)
+    if seed == "softmax":
+        return [g.numpy() for g in torch.autograd.grad(F.cross_entropy(activation, labels), leaves)]
+    onehot = F.one_hot(labels, activation.shape[1]).to(activation.dtype)
+    seed_at_logits = -onehot / torch.softmax(activation.detach(), dim=1) / len(labels)
+    return [g.numpy() for g in torch.autograd.grad(activation, leaves, grad_outputs=seed_at_logits)]
 
 
 PROGRESSIVE_HYPOTHESES = (
