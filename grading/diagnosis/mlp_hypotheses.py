@@ -11,6 +11,7 @@ known mistakes of exercise 2.1's answer, the log-linear model's gradient with re
 import numpy as np
 import torch
 
+from backprop_labs.activations import HIDDEN_ACTIVATIONS
 from backprop_labs.utils import index2onehot
 
 from .forward_hypotheses import ACTIVATIONS
@@ -22,12 +23,6 @@ from .hypotheses import Hypothesis
 SLOPE_IN_OUTPUT = {"sigmoid": (0.0, 1.0, -1.0), "tanh": (1.0, 0.0, -1.0)}
 DERIVATIVE_NAMES = (*SLOPE_IN_OUTPUT, "relu")
 DERIVATIVE_TEXT = {"sigmoid": "a * (1 - a)", "tanh": "1 - a**2", "relu": "1 where a > 0, else 0"}
-
-
-# The same derivatives written for the pre-activation z, as f'(z) = g(f(z)): called with the output a they apply
-# the activation twice (Nielsen's sigmoid_prime(z) given activations[-l]). ReLU's is the same either way.
-SLOPE_IN_PREACTIVATION = {"sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)) * (1.0 - 1.0 / (1.0 + np.exp(-z))),
-                          "tanh": lambda z: 1.0 - np.tanh(z) ** 2}
 
 
 def slope_formula(name, value):
@@ -337,9 +332,11 @@ MLP_HYPOTHESES = OUTPUT_HYPOTHESES + (
         "The derivative of a hidden activation is a formula written for the pre-activation z (sigmoid(z) * "
         "(1 - sigmoid(z)), 1 - tanh(z)**2) called with the layer's OUTPUT a: the activation is applied twice. "
         "Call it with z, or write it for a: a * (1 - a) for sigmoid, 1 - a**2 for tanh.",
-        lambda context: variant_backpropagation(context, derivative=lambda name, a, z: (
-            SLOPE_IN_PREACTIVATION[name](np.asarray(a, dtype=np.float64)) if name in SLOPE_IN_PREACTIVATION
-            else slope_formula(name, a))) if set(_hidden_names(context)) & set(SLOPE_IN_PREACTIVATION) else None,
+        # f'(z) = g(f(z)) written for z and given a: g(f(a)), the activation applied twice (Nielsen's
+        # sigmoid_prime(z) given activations[-l]); ReLU's is the same either way, so only sigmoid and tanh show it.
+        lambda context: variant_backpropagation(context, derivative=lambda name, a, z: slope_formula(
+            name, HIDDEN_ACTIVATIONS[name](np.asarray(a, dtype=np.float64))))
+        if set(_hidden_names(context)) & set(SLOPE_IN_OUTPUT) else None,
     ),
     Hypothesis(
         "bias_from_weight_gradient",
