@@ -238,8 +238,8 @@ def _run_group(checks, submission, hidden, cells_by_check, limits, torch_allowed
         kind, line = ending_without_result(run, limits)
         if stopped_in is None:
             stopped_in = check
-            if kind in TIME_LIMIT_KINDS and check.limit_hint():
-                line += f"; {check.limit_hint()}"
+            hint = check.limit_hint() if kind in TIME_LIMIT_KINDS else ""
+            line += f"; {hint}" if hint else ""
         else:
             line += (f" (it happened while checking {stopped_in.title}: the checks of one submission "
                      f"run in one process, so this one did not run)")
