@@ -53,7 +53,7 @@ from pathlib import Path
 from nbclient import NotebookClient
 from backprop_labs.student_notebooks import read_notebook
 from grading.course.assignments import get_assignment
-from grading.course.config import DEFAULT_PARAMETERS, DEFAULT_TIMEOUT
+from grading.course.config import DEFAULT_PARAMETERS, DEFAULT_TIMEOUT, SANDBOXED_KERNEL_MANAGER
 from grading.course.preprocessors import inject_parameters
 from grading.trusted.check_spec import trusted_checks
 from grading.trusted.grade import grade_submission
@@ -61,7 +61,7 @@ from grading.trusted.grade import grade_submission
 course, assignment, students = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
 cells_by_check = get_assignment(assignment).trusted_cells
 checks = {name: trusted_checks()[name] for name in cells_by_check}
-kernel = {"kernel_manager_class": "grading.trusted.sandbox.kernel.SandboxedKernelManager"} if os.geteuid() == 0 else {}
+kernel = {"kernel_manager_class": SANDBOXED_KERNEL_MANAGER} if os.geteuid() == 0 else {}   # as the course sets it
 short = []
 with tempfile.TemporaryDirectory() as scratch:
     for student in students:

@@ -2,7 +2,8 @@
 
 nbgrader executes each submitted notebook in a Jupyter kernel; by default that kernel is
 an ordinary process of the grader (root here), which the student's cells could use to
-edit the gradebook, the installed packages or other students' work. A course job sets::
+edit the gradebook, the installed packages or other students' work. The course's config sets, whenever
+nbgrader runs as root (``grading.course.config.SANDBOXED_KERNEL_MANAGER``)::
 
     c.Execute.kernel_manager_class = "grading.trusted.sandbox.kernel.SandboxedKernelManager"
 
