@@ -15,8 +15,10 @@ an order shuffled afresh every round:
 
 Every honest control must score full marks (the floor: every trusted check passes; ``grade``: the
 gradebook), or the round is not a benchmark. While each contender runs, its process tree is sampled
-(:class:`TreeSampler`): peak proportional memory (PSS) of the tree, and how many zygotes it started; ``grade``'s
-disk is the course folder's growth. The projection of a 1,000-submission class (rows 7c-7e) is
+(:class:`TreeSampler`): its CPU time and how many zygotes it started; ``grade``'s disk is the course folder's
+growth. Peak proportional memory (PSS) is measured after the timed rounds, in one untimed run of each contender
+on the first :data:`MEMORY_STUDENTS` students: reading a tree's PSS costs about 57 ms of CPU per sample (the
+kernel walks every page table), which in a timed run would take a core's fifth from the 2-worker run only. The projection of a 1,000-submission class (rows 7c-7e) is
 computed from these figures by :func:`project`, with its assumptions in the rows' notes.
 
     python -m bench.class_scale [--students 40] [--rounds 1]
@@ -45,6 +47,7 @@ KINDS = ("honest", "stub", "sigmoid_only", "honest", "output_layer_only", "forwa
 FLOOR_GOAL = 1.5       # grade per student within 1.5x its floor
 WORKERS_GOAL = 1.8     # 1 -> 2 workers on 2 cores
 PROJECTED_CLASS = 1000
+MEMORY_STUDENTS = 10   # the untimed memory runs: every kind graded once; a peak is per process, not per student
 
 # The floor in a fresh interpreter: argv = course, assignment, students...
 FLOOR_RUN = """
@@ -138,8 +141,8 @@ class TreeSampler:
     process's own CPU time (user + system, children not included) when last seen: their sum is the tree's CPU
     time, short of what ran after a process's last sample (at most ``interval`` each)."""
 
-    def __init__(self, pid, interval=0.25):
-        self.pid, self.interval = pid, interval
+    def __init__(self, pid, interval=0.25, memory=True):
+        self.pid, self.interval, self.memory = pid, interval, memory
         self.peak_rss, self.zygotes = 0, set()
         self._cpu = {}   # (pid, start time) -> the process's own CPU seconds when last sampled
         self._stop = threading.Event()
@@ -158,7 +161,7 @@ class TreeSampler:
             total, forking = 0, {}
             for process in tree:
                 try:
-                    total += _proportional_bytes(process)
+                    total += _proportional_bytes(process) if self.memory else 0
                     times = process.cpu_times()
                     self._cpu[process.pid, process.create_time()] = times.user + times.system
                     if any(part.endswith("zygote.py") for part in process.cmdline()):
@@ -200,14 +203,15 @@ def folder_bytes(folder):
     return total
 
 
-def _timed_child(code, arguments):
-    """``(seconds, peak RSS of the tree, zygotes started, CPU seconds of the tree)`` of ``python -c code
+def _timed_child(code, arguments, memory=False):
+    """``(seconds, peak PSS of the tree, zygotes started, CPU seconds of the tree)`` of ``python -c code
     arguments``; raises if it fails. The CPU time is a lower bound: the sum over the processes that the
-    sampler saw: each process's own CPU time when last sampled (see :class:`TreeSampler`)."""
+    sampler saw: each process's own CPU time when last sampled (see :class:`TreeSampler`). The peak is 0
+    unless ``memory``: a run whose time counts is not slowed by reading its memory."""
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-c", code, *map(str, arguments)], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    sampler = TreeSampler(process.pid)
+    sampler = TreeSampler(process.pid, memory=memory)
     _, stderr = process.communicate()
     elapsed = time.perf_counter() - started
     sampler.stop()
@@ -237,24 +241,37 @@ def measure_class(students=40, rounds=1, seed=0, report=None):
         honest = [name for name in names if name.endswith("_honest")]
         course_bytes = folder_bytes(course)
         machine = machine_scaling(rounds=max(rounds, 3))   # before the rounds, on the same machine and load
+
+        def run(name, label, graded, memory=False):
+            """Grade the students ``graded`` as contender ``name``: ``_timed_child``'s figures."""
+            if name == "floor":
+                return _timed_child(FLOOR_RUN, [course, ASSIGNMENT, *graded], memory=memory)
+            copy = Path(scratch) / f"{name.replace(' ', '_').replace('=', '')}-{label}" / "course"
+            shutil.copytree(course, copy, symlinks=True)
+            for student in set(names) - set(graded):
+                shutil.rmtree(copy / "submitted" / student)
+            measured = _timed_child(TRUSTED_RUN, [copy, ASSIGNMENT, name[-1]], memory=memory)
+            require_full_marks_for_honest(copy, name, [student for student in honest if student in graded])
+            if not memory:
+                disk.append((folder_bytes(copy) - course_bytes) / students)
+            shutil.rmtree(copy.parent)
+            return measured
+
         for round_index in range(rounds):
             for name in order.sample(contenders, len(contenders)):
                 if report:
                     report(f"[bench] class of {students}, round {round_index + 1}: {name} ...")
-                if name == "floor":
-                    measured = _timed_child(FLOOR_RUN, [course, ASSIGNMENT, *names])
-                else:
-                    copy = Path(scratch) / f"{name.replace(' ', '_').replace('=', '')}-{round_index}" / "course"
-                    shutil.copytree(course, copy, symlinks=True)
-                    measured = _timed_child(TRUSTED_RUN, [copy, ASSIGNMENT, name[-1]])
-                    require_full_marks_for_honest(copy, name, honest)
-                    disk.append((folder_bytes(copy) - course_bytes) / students)
-                    shutil.rmtree(copy.parent)
-                for key, value in zip(("seconds", "rss", "zygotes", "cpu"), measured):
+                elapsed, _, zygotes, cpu = run(name, round_index, names)
+                for key, value in zip(("seconds", "zygotes", "cpu"), (elapsed, zygotes, cpu)):
                     figures[name][key].append(value)
+        for name in contenders:   # untimed: peak memory, on the first students (every kind)
+            if report:
+                report(f"[bench] peak memory, {name}, {min(students, MEMORY_STUDENTS)} students (untimed) ...")
+            figures[name]["rss"].append(run(name, "memory", names[:MEMORY_STUDENTS], memory=True)[1])
     times = {name: figures[name]["seconds"] for name in contenders}
     return {
         "students": students, "rounds": rounds, "honest": len(honest), "kinds": sorted(set(kinds)),
+        "memory_students": min(students, MEMORY_STUDENTS),
         "figures": figures, "disk_per_student": statistics.median(disk), "course_bytes": course_bytes,
         "grade_over_floor": paired_ratio(times["grade N=1"], times["floor"]),
         "grade2_over_floor": paired_ratio(times["grade N=2"], times["floor"]),
@@ -359,7 +376,9 @@ def rows(figures):
             baseline=f"2 workers {seconds(two)}", paired=figures["workers"], target=Target(">=", WORKERS_GOAL),
             note=(f"2 workers: {figures['grade2_over_floor'].value:.2f}x the serial floor; peak memory "
                   f"{_mib(_median(figures, 'grade N=1', 'rss'))} (1 worker), "
-                  f"{_mib(_median(figures, 'grade N=2', 'rss'))} (2)" + workers_bound_note(figures))),
+                  f"{_mib(_median(figures, 'grade N=2', 'rss'))} (2), measured in untimed runs of "
+                  f"{figures.get('memory_students', students)} students (reading memory slows the run it samples)"
+                  + workers_bound_note(figures))),
     ]
     if "machine" in figures:
         one_process, two_processes, machine = figures["machine"]["from memory"]
