@@ -51,6 +51,8 @@ MEMORY_STUDENTS = 10   # the untimed memory runs: every kind graded once; a peak
 
 # The floor in a fresh interpreter: argv = course, assignment, students...
 FLOOR_RUN = """
+from backprop_labs.light_imports import skip_iri_parser
+skip_iri_parser()   # as the grading command does, before nbclient imports nbformat
 import os, shutil, sys, tempfile
 from pathlib import Path
 from nbclient import NotebookClient

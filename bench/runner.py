@@ -64,8 +64,12 @@ def failed(rows):
     return [row for row in rows if row.status.startswith("error")]
 
 
+CARRIED = "carried over unchanged from the table measured "
+
+
 class CarriedRow:
-    """A row of an earlier table, kept as it was printed (``--only`` ran other benchmarks)."""
+    """A row of an earlier table, kept as it was printed (``--only`` ran other benchmarks). Its note says
+    when it was measured: the date of that table, or the date it already gave when it was carried before."""
 
     status = "carried"
 
@@ -73,8 +77,10 @@ class CarriedRow:
         self.key, self._cells, self.measured_on = key, cells, measured_on
 
     def cells(self):
-        note = f"carried over unchanged from the table measured {self.measured_on}"
-        return self._cells[:-1] + ["; ".join(part for part in (self._cells[-1], note) if part)]
+        note = self._cells[-1]
+        if CARRIED not in note:
+            note = "; ".join(part for part in (note, CARRIED + self.measured_on) if part)
+        return self._cells[:-1] + [note]
 
 
 def benchmark_key(row_key):

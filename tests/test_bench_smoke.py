@@ -208,6 +208,11 @@ def test_only_carries_the_other_benchmarks_rows_over_from_the_file(monkeypatch, 
     assert rows[0]["measured"] == "a \\| b" and rows[0]["met"] == "yes"
     assert rows[0]["notes"] == "carried over unchanged from the table measured 2026-01-02"
     assert rows[2]["notes"].startswith("n; carried over") and "carried" not in rows[1]["notes"]
+    # Carried again by a later run: the row keeps the date it was measured, said once.
+    assert command.main(["--quick", "--only", "3", "--write"]) == 0
+    _, again = table_rows((tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8"))
+    assert again[0]["notes"] == "carried over unchanged from the table measured 2026-01-02"
+    assert again[2]["notes"] == "n; carried over unchanged from the table measured 2026-01-02"
 
 
 def test_the_class_projection_follows_the_measured_figures():
