@@ -12,7 +12,7 @@ import pytest
 COORDINATOR = """
 import os, sys, time, multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from grading.trusted.parallel import die_with_coordinator
+from grading.trusted.worker_process import die_with_coordinator
 
 def busy_job(_):  # a student being graded: it would go on for minutes
     print(os.getpid(), flush=True)
@@ -45,6 +45,45 @@ def test_workers_die_when_the_coordinator_is_killed(tmp_path):
             break
         time.sleep(0.1)
     assert not _alive(worker)
+
+
+WORKER_EXIT = """
+import atexit, multiprocessing, os, sys, tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from grading.trusted.worker_process import start_worker
+
+class TornDown:   # kept to the end of the process: only module teardown would call __del__
+    def __init__(self, folder):
+        self.file = os.open(os.path.join(folder, "torn down"), os.O_WRONLY | os.O_CREAT)
+
+    def __del__(self, write=os.write):   # bound now: teardown clears the modules' names
+        write(self.file, b"teardown ran")
+
+def job(folder):
+    global kept, scratch
+    kept = TornDown(folder)
+    scratch = tempfile.TemporaryDirectory(dir=folder)   # cleaned by a finalizer at exit
+    atexit.register(Path(folder, "exit handler").write_text, "ran")
+    return scratch.name
+
+if __name__ == "__main__":
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker) as pool:
+        print(pool.submit(job, sys.argv[1]).result())
+"""
+
+
+def test_a_worker_runs_the_exit_handlers_of_its_jobs_and_skips_module_teardown(tmp_path):
+    """A spawned worker's own end (start_worker): what its jobs registered to run at exit runs (a handler, a
+    temporary folder's clean-up); the module teardown, about 1.1 s of CPU the coordinator waits for, does not."""
+    script, folder = tmp_path / "coordinator.py", tmp_path / "out"
+    script.write_text(WORKER_EXIT)
+    folder.mkdir()
+    result = subprocess.run([sys.executable, str(script), str(folder)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (folder / "exit handler").read_text() == "ran"
+    assert not os.path.exists(result.stdout.strip()), "the job's temporary folder was left behind"
+    assert (folder / "torn down").read_bytes() == b"", "the worker tore its modules down"
 
 
 # ----------------------------------------------------------------- a killed run's leftovers and re-runs

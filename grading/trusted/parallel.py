@@ -33,6 +33,7 @@ from .autograde import (check_assignment_is_trusted, grade_student, is_done, mer
                         snapshot_gradebook, work_root)
 from .cases import course_cases
 from .sandbox.runner import RUN_TAG_VARIABLE
+from .worker_process import start_worker
 
 
 def submitted_students(course_dir, assignment):
@@ -130,21 +131,6 @@ def claim_course(course_dir):
         marker.unlink(missing_ok=True)
 
 
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def die_with_coordinator():
-    """Worker initializer: the kernel kills this worker when the coordinator dies (even by
-    SIGKILL), so a dead run never goes on grading queued students."""
-    import ctypes
-    import signal
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() == 1:  # the coordinator died before the setting took effect
-        os._exit(1)
-
-
 def grade_student_with_course_cases(job):
     """:func:`.autograde.grade_student`, its trusted cases drawn with the course's secret (:mod:`.cases`)."""
     with course_cases(job["course_dir"]):
@@ -183,7 +169,7 @@ def _local_results(jobs, workers):
     # spawn, not fork: the coordinator may hold threads and locks (nbgrader's kernel client,
     # tqdm) that a forked worker would inherit in a locked state.
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=die_with_coordinator) as pool:
+                             initializer=start_worker) as pool:
         # The first jobs go out from this thread: a pool starts its processes in the thread that submits,
         # and a worker's death signal (die_with_coordinator) follows the thread that started it.
         first = set()
