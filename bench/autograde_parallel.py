@@ -62,7 +62,9 @@ def _nbgrader_serial(course):
 # and starts its own warm interpreters, so neither inherits the other's (or the benchmark's) warm state.
 TRUSTED_RUN = """
 import sys
+from backprop_labs.process_exit import freeze_at_exit
 from grading.trusted.parallel import grade_class
+freeze_at_exit()   # as the command's main does
 run = grade_class(sys.argv[1], sys.argv[2], workers=int(sys.argv[3]), progress=False)
 if run.problems:
     sys.exit(f"trusted grading failed for {sorted(run.problems)}: {run.problems}")

@@ -53,6 +53,8 @@ MEMORY_STUDENTS = 10   # the untimed memory runs: every kind graded once; a peak
 FLOOR_RUN = """
 from backprop_labs.light_imports import skip_iri_parser
 skip_iri_parser()   # as the grading command does, before nbclient imports nbformat
+from backprop_labs.process_exit import freeze_at_exit
+freeze_at_exit()    # and as it ends
 import os, shutil, sys, tempfile
 from pathlib import Path
 from nbclient import NotebookClient
