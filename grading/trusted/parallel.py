@@ -140,9 +140,10 @@ def grade_student_with_course_cases(job):
 def _local_results(jobs, workers):
     """Answers as jobs finish, ``workers`` students at a time: the coordinator grades too, beside
     ``workers - 1`` spawned processes that a feeding thread keeps busy. The coordinator has imported
-    the grader and started its warm interpreters already; a spawned worker pays about 3.5 s of CPU
-    importing torch and nbgrader first, which on 2 cores is time taken from the grading (benchmark
-    row 5b, ``bench/autograde_parallel.py``)."""
+    the grader and started its warm interpreters already; a spawned worker pays about 1 s of CPU
+    importing nbgrader and the grader, then ~3.5 s starting its zygotes with its first student, which on
+    2 cores is time taken from the grading (benchmark rows 5b and 7b). It ends without module teardown
+    (:mod:`.worker_process`), which the coordinator would wait for."""
     pending, lock = deque(jobs), threading.Lock()
 
     def next_job():
