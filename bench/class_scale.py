@@ -18,8 +18,9 @@ gradebook), or the round is not a benchmark. While each contender runs, its proc
 (:class:`TreeSampler`): its CPU time and how many zygotes it started; ``grade``'s disk is the course folder's
 growth. Peak proportional memory (PSS) is measured after the timed rounds, in one untimed run of each contender
 on the first :data:`MEMORY_STUDENTS` students: reading a tree's PSS costs about 57 ms of CPU per sample (the
-kernel walks every page table), which in a timed run would take a core's fifth from the 2-worker run only. The projection of a 1,000-submission class (rows 7c-7e) is
-computed from these figures by :func:`project`, with its assumptions in the rows' notes.
+kernel walks every page table), which in a timed run would take a core's fifth from the 2-worker run only.
+The projection of a 1,000-submission class (rows 7c-7e) is computed from these figures by :func:`project`,
+with its assumptions in the rows' notes.
 
     python -m bench.class_scale [--students 40] [--rounds 1]
 """

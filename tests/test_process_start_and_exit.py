@@ -33,8 +33,8 @@ def test_grading_processes_read_notebooks_without_the_iri_parser(module):
     # PathFinder looks on sys.path only: this process may have marked the module absent already.
     PathFinder.find_spec(IRI_PARSER) or pytest.fail(
         f"{IRI_PARSER} is not installed: this test would pass whatever the code does")
-    result = subprocess.run([sys.executable, "-c", READS_A_NOTEBOOK.replace("MODULE", module).replace("PARSER", repr(IRI_PARSER))],
-                            capture_output=True, text=True, timeout=120)
+    code = READS_A_NOTEBOOK.replace("MODULE", module).replace("PARSER", repr(IRI_PARSER))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "True", f"importing {module} loaded {IRI_PARSER}"
 
