@@ -15,7 +15,8 @@ timed in the same rounds. On the books MLP [13989, 20, 2], batch 30:
 
 and on a dense MLP [784, 256, 256, 10], batch 64 (every input column used, so the reference
 cannot skip any): 1g the gradient check in forward passes, 1h over its floor; and on the demo's
-digits network [64, 32, 10], batch 30 (1i), where the check's fixed cost dominates. The figures come
+digits network [64, 32, 10], batch 30 (1i), where the check's fixed cost dominates (its note gives the
+floor's two parts also as a check calls them, one after the other, which costs more). The figures come
 from ``bench/grader_cost.py``; this module holds the naive method and makes the rows.
 """
 import time
@@ -114,8 +115,11 @@ def measure(settings):
         ratio_unit="forward passes", target=Target("<=", SMALL_MODEL_GOAL, "forward passes"),
         note=(f"the demo's network: the check's fixed cost (Python, PyTorch's dispatch) is most of it; the floor "
               f"is {small['floor_forward_passes'].value:.2f} forward passes, the check "
-              f"{small['gradients_only_over_floor'].value:.2f}x the floor; timed by this thread's CPU time "
-              f"(time.thread_time), which other processes do not inflate")))
+              f"{small['gradients_only_over_floor'].value:.2f}x the floor; the floor's two parts called one after "
+              f"the other, as a check must call them, cost {small['alternated_floor_forward_passes'].value:.2f} "
+              f"forward passes (each slows the other: NumPy's and PyTorch's code evict each other from the core's "
+              f"caches), the check {small['gradients_only_over_alternated_floor'].value:.2f}x that; timed by this "
+              f"thread's CPU time (time.thread_time), which other processes do not inflate")))
     return rows
 
 
