@@ -90,6 +90,26 @@ def test_two_workers_give_the_same_grades_as_one(serial, built, tmp_path):
     assert _scores(course) == serial["scores"]
 
 
+def test_spawned_workers_start_before_the_set_up_when_two_students_wait(built, tmp_path, monkeypatch):
+    """The spawned worker imports the grader while the coordinator checks the assignment (about 1 s of
+    loading exercises), so both cores work from the start; for a single student none is spawned."""
+    import multiprocessing
+
+    course = _copy(built, tmp_path)
+    before, seen = len(multiprocessing.active_children()), []
+
+    def check_then_stop(*args):
+        seen.append(len(multiprocessing.active_children()) - before)
+        raise RuntimeError("stopped after the assignment's check")
+
+    monkeypatch.setattr(parallel, "check_assignment_is_trusted", check_then_stop)
+    for students in (None, ["s00_honest"]):
+        with pytest.raises(RuntimeError, match="stopped after"):
+            parallel.grade_class(course, ASSIGNMENT, workers=2, students=students, progress=False)
+    assert seen == [1, 0]
+    assert len(multiprocessing.active_children()) == before   # the pool ended with the run that raised
+
+
 def test_dask_local_cluster_gives_the_same_grades(serial, built, tmp_path):
     from distributed import Client, LocalCluster
 

@@ -29,8 +29,8 @@ from grading.course.case_secret import MissingCourseSecret, read_course_secret
 from grading.course.pipeline import CourseError, keep_log
 from grading.course.run_record import GradingRun
 
-from .autograde import (check_assignment_is_trusted, grade_student, is_done, merge_student, recorded_note,
-                        snapshot_gradebook, work_root)
+from .autograde import (check_assignment_is_trusted, grade_student, graded_folder, is_done, merge_student,
+                        recorded_note, snapshot_gradebook, work_root)
 from .cases import course_cases
 from .sandbox.runner import RUN_TAG_VARIABLE
 from .worker_process import start_worker
@@ -137,29 +137,66 @@ def grade_student_with_course_cases(job):
         return grade_student(job)
 
 
-def _local_results(jobs, workers):
-    """Answers as jobs finish, ``workers`` students at a time: the coordinator grades too, beside
-    ``workers - 1`` spawned processes that a feeding thread keeps busy. The coordinator has imported
-    the grader and started its warm interpreters already; a spawned worker pays about 1 s of CPU
-    importing nbgrader and the grader, then ~3.5 s starting its zygotes with its first student, which on
-    2 cores is time taken from the grading (benchmark rows 5b and 7b). It ends without module teardown
-    (:mod:`.worker_process`), which the coordinator would wait for."""
+class WorkerPool:
+    """The ``workers - 1`` spawned processes of a local run, started on the first :meth:`start`, from the
+    coordinator's main thread: a worker's death signal (``die_with_coordinator``) follows the thread that
+    started it, and a pool starts its processes in the thread that submits. Each is sent a first job that
+    only imports the grader, so its ~1 s of imports runs beside the coordinator's own set-up."""
+
+    def __init__(self, workers):
+        self.workers, self.executor = workers, None
+
+    def start(self):
+        if self.executor is None and self.workers > 1:
+            # spawn, not fork: the coordinator may hold threads and locks (nbgrader's kernel client,
+            # tqdm) that a forked worker would inherit in a locked state.
+            self.executor = ProcessPoolExecutor(max_workers=self.workers - 1, initializer=start_worker,
+                                                mp_context=multiprocessing.get_context("spawn"))
+            for _ in range(self.workers - 1):
+                self.executor.submit(import_grader)
+        return self.executor
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+        return False
+
+
+def import_grader():
+    """A spawned worker's first job: unpickling it imported this module and the grader with it; this loads
+    the exercise modules too (0.8 s), which every job reads."""
+    from grading.gradient_check.registry import registered_exercises
+
+    registered_exercises()
+
+
+def _local_results(jobs, pool):
+    """Answers as jobs finish, ``pool.workers`` students at a time: the coordinator grades too, beside the
+    pool's spawned processes (:class:`WorkerPool`) that a feeding thread keeps busy. A spawned worker pays
+    about 1 s of CPU importing nbgrader and the grader (started early, beside the coordinator's set-up),
+    then ~3.5 s starting its zygotes with its first student, which on 2 cores is time taken from the
+    grading (benchmark rows 5b and 7b). It ends without module teardown (:mod:`.worker_process`), which the
+    coordinator would wait for."""
     pending, lock = deque(jobs), threading.Lock()
 
     def next_job():
         with lock:
             return pending.popleft() if pending else None
 
-    if workers <= 1:
+    if pool.workers <= 1 or len(jobs) <= 1:
         while (job := next_job()) is not None:
             yield grade_student_with_course_cases(job)
         return
+    executor = pool.start()
     finished = queue.Queue()   # futures of the spawned workers' jobs, then None when none is left
 
-    def feed(pool, running):
+    def feed(running):
         while True:
-            while len(running) < workers - 1 and (job := next_job()) is not None:
-                running.add(pool.submit(grade_student_with_course_cases, job))
+            while len(running) < pool.workers - 1 and (job := next_job()) is not None:
+                running.add(executor.submit(grade_student_with_course_cases, job))
             if not running:
                 finished.put(None)
                 return
@@ -167,29 +204,20 @@ def _local_results(jobs, workers):
             for future in done:
                 finished.put(future)
 
-    # spawn, not fork: the coordinator may hold threads and locks (nbgrader's kernel client,
-    # tqdm) that a forked worker would inherit in a locked state.
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=start_worker) as pool:
-        # The first jobs go out from this thread: a pool starts its processes in the thread that submits,
-        # and a worker's death signal (die_with_coordinator) follows the thread that started it.
-        first = set()
-        while len(first) < workers - 1 and (job := next_job()) is not None:
-            first.add(pool.submit(grade_student_with_course_cases, job))
-        feeder = threading.Thread(target=feed, args=(pool, first), name="feed-workers", daemon=True)
-        feeder.start()
-        fed_all = False
-        while not fed_all:
-            job = next_job()
-            if job is not None:
-                yield grade_student_with_course_cases(job)
-            # What the workers finished meanwhile; once the coordinator has nothing left, wait for the rest.
-            while not fed_all and (job is None or not finished.empty()):
-                future = finished.get()
-                fed_all = future is None
-                if future is not None:
-                    yield future.result()
-        feeder.join()
+    feeder = threading.Thread(target=feed, args=(set(),), name="feed-workers", daemon=True)
+    feeder.start()
+    fed_all = False
+    while not fed_all:
+        job = next_job()
+        if job is not None:
+            yield grade_student_with_course_cases(job)
+        # What the workers finished meanwhile; once the coordinator has nothing left, wait for the rest.
+        while not fed_all and (job is None or not finished.empty()):
+            future = finished.get()
+            fed_all = future is None
+            if future is not None:
+                yield future.result()
+    feeder.join()
 
 
 def _dask_results(jobs, scheduler):
@@ -223,9 +251,23 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
     the top of the student's feedback. ``allow_torch``: names of NumPy checks whose student code may
     use torch in this run (:func:`.check_spec.with_torch_allowed`).
     """
+    course_dir = Path(course_dir).resolve()
+    students = submitted_students(course_dir, assignment) if students is None else list(students)
+    with WorkerPool(workers if scheduler is None else 1) as pool:
+        if len(_never_graded(course_dir, assignment, students)) > 1:
+            pool.start()   # two students to grade at least: the workers' imports run beside the set-up below
+        return _grade_jobs(course_dir, assignment, students, pool, scheduler, progress, notes, allow_torch, run)
+
+
+def _never_graded(course_dir, assignment, students):
+    """The students without a graded notebook, found without reading a record: they are graded in any case."""
+    return [student for student in students
+            if not (graded_folder(course_dir, assignment, student) / f"{assignment}.ipynb").is_file()]
+
+
+def _grade_jobs(course_dir, assignment, students, pool, scheduler, progress, notes, allow_torch, run):
     from tqdm import tqdm
 
-    course_dir = Path(course_dir).resolve()
     check_assignment_is_trusted(course_dir, assignment)
     try:
         read_course_secret(course_dir)   # before any student: without it no trusted case can be drawn
@@ -233,7 +275,6 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
         raise CourseError(str(error)) from error
     protect_course(course_dir)
     work_root(course_dir)   # made by this grader, or refused (it could hold forged records)
-    students = submitted_students(course_dir, assignment) if students is None else list(students)
     run = GradingRun() if run is None else run
     unchanged = [s for s in students if is_done(course_dir, assignment, s)]
     run.unchanged.extend(unchanged)
@@ -247,7 +288,7 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
     template = str(snapshot_gradebook(course_dir))
     jobs = [{"course_dir": str(course_dir), "assignment": assignment, "student": s, "template": template,
              "notes": list((notes or {}).get(s, [])), "allow_torch": list(allow_torch)} for s in todo]
-    answers = _dask_results(jobs, scheduler) if scheduler is not None else _local_results(jobs, workers)
+    answers = _dask_results(jobs, scheduler) if scheduler is not None else _local_results(jobs, pool)
     with tqdm(total=len(jobs), desc=f"autograde {assignment}", unit="student", disable=not progress) as bar:
         for answer in answers:
             if answer["ok"]:
