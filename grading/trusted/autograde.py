@@ -85,6 +85,11 @@ def graded_folder(course_dir, assignment, student):
     return Path(course_dir) / "autograded" / student / assignment
 
 
+def graded_notebook(course_dir, assignment, student):
+    """The student's graded notebook in ``autograded/`` (present once a run graded them, unless removed since)."""
+    return graded_folder(course_dir, assignment, student) / f"{assignment}.ipynb"
+
+
 def submission_fingerprint(course_dir, assignment, student):
     """SHA-256 of the student's submitted files (:func:`~grading.course.submission_files.fingerprint`)
     and of what collection refused. The ``timestamp.txt`` that collection writes is left out:
@@ -116,7 +121,7 @@ def is_done(course_dir, assignment, student):
     trusted scores it wrote, one for every cell a trusted check scores (a gradebook changed since, e.g. by
     plain ``nbgrader autograde``, is graded again); and its graded notebook is still in
     ``autograded/`` (an nbgrader autograde that removed it is graded again: the feedback needs it)."""
-    if not (graded_folder(course_dir, assignment, student) / f"{assignment}.ipynb").is_file():
+    if not graded_notebook(course_dir, assignment, student).is_file():
         return False
     record = _record(course_dir, assignment, student)
     if record is None:

@@ -29,7 +29,7 @@ from grading.course.case_secret import MissingCourseSecret, read_course_secret
 from grading.course.pipeline import CourseError, keep_log
 from grading.course.run_record import GradingRun
 
-from .autograde import (check_assignment_is_trusted, grade_student, graded_folder, is_done, merge_student,
+from .autograde import (check_assignment_is_trusted, grade_student, graded_notebook, is_done, merge_student,
                         recorded_note, snapshot_gradebook, work_root)
 from .cases import course_cases
 from .sandbox.runner import RUN_TAG_VARIABLE
@@ -261,8 +261,7 @@ def grade_class(course_dir, assignment, workers=1, scheduler=None, students=None
 
 def _never_graded(course_dir, assignment, students):
     """The students without a graded notebook, found without reading a record: they are graded in any case."""
-    return [student for student in students
-            if not (graded_folder(course_dir, assignment, student) / f"{assignment}.ipynb").is_file()]
+    return [student for student in students if not graded_notebook(course_dir, assignment, student).is_file()]
 
 
 def _grade_jobs(course_dir, assignment, students, pool, scheduler, progress, notes, allow_torch, run):
